@@ -5,3 +5,4 @@ export * from './events.ts';
 export * from './device.ts';
 export * from './process-group.ts';
 export * from './pipelineable.ts';
+export * from './sharded-module.ts';

@@ -1,0 +1,58 @@
+/**
+ * The contract between the pipeline and a sharded module (TorchRec's
+ * `ShardedModule`: `create_context`, `input_dist`, `compute_and_output_dist`), extended with
+ * an explicit `backward` because sparse gradients are computed outside tfjs (DESIGN §3).
+ *
+ * Lifecycle of one batch through a sharded module (each step is a state of the module actor):
+ *
+ * ```
+ * createContext(batch) → inputDist(ctx, input)            awaitingBatch → distInFlight
+ *   → (await splits awaitable) → (await data awaitable)   waitingForSplits → dataInFlight → ready
+ *   → computeAndOutputDist(ctx)                           computing → outputDist
+ *   … dense forward / backward on tfjs …
+ *   → backward(ctx, gradOfOutput)                         (reverse all-to-all, row-gradient scatter-add)
+ * ```
+ *
+ * Collectives are issued on the `dataDist` stream (input dist) and the `default` stream
+ * (compute, output dist, backward) of the module's device.
+ *
+ * @example
+ * const ctx = ebc.createContext(7);
+ * const splits = ebc.inputDist(ctx, batch.sparse);   // issues the splits all-to-all
+ * const data = await splits.wait();                   // issues lengths/values all-to-all
+ * await data.wait();
+ * const pooled = await ebc.computeAndOutputDist(ctx); // [B_local, sum of dims]
+ */
+import type { BatchIndex } from './ids.ts';
+
+/** A result that is being produced; `wait()` resolves when it is ready (TorchRec `Awaitable`). */
+export interface Awaitable<T> {
+  wait(): Promise<T>;
+}
+
+/** Pooled embeddings of one module for the local batch: row-major `[batchSize, dim]`. */
+export interface PooledOutput {
+  readonly keys: readonly string[];
+  /** Width of each key's slice, in `keys` order. */
+  readonly lengthPerKey: readonly number[];
+  readonly batchSize: number;
+  readonly values: Float32Array;
+}
+
+export interface ShardedModuleContract<In = unknown, Ctx = unknown> {
+  /** Marks the object for the model tracer. */
+  readonly isShardedModule: true;
+  /** New per-batch context (one per in-flight batch). */
+  createContext(batch: BatchIndex): Ctx;
+  /** Two-phase input distribution: the outer awaitable is the splits exchange, the inner the data. */
+  inputDist(ctx: Ctx, input: In): Awaitable<Awaitable<void>>;
+  /** Local lookup on the distributed input, then output distribution back to the batch owners. */
+  computeAndOutputDist(ctx: Ctx): Promise<PooledOutput>;
+  /** Gradient of the loss w.r.t. the pooled output (same layout); accumulates row gradients. */
+  backward(ctx: Ctx, gradOutput: Float32Array): Promise<void>;
+}
+
+/** Type guard used by the tracer. */
+export function isShardedModule(x: unknown): x is ShardedModuleContract {
+  return typeof x === 'object' && x !== null && (x as { isShardedModule?: unknown }).isShardedModule === true;
+}
