@@ -1,0 +1,77 @@
+/**
+ * Types of the coordinator machine: its input, context, events and the contracts of the
+ * actors it invokes. Pure types; the implementations live in `actors/` and are
+ * `.provide()`d by the pipeline facades.
+ */
+import type { BatchIndex, Rank } from '../src/protocol/index.ts';
+import type { GradAccumSchedule } from './accumulation-schedule.ts';
+
+export type PipelineKind = 'none' | 'base' | 'sparseDist';
+
+export interface CoordinatorInput {
+  rank: Rank;
+  kind: PipelineKind;
+  gradAccum: number;
+  gradAccumSchedule: GradAccumSchedule;
+}
+
+/** What the last `progress` call produced. */
+export type ProgressResult =
+  | { kind: 'output'; batch: BatchIndex; output: unknown }
+  | { kind: 'exhausted'; batchesTrained: number }
+  | { kind: 'error'; error: unknown; recoverable: boolean };
+
+export interface CoordinatorContext extends CoordinatorInput {
+  /** The pipeline has been filled from the current source. */
+  connected: boolean;
+  /** Training iterations completed (the `calls` of the accumulation schedule). */
+  calls: number;
+  /** Batches trained or evaluated since creation. */
+  batchesTrained: number;
+  /** Micro-batches whose gradients are in the accumulation buffers. */
+  windowSize: number;
+  /** The batch of the iteration in progress. */
+  current: { batch: BatchIndex; isLast: boolean } | null;
+  /** Mode requested by the `PROGRESS` in progress. */
+  training: boolean;
+  /** Another pipeline used the model since this one last ran. */
+  syncRequired: boolean;
+  /** The caller passed a source different from the one the pipeline was filled from. */
+  newSource: boolean;
+  /** Inspector controls: paused, and how many iterations may run while paused. */
+  paused: boolean;
+  stepTokens: number;
+  /** Incremented every time a `progress` call is answered; `lastResult` holds the answer. */
+  resultSeq: number;
+  lastResult: ProgressResult | null;
+  /** Output of the forward of the current iteration (opaque to the machine). */
+  output: unknown;
+}
+
+export type CoordinatorEvent =
+  | { type: 'PROGRESS'; training: boolean; syncRequired?: boolean; newSource?: boolean }
+  | { type: 'PAUSE' }
+  | { type: 'RESUME' }
+  | { type: 'STEP' }
+  | { type: 'RESET' };
+
+/** What `awaitBatch` resolves with: the batch to run now, or `null` when none is left. */
+export interface AwaitBatchOutput {
+  batch: BatchIndex | null;
+  /** True when no batch follows this one (the source is exhausted and nothing else is in flight). */
+  isLast: boolean;
+}
+
+export interface BatchInput {
+  rank: Rank;
+  batch: BatchIndex;
+  training: boolean;
+}
+
+export interface StepInput {
+  rank: Rank;
+  batch: BatchIndex;
+  /** Multiply accumulated gradients by this before applying (A/m for a partial window). */
+  scale: number;
+  microBatches: number;
+}

@@ -1,0 +1,315 @@
+/**
+ * The coordinator: one per pipeline per rank. It owns connect / progress / sync / drain and
+ * the gradient-accumulation guards; every side effect is an invoked actor slot filled by
+ * the facade with `.provide({ actors })`.
+ *
+ * ```
+ * idle ─PROGRESS→ gate ─┬→ paused ─RESUME/STEP→ gate
+ *                       ├→ connecting ─→ progressing
+ *                       ├→ syncing ────→ progressing
+ *                       └→ progressing
+ * progressing: awaitingBatch ─(none left)→ draining → exhausted
+ *              → deciding → zeroGrad? → forward → startingNextDist → backward → optimizerStep?
+ *              → completing → (answer) → ready ─PROGRESS→ gate
+ * any failure → failed (or back to ready with an error answer when the batch was rejected
+ * before it touched any state)
+ * ```
+ *
+ * The machine is pure: no tfjs, RxJS or I/O. Drive it with `transition()` in tests, draw
+ * it from `toJSON()`.
+ *
+ * @example
+ * const live = coordinatorMachine.provide({ actors: { awaitBatch: fromPromise(async () => …), … } });
+ * const actor = createActor(live, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { BatchIndex } from '../src/protocol/index.ts';
+import {
+  shouldResetOptimizer,
+  shouldStepOptimizer,
+  stepScaleFor,
+} from './accumulation-schedule.ts';
+import type {
+  AwaitBatchOutput,
+  BatchInput,
+  CoordinatorContext,
+  CoordinatorEvent,
+  CoordinatorInput,
+  StepInput,
+} from './coordinator-types.ts';
+import { notProvided } from './not-provided.ts';
+
+/** Every failure inside `progressing` fails the pipeline and answers the pending call. */
+const FAIL = { target: '#coordinator.failed', actions: 'answerError' } as const;
+
+export const coordinatorMachine = setup({
+  types: {
+    context: {} as CoordinatorContext,
+    events: {} as CoordinatorEvent,
+    input: {} as CoordinatorInput,
+  },
+  actors: {
+    /** Fill the pipeline from the current source (copy b0, rewrite/bind, start dist b0, copy b1). */
+    connect: fromPromise<void, { rank: number }>(notProvided('connect')),
+    /** Re-bind the pipelined forwards to this pipeline's contexts. */
+    sync: fromPromise<void, { rank: number }>(notProvided('sync')),
+    /** Hand over the batch to run now and issue the prefetch (copy of the next batch). */
+    awaitBatch: fromPromise<AwaitBatchOutput, { rank: number; training: boolean }>(notProvided('awaitBatch')),
+    zeroGrad: fromPromise<void, { rank: number }>(notProvided('zeroGrad')),
+    /** Issue the forward of the batch; resolves when issued (not when complete). */
+    forward: fromPromise<void, BatchInput>(notProvided('forward')),
+    /** Start the input dist of the next batch (does not wait for it). */
+    startNextDist: fromPromise<void, BatchInput>(notProvided('startNextDist')),
+    backward: fromPromise<void, BatchInput>(notProvided('backward')),
+    optimizerStep: fromPromise<void, StepInput>(notProvided('optimizerStep')),
+    /** Wait until everything issued for the batch completed; resolves with its output. */
+    complete: fromPromise<unknown, BatchInput>(notProvided('complete')),
+    /** Release per-source resources once the last batch has been trained. */
+    drain: fromPromise<void, { rank: number }>(notProvided('drain')),
+  },
+  guards: {
+    isPaused: ({ context }) => context.paused && context.stepTokens === 0,
+    isNotConnected: ({ context }) => !context.connected,
+    needsSync: ({ context }) => context.syncRequired,
+    hasNewSource: ({ event }) => event.type === 'PROGRESS' && event.newSource === true,
+    noBatchLeft: ({ context }) => context.current === null,
+    isTraining: ({ context }) => context.training,
+    shouldResetOptimizer: ({ context }) =>
+      context.training && shouldResetOptimizer(context.gradAccumSchedule, context.calls, context.gradAccum),
+    shouldStepOptimizer: ({ context }) =>
+      shouldStepOptimizer(context.gradAccumSchedule, context.calls, context.gradAccum, context.current?.isLast ?? false),
+    isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
+  },
+  actions: {
+    recordRequest: assign(({ event }) =>
+      event.type === 'PROGRESS'
+        ? { training: event.training, syncRequired: event.syncRequired ?? false, newSource: event.newSource ?? false }
+        : {},
+    ),
+    consumeStepToken: assign(({ context }) => ({ stepTokens: Math.max(0, context.stepTokens - 1) })),
+    pause: assign({ paused: true }),
+    resume: assign({ paused: false, stepTokens: 0 }),
+    allowOneStep: assign(({ context }) => ({ stepTokens: context.stepTokens + 1 })),
+    markConnected: assign({ connected: true, newSource: false, syncRequired: false }),
+    markSynced: assign({ syncRequired: false }),
+    assignCurrent: assign(({ event }) => {
+      const out = (event as unknown as { output: AwaitBatchOutput }).output;
+      return { current: out.batch === null ? null : { batch: out.batch, isLast: out.isLast } };
+    }),
+    openWindow: assign({ windowSize: 0 }),
+    countMicroBatch: assign(({ context }) => ({ windowSize: context.windowSize + 1 })),
+    closeWindow: assign({ windowSize: 0 }),
+    assignOutput: assign(({ event }) => ({ output: (event as unknown as { output: unknown }).output })),
+    answerOutput: assign(({ context }) => ({
+      calls: context.training ? context.calls + 1 : context.calls,
+      batchesTrained: context.batchesTrained + 1,
+      resultSeq: context.resultSeq + 1,
+      lastResult: { kind: 'output' as const, batch: context.current!.batch, output: context.output },
+      output: undefined,
+      current: null,
+    })),
+    answerExhausted: assign(({ context }) => ({
+      connected: false,
+      resultSeq: context.resultSeq + 1,
+      lastResult: { kind: 'exhausted' as const, batchesTrained: context.batchesTrained },
+    })),
+    answerError: assign(({ context, event }) => ({
+      resultSeq: context.resultSeq + 1,
+      lastResult: {
+        kind: 'error' as const,
+        error: (event as { error?: unknown }).error,
+        recoverable: isRecoverableError((event as { error?: unknown }).error),
+      },
+      current: null,
+    })),
+    answerStillFailed: assign(({ context }) => ({
+      resultSeq: context.resultSeq + 1,
+      lastResult: context.lastResult?.kind === 'error' ? { ...context.lastResult } : context.lastResult,
+    })),
+  },
+}).createMachine({
+  id: 'coordinator',
+  context: ({ input }) => ({
+    ...input,
+    connected: false,
+    calls: 0,
+    batchesTrained: 0,
+    windowSize: 0,
+    current: null,
+    training: true,
+    syncRequired: false,
+    newSource: false,
+    paused: false,
+    stepTokens: 0,
+    resultSeq: 0,
+    lastResult: null,
+    output: undefined,
+  }),
+  initial: 'idle',
+  on: {
+    PAUSE: { actions: 'pause' },
+    RESUME: { actions: 'resume' },
+    STEP: { actions: 'allowOneStep' },
+  },
+  states: {
+    idle: {
+      on: { PROGRESS: { target: 'gate', actions: 'recordRequest' } },
+    },
+    gate: {
+      always: [
+        { guard: 'isPaused', target: 'paused' },
+        { guard: 'isNotConnected', target: 'connecting' },
+        { guard: 'needsSync', target: 'syncing' },
+        { target: 'progressing' },
+      ],
+    },
+    paused: {
+      on: {
+        RESUME: { target: 'gate', actions: 'resume' },
+        STEP: { target: 'gate', actions: 'allowOneStep' },
+      },
+    },
+    connecting: {
+      invoke: {
+        src: 'connect',
+        input: ({ context }) => ({ rank: context.rank }),
+        onDone: { target: 'progressing', actions: 'markConnected' },
+        onError: [
+          { guard: 'isRecoverable', target: 'ready', actions: 'answerError' },
+          { target: 'failed', actions: 'answerError' },
+        ],
+      },
+    },
+    syncing: {
+      invoke: {
+        src: 'sync',
+        input: ({ context }) => ({ rank: context.rank }),
+        onDone: { target: 'progressing', actions: 'markSynced' },
+        onError: { target: 'failed', actions: 'answerError' },
+      },
+    },
+    ready: {
+      on: {
+        PROGRESS: { target: 'gate', actions: 'recordRequest' },
+        RESET: { target: 'idle' },
+      },
+    },
+    progressing: {
+      entry: 'consumeStepToken',
+      initial: 'awaitingBatch',
+      states: {
+        awaitingBatch: {
+          invoke: {
+            src: 'awaitBatch',
+            input: ({ context }) => ({ rank: context.rank, training: context.training }),
+            onDone: { target: 'checkingBatch', actions: 'assignCurrent' },
+            onError: [
+              { guard: 'isRecoverable', target: '#coordinator.ready', actions: 'answerError' },
+              { target: '#coordinator.failed', actions: 'answerError' },
+            ],
+          },
+        },
+        checkingBatch: {
+          always: [{ guard: 'noBatchLeft', target: '#coordinator.draining' }, { target: 'deciding' }],
+        },
+        deciding: {
+          always: [{ guard: 'shouldResetOptimizer', target: 'zeroGrad' }, { target: 'forward' }],
+        },
+        zeroGrad: {
+          entry: 'openWindow',
+          invoke: {
+            src: 'zeroGrad',
+            input: ({ context }) => ({ rank: context.rank }),
+            onDone: 'forward',
+            onError: FAIL,
+          },
+        },
+        forward: {
+          invoke: {
+            src: 'forward',
+            input: ({ context }) => batchInput(context),
+            onDone: 'startingNextDist',
+            onError: FAIL,
+          },
+        },
+        startingNextDist: {
+          invoke: {
+            src: 'startNextDist',
+            input: ({ context }) => batchInput(context),
+            onDone: [{ guard: 'isTraining', target: 'backward' }, { target: 'completing' }],
+            onError: FAIL,
+          },
+        },
+        backward: {
+          invoke: {
+            src: 'backward',
+            input: ({ context }) => batchInput(context),
+            onDone: [
+              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: 'countMicroBatch' },
+              { target: 'completing', actions: 'countMicroBatch' },
+            ],
+            onError: FAIL,
+          },
+        },
+        optimizerStep: {
+          invoke: {
+            src: 'optimizerStep',
+            input: ({ context }) => ({
+              rank: context.rank,
+              batch: context.current!.batch,
+              microBatches: context.windowSize,
+              scale: stepScaleFor(context.gradAccumSchedule, context.gradAccum, context.windowSize),
+            }),
+            onDone: { target: 'completing', actions: 'closeWindow' },
+            onError: FAIL,
+          },
+        },
+        completing: {
+          invoke: {
+            src: 'complete',
+            input: ({ context }) => batchInput(context),
+            onDone: { target: 'done', actions: 'assignOutput' },
+            onError: FAIL,
+          },
+        },
+        done: { type: 'final' },
+      },
+      onDone: { target: 'ready', actions: 'answerOutput' },
+    },
+    draining: {
+      invoke: {
+        src: 'drain',
+        input: ({ context }) => ({ rank: context.rank }),
+        onDone: { target: 'exhausted', actions: 'answerExhausted' },
+        onError: { target: 'failed', actions: 'answerError' },
+      },
+    },
+    exhausted: {
+      on: {
+        PROGRESS: [
+          { guard: 'hasNewSource', target: 'gate', actions: 'recordRequest' },
+          { actions: 'answerExhausted' },
+        ],
+        RESET: { target: 'idle' },
+      },
+    },
+    failed: {
+      on: {
+        PROGRESS: { actions: 'answerStillFailed' },
+        RESET: { target: 'idle', actions: assign({ connected: false }) },
+      },
+    },
+  },
+});
+
+function batchInput(context: CoordinatorContext): { rank: number; batch: BatchIndex; training: boolean } {
+  return { rank: context.rank, batch: context.current!.batch, training: context.training };
+}
+
+/**
+ * Errors raised before a batch touched any state (bad batch rejected by validation) are
+ * answered and leave the pipeline ready; anything else fails the pipeline.
+ */
+export function isRecoverableError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { recoverable?: unknown }).recoverable === true;
+}

@@ -1,0 +1,102 @@
+/**
+ * A pipeline stage: the copy stage (`memcpy` stream), the dist stage (`dataDist` stream) or
+ * the compute stage (`default` stream). One actor per stage per rank; jobs are queued FIFO
+ * like ops on a stream.
+ *
+ * ```
+ * idle ─SUBMIT→ awaitingBatch ─(input ready)→ busy ─(work done)→ idle ─(queue not empty)→ awaitingBatch
+ *   any error → failed ─RESET→ idle
+ * ```
+ *
+ * `awaitInput` waits for what the job needs (a batch from the dataloader, a finished copy,
+ * a finished dist); `work` issues the stage's ops on its stream and waits for them.
+ *
+ * @example
+ * const copy = createActor(stageMachine.provide({ actors: { awaitInput, work } }), { input: { rank: 0, stage: 'copy' } });
+ * copy.start();
+ * copy.send({ type: 'SUBMIT', job: { batch: 3, payload } });
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import type { BatchIndex, Rank } from '../src/protocol/index.ts';
+import { notProvided } from './not-provided.ts';
+
+export type StageName = 'copy' | 'dist' | 'compute';
+
+export interface StageJob {
+  batch: BatchIndex;
+  /** Opaque to the machine: what the implementation needs (and how it reports back). */
+  payload?: unknown;
+}
+
+export interface StageInput {
+  rank: Rank;
+  stage: StageName;
+}
+
+export interface StageContext extends StageInput {
+  queue: StageJob[];
+  jobsDone: number;
+  error: unknown;
+}
+
+export type StageEvent = { type: 'SUBMIT'; job: StageJob } | { type: 'RESET' };
+
+export interface StageJobInput {
+  rank: Rank;
+  stage: StageName;
+  job: StageJob;
+}
+
+export const stageMachine = setup({
+  types: {
+    context: {} as StageContext,
+    events: {} as StageEvent,
+    input: {} as StageInput,
+  },
+  actors: {
+    awaitInput: fromPromise<void, StageJobInput>(notProvided('awaitInput')),
+    work: fromPromise<void, StageJobInput>(notProvided('work')),
+  },
+  guards: {
+    hasQueuedJob: ({ context }) => context.queue.length > 0,
+  },
+  actions: {
+    enqueue: assign(({ context, event }) => (event.type === 'SUBMIT' ? { queue: [...context.queue, event.job] } : {})),
+    dequeue: assign(({ context }) => ({ queue: context.queue.slice(1), jobsDone: context.jobsDone + 1 })),
+    recordError: assign(({ event }) => ({ error: (event as { error?: unknown }).error })),
+    clear: assign({ queue: [], error: undefined }),
+  },
+}).createMachine({
+  id: 'stage',
+  context: ({ input }) => ({ ...input, queue: [], jobsDone: 0, error: undefined }),
+  initial: 'idle',
+  on: { SUBMIT: { actions: 'enqueue' } },
+  states: {
+    idle: {
+      always: { guard: 'hasQueuedJob', target: 'awaitingBatch' },
+    },
+    awaitingBatch: {
+      invoke: {
+        src: 'awaitInput',
+        input: ({ context }) => jobInput(context),
+        onDone: 'busy',
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    busy: {
+      invoke: {
+        src: 'work',
+        input: ({ context }) => jobInput(context),
+        onDone: { target: 'idle', actions: 'dequeue' },
+        onError: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    failed: {
+      on: { RESET: { target: 'idle', actions: 'clear' } },
+    },
+  },
+});
+
+function jobInput(context: StageContext): StageJobInput {
+  return { rank: context.rank, stage: context.stage, job: context.queue[0] };
+}
