@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DotInteraction } from '../../../src/modules/dense/interaction.ts';
+import { SeededRandom, uniformArray } from '../../../src/modules/dense/init.ts';
+import { useWasm } from './use-wasm.ts';
+
+/** The interaction written as plain loops. */
+function naiveInteraction(dense: Float32Array, sparse: Float32Array, batch: number, f: number, d: number): number[][] {
+  const rows: number[][] = [];
+  for (let b = 0; b < batch; b++) {
+    const vec = (k: number) =>
+      k === 0 ? Array.from(dense.subarray(b * d, (b + 1) * d)) : Array.from(sparse.subarray(b * f * d + (k - 1) * d, b * f * d + k * d));
+    const row = vec(0);
+    for (let i = 0; i <= f; i++) {
+      for (let j = i + 1; j <= f; j++) {
+        const vi = vec(i);
+        const vj = vec(j);
+        row.push(vi.reduce((s, x, t) => s + x * vj[t], 0));
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+describe('DotInteraction', () => {
+  beforeAll(useWasm);
+
+  it('matches a naive loop over random shapes', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer(), (batch, f, d, seed) => {
+        const rng = new SeededRandom(seed);
+        const dense = uniformArray(batch * d, 1, rng);
+        const sparse = uniformArray(batch * f * d, 1, rng);
+        const inter = new DotInteraction({ numSparse: f, dim: d });
+        const before = tf.memory().numTensors;
+        const out = tf.tidy(() => inter.forward(tf.tensor2d(dense, [batch, d]), tf.tensor2d(sparse, [batch, f * d])));
+        expect(out.shape).toEqual([batch, d + ((f + 1) * f) / 2]);
+        expect(inter.outFeatures).toBe(out.shape[1]);
+        const got = out.arraySync();
+        const want = naiveInteraction(dense, sparse, batch, f, d);
+        for (let b = 0; b < batch; b++) for (let k = 0; k < want[b].length; k++) expect(got[b][k]).toBeCloseTo(want[b][k], 5);
+        out.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        inter.dispose();
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('has gradients on wasm (no gather) and names bad shapes', () => {
+    const inter = new DotInteraction({ numSparse: 2, dim: 3 });
+    const dense = tf.ones([2, 3]) as tf.Tensor2D;
+    const sparse = tf.ones([2, 6]) as tf.Tensor2D;
+    const [gd, gs] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(inter.forward(a as tf.Tensor2D, b as tf.Tensor2D)))([dense, sparse]);
+    // d/dv0 of (v0 + v0·v1 + v0·v2 + v1·v2) summed = 1 + v1 + v2 = 3 per entry
+    expect(Array.from(gd.dataSync())).toEqual([3, 3, 3, 3, 3, 3]);
+    expect(gs.shape).toEqual([2, 6]);
+    expect(() => inter.forward(dense, tf.ones([2, 5]) as tf.Tensor2D)).toThrow(/sparse embeddings must be \[2, 2·3=6\], got \[2,5\]/);
+    tf.dispose([dense, sparse, gd, gs]);
+    inter.dispose();
+  });
+});
