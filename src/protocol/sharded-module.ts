@@ -39,15 +39,23 @@ export interface PooledOutput {
   readonly values: Float32Array;
 }
 
+/** Optional progress callbacks of `computeAndOutputDist` (drive the module actor's states). */
+export interface ComputeHooks {
+  /** Called when the local lookup is done and the output dist is issued. */
+  onOutputDist?(): void;
+}
+
 export interface ShardedModuleContract<In = unknown, Ctx = unknown> {
   /** Marks the object for the model tracer. */
   readonly isShardedModule: true;
+  /** Width of the pooled output per sample (sum of the output dims of every feature). */
+  readonly outputWidth: number;
   /** New per-batch context (one per in-flight batch). */
   createContext(batch: BatchIndex): Ctx;
   /** Two-phase input distribution: the outer awaitable is the splits exchange, the inner the data. */
   inputDist(ctx: Ctx, input: In): Awaitable<Awaitable<void>>;
   /** Local lookup on the distributed input, then output distribution back to the batch owners. */
-  computeAndOutputDist(ctx: Ctx): Promise<PooledOutput>;
+  computeAndOutputDist(ctx: Ctx, hooks?: ComputeHooks): Promise<PooledOutput>;
   /** Gradient of the loss w.r.t. the pooled output (same layout); accumulates row gradients. */
   backward(ctx: Ctx, gradOutput: Float32Array): Promise<void>;
 }
