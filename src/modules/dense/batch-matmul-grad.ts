@@ -99,7 +99,8 @@ export function isFastBatchMatMulGradInstalled(): boolean {
 export function installFastBatchMatMulGrad(): void {
   if (isFastBatchMatMulGradInstalled()) return;
   const previous = tf.getGradient(KERNEL) as tf.GradConfig | undefined;
-  tf.registerGradient({ ...explicitTransposeGrad, previous });
+  const config: MarkedGradConfig = { ...explicitTransposeGrad, previous };
+  tf.registerGradient(config);
 }
 
 /**

@@ -81,8 +81,8 @@ export class DotInteraction extends Module {
     const stacked = tf.reshape(tf.concat([dense, sparse], 1), [batch, n, dim]);
     // explicit transpose: wasm's transposed matMul is much slower than a transpose + plain matMul
     const gram = tf.matMul(stacked, tf.transpose(stacked, [0, 2, 1]));
-    const dots = tf.matMul(tf.reshape(gram, [batch, n * n]), this.selection);
-    return tf.concat([dense, dots], 1);
+    const dots = tf.matMul(tf.reshape(gram, [batch, n * n]) as tf.Tensor2D, this.selection);
+    return tf.concat([dense, dots], 1) as tf.Tensor2D;
   }
 
   /** Free the constant selection matrix. */

@@ -80,8 +80,8 @@ export class Linear extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear: expected input [batch, ${this.inFeatures}], got [${x.shape}]`);
     }
-    const y = tf.matMul(x, this.weight);
-    return this.bias ? tf.add(y, this.bias) : y;
+    const y: tf.Tensor2D = tf.matMul(x, this.weight);
+    return this.bias ? (tf.add(y, this.bias) as tf.Tensor2D) : y;
   }
 
   /** Free the parameters. */
