@@ -42,6 +42,12 @@ export interface StreamTagged {
   readonly producer?: { stream: StreamName; seq: number };
 }
 
+/** Extra inputs of `Device.run`. */
+export interface DeviceRunOptions {
+  uses?: readonly unknown[];
+  after?: readonly PromiseLike<unknown>[];
+}
+
 export interface Device {
   readonly kind: 'sim' | 'tfjs';
   readonly rank: Rank;
@@ -50,9 +56,11 @@ export interface Device {
   /**
    * Issue `fn` on `stream` after every op issued before it on that stream and every event
    * the stream has been told to wait for. Resolves with `fn`'s result when the op completes.
-   * `uses` lists values the op reads, for the hazard checker.
+   * `options.uses` lists values the op reads (for the hazard checker); `options.after`
+   * lists promises the op must not start before (data produced elsewhere, e.g. a module's
+   * distributed input). A plain array is taken as `uses`.
    */
-  run<T>(stream: StreamName, cost: OpCost, fn: () => T | Promise<T>, uses?: readonly StreamTagged[]): Promise<T>;
+  run<T>(stream: StreamName, cost: OpCost, fn: () => T | Promise<T>, options?: DeviceRunOptions | readonly StreamTagged[]): Promise<T>;
   /** Record an event on `stream` (covers every op issued on it so far). */
   record(stream: StreamName): DeviceEvent;
   /** Later ops on `stream` wait for `event`. */

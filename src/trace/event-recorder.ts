@@ -1,0 +1,30 @@
+/**
+ * Collects events from one or more buses into an array (tests, traces, the timeline).
+ *
+ * @example
+ * const rec = new EventRecorder();
+ * rec.attach(pipeline.events$);
+ * … run …
+ * rec.events.filter((e) => e.type === 'optimizer.step').length;
+ */
+import type { Observable, Subscription } from 'rxjs';
+import type { PipelineEvent } from '../protocol/index.ts';
+
+export class EventRecorder {
+  readonly events: PipelineEvent[] = [];
+  private readonly subs: Subscription[] = [];
+
+  attach(events$: Observable<PipelineEvent>): this {
+    this.subs.push(events$.subscribe((e) => this.events.push(e)));
+    return this;
+  }
+
+  ofType<T extends PipelineEvent['type']>(type: T): Array<Extract<PipelineEvent, { type: T }>> {
+    return this.events.filter((e): e is Extract<PipelineEvent, { type: T }> => e.type === type);
+  }
+
+  detach(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+  }
+}

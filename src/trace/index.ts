@@ -1,0 +1,3 @@
+/** Event bus, recorder and trace export. */
+export * from './event-bus.ts';
+export * from './event-recorder.ts';
