@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DLRM } from '../../src/modules/dlrm.ts';
+import { Batch } from '../../src/tensors/batch.ts';
 import { bceWithLogits } from '../../src/modules/dense/loss.ts';
 import { SGD } from '../../src/optim/dense-optimizer.ts';
 import { DENSE_IN, DIM, FEATURES, FixedSparseArch, slice, snapshot, toyData, toyModel } from './dense/fixtures.ts';
@@ -34,6 +35,17 @@ describe('DLRM', () => {
     ]);
     model.dispose();
     pooled.dispose();
+  });
+
+  it('accepts a real Batch', () => {
+    const data = toyData(3, 5);
+    const { batch: b, pooled } = slice(data, 0, 3);
+    const batch = new Batch({ dense: b.dense, denseDim: DENSE_IN, sparse: b.sparse, labels: b.labels });
+    const { model } = toyModel(1, pooled);
+    const { losses, output } = model.forward(batch);
+    expect(output.shape).toEqual([3, 1]);
+    tf.dispose([losses, output, pooled]);
+    model.dispose();
   });
 
   it('same seed gives the same parameters', () => {
