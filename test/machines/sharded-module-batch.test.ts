@@ -1,0 +1,153 @@
+/**
+ * One sharded module on one batch: the two-phase input dist, compute + output dist, then
+ * backward (training) or RELEASE (eval); any failure ends in `failed` with the error.
+ */
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, fromPromise, waitFor } from 'xstate';
+import {
+  shardedModuleBatchMachine,
+  type ModuleBatchEvent,
+  type ModuleBatchInput,
+} from '../../machines/sharded-module-batch.ts';
+import { PureDriver, valuePath } from './pure-driver.ts';
+
+const input: ModuleBatchInput = { rank: 0, module: 'sparse_arch.ebc', batch: 5 };
+type PromiseSlot = 'inputDist' | 'awaitSplits' | 'awaitData' | 'backward';
+
+/**
+ * A module actor with fake slots: promise slots resolve (or reject per `fail`), the
+ * compute callback hands its `sendBack` to the test so the test says when the lookup and
+ * the output dist finish.
+ */
+function fakeModule(fail: Partial<Record<PromiseSlot, unknown>> = {}) {
+  const calls: Array<{ slot: string; input: ModuleBatchInput }> = [];
+  const compute: { sendBack?: (e: ModuleBatchEvent) => void; stopped: boolean } = { stopped: false };
+  const slot = (name: PromiseSlot) =>
+    fromPromise<void, ModuleBatchInput>(async ({ input: ids }) => {
+      calls.push({ slot: name, input: ids });
+      if (name in fail) throw fail[name];
+    });
+  const machine = shardedModuleBatchMachine.provide({
+    actors: {
+      inputDist: slot('inputDist'),
+      awaitSplits: slot('awaitSplits'),
+      awaitData: slot('awaitData'),
+      backward: slot('backward'),
+      computeAndOutputDist: fromCallback<ModuleBatchEvent, ModuleBatchInput>(({ sendBack, input: ids }) => {
+        calls.push({ slot: 'computeAndOutputDist', input: ids });
+        compute.sendBack = sendBack;
+        return () => {
+          compute.stopped = true;
+        };
+      }),
+    },
+  });
+  const actor = createActor(machine, { input });
+  const states: string[] = [];
+  actor.subscribe((s) => {
+    const v = valuePath(s.value);
+    if (states.at(-1) !== v) states.push(v);
+  });
+  actor.start();
+  return { actor, calls, compute, states };
+}
+
+describe('sharded module, per batch', () => {
+  it('training: goes through every state in order and ends done', async () => {
+    const { actor, calls, compute, states } = fakeModule();
+    expect(actor.getSnapshot().value).toBe('awaitingBatch');
+    actor.send({ type: 'START' });
+    await waitFor(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'COMPUTE' });
+    expect(actor.getSnapshot().value).toEqual({ computeAndOutputDist: 'computing' });
+    compute.sendBack!({ type: 'OUTPUT_DIST' });
+    expect(actor.getSnapshot().value).toEqual({ computeAndOutputDist: 'outputDist' });
+    compute.sendBack!({ type: 'COMPUTED' });
+    expect(actor.getSnapshot().value).toBe('computed');
+    expect(compute.stopped).toBe(true);
+    actor.send({ type: 'BACKWARD' });
+    const end = await waitFor(actor, (s) => s.status === 'done');
+    expect(end.value).toBe('done');
+    expect(states).toEqual([
+      'awaitingBatch',
+      'distInFlight',
+      'waitingForSplits',
+      'dataInFlight',
+      'ready',
+      'computeAndOutputDist.computing',
+      'computeAndOutputDist.outputDist',
+      'computed',
+      'backward',
+      'done',
+    ]);
+    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitSplits', 'awaitData', 'computeAndOutputDist', 'backward']);
+    for (const c of calls) expect(c.input).toEqual(input);
+  });
+
+  it('COMPUTED without OUTPUT_DIST (nothing to send) still reaches computed', async () => {
+    const { actor, compute } = fakeModule();
+    actor.send({ type: 'START' });
+    await waitFor(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'COMPUTE' });
+    compute.sendBack!({ type: 'COMPUTED' });
+    expect(actor.getSnapshot().value).toBe('computed');
+  });
+
+  it('eval: RELEASE from computed ends done without backward', async () => {
+    const { actor, calls, compute, states } = fakeModule();
+    actor.send({ type: 'START' });
+    await waitFor(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'COMPUTE' });
+    compute.sendBack!({ type: 'OUTPUT_DIST' });
+    compute.sendBack!({ type: 'COMPUTED' });
+    actor.send({ type: 'RELEASE' });
+    expect(actor.getSnapshot()).toMatchObject({ value: 'done', status: 'done' });
+    expect(calls.map((c) => c.slot)).not.toContain('backward');
+    expect(states.slice(-2)).toEqual(['computed', 'done']);
+  });
+
+  for (const slot of ['inputDist', 'awaitSplits', 'awaitData', 'backward'] as const) {
+    it(`an error in ${slot} ends in failed with the error`, async () => {
+      const error = new Error(`${slot}: rank 1 did not answer within 100 ms`);
+      const { actor, compute } = fakeModule({ [slot]: error });
+      actor.send({ type: 'START' });
+      if (slot === 'backward') {
+        await waitFor(actor, (s) => s.value === 'ready');
+        actor.send({ type: 'COMPUTE' });
+        compute.sendBack!({ type: 'COMPUTED' });
+        actor.send({ type: 'BACKWARD' });
+      }
+      const end = await waitFor(actor, (s) => s.status === 'done');
+      expect(end.value).toBe('failed');
+      expect(end.context.error).toBe(error);
+    });
+  }
+
+  it('COMPUTE_FAILED from the compute actor ends in failed with its error', async () => {
+    const { actor, compute } = fakeModule();
+    actor.send({ type: 'START' });
+    await waitFor(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'COMPUTE' });
+    compute.sendBack!({ type: 'OUTPUT_DIST' });
+    const error = new Error('lookup: id 900 out of range for table t0 (rows 100)');
+    compute.sendBack!({ type: 'COMPUTE_FAILED', error });
+    expect(actor.getSnapshot()).toMatchObject({ value: 'failed', status: 'done' });
+    expect(actor.getSnapshot().context.error).toBe(error);
+    expect(compute.stopped).toBe(true);
+  });
+
+  it('events out of order are ignored (pure transition): COMPUTE before the data, BACKWARD before computed', () => {
+    const d = new PureDriver(shardedModuleBatchMachine, input, () => undefined);
+    d.send({ type: 'COMPUTE' });
+    expect(d.value).toBe('awaitingBatch');
+    d.send({ type: 'START' }).resolve('inputDist').send({ type: 'COMPUTE' });
+    expect(d.value).toBe('waitingForSplits');
+    d.resolve('awaitSplits').resolve('awaitData');
+    expect(d.value).toBe('ready');
+    d.send({ type: 'BACKWARD' }).send({ type: 'RELEASE' });
+    expect(d.value).toBe('ready');
+    d.send({ type: 'COMPUTE' });
+    expect(d.value).toBe('computeAndOutputDist.computing');
+    expect(d.spawned.map((c) => c.src)).toEqual(['inputDist', 'awaitSplits', 'awaitData', 'computeAndOutputDist']);
+  });
+});
