@@ -17,3 +17,6 @@ export * from './stream-engine.ts';
 export * from './wall-clock.ts';
 export * from './tfjs-device.ts';
 export * from './tfjs-backend.ts';
+export * from './collectives/collective-errors.ts';
+export * from './collectives/collective-math.ts';
+export * from './collectives/sim-process-group.ts';

@@ -1,0 +1,423 @@
+/**
+ * The `sim` process-group backend: every rank in one process, collectives completing in
+ * virtual time on a shared {@link SimScheduler}.
+ *
+ * Ranks rendezvous per call position: the k-th collective of every rank meets in slot k.
+ * When the last rank arrives, results are computed once (pure functions of
+ * `collective-math.ts`, reductions in rank order, bitwise reproducible) and every rank's
+ * promise resolves at `latest arrival + costModel.collectiveMs(bytes)` virtual ms.
+ * Inputs are copied on arrival and never modified; each rank gets its own result arrays.
+ *
+ * Failure modes, all deterministic and all rejecting every waiting rank (nothing hangs):
+ * - a rank does not arrive within `timeoutMs` of a rank's arrival → {@link CollectiveTimeoutError}
+ *   naming the missing rank(s); the slot is abandoned (a late arrival rejects at once);
+ * - different calls at the same position, or inconsistent allToAllV counts →
+ *   {@link CollectiveMismatchError} naming both ranks and calls; invalid arguments →
+ *   {@link InvalidCollectiveError};
+ * - `fail(rank, reason)` (a crashed rank) → every pending and later collective of every rank
+ *   rejects with {@link PeerFailedError} naming it;
+ * - `close()` of one rank → its pending/later calls reject with {@link ProcessGroupClosedError},
+ *   peers waiting with it in a collective get {@link PeerFailedError}.
+ *
+ * Injected slowness: `setDelay(rank, { extraMs, multiplier })` makes that rank arrive
+ * `extraMs` later than it called, and multiplies the transfer time of every collective it
+ * takes part in (the slowest participant's multiplier counts).
+ *
+ * @example
+ * const scheduler = new SimScheduler();
+ * const groups = createSimProcessGroups({ worldSize: 2, scheduler, costModel: new CostModel({ alphaMs: 1 }) });
+ * const [a, b] = await Promise.all(groups.map((pg) => pg.allReduce(Float32Array.of(pg.rank + 1), 'sum')));
+ * // a and b: Float32Array [3], at virtual t = 1 + 4 bytes / beta
+ * groups.fail(1, 'simulated crash'); // later collectives reject with PeerFailedError naming rank 1
+ */
+import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../protocol/index.ts';
+import { CollectiveTimeoutError, PeerFailedError } from '../../protocol/index.ts';
+import { CostModel } from '../sim/cost-model.ts';
+import type { SimScheduler } from '../sim/sim-scheduler.ts';
+import { CollectiveMismatchError, InvalidCollectiveError, ProcessGroupClosedError } from './collective-errors.ts';
+import {
+  checkAllToAllVCounts,
+  collectiveBytes,
+  compatibleCalls,
+  describeCall,
+  exchangeSplits,
+  exchangeV,
+  reduceInRankOrder,
+  validateCall,
+  type CollectiveCall,
+} from './collective-math.ts';
+
+/** Default collective timeout of the sim backend, virtual ms. */
+export const SIM_DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Options of {@link createSimProcessGroups}. */
+export interface SimProcessGroupsOptions {
+  worldSize: number;
+  scheduler: SimScheduler;
+  /** Collective durations (`collectiveMs(bytes)`); default `new CostModel()`. */
+  costModel?: CostModel;
+  /** Default per-call timeout, virtual ms (default {@link SIM_DEFAULT_TIMEOUT_MS}; `Infinity`: none). */
+  timeoutMs?: number;
+}
+
+/** Injected slowness of one rank (fault injection). */
+export interface RankDelay {
+  /** The rank arrives at each collective this many virtual ms after calling it (default 0). */
+  extraMs?: number;
+  /** Transfer time of its collectives is multiplied by this (default 1). */
+  multiplier?: number;
+}
+
+type ResultOf<C extends CollectiveCall> = C extends { kind: 'barrier' }
+  ? void
+  : C extends { kind: 'allReduce' }
+    ? Float32Array
+    : C extends { kind: 'allToAllSplits' }
+      ? Int32Array
+      : C extends { kind: 'allToAllV'; data: infer T }
+        ? T
+        : never;
+
+interface Arrival {
+  readonly rank: Rank;
+  readonly call: CollectiveCall;
+  readonly at: number;
+  readonly timeoutMs: number;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  timer: unknown;
+  settled: boolean;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly arrivals: (Arrival | undefined)[];
+  /** Ranks that reached this slot (including late arrivals after an abort). */
+  seen: number;
+  first: Arrival | undefined;
+  label: string | undefined;
+  state: 'open' | 'delivering' | 'aborted';
+  makeError: ((rank: Rank) => Error) | undefined;
+  deliverTimer: unknown;
+}
+
+/**
+ * The shared rendezvous of one simulated group; {@link SimProcessGroup}s are its per-rank views.
+ *
+ * @example
+ * const fabric = new SimCollectiveFabric({ worldSize: 4, scheduler });
+ * const pg2 = new SimProcessGroup(fabric, 2);
+ */
+export class SimCollectiveFabric {
+  readonly worldSize: number;
+  readonly scheduler: SimScheduler;
+  readonly costModel: CostModel;
+  readonly timeoutMs: number;
+  private readonly slots = new Map<number, Slot>();
+  private readonly nextIndex: number[];
+  private readonly delays: Required<RankDelay>[];
+  private readonly closed = new Set<Rank>();
+  private failed: { rank: Rank; reason: string } | undefined;
+
+  constructor(options: SimProcessGroupsOptions) {
+    const { worldSize } = options;
+    if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`worldSize must be an integer ≥ 1, got ${worldSize}`);
+    this.worldSize = worldSize;
+    this.scheduler = options.scheduler;
+    this.costModel = options.costModel ?? new CostModel();
+    this.timeoutMs = checkTimeout(options.timeoutMs ?? SIM_DEFAULT_TIMEOUT_MS, 'timeoutMs');
+    this.nextIndex = new Array<number>(worldSize).fill(0);
+    this.delays = Array.from({ length: worldSize }, () => ({ extraMs: 0, multiplier: 1 }));
+  }
+
+  /** The first rank failed with `fail`, if any. */
+  get failure(): { readonly rank: Rank; readonly reason: string } | undefined {
+    return this.failed;
+  }
+
+  /** Collectives some rank is waiting in (not yet delivered, not aborted). */
+  get pendingCollectives(): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.state !== 'aborted') n++;
+    return n;
+  }
+
+  /**
+   * Simulate a crash of `rank`: every pending and later collective of every rank rejects
+   * with {@link PeerFailedError} naming it. Only the first failure is kept.
+   *
+   * @example
+   * groups.fabric.fail(2, 'OOM');
+   */
+  fail(rank: Rank, reason: string): void {
+    this.checkRank(rank, 'fail');
+    if (this.failed) return;
+    this.failed = { rank, reason };
+    for (const slot of this.slots.values()) {
+      if (slot.state !== 'aborted') this.abort(slot, (r) => new PeerFailedError(r, rank, reason));
+    }
+    this.slots.clear(); // later calls reject before reaching a slot
+  }
+
+  /**
+   * Inject slowness for `rank` (replaces any earlier setting; `{}` resets it).
+   *
+   * @example
+   * groups.fabric.setDelay(1, { extraMs: 5, multiplier: 3 });
+   */
+  setDelay(rank: Rank, delay: RankDelay): void {
+    this.checkRank(rank, 'setDelay');
+    const extraMs = delay.extraMs ?? 0;
+    const multiplier = delay.multiplier ?? 1;
+    if (!Number.isFinite(extraMs) || extraMs < 0) throw new RangeError(`setDelay(${rank}): extraMs must be ≥ 0, got ${extraMs}`);
+    if (!Number.isFinite(multiplier) || multiplier <= 0) {
+      throw new RangeError(`setDelay(${rank}): multiplier must be > 0, got ${multiplier}`);
+    }
+    this.delays[rank] = { extraMs, multiplier };
+  }
+
+  /** Rank `rank` leaves the group (see the module doc). */
+  close(rank: Rank): void {
+    this.checkRank(rank, 'close');
+    if (this.closed.has(rank)) return;
+    this.closed.add(rank);
+    for (const slot of this.slots.values()) {
+      const mine = slot.arrivals[rank];
+      if (slot.state === 'aborted' || !mine || mine.settled) continue;
+      const call = describeCall(mine.call);
+      this.abort(slot, (r) => (r === rank ? new ProcessGroupClosedError(rank, call) : new PeerFailedError(r, rank, 'its process group was closed')));
+    }
+  }
+
+  /** Enter the next collective of `rank` (called by {@link SimProcessGroup}). */
+  submit<C extends CollectiveCall>(rank: Rank, call: C, opts: CollectiveOptions = {}): Promise<ResultOf<C>> {
+    return new Promise<ResultOf<C>>((resolve, reject) => {
+      if (this.closed.has(rank)) return reject(new ProcessGroupClosedError(rank, describeCall(call)));
+      if (this.failed) return reject(new PeerFailedError(rank, this.failed.rank, this.failed.reason));
+      const timeoutMs = checkTimeout(opts.timeoutMs ?? this.timeoutMs, 'timeoutMs');
+      const index = this.nextIndex[rank]++;
+      let slot = this.slots.get(index);
+      if (!slot) {
+        slot = { index, arrivals: new Array(this.worldSize), seen: 0, first: undefined, label: undefined, state: 'open', makeError: undefined, deliverTimer: undefined };
+        this.slots.set(index, slot);
+      }
+      slot.seen++;
+      if (slot.state === 'aborted') {
+        reject(slot.makeError!(rank));
+        this.forgetIfDone(slot);
+        return;
+      }
+      slot.label ??= opts.label;
+      const problem = validateCall(call, this.worldSize);
+      const arrival: Arrival = {
+        rank,
+        call: problem ? call : snapshot(call),
+        at: this.scheduler.now(),
+        timeoutMs,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: undefined,
+        settled: false,
+      };
+      slot.arrivals[rank] = arrival;
+      if (problem) {
+        const described = describeCall(call);
+        return this.abort(slot, (r) => new InvalidCollectiveError(index, described, rank, problem, r));
+      }
+      const first = slot.first;
+      if (first && !compatibleCalls(first.call, call)) {
+        const a = describeCall(first.call);
+        const b = describeCall(call);
+        return this.abort(slot, (r) => new CollectiveMismatchError(index, first.rank, a, rank, b, r));
+      }
+      slot.first ??= arrival;
+      if (slot.seen === this.worldSize) this.complete(slot);
+      else arrival.timer = this.scheduler.setTimeout(() => this.timedOut(slot, arrival), timeoutMs);
+    });
+  }
+
+  private timedOut(slot: Slot, trigger: Arrival): void {
+    if (slot.state !== 'open') return;
+    const missing: Rank[] = [];
+    for (let r = 0; r < this.worldSize; r++) if (!slot.arrivals[r]) missing.push(r);
+    const name = this.collectiveName(slot, trigger.call);
+    this.abort(slot, (r) => new CollectiveTimeoutError(name, r, missing, slot.arrivals[r]?.timeoutMs ?? trigger.timeoutMs));
+  }
+
+  private complete(slot: Slot): void {
+    const arrivals = slot.arrivals as Arrival[];
+    const calls = arrivals.map((a) => a.call);
+    for (const a of arrivals) this.scheduler.clearTimeout(a.timer);
+    if (calls[0].kind === 'allToAllV') {
+      const vs = calls as Extract<CollectiveCall, { kind: 'allToAllV' }>[];
+      const bad = checkAllToAllVCounts(
+        vs.map((c) => c.sendCounts),
+        vs.map((c) => c.recvCounts),
+      );
+      if (bad) {
+        const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
+        const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
+        this.abort(slot, (r) => new CollectiveMismatchError(slot.index, bad.sender, sender, bad.receiver, receiver, r));
+        return;
+      }
+    }
+    const results = computeResults(calls);
+    let latest = -Infinity;
+    let multiplier = 1;
+    for (const a of arrivals) {
+      latest = Math.max(latest, a.at + this.delays[a.rank].extraMs);
+      multiplier = Math.max(multiplier, this.delays[a.rank].multiplier);
+    }
+    const doneAt = latest + this.costModel.collectiveMs(collectiveBytes(calls)) * multiplier;
+    slot.state = 'delivering';
+    slot.deliverTimer = this.scheduler.setTimeout(() => {
+      this.slots.delete(slot.index);
+      for (const a of arrivals) {
+        a.settled = true;
+        a.resolve(results[a.rank]);
+      }
+    }, doneAt - this.scheduler.now());
+  }
+
+  private abort(slot: Slot, makeError: (rank: Rank) => Error): void {
+    slot.state = 'aborted';
+    slot.makeError = makeError;
+    this.scheduler.clearTimeout(slot.deliverTimer);
+    for (const a of slot.arrivals) {
+      if (!a || a.settled) continue;
+      a.settled = true;
+      this.scheduler.clearTimeout(a.timer);
+      a.reject(makeError(a.rank));
+    }
+    this.forgetIfDone(slot);
+  }
+
+  private forgetIfDone(slot: Slot): void {
+    if (slot.state === 'aborted' && slot.seen === this.worldSize) this.slots.delete(slot.index);
+  }
+
+  private collectiveName(slot: Slot, call: CollectiveCall): string {
+    return `${call.kind} #${slot.index}${slot.label ? ` "${slot.label}"` : ''}`;
+  }
+
+  private checkRank(rank: Rank, what: string): void {
+    if (!Number.isInteger(rank) || rank < 0 || rank >= this.worldSize) {
+      throw new RangeError(`${what}: rank ${rank} is not in 0..${this.worldSize - 1}`);
+    }
+  }
+}
+
+/**
+ * One rank's view of a simulated group.
+ *
+ * @example
+ * const recvCounts = await pg.allToAllSplits(Int32Array.of(2, 0, 1));
+ */
+export class SimProcessGroup implements ProcessGroup {
+  readonly backend = 'sim' as const;
+  readonly worldSize: number;
+
+  constructor(
+    readonly fabric: SimCollectiveFabric,
+    readonly rank: Rank,
+  ) {
+    this.worldSize = fabric.worldSize;
+  }
+
+  allToAllSplits(send: Int32Array, opts?: CollectiveOptions): Promise<Int32Array> {
+    return this.fabric.submit(this.rank, { kind: 'allToAllSplits', send }, opts);
+  }
+
+  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T> {
+    return this.fabric.submit(this.rank, { kind: 'allToAllV', data, sendCounts, recvCounts }, opts) as Promise<T>;
+  }
+
+  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
+    return this.fabric.submit(this.rank, { kind: 'allReduce', data, op }, opts);
+  }
+
+  barrier(opts?: CollectiveOptions): Promise<void> {
+    return this.fabric.submit(this.rank, { kind: 'barrier' }, opts);
+  }
+
+  /** Simulate this rank crashing (see {@link SimCollectiveFabric.fail}). */
+  fail(reason: string): void {
+    this.fabric.fail(this.rank, reason);
+  }
+
+  /** Inject slowness for this rank (see {@link SimCollectiveFabric.setDelay}). */
+  setDelay(delay: RankDelay): void {
+    this.fabric.setDelay(this.rank, delay);
+  }
+
+  async close(): Promise<void> {
+    this.fabric.close(this.rank);
+  }
+}
+
+/** The groups of every rank, in rank order, plus the cluster-wide fault hooks. */
+export type SimProcessGroups = SimProcessGroup[] & {
+  readonly fabric: SimCollectiveFabric;
+  fail(rank: Rank, reason: string): void;
+  setDelay(rank: Rank, delay: RankDelay): void;
+};
+
+/**
+ * One {@link SimProcessGroup} per rank sharing a rendezvous on `scheduler`.
+ *
+ * @example
+ * const groups = createSimProcessGroups({ worldSize: 4, scheduler, timeoutMs: 1_000 });
+ * await Promise.all(groups.map((pg) => pg.barrier()));
+ * groups.setDelay(3, { extraMs: 2 });
+ */
+export function createSimProcessGroups(options: SimProcessGroupsOptions): SimProcessGroups {
+  const fabric = new SimCollectiveFabric(options);
+  const groups = Array.from({ length: fabric.worldSize }, (_, r) => new SimProcessGroup(fabric, r));
+  return Object.assign(groups, {
+    fabric,
+    fail: (rank: Rank, reason: string) => fabric.fail(rank, reason),
+    setDelay: (rank: Rank, delay: RankDelay) => fabric.setDelay(rank, delay),
+  });
+}
+
+function checkTimeout(ms: number, name: string): number {
+  if (!(ms > 0)) throw new RangeError(`${name} must be > 0 virtual ms (Infinity: no timeout), got ${ms}`);
+  return ms;
+}
+
+function snapshot(call: CollectiveCall): CollectiveCall {
+  switch (call.kind) {
+    case 'allToAllSplits':
+      return { kind: call.kind, send: call.send.slice() };
+    case 'allToAllV':
+      return { kind: call.kind, data: call.data.slice(), sendCounts: call.sendCounts.slice(), recvCounts: call.recvCounts.slice() };
+    case 'allReduce':
+      return { kind: call.kind, data: call.data.slice(), op: call.op };
+    case 'barrier':
+      return call;
+  }
+}
+
+function computeResults(calls: readonly CollectiveCall[]): unknown[] {
+  const first = calls[0];
+  switch (first.kind) {
+    case 'barrier':
+      return calls.map(() => undefined);
+    case 'allToAllSplits':
+      return exchangeSplits(calls.map((c) => (c as typeof first).send));
+    case 'allToAllV': {
+      const vs = calls as (typeof first)[];
+      return exchangeV(
+        vs.map((c) => c.data),
+        vs.map((c) => c.sendCounts),
+      );
+    }
+    case 'allReduce': {
+      const reduced = reduceInRankOrder(
+        calls.map((c) => (c as typeof first).data),
+        first.op,
+      );
+      return calls.map((_, r) => (r === 0 ? reduced : reduced.slice()));
+    }
+  }
+}
