@@ -1,0 +1,561 @@
+/**
+ * `ShardedEmbeddingBagCollection`: the embedding collection the pipeline drives
+ * (TorchRec's `ShardedEmbeddingBagCollection`). Each rank holds only the table blocks its
+ * plan gives it; ranks exchange ids and pooled vectors through the `ProcessGroup`.
+ *
+ * ```
+ * local batch (B_local samples)
+ *   └─ feature processors (per-id weights)          host
+ *   └─ bucketize per destination rank               host
+ *   └─ allToAllSplits: id counts, batch sizes       dataDist stream   ← inputDist() → outer awaitable
+ *   └─ allToAllV: lengths, ids, weights             dataDist stream   ← outer.wait() → inner awaitable
+ *   └─ reorder to [slot][source rank][sample]
+ * computeAndOutputDist()
+ *   └─ pooled lookup on local shards                default stream (kind 'forward')
+ *   └─ allToAllV pooled rows back to batch owners   default stream (kind 'outputDist')
+ *      table-/column-wise: placed; row-wise: partial sums added in rank order
+ *      (a reduce-scatter), mean pooling divided by the whole bag's length
+ * backward(gradOutput)
+ *   └─ allToAllV pooled gradients to shard owners   default stream (kind 'collective')
+ *   └─ scatter-add row gradients (accumulate)       default stream (kind 'backward')
+ *   └─ with feature processors: allToAllV of d loss / d weight back to the batch owners
+ * step(scale) / zeroGrad()                          fused optimizer on local shards
+ * ```
+ *
+ * **Equivalence.** Initial weights equal the unsharded `EmbeddingBagCollection`'s for the
+ * same seed (init is a function of table, row and column). With the default
+ * `gradReduction: 'mean'`, `step` divides the summed gradients by `worldSize`, so W ranks
+ * each training on a local batch with a per-rank *mean* loss equal one rank training on the
+ * concatenated batch — the same averaging data-parallel dense replicas use. Pass
+ * `gradReduction: 'sum'` for TorchRec's behaviour (gradients of all ranks summed).
+ *
+ * Row-wise Adagrad on a column-wise table receives full-row gradients so its per-row
+ * statistic is the logical row's (TorchRec would compute it per column shard).
+ *
+ * Feature processors must be configured identically on every rank; their parameters are
+ * replicated, their gradients are all-reduced (summed, then reduced like the tables') in
+ * `step`, which is therefore a collective when processors exist and `worldSize > 1`.
+ *
+ * @example
+ * const ebc = new ShardedEmbeddingBagCollection({
+ *   tables, plan: planSharding(tables, pg.worldSize), seed: 1,
+ *   env: { rank: pg.rank, worldSize: pg.worldSize, pg, device },
+ *   optimizer: { kind: 'adagrad', lr: 0.05 },
+ * });
+ * const ctx = ebc.createContext(0);
+ * const splits = ebc.inputDist(ctx, batch.sparse);
+ * await (await splits.wait()).wait();
+ * const pooled = await ebc.computeAndOutputDist(ctx);
+ * await ebc.backward(ctx, gradOfPooled);
+ * await ebc.step();
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Awaitable, BatchIndex, ComputeHooks, Device, PooledOutput, ProcessGroup, ShardedModuleContract } from '../../protocol/index.ts';
+import type { KeyedJaggedTensor } from '../../tensors/keyed-jagged-tensor.ts';
+import { validateTableConfigs, type EmbeddingBagConfig, type PooledLayout } from '../embedding/config.ts';
+import { createFusedOptimizer, type FusedOptimizerConfig } from '../embedding/fused-optimizers.ts';
+import { accumulateIdWeightGrad, accumulatePooledGrad, pooledLookup } from '../embedding/kernels.ts';
+import { checkJaggedShape } from '../embedding/kjt-bags.ts';
+import { EmbeddingTableShard } from '../embedding/table-shard.ts';
+import {
+  applyFeatureProcessors,
+  backwardFeatureProcessors,
+  featureProcessorsHaveNonFiniteGrad,
+  sgdStepFeatureProcessor,
+  type FeatureProcessorMap,
+} from '../feature-processors/feature-processor.ts';
+import { resolveShardedForward } from '../forward-scope.ts';
+import { Module } from '../module.ts';
+import { bucketizeInput, type BucketizedInput } from './bucketize.ts';
+import { validatePlan, type ShardingPlan } from './plan.ts';
+import { assembleReceivedInput, type ReceivedInput } from './received-input.ts';
+import { buildShardLayout, type ShardLayout, type Slot } from './shard-layout.ts';
+import {
+  combineParamsSummaries,
+  loadShardedState,
+  paramsSummaryPartial,
+  shardedStateDict,
+  type EmbeddingParamsPartial,
+  type ShardedEbcStateDict,
+} from './sharded-state.ts';
+import type { EbcStateDict, ParamSummary } from '../embedding/embedding-bag-collection.ts';
+
+/** Where a sharded module runs. `rank` / `worldSize` must match `pg`'s. */
+export interface ShardedEnv {
+  rank: number;
+  worldSize: number;
+  pg: ProcessGroup;
+  device: Device;
+}
+
+export interface ShardedEmbeddingBagCollectionOptions {
+  tables: readonly EmbeddingBagConfig[];
+  plan: ShardingPlan;
+  env: ShardedEnv;
+  optimizer: FusedOptimizerConfig;
+  seed: number;
+  /** Applied to the local batch before input dist; identical on every rank. */
+  featureProcessors?: FeatureProcessorMap;
+  /** How gradients from the ranks' losses combine (default `'mean'`: ÷ worldSize at `step`). */
+  gradReduction?: 'mean' | 'sum';
+  /** Name used in op labels and errors (default `'ebc'`). */
+  name?: string;
+}
+
+/** Per-batch state of the module (one per in-flight batch). */
+export interface ShardedEbcContext {
+  readonly batch: BatchIndex;
+  stage: 'created' | 'distributing' | 'ready' | 'computed' | 'done';
+  /** Local batch after feature processors. */
+  local?: KeyedJaggedTensor;
+  bucket?: BucketizedInput;
+  /** Local batch size of every rank (from the splits exchange). */
+  batchSizes?: Int32Array;
+  received?: ReceivedInput;
+  dataDone?: Promise<void>;
+}
+
+interface SlotGradCols {
+  /** First logical column of the gradient sent for the slot. */
+  start: number;
+  width: number;
+}
+
+function sumInts(a: Int32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
+export class ShardedEmbeddingBagCollection extends Module implements ShardedModuleContract<KeyedJaggedTensor, ShardedEbcContext> {
+  readonly isShardedModule = true as const;
+  readonly tables: readonly EmbeddingBagConfig[];
+  readonly plan: ShardingPlan;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly optimizerConfig: FusedOptimizerConfig;
+  readonly gradReduction: 'mean' | 'sum';
+  readonly name: string;
+  readonly featureProcessors: FeatureProcessorMap | undefined;
+  private readonly pg: ProcessGroup;
+  private readonly device: Device;
+  private readonly shardLayout: ShardLayout;
+  private readonly shards = new Map<string, EmbeddingTableShard>();
+  private readonly mySlots: readonly Slot[];
+  private readonly needsFullRowGrad: boolean;
+
+  constructor(opts: ShardedEmbeddingBagCollectionOptions) {
+    super();
+    validateTableConfigs(opts.tables);
+    validatePlan(opts.tables, opts.plan);
+    const { env } = opts;
+    if (env.worldSize !== opts.plan.worldSize || env.pg.worldSize !== env.worldSize) {
+      throw new Error(`ShardedEmbeddingBagCollection: env.worldSize ${env.worldSize}, pg.worldSize ${env.pg.worldSize} and plan.worldSize ${opts.plan.worldSize} must agree`);
+    }
+    if (env.pg.rank !== env.rank) throw new Error(`ShardedEmbeddingBagCollection: env.rank ${env.rank} differs from pg.rank ${env.pg.rank}`);
+    this.tables = opts.tables.map((t) => ({ ...t, features: [...t.features] }));
+    this.plan = opts.plan;
+    this.rank = env.rank;
+    this.worldSize = env.worldSize;
+    this.pg = env.pg;
+    this.device = env.device;
+    this.optimizerConfig = opts.optimizer;
+    this.gradReduction = opts.gradReduction ?? 'mean';
+    this.name = opts.name ?? 'ebc';
+    this.shardLayout = buildShardLayout(this.tables, this.plan);
+    const fps = opts.featureProcessors && Object.keys(opts.featureProcessors).length > 0 ? opts.featureProcessors : undefined;
+    for (const f of Object.keys(fps ?? {})) {
+      if (!this.shardLayout.pooled.keys.includes(f)) throw new Error(`ShardedEmbeddingBagCollection: feature processor for unknown feature '${f}'`);
+    }
+    this.featureProcessors = fps;
+    for (const t of this.tables) {
+      const spec = this.plan.tables[t.name].shards.find((s) => s.rank === this.rank);
+      if (spec) {
+        const { rowStart, rowEnd, colStart, colEnd } = spec;
+        this.shards.set(t.name, new EmbeddingTableShard({ table: t, seed: opts.seed, optimizer: opts.optimizer, block: { rowStart, rowEnd, colStart, colEnd } }));
+      }
+    }
+    this.mySlots = this.shardLayout.slotsByRank[this.rank];
+    this.needsFullRowGrad = createFusedOptimizer(opts.optimizer, 0).needsFullRowGrad;
+  }
+
+  /** Pooled layout of the output (keys = features in table order). */
+  get layout(): PooledLayout {
+    return this.shardLayout.pooled;
+  }
+
+  get outputWidth(): number {
+    return this.shardLayout.pooled.totalWidth;
+  }
+
+  /** The table blocks this rank holds. */
+  localShards(): readonly EmbeddingTableShard[] {
+    return [...this.shards.values()];
+  }
+
+  /** Inside a model's forward: the pooled output the pipeline computed for `features`, as a `[B_local, outputWidth]` tensor. */
+  forward(features: KeyedJaggedTensor): tf.Tensor2D {
+    return resolveShardedForward(this, features);
+  }
+
+  createContext(batch: BatchIndex): ShardedEbcContext {
+    return { batch, stage: 'created' };
+  }
+
+  inputDist(ctx: ShardedEbcContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
+    if (ctx.stage !== 'created') throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
+    ctx.stage = 'distributing';
+    checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
+    const local = applyFeatureProcessors(input, this.featureProcessors);
+    const bucket = bucketizeInput(local, this.shardLayout, { weighted: true });
+    ctx.local = local;
+    ctx.bucket = bucket;
+    const W = this.worldSize;
+    const meta = new Int32Array(W).fill(local.stride * 2 + (local.weights ? 1 : 0));
+    const label = `${this.name} b${ctx.batch}`;
+    const splits = this.device.run('dataDist', { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` }, async () => {
+      const recvValueCounts = await this.pg.allToAllSplits(bucket.valueCounts, { label: `${label} splits` });
+      const recvMeta = await this.pg.allToAllSplits(meta, { label: `${label} batch sizes` });
+      return { recvValueCounts, recvMeta };
+    });
+    splits.catch(() => undefined);
+    let inner: Awaitable<void> | undefined;
+    return {
+      wait: async () => {
+        if (inner) return inner;
+        const { recvValueCounts, recvMeta } = await splits;
+        if (!inner) inner = this.startDataDist(ctx, recvValueCounts, recvMeta, label);
+        return inner;
+      },
+    };
+  }
+
+  private startDataDist(ctx: ShardedEbcContext, recvValueCounts: Int32Array, recvMeta: Int32Array, label: string): Awaitable<void> {
+    const bucket = ctx.bucket!;
+    const W = this.worldSize;
+    const batchSizes = recvMeta.map((m) => m >> 1);
+    const weighted = recvMeta.some((m) => (m & 1) === 1);
+    ctx.batchSizes = batchSizes;
+    const recvLengthCounts = batchSizes.map((b) => b * this.mySlots.length);
+    const sentValues = bucket.values.length;
+    const bytes = 4 * (bucket.lengths.length + sentValues * (weighted ? 2 : 1));
+    const data = this.device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
+      const lengths = await this.pg.allToAllV(bucket.lengths, bucket.lengthCounts, recvLengthCounts, { label: `${label} lengths` });
+      const values = await this.pg.allToAllV(bucket.values, bucket.valueCounts, recvValueCounts, { label: `${label} values` });
+      const weights = weighted ? await this.pg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, { label: `${label} weights` }) : undefined;
+      if (W !== batchSizes.length) throw new Error(`${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`);
+      ctx.received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
+      ctx.stage = 'ready';
+    });
+    data.catch(() => undefined);
+    ctx.dataDone = data;
+    return { wait: () => data };
+  }
+
+  async computeAndOutputDist(ctx: ShardedEbcContext, hooks?: ComputeHooks): Promise<PooledOutput> {
+    if (ctx.dataDone) await ctx.dataDone;
+    const recv = ctx.received;
+    if (ctx.stage !== 'ready' || !recv || !ctx.local || !ctx.batchSizes) {
+      throw new Error(`${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`);
+    }
+    const label = `${this.name} b${ctx.batch}`;
+    const nnz = recv.kjt.values.length;
+    const flops = 2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
+    const slotOut = await this.device.run('default', { kind: 'forward', flops, label: `${label} lookup` }, () => this.localLookup(recv), {
+      after: [ctx.dataDone!],
+    });
+    hooks?.onOutputDist?.();
+    const batchSizes = ctx.batchSizes;
+    const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
+    const out = await this.device.run('default', { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` }, async () => {
+      const send = new Float32Array(sumInts(sendCounts));
+      let p = 0;
+      for (let j = 0; j < this.worldSize; j++) {
+        const b0 = recv.sourceBagStart[j];
+        const b1 = recv.sourceBagStart[j + 1];
+        this.mySlots.forEach((slot, s) => {
+          const w = slot.shard.colEnd - slot.shard.colStart;
+          send.set(slotOut[s].subarray(b0 * w, b1 * w), p);
+          p += (b1 - b0) * w;
+        });
+      }
+      const B = ctx.local!.stride;
+      const recvCounts = Int32Array.from(this.shardLayout.slotsByRank, (slots) => B * this.slotWidthSum(slots));
+      const got = await this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} output dist` });
+      return this.combineOutputs(ctx.local!, got);
+    });
+    ctx.stage = 'computed';
+    return out;
+  }
+
+  async backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
+    if (ctx.stage !== 'computed' || !ctx.received || !ctx.local || !ctx.batchSizes || !ctx.bucket) {
+      throw new Error(`${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${ctx.stage}')`);
+    }
+    const local = ctx.local;
+    const recv = ctx.received;
+    const batchSizes = ctx.batchSizes;
+    const B = local.stride;
+    const { offsetPerKey, totalWidth } = this.layout;
+    if (gradOutput.length !== B * totalWidth) {
+      throw new Error(`${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} samples × ${totalWidth}`);
+    }
+    const label = `${this.name} b${ctx.batch}`;
+    // 1. pooled gradients to the shard owners
+    const sendCounts = Int32Array.from(this.shardLayout.slotsByRank, (slots) => B * this.gradWidthSum(slots));
+    const recvCounts = batchSizes.map((b) => b * this.gradWidthSum(this.mySlots));
+    const send = new Float32Array(sumInts(sendCounts));
+    let p = 0;
+    const localLengths = local.lengths;
+    for (const slots of this.shardLayout.slotsByRank) {
+      for (const slot of slots) {
+        const { start, width } = this.gradCols(slot);
+        const col = offsetPerKey[slot.key] + start;
+        const meanRw = slot.type === 'row_wise' && slot.table.pooling === 'mean';
+        const k = local.keys.indexOf(slot.feature);
+        for (let b = 0; b < B; b++) {
+          const n = meanRw ? localLengths[k * B + b] : 1;
+          const f = n > 0 ? 1 / n : 0;
+          const g = b * totalWidth + col;
+          if (meanRw) for (let c = 0; c < width; c++) send[p++] = gradOutput[g + c] * f;
+          else for (let c = 0; c < width; c++) send[p++] = gradOutput[g + c];
+        }
+      }
+    }
+    const got = await this.device.run('default', { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` }, () =>
+      this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} grad dist` }),
+    );
+    // 2. scatter-add into the local shards' accumulators (and per-id weight gradients)
+    const N = recv.kjt.stride;
+    const slotGrads = this.splitBySlot(got, batchSizes, N, (slot) => this.gradCols(slot).width);
+    const fps = this.featureProcessors;
+    const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
+    await this.device.run('default', { kind: 'backward', flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)), label: `${label} scatter` }, () => {
+      const offsets = recv.kjt.offsets();
+      this.mySlots.forEach((slot, s) => {
+        const shard = this.shards.get(slot.table.name)!;
+        const cols = this.gradCols(slot);
+        const bags = { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: recv.kjt.weights, feature: slot.feature };
+        const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
+        accumulatePooledGrad({ table: shard.gradSlice, bags, pooling, grad: slotGrads[s], gradStride: cols.width, gradColOffset: shard.gradColStart - cols.start }, shard.grad);
+        if (weightGrad && fps![slot.feature]) {
+          accumulateIdWeightGrad({ table: shard.slice, bags, pooling, grad: slotGrads[s], gradStride: cols.width, gradColOffset: slot.shard.colStart - cols.start, out: weightGrad });
+        }
+      });
+    });
+    // 3. per-id weight gradients back to the batch owners (feature processors)
+    if (weightGrad) await this.returnWeightGrads(ctx, weightGrad, label);
+    ctx.stage = 'done';
+    ctx.received = undefined;
+    ctx.bucket = undefined;
+  }
+
+  /** Apply the fused optimizer to the local shards and train feature processors; clears gradients. */
+  async step(scale = 1): Promise<void> {
+    const s = this.gradReduction === 'mean' ? scale / this.worldSize : scale;
+    for (const shard of this.shards.values()) shard.step(s);
+    const fps = this.featureProcessors;
+    if (!fps) return;
+    const list = Object.values(fps);
+    if (this.worldSize > 1) {
+      const flat = new Float32Array(list.reduce((a, f) => a + f.grad.length, 0));
+      let o = 0;
+      for (const f of list) {
+        flat.set(f.grad, o);
+        o += f.grad.length;
+      }
+      const sum = await this.pg.allReduce(flat, 'sum', { label: `${this.name} feature-processor grads` });
+      o = 0;
+      for (const f of list) {
+        for (let i = 0; i < f.grad.length; i++) f.grad[i] = sum[o + i];
+        o += f.grad.length;
+      }
+    }
+    for (const f of list) sgdStepFeatureProcessor(f, this.optimizerConfig.lr, s);
+  }
+
+  zeroGrad(): void {
+    for (const shard of this.shards.values()) shard.zeroGrad();
+    for (const f of Object.values(this.featureProcessors ?? {})) f.zeroGrad();
+  }
+
+  /** True when a *local* accumulated gradient holds NaN or ±Infinity (all-reduce the flag across ranks). */
+  hasNonFiniteGrad(): boolean {
+    for (const shard of this.shards.values()) if (shard.grad.hasNonFinite()) return true;
+    return featureProcessorsHaveNonFiniteGrad(this.featureProcessors);
+  }
+
+  /** This rank's shards and the (replicated) feature-processor parameters. */
+  stateDict(): ShardedEbcStateDict {
+    return shardedStateDict(this.rank, this.plan, [...this.shards.values()], this.featureProcessors);
+  }
+
+  /** Load this rank's shards from a sharded state (same plan) or slice them from a logical one (any plan). */
+  loadStateDict(sd: ShardedEbcStateDict | EbcStateDict): void {
+    loadShardedState([...this.shards.values()], this.featureProcessors, sd);
+  }
+
+  /** Local partial sums per logical parameter (tables by name, processors as `fp.<feature>`, counted on rank 0 only). */
+  paramsSummaryPartial(): Record<string, EmbeddingParamsPartial> {
+    return paramsSummaryPartial(this.tables, [...this.shards.values()], this.featureProcessors, this.rank === 0);
+  }
+
+  /**
+   * `{ shape, l2, sum }` per logical parameter, all-reduced over the process group (a
+   * collective: every rank must call it). Names and shapes do not depend on the plan.
+   */
+  async paramsSummary(): Promise<Record<string, ParamSummary>> {
+    const partial = this.paramsSummaryPartial();
+    const names = Object.keys(partial);
+    const flat = new Float32Array(names.length * 2);
+    names.forEach((n, i) => {
+      flat[2 * i] = partial[n].sumSquares;
+      flat[2 * i + 1] = partial[n].sum;
+    });
+    const all = this.worldSize > 1 ? await this.pg.allReduce(flat, 'sum', { label: `${this.name} params summary` }) : flat;
+    const reduced: Record<string, EmbeddingParamsPartial> = {};
+    names.forEach((n, i) => {
+      reduced[n] = { shape: partial[n].shape, sumSquares: this.worldSize > 1 ? all[2 * i] : partial[n].sumSquares, sum: this.worldSize > 1 ? all[2 * i + 1] : partial[n].sum };
+    });
+    return combineParamsSummaries([reduced]);
+  }
+
+  // ---- internals ----
+
+  private localLookup(recv: ReceivedInput): Float32Array[] {
+    const N = recv.kjt.stride;
+    const offsets = recv.kjt.offsets();
+    return this.mySlots.map((slot, s) => {
+      const shard = this.shards.get(slot.table.name)!;
+      const w = shard.slice.width;
+      const out = new Float32Array(N * w);
+      pooledLookup({
+        table: shard.slice,
+        bags: { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: recv.kjt.weights, feature: slot.feature },
+        pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
+        out,
+        outStride: w,
+        outColOffset: 0,
+      });
+      return out;
+    });
+  }
+
+  private combineOutputs(local: KeyedJaggedTensor, got: Float32Array): PooledOutput {
+    const B = local.stride;
+    const { keys, lengthPerKey, offsetPerKey, totalWidth } = this.layout;
+    const values = new Float32Array(B * totalWidth);
+    let p = 0;
+    for (const slots of this.shardLayout.slotsByRank) {
+      for (const slot of slots) {
+        const w = slot.shard.colEnd - slot.shard.colStart;
+        const col = offsetPerKey[slot.key] + slot.shard.colStart;
+        if (slot.type === 'row_wise') {
+          for (let b = 0; b < B; b++) for (let c = 0; c < w; c++) values[b * totalWidth + col + c] += got[p++];
+        } else {
+          for (let b = 0; b < B; b++) {
+            values.set(got.subarray(p, p + w), b * totalWidth + col);
+            p += w;
+          }
+        }
+      }
+    }
+    // row-wise mean: divide the reduced sums by the whole bag's length
+    this.layout.keys.forEach((f, key) => {
+      const table = this.tables[this.layout.tableOfKey[key]];
+      if (this.shardLayout.typeOfKey[key] !== 'row_wise' || table.pooling !== 'mean') return;
+      const k = local.keys.indexOf(f);
+      for (let b = 0; b < B; b++) {
+        const n = local.lengths[k * B + b];
+        if (n === 0) continue;
+        const o = b * totalWidth + offsetPerKey[key];
+        for (let c = 0; c < table.dim; c++) values[o + c] = values[o + c] / n;
+      }
+    });
+    return { keys, lengthPerKey, batchSize: B, values };
+  }
+
+  /** Split a buffer received from all sources (each: my slots × its samples × width) into per-slot `[N, width]` blocks. */
+  private splitBySlot(got: Float32Array, batchSizes: Int32Array, N: number, widthOf: (slot: Slot) => number): Float32Array[] {
+    const out = this.mySlots.map((slot) => new Float32Array(N * widthOf(slot)));
+    let p = 0;
+    let bag = 0;
+    for (let j = 0; j < batchSizes.length; j++) {
+      const Bj = batchSizes[j];
+      this.mySlots.forEach((slot, s) => {
+        const w = widthOf(slot);
+        out[s].set(got.subarray(p, p + Bj * w), bag * w);
+        p += Bj * w;
+      });
+      bag += Bj;
+    }
+    return out;
+  }
+
+  private async returnWeightGrads(ctx: ShardedEbcContext, weightGrad: Float32Array, label: string): Promise<void> {
+    const fps = this.featureProcessors!;
+    const recv = ctx.received!;
+    const bucket = ctx.bucket!;
+    const local = ctx.local!;
+    const W = this.worldSize;
+    // owner → sources: for each source j, for each of my slots with a processor, the ids j sent
+    const sendCounts = new Int32Array(W);
+    for (let j = 0; j < W; j++) {
+      this.mySlots.forEach((slot, s) => {
+        if (fps[slot.feature]) sendCounts[j] += recv.valueStart[s][j + 1] - recv.valueStart[s][j];
+      });
+    }
+    const send = new Float32Array(sumInts(sendCounts));
+    let p = 0;
+    for (let j = 0; j < W; j++) {
+      this.mySlots.forEach((slot, s) => {
+        if (!fps[slot.feature]) return;
+        const a = recv.valueStart[s][j];
+        const e = recv.valueStart[s][j + 1];
+        send.set(weightGrad.subarray(a, e), p);
+        p += e - a;
+      });
+    }
+    const recvCounts = new Int32Array(W);
+    this.shardLayout.slotsByRank.forEach((slots, d) => {
+      slots.forEach((slot, s) => {
+        if (fps[slot.feature]) recvCounts[d] += bucket.slotValueStart[d][s + 1] - bucket.slotValueStart[d][s];
+      });
+    });
+    const got = await this.device.run('default', { kind: 'collective', bytes: 4 * send.length, label: `${label} weight-grad dist` }, () =>
+      this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} weight-grad dist` }),
+    );
+    const localGrad = new Float32Array(local.values.length);
+    let q = 0;
+    this.shardLayout.slotsByRank.forEach((slots, d) => {
+      slots.forEach((slot, s) => {
+        if (!fps[slot.feature]) return;
+        for (let i = bucket.slotValueStart[d][s]; i < bucket.slotValueStart[d][s + 1]; i++) localGrad[bucket.origIndex[i]] += got[q++];
+      });
+    });
+    backwardFeatureProcessors(local, fps, localGrad);
+  }
+
+  /** Columns of the pooled gradient a slot's owner needs: its own, or the whole row for row-wise statistics. */
+  private gradCols(slot: Slot): SlotGradCols {
+    const shard = slot.shard;
+    if (this.optimizerNeedsFullRow()) return { start: 0, width: slot.table.dim };
+    return { start: shard.colStart, width: shard.colEnd - shard.colStart };
+  }
+
+  private optimizerNeedsFullRow(): boolean {
+    return this.needsFullRowGrad;
+  }
+
+  private slotWidthSum(slots: readonly Slot[]): number {
+    let w = 0;
+    for (const s of slots) w += s.shard.colEnd - s.shard.colStart;
+    return w;
+  }
+
+  private gradWidthSum(slots: readonly Slot[]): number {
+    let w = 0;
+    for (const s of slots) w += this.gradCols(s).width;
+    return w;
+  }
+}
