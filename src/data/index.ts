@@ -1,0 +1,11 @@
+/**
+ * Data: the deterministic synthetic click log with a planted model, the Criteo TSV reader
+ * and the adapters that turn any dataloader into a pull source.
+ *
+ * @example
+ * import { SyntheticClickLog, readCriteoTsv, toPullSource } from './data/index.ts';
+ */
+export * from './synthetic.ts';
+export * from './criteo-tsv.ts';
+export * from './dataloader.ts';
+export { ZipfSampler } from './zipf-sampler.ts';
