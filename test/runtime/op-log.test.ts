@@ -5,8 +5,8 @@ import { SimDevice } from '../../src/runtime/sim/sim-device.ts';
 import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 
 /** A small three-stage pipeline on two ranks sharing one log. */
-async function scenario(): Promise<string> {
-  const scheduler = new SimScheduler();
+async function scenario(coalesce = false): Promise<string> {
+  const scheduler = new SimScheduler({ coalesce });
   const log = new OpLog();
   const costModel = new CostModel({ overrides: { copy: 1.5, distSplits: 0.5, distData: 2, forward: 3, backward: 2.25 } });
   const devices = [0, 1].map((rank) => new SimDevice({ rank, scheduler, costModel, opLog: log }));
@@ -37,6 +37,10 @@ describe('op log', () => {
     const entries = JSON.parse(a) as { phase: string; rank: number }[];
     expect(entries).toHaveLength(2 * 4 * 5 * 2);
     expect(Object.keys(entries[0])).toEqual(['t', 'rank', 'stream', 'seq', 'phase', 'kind', 'label']);
+  });
+
+  it('is byte-identical across runs with a coalescing scheduler too', async () => {
+    expect(await scenario(true)).toBe(await scenario(true));
   });
 
   it('listeners see entries; keep=false keeps none', async () => {

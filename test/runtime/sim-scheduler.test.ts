@@ -121,6 +121,19 @@ describe('SimScheduler', () => {
     expect(doneAt).toBe(1500);
   });
 
+  it('coalesce: same-instant timers fire in one turn, still in creation order', async () => {
+    const s = new SimScheduler({ coalesce: true });
+    const seen: string[] = [];
+    s.setTimeout(() => {
+      seen.push('a');
+      void Promise.resolve().then(() => seen.push('a-continuation'));
+    }, 5);
+    s.setTimeout(() => seen.push('b'), 5);
+    s.setTimeout(() => seen.push('c'), 6);
+    await s.runUntilIdle();
+    expect(seen).toEqual(['a', 'b', 'a-continuation', 'c']);
+  });
+
   it('is deterministic: same program, same times', async () => {
     async function program(): Promise<string> {
       const s = new SimScheduler();
