@@ -75,9 +75,9 @@ export const coordinatorMachine = setup({
     noBatchLeft: ({ context }) => context.current === null,
     isTraining: ({ context }) => context.training,
     shouldResetOptimizer: ({ context }) =>
-      context.training && shouldResetOptimizer(context.gradAccumSchedule, context.calls, context.gradAccum),
+      context.training && shouldResetOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum),
     shouldStepOptimizer: ({ context }) =>
-      shouldStepOptimizer(context.gradAccumSchedule, context.calls, context.gradAccum, context.current?.isLast ?? false),
+      shouldStepOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum, context.current?.isLast ?? false),
     isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
   },
   actions: {
@@ -301,6 +301,15 @@ export const coordinatorMachine = setup({
     },
   },
 });
+
+/**
+ * The call index the schedule functions see. The exact schedule counts from the start of
+ * the current window (so a window opened after a flushed partial one is whole again); the
+ * seed's schedule counts every training call, as the seed did.
+ */
+function schedulePosition(context: CoordinatorContext): number {
+  return context.gradAccumSchedule === 'exact' ? context.windowSize : context.calls;
+}
 
 function batchInput(context: CoordinatorContext): { rank: number; batch: BatchIndex; training: boolean } {
   return { rank: context.rank, batch: context.current!.batch, training: context.training };

@@ -94,7 +94,7 @@ describe('coordinator with createActor and fake actors', () => {
   // batch 4's gradients (already stepped) leak into the step after batch 7, which is then
   // stepped as a window of 3 with scale 4/3. Actual: zeroGrad before [0,4,8], steps after
   // [3,4,7,8]. Remove `.fails` once a flushed window restarts the phase.
-  it.fails('exact A=4, a new source after a partial flush starts a fresh window', async () => {
+  it('exact A=4, a new source after a partial flush starts a fresh window', async () => {
     const { machine, log } = coordinatorFakes({ sources: [5, 4] });
     const { actor } = startRecorded(machine, input(4, 'exact'));
     for (let i = 0; i < 6; i++) await progress(actor); // batches 0..4, then exhausted

@@ -1,0 +1,82 @@
+/**
+ * Everything the pipeline keeps about one in-flight batch (sparsepipe keeps one context per
+ * in-flight batch; the seed shared one for all). Created when the batch is fetched,
+ * released when its iteration completes.
+ *
+ * @example
+ * const ctx = new BatchContext(4, hostBatch);
+ * ctx.copied.promise.then((onDevice) => …);
+ */
+import type { AnyActorRef } from 'xstate';
+import type { BatchIndex, DeviceEvent, PooledOutput, ShardedModuleContract } from '../src/protocol/index.ts';
+import type { Batch } from '../src/tensors/index.ts';
+import { deferred, type Deferred } from './deferred.ts';
+
+/** One sharded module's work on this batch (one call of it, for non-pipelined modules). */
+export interface ModuleCall {
+  /** `name` for pipelined modules, `name#k` for the k-th resolved call of a non-pipelined one. */
+  key: string;
+  name: string;
+  module: ShardedModuleContract;
+  input: unknown;
+  moduleContext: unknown;
+  actor: AnyActorRef | null;
+  /** Awaitables of the two-phase input dist. */
+  splits: { wait(): Promise<{ wait(): Promise<void> }> } | null;
+  data: { wait(): Promise<void> } | null;
+  ready: Deferred<void>;
+  computed: Deferred<PooledOutput>;
+  /** Gradient of the loss w.r.t. the pooled output, set by the dense step. */
+  grad: Float32Array | null;
+  backwardDone: Deferred<void>;
+}
+
+/** What the dense forward (+ tape) of a batch produced. */
+export interface DenseResult {
+  loss: number;
+  output: Float32Array;
+  /** Calls the forward needed that were not computed yet (non-pipelined modules). */
+  missing: Array<{ module: ShardedModuleContract; input: unknown; callIndex: number }>;
+  /** Dense gradients by parameter name (training only); released by the backward. */
+  denseGrads: Map<string, import('@tensorflow/tfjs').Tensor> | null;
+  /** Any gradient was inf/NaN. */
+  nonFinite: boolean;
+}
+
+export class BatchContext {
+  readonly copied = deferred<Batch>();
+  copyEvent: DeviceEvent | null = null;
+  distStarted = false;
+  readonly distDone = deferred<void>();
+  readonly calls = new Map<string, ModuleCall>();
+  forward: Promise<DenseResult> | null = null;
+  backward: Promise<void> | null = null;
+  step: Promise<void> | null = null;
+
+  constructor(
+    readonly index: BatchIndex,
+    readonly host: Batch,
+  ) {}
+
+  /** The on-device batch (after the copy completed). */
+  get onDevice(): Promise<Batch> {
+    return this.copied.promise;
+  }
+}
+
+export function newModuleCall(key: string, name: string, module: ShardedModuleContract, input: unknown, moduleContext: unknown): ModuleCall {
+  return {
+    key,
+    name,
+    module,
+    input,
+    moduleContext,
+    actor: null,
+    splits: null,
+    data: null,
+    ready: deferred<void>(),
+    computed: deferred<PooledOutput>(),
+    grad: null,
+    backwardDone: deferred<void>(),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The dense part of one iteration, run as the body of the `forward` op on the default
+ * stream: the pooled outputs of the sharded modules become tfjs leaf tensors, the model's
+ * synchronous forward runs under tfjs's tape, and (training) the gradients w.r.t. every
+ * dense parameter and every pooled leaf come out of one `gradients` call.
+ *
+ * On tfjs the dense backward is computed by the tape together with the forward; the
+ * pipeline's `backward` span then covers the sparse backward (reverse all-to-all and
+ * row-gradient scatter) and the gradient accumulation.
+ *
+ * @example
+ * const r = runDenseStep({ model, batch, outputs, training: true, lossScale: 1 / 4, amp: false, checkFinite: true });
+ * r.loss; r.denseGrads; // leaf gradients are written to the module calls
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { PooledOutput, ShardedModuleContract } from '../src/protocol/index.ts';
+import { withForwardScope } from '../src/modules/forward-scope.ts';
+import type { Model } from '../src/modules/module.ts';
+import { roundToBfloat16 } from '../src/modules/amp.ts';
+import { Batch } from '../src/tensors/index.ts';
+import type { DenseResult } from './batch-context.ts';
+
+export interface ResolvedCall {
+  module: ShardedModuleContract;
+  /** 0 for pipelined modules; the k-th call for resolved non-pipelined ones. */
+  callIndex: number;
+  output: PooledOutput;
+  /** Receives the gradient w.r.t. the pooled output. */
+  setGrad(grad: Float32Array): void;
+}
+
+export interface DenseStepInput {
+  model: Model<Batch>;
+  batch: Batch;
+  calls: readonly ResolvedCall[];
+  training: boolean;
+  /** Multiplies the loss before differentiation (1/A × loss-scaler scale). */
+  lossScale: number;
+  amp: boolean;
+  checkFinite: boolean;
+}
+
+export function runDenseStep(input: DenseStepInput): DenseResult {
+  const { model, training } = input;
+  const batch = input.amp ? withBfloat16Dense(input.batch) : input.batch;
+  const byModule = new Map<ShardedModuleContract, Map<number, { call: ResolvedCall; leaf: tf.Tensor2D }>>();
+  const leaves: tf.Tensor2D[] = [];
+  for (const call of input.calls) {
+    const values = input.amp ? roundToBfloat16(call.output.values) : call.output.values;
+    const width = call.module.outputWidth;
+    const leaf = tf.tensor2d(values, [call.output.batchSize, width]);
+    leaves.push(leaf);
+    const m = byModule.get(call.module) ?? new Map();
+    m.set(call.callIndex, { call, leaf });
+    byModule.set(call.module, m);
+  }
+  const missing: DenseResult['missing'] = [];
+  const counters = new Map<ShardedModuleContract, number>();
+  const scope = {
+    resolve(module: ShardedModuleContract, moduleInput: unknown): tf.Tensor2D {
+      const k = counters.get(module) ?? 0;
+      counters.set(module, k + 1);
+      const hit = byModule.get(module)?.get(k);
+      if (hit) return hit.leaf;
+      missing.push({ module, input: moduleInput, callIndex: k });
+      return tf.zeros([batch.batchSize, module.outputWidth]) as tf.Tensor2D;
+    },
+  };
+
+  let lossT: tf.Tensor | undefined;
+  let outputT: tf.Tensor | undefined;
+  const forward = (): tf.Scalar => {
+    counters.clear();
+    const out = withForwardScope(scope, () => model.forward(batch));
+    const l = (out.losses.rank === 0 ? out.losses : tf.sum(out.losses)) as tf.Scalar;
+    lossT = tf.keep(l);
+    outputT = tf.keep(out.output);
+    return training ? (tf.mul(l, input.lossScale) as tf.Scalar) : l;
+  };
+
+  try {
+    if (!training) {
+      tf.tidy(forward);
+      return finish(null, false);
+    }
+    const params = model.namedParameters();
+    const xs: tf.Tensor[] = [...params.map(([, v]) => v), ...leaves];
+    const { value, grads } = tf.engine().gradients(forward, xs, undefined, true);
+    value.dispose();
+    if (missing.length > 0) {
+      for (const g of grads) g?.dispose();
+      return finish(null, false);
+    }
+    const denseGrads = new Map<string, tf.Tensor>();
+    params.forEach(([name, v], i) => denseGrads.set(name, grads[i] ?? tf.zerosLike(v)));
+    let nonFinite = false;
+    leaves.forEach((leaf, j) => {
+      const g = grads[params.length + j];
+      const data = g ? (g.dataSync() as Float32Array).slice() : new Float32Array(leaf.size);
+      g?.dispose();
+      if (input.checkFinite && !nonFinite && !allFinite(data)) nonFinite = true;
+      input.calls[j].setGrad(data);
+    });
+    if (input.checkFinite && !nonFinite) {
+      for (const g of denseGrads.values()) {
+        if (!allFinite(g.dataSync() as Float32Array)) {
+          nonFinite = true;
+          break;
+        }
+      }
+    }
+    return finish(denseGrads, nonFinite);
+  } finally {
+    for (const leaf of leaves) leaf.dispose();
+  }
+
+  function finish(denseGrads: Map<string, tf.Tensor> | null, nonFinite: boolean): DenseResult {
+    const loss = lossT ? (lossT.dataSync()[0] ?? NaN) : NaN;
+    const output = outputT ? (outputT.dataSync() as Float32Array).slice() : new Float32Array(0);
+    lossT?.dispose();
+    outputT?.dispose();
+    return { loss, output, missing, denseGrads, nonFinite };
+  }
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+function withBfloat16Dense(batch: Batch): Batch {
+  return new Batch({
+    dense: roundToBfloat16(batch.dense),
+    denseDim: batch.denseDim,
+    sparse: batch.sparse,
+    labels: batch.labels,
+    batchSize: batch.batchSize,
+  });
+}

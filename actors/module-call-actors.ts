@@ -1,0 +1,115 @@
+/**
+ * The sharded-module actors of a rank: one actor per module call per in-flight batch,
+ * running `shardedModuleBatchMachine` with implementations that call the module's
+ * `inputDist` / `computeAndOutputDist` / `backward` and emit `dist.*` events.
+ *
+ * @example
+ * const actors = new ModuleCallActors(rank, bus, device, clock, (batch, key) => lookup(batch, key));
+ * actors.start(ctx, call);     // START → … → ready
+ * await call.ready.promise;
+ */
+import { createActor, fromCallback, fromPromise, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import type { Clock, Device, Rank } from '../src/protocol/index.ts';
+import { shardedModuleBatchMachine, type ModuleBatchEvent, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
+import type { EventBus } from '../src/trace/event-bus.ts';
+import type { BatchContext, ModuleCall } from './batch-context.ts';
+import { reportStates } from './actor-state-events.ts';
+
+export type CallLookup = (batch: number, key: string) => ModuleCall;
+
+export class ModuleCallActors {
+  private readonly machine;
+
+  constructor(
+    private readonly rank: Rank,
+    private readonly bus: EventBus,
+    private readonly device: Device,
+    private readonly clock: Clock,
+    lookup: CallLookup,
+    private readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
+  ) {
+    const emit = bus.emit.bind(bus);
+    this.machine = shardedModuleBatchMachine.provide({
+      actors: {
+        inputDist: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+          const call = lookup(input.batch, input.module);
+          emit({ type: 'dist.start', batch: input.batch, module: call.key });
+          call.splits = call.module.inputDist(call.moduleContext, call.input);
+        }),
+        awaitSplits: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+          const call = lookup(input.batch, input.module);
+          call.data = await call.splits!.wait();
+          emit({ type: 'dist.splits', batch: input.batch, module: call.key });
+        }),
+        awaitData: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+          const call = lookup(input.batch, input.module);
+          await call.data!.wait();
+          emit({ type: 'dist.end', batch: input.batch, module: call.key });
+        }),
+        computeAndOutputDist: fromCallback<ModuleBatchEvent, ModuleBatchInput>(({ input, sendBack }) => {
+          const call = lookup(input.batch, input.module);
+          call.module
+            .computeAndOutputDist(call.moduleContext, { onOutputDist: () => sendBack({ type: 'OUTPUT_DIST' }) })
+            .then(
+              (out) => {
+                call.computed.resolve(out);
+                sendBack({ type: 'COMPUTED' });
+              },
+              (error: unknown) => {
+                call.computed.reject(error);
+                sendBack({ type: 'COMPUTE_FAILED', error });
+              },
+            );
+        }),
+        backward: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+          const call = lookup(input.batch, input.module);
+          try {
+            await call.module.backward(call.moduleContext, call.grad!);
+            call.backwardDone.resolve();
+          } catch (e) {
+            call.backwardDone.reject(e);
+            throw e;
+          }
+        }),
+      },
+    });
+  }
+
+  /** Create and start the call's actor, then START its input dist. Resolves `call.ready` when data arrived. */
+  start(ctx: BatchContext, call: ModuleCall): void {
+    const actor = createActor(this.machine, {
+      input: { rank: this.rank, module: call.key, batch: ctx.index },
+      clock: this.clock,
+      inspect: this.inspect,
+      id: `rank${this.rank}.${call.key}.b${ctx.index}`,
+    });
+    call.actor = actor;
+    const stopReporting = reportStates(actor, `module:${call.key}`, this.bus, { batch: ctx.index, module: call.key });
+    actor.subscribe({
+      next: (s) => {
+        if (s.value === 'ready' || s.value === 'computed' || (typeof s.value === 'object' && 'computeAndOutputDist' in s.value)) {
+          call.ready.resolve();
+        }
+        if (s.value === 'failed') {
+          const error = s.context.error ?? new Error(`sharded module '${call.key}' failed on batch ${ctx.index}`);
+          call.ready.reject(error);
+          call.computed.reject(error);
+          call.backwardDone.reject(error);
+        }
+        if (s.status === 'done') stopReporting();
+      },
+      error: (e) => call.ready.reject(e),
+    });
+    actor.start();
+    actor.send({ type: 'START' });
+  }
+
+  static send(call: ModuleCall, type: 'COMPUTE' | 'BACKWARD' | 'RELEASE'): void {
+    (call.actor as AnyActorRef | null)?.send({ type });
+  }
+
+  /** The device of the rank (for callers that issue waits before starting dists). */
+  get rankDevice(): Device {
+    return this.device;
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * The side effects of one pipeline on one rank: what the coordinator's actor slots do.
+ * The facade (`src/pipeline`) creates one engine per pipeline and provides the
+ * coordinator machine with {@link RankEngine.actorImplementations}.
+ *
+ * Depth: `none` keeps 1 batch in flight, `base` 2 (copy next while computing this one),
+ * `sparseDist` 3 (copy i+2, input dist i+1, compute i).
+ *
+ * Cross-stream order (the seed's): copy(i) on `memcpy`; dist(i+1) on `dataDist` waits for
+ * copy(i+1) and for an event recorded on `default` just before forward(i); forward(i) waits
+ * for dist(i) (its pooled outputs are the op's `after` inputs); backward and optimizer follow
+ * on `default`.
+ *
+ * @example
+ * const engine = new RankEngine({ rank: 0, kind: 'sparseDist', model, optimizer, device, bus, gradAccum: 1 });
+ * engine.setSource(batches);
+ * const live = coordinatorMachine.provide({ actors: engine.actorImplementations() });
+ */
+import { fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import type { Device, DeviceEvent, ProcessGroup, Rank, ShardedModuleContract } from '../src/protocol/index.ts';
+import type { AwaitBatchOutput, BatchInput, PipelineKind, StepInput } from '../machines/coordinator-types.ts';
+import { lossScaleFor } from '../machines/accumulation-schedule.ts';
+import type { Model } from '../src/modules/module.ts';
+import { Batch } from '../src/tensors/index.ts';
+import type { EventBus } from '../src/trace/event-bus.ts';
+import type { GradScaler } from '../src/optim/grad-scaler.ts';
+import { BatchContext, newModuleCall, type DenseResult, type ModuleCall } from './batch-context.ts';
+import { BatchSource } from './batch-source.ts';
+import { runDenseStep, type ResolvedCall } from './dense-step.ts';
+import { ModuleCallActors } from './module-call-actors.ts';
+import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
+import { StageRunner } from './stage-runner.ts';
+
+/** Where a pipelined module's input comes from (see src/pipeline/model-tracer.ts). */
+export interface PipelinedModulePlan {
+  name: string;
+  module: ShardedModuleContract;
+  extract(batch: Batch): unknown;
+}
+
+export interface ModulePlan {
+  pipelined: PipelinedModulePlan[];
+  notPipelined: Array<{ name: string; module: ShardedModuleContract; reason: string }>;
+}
+
+/** The output of one trained (or evaluated) batch, as `progress` returns it. */
+export interface IterationOutput {
+  batch: number;
+  /** Mean loss of the batch (unscaled). */
+  loss: number;
+  /** The model's `output` (e.g. logits), copied off the device. */
+  output: Float32Array;
+}
+
+export interface RankEngineOptions {
+  rank: Rank;
+  kind: PipelineKind;
+  model: Model<Batch>;
+  optimizer: PipelineOptimizer;
+  device: Device;
+  bus: EventBus;
+  gradAccum: number;
+  /** Data-parallel group: ranks agree on skipping a step when any saw inf/NaN. */
+  pg?: ProcessGroup;
+  gradScaler?: GradScaler;
+  amp?: boolean;
+  /** false: stop when the dataloader runs dry, like the seed (batches in flight are dropped). Default true. */
+  executeAllBatches?: boolean;
+  /** Finds the module plan on the first batch (the model rewrite). */
+  planModules(model: Model<Batch>, firstBatch: Batch): ModulePlan;
+  /** Validate a fetched item; throws a (recoverable) error for a bad batch. */
+  validate?(item: unknown, index: number): Batch;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+const DEPTH: Record<PipelineKind, number> = { none: 1, base: 2, sparseDist: 3 };
+
+export class RankEngine {
+  readonly depth: number;
+  private source: BatchSource<unknown> | null = null;
+  private sourceToken: object | null = null;
+  private readonly queue: BatchContext[] = [];
+  private plan: ModulePlan | null = null;
+  private fetched = 0;
+  private lastForwardEvent: DeviceEvent | null = null;
+  private readonly stages: StageRunner;
+  private readonly moduleActors: ModuleCallActors;
+  private readonly byIndex = new Map<number, BatchContext>();
+
+  constructor(private readonly o: RankEngineOptions) {
+    this.depth = DEPTH[o.kind];
+    this.stages = new StageRunner(o.rank, o.bus, { clock: o.device.clock, inspect: o.inspect });
+    this.moduleActors = new ModuleCallActors(
+      o.rank,
+      o.bus,
+      o.device,
+      o.device.clock,
+      (batch, key) => {
+        const call = this.byIndex.get(batch)?.calls.get(key);
+        if (!call) throw new Error(`internal: no module call '${key}' for batch ${batch}`);
+        return call;
+      },
+      o.inspect,
+    );
+  }
+
+  /** The module plan found at connect (null before the first batch). */
+  get modulePlan(): ModulePlan | null {
+    return this.plan;
+  }
+
+  /** Batches fetched from dataloaders so far (the next batch's index). */
+  get batchesFetched(): number {
+    return this.fetched;
+  }
+
+  /**
+   * Use `pull` as the data source. Returns true when it differs from the current one (the
+   * pipeline must then reconnect once the current source is drained).
+   */
+  setSource(token: object, makePull: () => BatchSource<unknown>['pull']): boolean {
+    if (token === this.sourceToken) return false;
+    this.sourceToken = token;
+    this.source = new BatchSource(makePull());
+    return true;
+  }
+
+  /** The implementations of the coordinator's actor slots. */
+  actorImplementations() {
+    return {
+      connect: fromPromise<void, { rank: number }>(() => this.connect()),
+      sync: fromPromise<void, { rank: number }>(async () => this.sync()),
+      awaitBatch: fromPromise<AwaitBatchOutput, { rank: number; training: boolean }>(() => this.awaitBatch()),
+      zeroGrad: fromPromise<void, { rank: number }>(() => this.zeroGrad()),
+      forward: fromPromise<void, BatchInput>(({ input }) => this.forward(input)),
+      startNextDist: fromPromise<void, BatchInput>(async ({ input }) => this.startNextDist(input)),
+      backward: fromPromise<void, BatchInput>(({ input }) => this.backward(input)),
+      optimizerStep: fromPromise<void, StepInput>(({ input }) => this.optimizerStep(input)),
+      complete: fromPromise<unknown, BatchInput>(({ input }) => this.complete(input)),
+      drain: fromPromise<void, { rank: number }>(() => this.drain()),
+    };
+  }
+
+  // ── coordinator slots ────────────────────────────────────────────────────────────────
+
+  private async connect(): Promise<void> {
+    this.o.bus.emit({ type: 'pipeline.connect' });
+    // Fill: depth-1 batches ahead (sparseDist: copy b0, plan, dist b0, copy b1).
+    await this.fetchAndCopy();
+    const first = this.queue[0];
+    if (first && !this.plan) {
+      this.plan = this.o.planModules(this.o.model, first.host);
+      for (const m of this.plan.notPipelined) {
+        this.o.bus.emit({ type: 'module.notPipelined', module: m.name, reason: m.reason });
+      }
+    }
+    if (this.o.kind === 'sparseDist' && first) this.startDist(first);
+    while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
+  }
+
+  private sync(): void {
+    // Module calls are bound per batch context and the forward scope is installed per
+    // forward, so nothing stale can remain from another pipeline; record the hand-over.
+    this.o.bus.emit({ type: 'pipeline.sync', pipeline: this.o.kind });
+  }
+
+  private async awaitBatch(): Promise<AwaitBatchOutput> {
+    if (!this.source) throw new Error('progress() needs a dataloader');
+    while (this.queue.length < this.depth && !this.source.done) await this.fetchAndCopy();
+    // The seed (executeAllBatches: false) stops as soon as the dataloader runs dry, leaving
+    // the batches still in flight untrained.
+    if (this.o.executeAllBatches === false && this.source.done && this.queue.length < this.depth) {
+      return { batch: null, isLast: true };
+    }
+    const head = this.queue[0];
+    if (!head) return { batch: null, isLast: true };
+    const isLast = this.queue.length === 1 && !(await this.source.hasNext());
+    return { batch: head.index, isLast };
+  }
+
+  private async zeroGrad(): Promise<void> {
+    await this.o.optimizer.zeroGrad();
+    this.o.bus.emit({ type: 'optimizer.zeroGrad', batch: this.queue[0]?.index });
+  }
+
+  private async forward(input: BatchInput): Promise<void> {
+    const ctx = this.head(input.batch);
+    // An event before forward(i): dist(i+1) must not start before it (the seed's order).
+    this.lastForwardEvent = this.o.device.record('default');
+    if (!ctx.distStarted) this.startDist(ctx);
+    // The module actors must reach `ready` before they can compute.
+    await ctx.distDone.promise;
+    ctx.forward = this.runForward(ctx, input.training);
+    if (this.plan!.notPipelined.length > 0) await ctx.forward;
+  }
+
+  private startNextDist(input: BatchInput): void {
+    if (this.o.kind !== 'sparseDist') return;
+    const next = this.queue[1];
+    if (next && !next.distStarted && input.batch === this.queue[0]?.index) this.startDist(next);
+  }
+
+  private async backward(input: BatchInput): Promise<void> {
+    const ctx = this.head(input.batch);
+    const result = await ctx.forward!;
+    const device = this.o.device;
+    const calls = [...ctx.calls.values()];
+    ctx.backward = (async () => {
+      await device.run(
+        'default',
+        { kind: 'backward', label: `backward b${ctx.index}` },
+        () => {
+          this.o.bus.emit({ type: 'backward.start', batch: ctx.index });
+          if (result.denseGrads) {
+            accumulateDense(this.o.optimizer, result.denseGrads);
+            for (const g of result.denseGrads.values()) g.dispose();
+          }
+          for (const call of calls) ModuleCallActors.send(call, 'BACKWARD');
+        },
+      );
+      await Promise.all(calls.map((c) => c.backwardDone.promise));
+      this.o.bus.emit({ type: 'backward.end', batch: ctx.index });
+    })();
+    await ctx.backward;
+  }
+
+  private async optimizerStep(input: StepInput): Promise<void> {
+    const { optimizer, gradScaler, bus, device } = this.o;
+    await device.run('default', { kind: 'optimizer', label: `optimizer b${input.batch}` }, async () => {
+      bus.emit({ type: 'optimizer.start', batch: input.batch });
+      await optimizer.synchronize?.();
+      let skip = false;
+      if (gradScaler?.enabled) {
+        let found = (await optimizer.hasNonFiniteGrads?.()) ?? false;
+        if (this.o.pg && this.o.pg.worldSize > 1) {
+          const any = await this.o.pg.allReduce(Float32Array.of(found ? 1 : 0), 'sum', { label: 'found-inf' });
+          found = any[0] > 0;
+        }
+        const scale = gradScaler.scale;
+        const update = gradScaler.update(found);
+        if (update.skipped) {
+          skip = true;
+          await optimizer.zeroGrad();
+          bus.emit({ type: 'optimizer.skipped', batch: input.batch, scale: update.scale });
+        } else {
+          await optimizer.step(input.scale / scale);
+        }
+      } else {
+        await optimizer.step(input.scale);
+      }
+      if (!skip) bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
+      bus.emit({ type: 'optimizer.end', batch: input.batch });
+    });
+  }
+
+  private async complete(input: BatchInput): Promise<IterationOutput> {
+    const ctx = this.head(input.batch);
+    try {
+      const result = await ctx.forward!;
+      if (ctx.backward) await ctx.backward;
+      else for (const call of ctx.calls.values()) ModuleCallActors.send(call, 'RELEASE');
+      return { batch: ctx.index, loss: result.loss, output: result.output };
+    } finally {
+      this.queue.shift();
+      this.byIndex.delete(ctx.index);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.o.bus.emit({ type: 'pipeline.drain' });
+    const source = this.source;
+    this.source = null;
+    this.sourceToken = null;
+    await source?.close();
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────────────────
+
+  private head(batch: number): BatchContext {
+    const ctx = this.queue[0];
+    if (!ctx || ctx.index !== batch) throw new Error(`internal: batch ${batch} is not at the head of the pipeline`);
+    return ctx;
+  }
+
+  /** Pull one item, validate it, queue it and issue its copy on the memcpy stream. */
+  private async fetchAndCopy(): Promise<void> {
+    const source = this.source!;
+    const r = await source.next().catch((e: unknown) => {
+      throw dataloaderError(e, this.fetched);
+    });
+    if (r.done) return;
+    const index = this.fetched++;
+    let host: Batch;
+    try {
+      host = this.o.validate ? this.o.validate(r.value, index) : Batch.from(r.value as Batch);
+    } catch (e) {
+      markRecoverable(e);
+      throw e;
+    }
+    this.o.bus.emit({ type: 'batch.fetched', batch: index });
+    const ctx = new BatchContext(index, host);
+    this.queue.push(ctx);
+    this.byIndex.set(index, ctx);
+    const device = this.o.device;
+    const bus = this.o.bus;
+    this.stages
+      .submit('copy', index, {
+        work: async () => {
+          const copy = await device.run('memcpy', { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` }, () => {
+            bus.emit({ type: 'copy.start', batch: index });
+            return host.clone();
+          });
+          ctx.copyEvent = device.record('memcpy');
+          bus.emit({ type: 'copy.end', batch: index });
+          return copy;
+        },
+      })
+      .then((b) => ctx.copied.resolve(b), (e) => ctx.copied.reject(e));
+  }
+
+  /** Start the input dist of every pipelined module for `ctx` (after its copy). */
+  private startDist(ctx: BatchContext): void {
+    ctx.distStarted = true;
+    const device = this.o.device;
+    const gate = this.lastForwardEvent;
+    this.stages
+      .submit('dist', ctx.index, {
+        awaitInput: () => ctx.onDevice,
+        work: async () => {
+          const batch = await ctx.onDevice;
+          if (ctx.copyEvent) device.wait('dataDist', ctx.copyEvent);
+          if (gate) device.wait('dataDist', gate);
+          const calls: ModuleCall[] = [];
+          for (const p of this.plan?.pipelined ?? []) {
+            const call = newModuleCall(p.name, p.name, p.module, p.extract(batch), p.module.createContext(ctx.index));
+            ctx.calls.set(call.key, call);
+            calls.push(call);
+            this.moduleActors.start(ctx, call);
+          }
+          await Promise.all(calls.map((c) => c.ready.promise));
+        },
+      })
+      .then(() => ctx.distDone.resolve(), (e) => ctx.distDone.reject(e));
+  }
+
+  /** Issue the module computes and the dense forward; resolve non-pipelined calls on demand. */
+  private async runForward(ctx: BatchContext, training: boolean): Promise<DenseResult> {
+    const batch = await ctx.onDevice;
+    for (;;) {
+      const calls = [...ctx.calls.values()];
+      for (const call of calls) {
+        if (call.actor?.getSnapshot().value === 'ready') ModuleCallActors.send(call, 'COMPUTE');
+      }
+      // Module computes are on the default stream too: wait for them on the host before
+      // issuing the dense op, so the op never sits in the stream ahead of them.
+      const outputs = await Promise.all(calls.map((c) => c.computed.promise));
+      const resolved: ResolvedCall[] = calls.map((call, j) => ({
+        module: call.module,
+        callIndex: callIndexOf(call.key),
+        output: outputs[j],
+        setGrad: (g: Float32Array) => {
+          call.grad = g;
+        },
+      }));
+      if (ctx.copyEvent) this.o.device.wait('default', ctx.copyEvent);
+      const scale = training ? lossScaleFor(this.o.gradAccum) * (this.o.gradScaler?.scale ?? 1) : 1;
+      const result = await this.o.device.run(
+        'default',
+        { kind: 'forward', label: `forward b${ctx.index}` },
+        () => {
+          this.o.bus.emit({ type: 'forward.start', batch: ctx.index });
+          return runDenseStep({
+            model: this.o.model,
+            batch,
+            calls: resolved,
+            training,
+            lossScale: scale,
+            amp: this.o.amp ?? false,
+            checkFinite: false,
+          });
+        },
+        { uses: [batch] },
+      );
+      if (result.missing.length === 0) {
+        this.o.bus.emit({ type: 'forward.end', batch: ctx.index });
+        return result;
+      }
+      // Non-pipelined module calls: run their dist and compute now, then forward again.
+      for (const m of result.missing) {
+        const name = this.plan?.notPipelined.find((n) => n.module === m.module)?.name ?? 'unnamed';
+        const key = `${name}#${m.callIndex}`;
+        if (ctx.calls.has(key)) continue;
+        const call = newModuleCall(key, name, m.module, m.input, m.module.createContext(ctx.index));
+        ctx.calls.set(key, call);
+        this.moduleActors.start(ctx, call);
+        await call.ready.promise;
+      }
+    }
+  }
+}
+
+function callIndexOf(key: string): number {
+  const hash = key.lastIndexOf('#');
+  return hash < 0 ? 0 : Number(key.slice(hash + 1));
+}
+
+/** A bad batch leaves the pipeline usable: the coordinator answers the error and stays ready. */
+function markRecoverable(e: unknown): void {
+  if (typeof e === 'object' && e !== null) (e as { recoverable?: boolean }).recoverable = true;
+}
+
+/** An error thrown by the user's dataloader, named as such. */
+export class DataloaderError extends Error {
+  override readonly name = 'DataloaderError';
+  constructor(
+    readonly position: number,
+    override readonly cause: unknown,
+  ) {
+    super(`the dataloader threw while fetching batch ${position}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+function dataloaderError(e: unknown, position: number): unknown {
+  if (e instanceof TypeError && /dataloader must be/.test(e.message)) return e;
+  return new DataloaderError(position, e);
+}
+

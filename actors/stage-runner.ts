@@ -1,0 +1,83 @@
+/**
+ * Runs the three stage actors (copy / dist / compute) of a rank. A job is two functions:
+ * `awaitInput` (what the stage waits for: a fetched batch, a finished copy) and `work`
+ * (the ops it issues on its stream, awaited). `submit` resolves with the work's result.
+ *
+ * @example
+ * const stages = new StageRunner(0, bus, { clock });
+ * const onDevice = await stages.submit('copy', 3, { work: () => batch.to(device, 'memcpy') });
+ */
+import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import type { Clock, Rank } from '../src/protocol/index.ts';
+import { stageMachine, type StageJobInput, type StageName } from '../machines/stage.ts';
+import type { EventBus } from '../src/trace/event-bus.ts';
+import { deferred, type Deferred } from './deferred.ts';
+import { reportStates } from './actor-state-events.ts';
+
+interface StageWork {
+  awaitInput?: () => Promise<unknown>;
+  work: () => Promise<unknown>;
+  done: Deferred<unknown>;
+}
+
+const liveStageMachine = stageMachine.provide({
+  actors: {
+    awaitInput: fromPromise<void, StageJobInput>(async ({ input }) => {
+      const w = input.job.payload as StageWork;
+      try {
+        await w.awaitInput?.();
+      } catch (e) {
+        w.done.reject(e);
+        throw e;
+      }
+    }),
+    work: fromPromise<void, StageJobInput>(async ({ input }) => {
+      const w = input.job.payload as StageWork;
+      try {
+        w.done.resolve(await w.work());
+      } catch (e) {
+        w.done.reject(e);
+        throw e;
+      }
+    }),
+  },
+});
+
+export interface StageRunnerOptions {
+  clock: Clock;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export class StageRunner {
+  readonly actors: Record<StageName, Actor<typeof liveStageMachine>>;
+  private readonly unsubscribers: Array<() => void> = [];
+
+  constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions) {
+    const make = (stage: StageName) => {
+      const actor = createActor(liveStageMachine, {
+        input: { rank, stage },
+        clock: options.clock,
+        inspect: options.inspect,
+        id: `rank${rank}.${stage}Stage`,
+      });
+      this.unsubscribers.push(reportStates(actor, `${stage}Stage`, bus));
+      actor.start();
+      return actor;
+    };
+    this.actors = { copy: make('copy'), dist: make('dist'), compute: make('compute') };
+  }
+
+  submit<T>(stage: StageName, batch: number, job: { awaitInput?: () => Promise<unknown>; work: () => Promise<T> }): Promise<T> {
+    const actor = this.actors[stage];
+    if (actor.getSnapshot().value === 'failed') actor.send({ type: 'RESET' });
+    const done = deferred<unknown>();
+    const payload: StageWork = { awaitInput: job.awaitInput, work: job.work, done };
+    actor.send({ type: 'SUBMIT', job: { batch, payload } });
+    return done.promise as Promise<T>;
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribers) u();
+    for (const a of Object.values(this.actors)) a.stop();
+  }
+}

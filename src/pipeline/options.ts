@@ -1,0 +1,40 @@
+/**
+ * Options shared by every pipeline (names follow DESIGN §4 and TorchRec).
+ *
+ * @example
+ * const options: TrainPipelineOptions = { model, optimizer, device, gradAccum: 4 };
+ */
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Device, ProcessGroup } from '../protocol/index.ts';
+import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
+import type { Model } from '../modules/module.ts';
+import type { GradScaler } from '../optim/grad-scaler.ts';
+import type { Batch, BatchSpec } from '../tensors/index.ts';
+import type { PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
+
+export interface TrainPipelineOptions {
+  /** The model: a `Module` whose synchronous `forward(batch)` returns `{ losses, output }`. */
+  model: Model<Batch>;
+  /** Dense + fused sparse optimizers (e.g. a `CombinedOptimizer`). */
+  optimizer: PipelineOptimizer;
+  /** The rank's device (sim or tfjs). */
+  device: Device;
+  /** The data-parallel group (needed when ranks must agree, e.g. on skipping a step). */
+  pg?: ProcessGroup;
+  /** Micro-batches per optimizer step (default 1). */
+  gradAccum?: number;
+  /** `exact` (default) or the seed's defective `torchrec-0.3.2` (see machines/accumulation-schedule.ts). */
+  gradAccumSchedule?: GradAccumSchedule;
+  /** bfloat16 emulation at the sparse/dense boundary (src/modules/amp.ts). Default false. */
+  amp?: boolean;
+  /** Dynamic loss scaling: `true` for a default `GradScaler`, or your own. Default false. */
+  gradScaling?: boolean | GradScaler;
+  /** Train every batch, draining the pipeline at the end (default true). false: the seed's behaviour. */
+  executeAllBatches?: boolean;
+  /** Validate every batch against this before it touches the device (DESIGN §6). */
+  batchSpec?: BatchSpec;
+  /** XState inspection observer for every actor of this pipeline (e.g. the inspector, @statelyai/inspect). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** A name for events and charts (default: the pipeline kind). */
+  name?: string;
+}

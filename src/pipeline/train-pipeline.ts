@@ -1,0 +1,268 @@
+/**
+ * The pipeline facade: one coordinator actor (machines/coordinator.ts) provided with a
+ * {@link RankEngine}, exposed as TorchRec's `progress(dataloaderIter)` plus `run()`,
+ * `events$` and `metrics$`. Subclasses fix the depth: {@link TrainPipelineSparseDist},
+ * {@link TrainPipelineBase}, {@link NonPipelinedTrainer}.
+ *
+ * `progress` trains one batch and resolves `{ done: false, value }`; when the data has
+ * run out and every batch in flight has been trained it resolves `{ done: true }` (pass a
+ * new dataloader to continue). A rejected batch (validation) rejects that call and leaves
+ * the pipeline usable: the bad batch is dropped and the next call continues with the next
+ * one. Any other error fails the pipeline (every later call rejects with it).
+ */
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { coordinatorMachine } from '../../machines/coordinator.ts';
+import type { PipelineKind, ProgressResult } from '../../machines/coordinator-types.ts';
+import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
+import { reportStates } from '../../actors/actor-state-events.ts';
+import type { PipelineEvent } from '../protocol/index.ts';
+import { EventBus } from '../trace/event-bus.ts';
+import { GradScaler } from '../optim/grad-scaler.ts';
+import { Batch, validateBatch } from '../tensors/index.ts';
+import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
+import type { TrainPipelineOptions } from './options.ts';
+import { planModules } from './module-plan.ts';
+
+export type { IterationOutput } from '../../actors/rank-engine.ts';
+
+/** What `progress` resolves with when the data is exhausted. */
+export interface ExhaustedResult {
+  batchesTrained: number;
+}
+
+/** One sample of `metrics$`: emitted after every iteration. */
+export interface IterationMetrics {
+  rank: number;
+  batch: number;
+  loss: number;
+  /** Time since the previous iteration ended (ms; virtual on the sim backend). */
+  iterationMs: number;
+  examples: number;
+  t: number;
+}
+
+/** Which pipeline last ran on a model (for sync between pipelines sharing one model). */
+const lastUser = new WeakMap<object, TrainPipeline>();
+
+export abstract class TrainPipeline {
+  /** Every event of this pipeline (DESIGN §4 vocabulary). */
+  readonly events$: Observable<PipelineEvent>;
+  /** One sample per iteration. */
+  readonly metrics$: Observable<IterationMetrics>;
+  /** The coordinator actor (for inspectors and controls). */
+  readonly coordinator: Actor<typeof coordinatorMachine>;
+  readonly bus: EventBus;
+  readonly engine: RankEngine;
+  readonly gradScaler: GradScaler | undefined;
+  private readonly metrics = new Subject<IterationMetrics>();
+  private readonly running = new BehaviorSubject(false);
+  private lastIterationEnd: number | null = null;
+
+  protected constructor(
+    readonly kind: PipelineKind,
+    readonly options: TrainPipelineOptions,
+  ) {
+    const { device } = options;
+    const gradAccum = options.gradAccum ?? 1;
+    if (!Number.isInteger(gradAccum) || gradAccum < 1) {
+      throw new RangeError(`gradAccum must be an integer ≥ 1, got ${String(options.gradAccum)}`);
+    }
+    this.gradScaler =
+      options.gradScaling instanceof GradScaler ? options.gradScaling : options.gradScaling ? new GradScaler() : undefined;
+    this.bus = new EventBus(device.rank, device.clock);
+    this.events$ = this.bus.events$;
+    this.metrics$ = this.metrics.asObservable();
+    const spec = options.batchSpec;
+    this.engine = new RankEngine({
+      rank: device.rank,
+      kind,
+      model: options.model,
+      optimizer: options.optimizer,
+      device,
+      bus: this.bus,
+      gradAccum,
+      pg: options.pg,
+      gradScaler: this.gradScaler,
+      amp: options.amp,
+      executeAllBatches: options.executeAllBatches,
+      planModules,
+      validate: (item, index) => {
+        if (spec) validateBatch(item, spec, index);
+        return Batch.from(item as Batch);
+      },
+      inspect: options.inspect,
+    });
+    this.coordinator = createActor(coordinatorMachine.provide({ actors: this.engine.actorImplementations() }), {
+      input: { rank: device.rank, kind, gradAccum, gradAccumSchedule: options.gradAccumSchedule ?? 'exact' },
+      clock: device.clock,
+      inspect: options.inspect,
+      id: `rank${device.rank}.${options.name ?? kind}`,
+    });
+    reportStates(this.coordinator, 'coordinator', this.bus);
+    this.coordinator.start();
+  }
+
+  /**
+   * Train (or, with `model.training === false`, evaluate) one batch.
+   *
+   * @example
+   * for (;;) { const r = await pipeline.progress(loader); if (r.done) break; console.log(r.value.loss); }
+   */
+  async progress(dataloader: DataloaderInput<unknown>): Promise<IteratorResult<IterationOutput, ExhaustedResult>> {
+    if (this.running.value) throw new Error('progress() is already running on this pipeline: await the previous call first');
+    this.running.next(true);
+    try {
+      const newSource = this.engine.setSource(dataloader as object, () => toPullSource(dataloader));
+      const model = this.options.model;
+      const previous = lastUser.get(model);
+      lastUser.set(model, this);
+      const seq = this.coordinator.getSnapshot().context.resultSeq;
+      const answer = this.nextAnswer(seq);
+      this.coordinator.send({
+        type: 'PROGRESS',
+        training: model.training,
+        syncRequired: previous !== undefined && previous !== this,
+        newSource,
+      });
+      const result = await answer;
+      return this.toIteratorResult(result);
+    } finally {
+      this.running.next(false);
+    }
+  }
+
+  /**
+   * Every remaining batch of `dataloader`, as an async iterable of outputs.
+   *
+   * @example
+   * for await (const out of pipeline.run(loader)) losses.push(out.loss);
+   */
+  async *run(dataloader: DataloaderInput<unknown>): AsyncGenerator<IterationOutput, ExhaustedResult> {
+    for (;;) {
+      const r = await this.progress(dataloader);
+      if (r.done) return r.value;
+      yield r.value;
+    }
+  }
+
+  /** Inspector controls: the coordinator waits between iterations while paused. */
+  pause(): void {
+    this.coordinator.send({ type: 'PAUSE' });
+  }
+
+  resume(): void {
+    this.coordinator.send({ type: 'RESUME' });
+  }
+
+  /** While paused, let exactly one more iteration run. */
+  step(): void {
+    this.coordinator.send({ type: 'STEP' });
+  }
+
+  /** Batches trained or evaluated so far. */
+  get batchesTrained(): number {
+    return this.coordinator.getSnapshot().context.batchesTrained;
+  }
+
+  /** Stop every actor of this pipeline. */
+  dispose(): void {
+    this.coordinator.stop();
+    this.bus.complete();
+    this.metrics.complete();
+  }
+
+  private nextAnswer(seq: number): Promise<ProgressResult> {
+    return new Promise((resolve) => {
+      const sub = this.coordinator.subscribe((snapshot) => {
+        const c = snapshot.context;
+        if (c.resultSeq > seq && c.lastResult) {
+          sub.unsubscribe();
+          resolve(c.lastResult);
+        }
+      });
+    });
+  }
+
+  private toIteratorResult(result: ProgressResult): IteratorResult<IterationOutput, ExhaustedResult> {
+    if (result.kind === 'output') {
+      const value = result.output as IterationOutput;
+      const t = this.options.device.clock.now();
+      this.metrics.next({
+        rank: this.options.device.rank,
+        batch: value.batch,
+        loss: value.loss,
+        iterationMs: this.lastIterationEnd === null ? NaN : t - this.lastIterationEnd,
+        examples: value.output.length,
+        t,
+      });
+      this.lastIterationEnd = t;
+      return { done: false, value };
+    }
+    if (result.kind === 'exhausted') {
+      this.bus.emit({ type: 'pipeline.exhausted', batchesTrained: result.batchesTrained });
+      return { done: true, value: { batchesTrained: result.batchesTrained } };
+    }
+    const error = result.error instanceof Error ? result.error : new Error(String(result.error));
+    this.bus.emit({ type: 'pipeline.failed', error: error.message });
+    throw error;
+  }
+}
+
+/**
+ * TorchRec's `TrainPipelineSparseDist`: three stages on three streams.
+ *
+ * ```
+ *            iteration i                      iteration i+1
+ * memcpy   │ copy(i+2)                      │ copy(i+3)
+ * dataDist │      dist(i+1): splits → data  │      dist(i+2): splits → data
+ * default  │ fwd(i) ─ bwd(i) ─ opt(i)       │ fwd(i+1) ─ bwd(i+1) ─ opt(i+1)
+ * ```
+ * dist(i+1) waits for copy(i+1) and for an event recorded just before fwd(i); fwd(i) waits
+ * for dist(i). The host never blocks on the splits exchange (the module actors await it).
+ *
+ * @example
+ * const pipeline = new TrainPipelineSparseDist({ model, optimizer, device, gradAccum: 4 });
+ * for await (const out of pipeline.run(loader)) console.log(out.batch, out.loss);
+ */
+export class TrainPipelineSparseDist extends TrainPipeline {
+  constructor(options: TrainPipelineOptions) {
+    super('sparseDist', options);
+  }
+}
+
+/**
+ * TorchRec's `TrainPipelineBase`: two stages — copy the next batch while this one computes;
+ * sharded modules distribute their input inside the iteration.
+ *
+ * ```
+ * memcpy   │ copy(i+1)                          │ copy(i+2)
+ * default  │ dist(i) ─ fwd(i) ─ bwd(i) ─ opt(i) │ dist(i+1) ─ fwd(i+1) …
+ * ```
+ *
+ * @example
+ * const pipeline = new TrainPipelineBase({ model, optimizer, device });
+ */
+export class TrainPipelineBase extends TrainPipeline {
+  constructor(options: TrainPipelineOptions) {
+    super('base', options);
+  }
+}
+
+/**
+ * No pipelining (`--pipeline none`): fetch, copy, dist, forward, backward, step — one batch
+ * at a time. The reference the pipelines are checked against.
+ *
+ * ```
+ * memcpy   │ copy(i)                                │ copy(i+1)
+ * default  │        dist(i) ─ fwd(i) ─ bwd(i) ─ opt(i)│          dist(i+1) …
+ * ```
+ *
+ * @example
+ * const trainer = new NonPipelinedTrainer({ model, optimizer, device });
+ */
+export class NonPipelinedTrainer extends TrainPipeline {
+  constructor(options: TrainPipelineOptions) {
+    super('none', options);
+  }
+}

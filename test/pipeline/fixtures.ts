@@ -1,0 +1,92 @@
+/**
+ * Shared set-up of the pipeline tests: a sim cluster with one small DLRM per rank, and the
+ * synthetic example stream split into per-rank local batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { CostModel } from '../../src/runtime/sim/cost-model.ts';
+import { createSimCluster, type SimCluster } from '../../src/testing/sim-cluster.ts';
+import { buildDlrmRank, batchSpecFor, smallDlrmConfig, type DlrmConfig, type DlrmRank } from '../../src/testing/dlrm-rank.ts';
+import { SyntheticClickLog } from '../../src/data/synthetic.ts';
+import type { Batch } from '../../src/tensors/index.ts';
+import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
+
+export async function useWasm(): Promise<void> {
+  if (tf.getBackend() !== 'wasm') {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  }
+}
+
+export function tinyConfig(overrides: Partial<DlrmConfig> = {}): DlrmConfig {
+  return smallDlrmConfig({
+    bottom: [8, 4],
+    top: [8, 1],
+    embeddingDim: 4,
+    tables: [0, 1, 2].map((i) => ({ name: `t${i}`, rows: 50, dim: 4, pooling: 'sum' as const, features: [`f${i}`] })),
+    lr: 0.1,
+    ...overrides,
+  });
+}
+
+export function syntheticFor(config: DlrmConfig, seed = 7): SyntheticClickLog {
+  return new SyntheticClickLog({
+    seed,
+    denseDim: config.denseIn,
+    features: config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows }))),
+    idsPerFeature: { min: 0, max: 3 },
+  });
+}
+
+/** Local batches of `rank`: global batches of `globalBatch`, each sliced evenly across ranks. */
+export function localBatches(data: SyntheticClickLog, globalBatch: number, count: number, rank: number, worldSize: number): Batch[] {
+  const local = globalBatch / worldSize;
+  return [...data.batches(globalBatch, { count })].map((b) => b.sliceSamples(rank * local, (rank + 1) * local));
+}
+
+export interface RankSetup extends DlrmRank {
+  pipeline: TrainPipeline;
+}
+
+export function buildCluster(
+  kind: PipelineKind,
+  worldSize: number,
+  config: DlrmConfig,
+  extra: Partial<TrainPipelineOptions> & { costModel?: CostModel } = {},
+): { cluster: SimCluster; ranks: RankSetup[] } {
+  const cluster = createSimCluster({ worldSize, costModel: extra.costModel });
+  const ranks = cluster.pgs.map((pg, rank) => {
+    const r = buildDlrmRank({ pg, device: cluster.devices[rank], config });
+    const options: TrainPipelineOptions = {
+      model: r.model,
+      optimizer: r.optimizer,
+      device: cluster.devices[rank],
+      pg,
+      batchSpec: batchSpecFor(config),
+      ...extra,
+    };
+    const Pipeline = kind === 'sparseDist' ? TrainPipelineSparseDist : kind === 'base' ? TrainPipelineBase : NonPipelinedTrainer;
+    return { ...r, pipeline: new Pipeline(options) };
+  });
+  return { cluster, ranks };
+}
+
+/** Run every rank's pipeline over its batches to exhaustion; returns per-rank losses. */
+export async function trainAll(ranks: RankSetup[], batchesPerRank: Batch[][]): Promise<number[][]> {
+  return Promise.all(
+    ranks.map(async (r, rank) => {
+      const losses: number[] = [];
+      for await (const out of r.pipeline.run(batchesPerRank[rank])) losses.push(out.loss);
+      return losses;
+    }),
+  );
+}
+
+/** Every parameter of a rank's model (dense variables + local table shards), for equality checks. */
+export function denseParams(r: DlrmRank): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, v] of r.model.namedParameters()) out[name] = (v.dataSync() as Float32Array).slice();
+  return out;
+}
