@@ -36,9 +36,20 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
   const pgs = createSimProcessGroups({
     worldSize: options.worldSize,
     scheduler,
-    costModel: options.collectiveCostModel ?? costModel,
+    costModel: options.collectiveCostModel ?? collectiveModelFor(costModel),
     timeoutMs: options.timeoutMs,
   });
   const devices = pgs.map((_, rank) => new SimDevice({ rank, scheduler, costModel, hazards: options.hazards }));
   return { scheduler, devices, pgs, costModel };
+}
+
+/**
+ * Fixed stage costs (`--cost copy=2,dist=5,…`) describe whole stages, so collectives are
+ * free unless a `collective` cost is given; without stage costs the process group charges
+ * alpha + bytes/beta.
+ */
+export function collectiveModelFor(costModel: CostModel): CostModel {
+  const { collective, ...stages } = costModel.overrides;
+  if (collective !== undefined || Object.keys(stages).length === 0) return costModel;
+  return costModel.withOverrides({ collective: 0 });
 }

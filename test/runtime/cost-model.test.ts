@@ -18,9 +18,11 @@ describe('CostModel', () => {
     expect(m.duration({ kind: 'backward', flops: 500 })).toBe(0.5);
     expect(m.duration({ kind: 'optimizer' })).toBe(0);
     expect(m.duration({ kind: 'other', flops: 1000 })).toBe(1);
+    // device-side communication ops add nothing: the process group charges the transfer
     for (const kind of ['dist', 'distSplits', 'distData', 'outputDist', 'collective'] as const) {
-      expect(m.duration({ kind, bytes: 100 })).toBe(4);
+      expect(m.duration({ kind, bytes: 100 })).toBe(0);
     }
+    expect(m.collectiveMs(100)).toBe(4);
     expect(m.collectiveMs(0)).toBe(2);
   });
 

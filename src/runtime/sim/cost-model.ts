@@ -3,8 +3,10 @@
  *
  * - copies: `latencyMs + bytes / copyBytesPerMs`
  * - compute (`forward`, `backward`, `optimizer`, `other`): `flops / flopsPerMs`
- * - communication (`dist`, `distSplits`, `distData`, `outputDist`, `collective`):
- *   `alphaMs + bytes / betaBytesPerMs`
+ * - communication on a device (`dist`, `distSplits`, `distData`, `outputDist`, `collective`):
+ *   only the fixed override (0 without one) — such an op wraps a process-group collective,
+ *   and the process group charges the transfer, `alphaMs + bytes / betaBytesPerMs`
+ *   ({@link CostModel.collectiveMs}), so nothing is counted twice
  *
  * Fixed per-kind overrides (ms) win over the formulas when given. Input dist has two
  * phases: with only a `dist` override, `distSplits` and `distData` each take **half** of it
@@ -13,8 +15,8 @@
  *
  * Note that on the sim device an op completes at *(time its function settled) + duration*:
  * an input-dist op whose function awaits a sim collective costs the collective's time plus
- * the op's own duration. To make `--cost dist=5` mean exactly 5 ms, give the process group
- * `collective: 0` (see {@link CostModel.withOverrides}).
+ * the op's override. To make `--cost dist=5` mean exactly 5 ms, give the process group
+ * `collective: 0` (the sim cluster does this whenever stage overrides are given).
  *
  * @example
  * const model = new CostModel({ overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1') });
@@ -150,14 +152,17 @@ export class CostModel {
         return o[cost.kind] ?? flops / this.flopsPerMs;
       case 'other':
         return flops / this.flopsPerMs;
+      // Communication ops on a device wrap a process-group collective, and the process group
+      // already charges the transfer (alpha + bytes/beta, see collectiveMs): the device op
+      // adds only a fixed per-stage override, so nothing is counted twice.
       case 'distSplits':
       case 'distData':
-        return o[cost.kind] ?? (o.dist !== undefined ? o.dist / 2 : this.transferMs(bytes));
+        return o[cost.kind] ?? (o.dist !== undefined ? o.dist / 2 : 0);
       case 'dist':
       case 'outputDist':
-        return o[cost.kind] ?? this.transferMs(bytes);
+        return o[cost.kind] ?? 0;
       case 'collective':
-        return this.collectiveMs(bytes);
+        return 0;
     }
   }
 
@@ -171,7 +176,8 @@ export class CostModel {
     return this.overrides.collective ?? this.transferMs(bytes);
   }
 
-  private transferMs(bytes: number): number {
+  /** Transfer time of `bytes` by the formula (alpha + bytes/beta), ignoring overrides. */
+  transferMs(bytes: number): number {
     return this.alphaMs + bytes / this.betaBytesPerMs;
   }
 }
