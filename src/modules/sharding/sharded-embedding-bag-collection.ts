@@ -204,10 +204,10 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
 
   inputDist(ctx: ShardedEbcContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
     if (ctx.stage !== 'created') throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
-    ctx.stage = 'distributing';
     checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
     const local = applyFeatureProcessors(input, this.featureProcessors);
     const bucket = bucketizeInput(local, this.shardLayout, { weighted: true });
+    ctx.stage = 'distributing';
     ctx.local = local;
     ctx.bucket = bucket;
     const W = this.worldSize;
