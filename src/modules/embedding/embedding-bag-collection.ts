@@ -51,6 +51,21 @@ export interface EbcStateDict {
   featureProcessors: Record<string, Float32Array>;
 }
 
+/**
+ * The optimizer face of an embedding collection, shaped like src/optim's `StepOptimizer` so
+ * a `CombinedOptimizer` can hold it as a sparse part.
+ *
+ * @example
+ * new CombinedOptimizer({ dense, sparse: { ebc: ebc.optimizer } });
+ */
+export interface EmbeddingStepOptimizer<S> {
+  zeroGrad(): void;
+  step(scale?: number): void | Promise<void>;
+  hasNonFiniteGrads(): boolean;
+  exportState(): S;
+  importState(state: S): void;
+}
+
 /** `{ shape, l2, sum }` of one logical parameter tensor (for `--json` params and digests). */
 export interface ParamSummary {
   shape: number[];
@@ -126,8 +141,23 @@ export class EmbeddingBagCollection {
   }
 
   /** True when an accumulated gradient holds NaN or ±Infinity (loss-scaler overflow). */
-  hasNonFiniteGrad(): boolean {
+  hasNonFiniteGrads(): boolean {
     return this.shards.some((s) => s.grad.hasNonFinite()) || featureProcessorsHaveNonFiniteGrad(this.featureProcessors);
+  }
+
+  /**
+   * This collection seen as the pipeline's sparse optimizer (`StepOptimizer` of src/optim):
+   * `zeroGrad`, `step(scale)`, `hasNonFiniteGrads`, and `exportState` / `importState` = the
+   * logical state dict (fused: tables and optimizer state travel together).
+   */
+  get optimizer(): EmbeddingStepOptimizer<EbcStateDict> {
+    return {
+      zeroGrad: () => this.zeroGrad(),
+      step: (scale = 1) => this.step(scale),
+      hasNonFiniteGrads: () => this.hasNonFiniteGrads(),
+      exportState: () => this.stateDict(),
+      importState: (state) => this.loadStateDict(state),
+    };
   }
 
   /** The live weights of table `name`, row-major `[rows, dim]`. */

@@ -78,7 +78,7 @@ import {
   type EmbeddingParamsPartial,
   type ShardedEbcStateDict,
 } from './sharded-state.ts';
-import type { EbcStateDict, ParamSummary } from '../embedding/embedding-bag-collection.ts';
+import type { EbcStateDict, EmbeddingStepOptimizer, ParamSummary } from '../embedding/embedding-bag-collection.ts';
 
 /** Where a sharded module runs. `rank` / `worldSize` must match `pg`'s. */
 export interface ShardedEnv {
@@ -380,9 +380,26 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
   }
 
   /** True when a *local* accumulated gradient holds NaN or ±Infinity (all-reduce the flag across ranks). */
-  hasNonFiniteGrad(): boolean {
+  hasNonFiniteGrads(): boolean {
     for (const shard of this.shards.values()) if (shard.grad.hasNonFinite()) return true;
     return featureProcessorsHaveNonFiniteGrad(this.featureProcessors);
+  }
+
+  /**
+   * This module seen as the pipeline's sparse optimizer (`StepOptimizer` of src/optim):
+   * `zeroGrad`, `step(scale)`, `hasNonFiniteGrads` (local: all-reduce the flag), and
+   * `exportState` / `importState` = `stateDict` / `loadStateDict` (fused: the shards' weights
+   * and optimizer state travel together). `step` issues no device op (call it inside the
+   * optimizer op); it is a collective only when feature processors exist and worldSize > 1.
+   */
+  get optimizer(): EmbeddingStepOptimizer<ShardedEbcStateDict> {
+    return {
+      zeroGrad: () => this.zeroGrad(),
+      step: (scale = 1) => this.step(scale),
+      hasNonFiniteGrads: () => this.hasNonFiniteGrads(),
+      exportState: () => this.stateDict(),
+      importState: (state) => this.loadStateDict(state),
+    };
   }
 
   /** This rank's shards and the (replicated) feature-processor parameters. */

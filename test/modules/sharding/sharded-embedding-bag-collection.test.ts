@@ -8,6 +8,7 @@ import { planSharding } from '../../../src/modules/sharding/planner.ts';
 import { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
 import { assembleStateDict, assembleTables, combineParamsSummaries } from '../../../src/modules/sharding/sharded-state.ts';
 import { KeyedJaggedTensor } from '../../../src/tensors/keyed-jagged-tensor.ts';
+import { CombinedOptimizer } from '../../../src/optim/combined-optimizer.ts';
 import type { OpCost, StreamName } from '../../../src/protocol/index.ts';
 import { forwardBackward, maxRelDiff, quadraticGrad, randomBatch, rng, simCluster, splitBatch } from './sim-cluster.ts';
 
@@ -173,6 +174,25 @@ describe('ShardedEmbeddingBagCollection', () => {
       expect(Math.abs(summary[0][name].l2 - want[name].l2)).toBeLessThan(1e-5 * want[name].l2);
       expect(Math.abs(local[name].sum - want[name].sum)).toBeLessThan(1e-6);
     }
+  });
+
+  it('serves as a sparse part of a CombinedOptimizer (step, zeroGrad, non-finite check, state)', async () => {
+    const { modules } = build(MIXED(2), { kind: 'adagrad', lr: 0.1 });
+    const combined = modules.map((m) => new CombinedOptimizer({ sparse: { ebc: m.optimizer } }));
+    const locals = splitBatch(randomBatch(rng(6), TABLES, 4, 3, false), 2);
+    const before = assembleTables(modules);
+    await forwardBackward(modules, locals, 0, (p) => new Float32Array(p.values.length).fill(NaN));
+    expect(modules.some((m) => m.optimizer.hasNonFiniteGrads())).toBe(true);
+    await Promise.all(combined.map((c) => c.zeroGrad()));
+    expect(modules.some((m) => m.optimizer.hasNonFiniteGrads())).toBe(false);
+    await Promise.all(combined.map((c) => c.step(1)));
+    expect(assembleTables(modules)).toEqual(before);
+    await forwardBackward(modules, locals, 1, (p) => new Float32Array(p.values.length).fill(0.5));
+    await Promise.all(combined.map((c) => c.step(1)));
+    expect(assembleTables(modules)).not.toEqual(before);
+    const saved = modules[1].optimizer.exportState();
+    expect(saved.kind).toBe('sharded-ebc');
+    modules[1].optimizer.importState(saved);
   });
 
   it('checks its construction and its input', async () => {
