@@ -268,10 +268,9 @@ export class RankEngine {
 
   private async drain(): Promise<void> {
     this.o.bus.emit({ type: 'pipeline.drain' });
-    const source = this.source;
-    this.source = null;
-    this.sourceToken = null;
-    await source?.close();
+    // The drained dataloader stays the current one: passing it again answers "done" (as an
+    // exhausted iterator does); a different dataloader object starts a new pass.
+    await this.source?.close();
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────

@@ -6,7 +6,8 @@
  *
  * `progress` trains one batch and resolves `{ done: false, value }`; when the data has
  * run out and every batch in flight has been trained it resolves `{ done: true }` (pass a
- * new dataloader to continue). A rejected batch (validation) rejects that call and leaves
+ * new dataloader to continue — the same object again keeps answering done, as an exhausted
+ * iterator would; for another epoch over an array pass `array.values()`). A rejected batch (validation) rejects that call and leaves
  * the pipeline usable: the bad batch is dropped and the next call continues with the next
  * one. Any other error fails the pipeline (every later call rejects with it).
  */

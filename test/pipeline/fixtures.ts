@@ -90,3 +90,27 @@ export function denseParams(r: DlrmRank): Record<string, Float32Array> {
   for (const [name, v] of r.model.namedParameters()) out[name] = (v.dataSync() as Float32Array).slice();
   return out;
 }
+
+/** Dense parameters plus the rank's local table shards, by name. */
+export function allParams(r: DlrmRank): Record<string, Float32Array> {
+  const out = denseParams(r);
+  r.ebc.localShards().forEach((s, i) => {
+    out[`sparse.${s.table.name}.${i}`] = s.weights.slice();
+  });
+  return out;
+}
+
+/** Largest relative difference between two parameter sets with the same names. */
+export function maxRelDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array>): number {
+  let worst = 0;
+  for (const name of Object.keys(a)) {
+    const x = a[name];
+    const y = b[name];
+    if (!y || y.length !== x.length) return Infinity;
+    for (let i = 0; i < x.length; i++) {
+      const d = Math.abs(x[i] - y[i]) / Math.max(1e-6, Math.abs(x[i]), Math.abs(y[i]));
+      if (d > worst) worst = d;
+    }
+  }
+  return worst;
+}
