@@ -164,6 +164,7 @@ describe('SyntheticClickLog content', () => {
     expect(() => new SyntheticClickLog({ seed: 1.5 })).toThrow('seed must be a safe integer; got 1.5');
     expect(() => new SyntheticClickLog({ seed: 1, features: [{ key: 'a', rows: 0 }] })).toThrow('feature a must have an integer rows ≥ 1; got 0');
     expect(() => new SyntheticClickLog({ seed: 1, idsPerFeature: { min: 3, max: 1 } })).toThrow('idsPerFeature of C1 must be');
+    expect(() => new SyntheticClickLog({ seed: 1, termShares: { dense: -1, firstOrder: 1, pairwise: 1 } })).toThrow('termShares must be finite numbers ≥ 0');
     expect(() => log.batches(0)).toThrow('batchSize must be an integer ≥ 1; got 0');
     expect(() => log.example(-1)).toThrow('example index must be a non-negative safe integer; got -1');
   });
