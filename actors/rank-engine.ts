@@ -64,6 +64,8 @@ export interface RankEngineOptions {
   pg?: ProcessGroup;
   gradScaler?: GradScaler;
   amp?: boolean;
+  /** Index of the first batch fetched (continues the numbering of a resumed run). */
+  firstBatchIndex?: number;
   /** false: stop when the dataloader runs dry, like the seed (batches in flight are dropped). Default true. */
   executeAllBatches?: boolean;
   /** Finds the module plan on the first batch (the model rewrite). */
@@ -89,6 +91,7 @@ export class RankEngine {
 
   constructor(private readonly o: RankEngineOptions) {
     this.depth = DEPTH[o.kind];
+    this.fetched = o.firstBatchIndex ?? 0;
     this.stages = new StageRunner(o.rank, o.bus, { clock: o.device.clock, inspect: o.inspect });
     this.moduleActors = new ModuleCallActors(
       o.rank,

@@ -13,6 +13,15 @@ export interface CoordinatorInput {
   kind: PipelineKind;
   gradAccum: number;
   gradAccumSchedule: GradAccumSchedule;
+  /** Counters restored from a checkpoint (see `PipelineState`). */
+  resume?: PipelineCounters;
+}
+
+/** The coordinator's counters: what a checkpoint must hold to resume mid-accumulation-window. */
+export interface PipelineCounters {
+  calls: number;
+  windowSize: number;
+  batchesTrained: number;
 }
 
 /** What the last `progress` call produced. */

@@ -132,9 +132,9 @@ export const coordinatorMachine = setup({
   context: ({ input }) => ({
     ...input,
     connected: false,
-    calls: 0,
-    batchesTrained: 0,
-    windowSize: 0,
+    calls: input.resume?.calls ?? 0,
+    batchesTrained: input.resume?.batchesTrained ?? 0,
+    windowSize: input.resume?.windowSize ?? 0,
     current: null,
     training: true,
     syncRequired: false,

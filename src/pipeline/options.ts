@@ -11,6 +11,17 @@ import type { Model } from '../modules/module.ts';
 import type { GradScaler } from '../optim/grad-scaler.ts';
 import type { Batch, BatchSpec } from '../tensors/index.ts';
 import type { PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
+import type { PipelineCounters } from '../../machines/coordinator-types.ts';
+
+/**
+ * What a checkpoint holds of a pipeline: the accumulation counters, the number of batches
+ * trained (the data position) and the loss-scaler state. Taken between `progress` calls.
+ */
+export interface PipelineState extends PipelineCounters {
+  /** Index the next batch will get. */
+  nextBatch: number;
+  gradScaler?: import('../optim/grad-scaler.ts').GradScalerState;
+}
 
 export interface TrainPipelineOptions {
   /** The model: a `Module` whose synchronous `forward(batch)` returns `{ losses, output }`. */
@@ -35,6 +46,8 @@ export interface TrainPipelineOptions {
   batchSpec?: BatchSpec;
   /** XState inspection observer for every actor of this pipeline (e.g. the inspector, @statelyai/inspect). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Counters of a checkpointed pipeline (`pipeline.exportState()`); the dataloader must restart at the same batch. */
+  resumeState?: PipelineState;
   /** A name for events and charts (default: the pipeline kind). */
   name?: string;
 }

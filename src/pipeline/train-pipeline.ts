@@ -22,7 +22,7 @@ import { EventBus } from '../trace/event-bus.ts';
 import { GradScaler } from '../optim/grad-scaler.ts';
 import { Batch, validateBatch } from '../tensors/index.ts';
 import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
-import type { TrainPipelineOptions } from './options.ts';
+import type { PipelineState, TrainPipelineOptions } from './options.ts';
 import { planModules } from './module-plan.ts';
 
 export type { IterationOutput } from '../../actors/rank-engine.ts';
@@ -71,6 +71,7 @@ export abstract class TrainPipeline {
     }
     this.gradScaler =
       options.gradScaling instanceof GradScaler ? options.gradScaling : options.gradScaling ? new GradScaler() : undefined;
+    if (options.resumeState?.gradScaler && this.gradScaler) this.gradScaler.importState(options.resumeState.gradScaler);
     this.bus = new EventBus(device.rank, device.clock);
     this.events$ = this.bus.events$;
     this.metrics$ = this.metrics.asObservable();
@@ -87,6 +88,7 @@ export abstract class TrainPipeline {
       gradScaler: this.gradScaler,
       amp: options.amp,
       executeAllBatches: options.executeAllBatches,
+      firstBatchIndex: options.resumeState?.nextBatch,
       planModules,
       validate: (item, index) => {
         if (spec) validateBatch(item, spec, index);
@@ -95,7 +97,13 @@ export abstract class TrainPipeline {
       inspect: options.inspect,
     });
     this.coordinator = createActor(coordinatorMachine.provide({ actors: this.engine.actorImplementations() }), {
-      input: { rank: device.rank, kind, gradAccum, gradAccumSchedule: options.gradAccumSchedule ?? 'exact' },
+      input: {
+        rank: device.rank,
+        kind,
+        gradAccum,
+        gradAccumSchedule: options.gradAccumSchedule ?? 'exact',
+        resume: options.resumeState,
+      },
       clock: device.clock,
       inspect: options.inspect,
       id: `rank${device.rank}.${options.name ?? kind}`,
@@ -164,6 +172,26 @@ export abstract class TrainPipeline {
   /** Batches trained or evaluated so far. */
   get batchesTrained(): number {
     return this.coordinator.getSnapshot().context.batchesTrained;
+  }
+
+  /**
+   * The pipeline's part of a checkpoint. Batches already fetched but not trained are not in
+   * it: a resumed run fetches again from batch `nextBatch`.
+   *
+   * @example
+   * const state = pipeline.exportState(); // { calls, windowSize, batchesTrained, nextBatch }
+   */
+  exportState(): PipelineState {
+    if (this.running.value) throw new Error('exportState() while progress() is running: await it first');
+    const c = this.coordinator.getSnapshot().context;
+    const trainedUpTo = c.lastResult?.kind === 'output' ? c.lastResult.batch + 1 : (this.options.resumeState?.nextBatch ?? 0);
+    return {
+      calls: c.calls,
+      windowSize: c.windowSize,
+      batchesTrained: c.batchesTrained,
+      nextBatch: Math.max(trainedUpTo, this.options.resumeState?.nextBatch ?? 0),
+      gradScaler: this.gradScaler?.exportState(),
+    };
   }
 
   /** Stop every actor of this pipeline. */

@@ -60,6 +60,15 @@ export type PointEvent =
 export type PipelineEvent = SpanEvent | PointEvent;
 export type PipelineEventType = PipelineEvent['type'];
 
+/** The event with type `T` (works for span members whose `type` is a union). */
+export type EventOfType<T extends PipelineEventType> = PipelineEvent extends infer E
+  ? E extends { type: infer U }
+    ? T extends U
+      ? E & { type: T }
+      : never
+    : never
+  : never;
+
 /** True for `*.start`, `*.end` and `dist.splits`. */
 export function isSpanEvent(e: PipelineEvent): e is SpanEvent {
   return e.type.endsWith('.start') || e.type.endsWith('.end') || e.type === 'dist.splits';

@@ -8,7 +8,7 @@
  * rec.events.filter((e) => e.type === 'optimizer.step').length;
  */
 import type { Observable, Subscription } from 'rxjs';
-import type { PipelineEvent } from '../protocol/index.ts';
+import type { EventOfType, PipelineEvent } from '../protocol/index.ts';
 
 export class EventRecorder {
   readonly events: PipelineEvent[] = [];
@@ -19,8 +19,8 @@ export class EventRecorder {
     return this;
   }
 
-  ofType<T extends PipelineEvent['type']>(type: T): Array<Extract<PipelineEvent, { type: T }>> {
-    return this.events.filter((e): e is Extract<PipelineEvent, { type: T }> => e.type === type);
+  ofType<T extends PipelineEvent['type']>(type: T): Array<EventOfType<T>> {
+    return this.events.filter((e) => e.type === type) as Array<EventOfType<T>>;
   }
 
   detach(): void {

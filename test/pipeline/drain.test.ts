@@ -20,7 +20,7 @@ describe('drain', () => {
         const trained: number[] = [];
         for (;;) {
           const r = await p.progress(batches);
-          if (r.done) {
+          if (r.done === true) {
             expect(r.value.batchesTrained).toBe(n);
             break;
           }
