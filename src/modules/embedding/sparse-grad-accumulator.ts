@@ -8,8 +8,9 @@
  *
  * Sums are kept in float64 (one float64 buffer, one slot per touched row), so the order in
  * which micro-batches arrive changes the result by far less than float32 rounding.
- * Iteration is always in ascending row order, so anything derived from the accumulator is
- * deterministic.
+ * Exports (`toSparse`, `sortedRows`) are in ascending row order; `forEachRow` visits rows in
+ * first-touch order (deterministic too, and cache-friendly for per-row optimizers whose
+ * rows are independent).
  *
  * @example
  * const acc = new SparseGradAccumulator(2);
@@ -26,23 +27,41 @@ export interface SparseRowGrads {
   readonly width: number;
 }
 
+/** Tables up to this many rows index slots with a dense `Int32Array` (4 bytes per row); larger ones use a `Map`. */
+const DENSE_INDEX_MAX_ROWS = 1 << 22;
+
 export class SparseGradAccumulator {
-  private readonly slotByRow = new Map<number, number>();
+  /** row → slot + 1 (0: none) when the row count is known and moderate. */
+  private readonly dense: Int32Array | undefined;
+  private readonly slotByRow: Map<number, number> | undefined;
   private rowOfSlot: number[] = [];
   private buf: Float64Array;
 
   constructor(
     /** Width of every gradient row. */
     readonly width: number,
+    /** Rows of the table (enables a faster dense row index); rows must then be in `[0, rows)`. */
+    rows?: number,
     initialRows = 16,
   ) {
     if (!Number.isInteger(width) || width < 0) throw new Error(`SparseGradAccumulator: width must be a non-negative integer, got ${width}`);
     this.buf = new Float64Array(Math.max(1, initialRows) * Math.max(1, width));
+    if (rows !== undefined && rows <= DENSE_INDEX_MAX_ROWS) this.dense = new Int32Array(rows);
+    else this.slotByRow = new Map();
   }
 
   /** Number of distinct rows holding a gradient. */
   get size(): number {
     return this.rowOfSlot.length;
+  }
+
+  private slotOf(row: number): number | undefined {
+    if (this.dense) {
+      const s = this.dense[row];
+      if (s === undefined) throw new RangeError(`SparseGradAccumulator: row ${row} outside [0, ${this.dense.length})`);
+      return s === 0 ? undefined : s - 1;
+    }
+    return this.slotByRow!.get(row);
   }
 
   /** The live float64 buffer; slot offsets from {@link offsetOf} index into it. Re-read after `offsetOf` (it may grow). */
@@ -52,7 +71,7 @@ export class SparseGradAccumulator {
 
   /** Offset of `row`'s gradient in {@link data}, creating a zero row if needed. */
   offsetOf(row: number): number {
-    let slot = this.slotByRow.get(row);
+    let slot = this.slotOf(row);
     if (slot === undefined) {
       slot = this.rowOfSlot.length;
       const need = (slot + 1) * this.width;
@@ -61,7 +80,8 @@ export class SparseGradAccumulator {
         grown.set(this.buf);
         this.buf = grown;
       }
-      this.slotByRow.set(row, slot);
+      if (this.dense) this.dense[row] = slot + 1;
+      else this.slotByRow!.set(row, slot);
       this.rowOfSlot.push(row);
     }
     return slot * this.width;
@@ -76,7 +96,7 @@ export class SparseGradAccumulator {
 
   /** Whether `row` holds a gradient. */
   has(row: number): boolean {
-    return this.slotByRow.has(row);
+    return this.slotOf(row) !== undefined;
   }
 
   /** Rows holding a gradient, ascending. */
@@ -84,10 +104,14 @@ export class SparseGradAccumulator {
     return Int32Array.from(this.rowOfSlot).sort();
   }
 
-  /** Calls `fn(row, data, offset)` for every row in ascending order. */
+  /**
+   * Calls `fn(row, data, offset)` for every row, in first-touch order (deterministic for a
+   * given sequence of backwards; use {@link sortedRows} when row order matters).
+   */
   forEachRow(fn: (row: number, data: Float64Array, offset: number) => void): void {
-    const rows = this.sortedRows();
-    for (let i = 0; i < rows.length; i++) fn(rows[i], this.buf, this.slotByRow.get(rows[i])! * this.width);
+    const rows = this.rowOfSlot;
+    const w = this.width;
+    for (let i = 0; i < rows.length; i++) fn(rows[i], this.buf, i * w);
   }
 
   /** A float32 copy: unique ascending rows and their gradient rows. */
@@ -95,7 +119,7 @@ export class SparseGradAccumulator {
     const rows = this.sortedRows();
     const grads = new Float32Array(rows.length * this.width);
     for (let i = 0; i < rows.length; i++) {
-      const o = this.slotByRow.get(rows[i])! * this.width;
+      const o = this.slotOf(rows[i])! * this.width;
       for (let j = 0; j < this.width; j++) grads[i * this.width + j] = this.buf[o + j];
     }
     return { rows, grads, width: this.width };
@@ -111,7 +135,8 @@ export class SparseGradAccumulator {
   /** Forget every row (keeps the buffer's capacity). */
   clear(): void {
     this.buf.fill(0, 0, this.rowOfSlot.length * this.width);
-    this.slotByRow.clear();
+    if (this.dense) for (const r of this.rowOfSlot) this.dense[r] = 0;
+    else this.slotByRow!.clear();
     this.rowOfSlot = [];
   }
 }

@@ -62,7 +62,7 @@ export class EmbeddingTableShard {
     const full = this.optimizer.needsFullRowGrad;
     this.gradColStart = full ? 0 : block.colStart;
     this.gradWidth = full ? table.dim : block.colEnd - block.colStart;
-    this.grad = new SparseGradAccumulator(this.gradWidth);
+    this.grad = new SparseGradAccumulator(this.gradWidth, nRows);
     this.slice = { weights: this.weights, rowStart: block.rowStart, nRows, width: block.colEnd - block.colStart, name: table.name };
   }
 

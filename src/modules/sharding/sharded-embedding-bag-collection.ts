@@ -193,6 +193,12 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     return [...this.shards.values()];
   }
 
+  /** The block of table `name` this rank holds (`weights` row-major `[rowEnd-rowStart, colEnd-colStart]`), or undefined. */
+  localShard(name: string): EmbeddingTableShard | undefined {
+    if (!this.tables.some((t) => t.name === name)) throw new Error(`${this.name}: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`);
+    return this.shards.get(name);
+  }
+
   /** Inside a model's forward: the pooled output the pipeline computed for `features`, as a `[B_local, outputWidth]` tensor. */
   forward(features: KeyedJaggedTensor): tf.Tensor2D {
     return resolveShardedForward(this, features);
