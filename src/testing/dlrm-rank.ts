@@ -82,6 +82,8 @@ export interface DlrmRank {
 
 export function buildDlrmRank(options: {
   pg: ProcessGroup;
+  /** Channel for the input dist (default: pg; pipelines need a separate one when worldSize > 1). */
+  distPg?: ProcessGroup;
   device: Device;
   config: DlrmConfig;
   plan?: ShardingPlan;
@@ -92,7 +94,7 @@ export function buildDlrmRank(options: {
   const ebc = new ShardedEmbeddingBagCollection({
     tables: config.tables,
     plan,
-    env: { rank: pg.rank, worldSize: pg.worldSize, pg, device },
+    env: { rank: pg.rank, worldSize: pg.worldSize, pg, distPg: options.distPg, device },
     optimizer: config.optimizer === 'adagrad' ? { kind: 'adagrad', lr: config.lr } : { kind: 'sgd', lr: config.lr },
     seed: config.seed,
     featureProcessors: options.featureProcessors,

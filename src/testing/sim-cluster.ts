@@ -26,7 +26,10 @@ export interface SimClusterOptions {
 export interface SimCluster {
   scheduler: SimScheduler;
   devices: SimDevice[];
+  /** Default-stream channel: output dist, backward, gradient all-reduce. */
   pgs: SimProcessGroups;
+  /** Input-dist channel (dataDist stream). */
+  distPgs: SimProcessGroups;
   costModel: CostModel;
 }
 
@@ -39,8 +42,15 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
     costModel: options.collectiveCostModel ?? collectiveModelFor(costModel),
     timeoutMs: options.timeoutMs,
   });
+  // The input dist runs on its own stream, so it gets its own channel (see ShardedEnv.distPg).
+  const distPgs = createSimProcessGroups({
+    worldSize: options.worldSize,
+    scheduler,
+    costModel: options.collectiveCostModel ?? collectiveModelFor(costModel),
+    timeoutMs: options.timeoutMs,
+  });
   const devices = pgs.map((_, rank) => new SimDevice({ rank, scheduler, costModel, hazards: options.hazards }));
-  return { scheduler, devices, pgs, costModel };
+  return { scheduler, devices, pgs, distPgs, costModel };
 }
 
 /**

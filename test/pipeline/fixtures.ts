@@ -58,7 +58,7 @@ export function buildCluster(
 ): { cluster: SimCluster; ranks: RankSetup[] } {
   const cluster = createSimCluster({ worldSize, costModel: extra.costModel });
   const ranks = cluster.pgs.map((pg, rank) => {
-    const r = buildDlrmRank({ pg, device: cluster.devices[rank], config });
+    const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
     const options: TrainPipelineOptions = {
       model: r.model,
       optimizer: r.optimizer,

@@ -85,6 +85,14 @@ export interface ShardedEnv {
   rank: number;
   worldSize: number;
   pg: ProcessGroup;
+  /**
+   * The group (channel) for the input dist, which runs on the `dataDist` stream while the
+   * output dist, backward and optimizer collectives run on `default`. Collectives of one
+   * group must be called in the same order on every rank; two streams issuing into one
+   * group interleave differently per rank, so pipelines give each stream its own channel.
+   * Default: `pg`.
+   */
+  distPg?: ProcessGroup;
   device: Device;
 }
 
@@ -138,6 +146,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
   readonly name: string;
   readonly featureProcessors: FeatureProcessorMap | undefined;
   private readonly pg: ProcessGroup;
+  /** Channel of the input dist (issued on the dataDist stream); see {@link ShardedEnv.distPg}. */
+  private readonly distPg: ProcessGroup;
   private readonly device: Device;
   private readonly shardLayout: ShardLayout;
   private readonly shards = new Map<string, EmbeddingTableShard>();
@@ -158,6 +168,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     this.rank = env.rank;
     this.worldSize = env.worldSize;
     this.pg = env.pg;
+    this.distPg = env.distPg ?? env.pg;
     this.device = env.device;
     this.optimizerConfig = opts.optimizer;
     this.gradReduction = opts.gradReduction ?? 'mean';
@@ -220,8 +231,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const meta = new Int32Array(W).fill(local.stride * 2 + (local.weights ? 1 : 0));
     const label = `${this.name} b${ctx.batch}`;
     const splits = this.device.run('dataDist', { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` }, async () => {
-      const recvValueCounts = await this.pg.allToAllSplits(bucket.valueCounts, { label: `${label} splits` });
-      const recvMeta = await this.pg.allToAllSplits(meta, { label: `${label} batch sizes` });
+      const recvValueCounts = await this.distPg.allToAllSplits(bucket.valueCounts, { label: `${label} splits` });
+      const recvMeta = await this.distPg.allToAllSplits(meta, { label: `${label} batch sizes` });
       return { recvValueCounts, recvMeta };
     });
     splits.catch(() => undefined);
@@ -246,9 +257,9 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const sentValues = bucket.values.length;
     const bytes = 4 * (bucket.lengths.length + sentValues * (weighted ? 2 : 1));
     const data = this.device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
-      const lengths = await this.pg.allToAllV(bucket.lengths, bucket.lengthCounts, recvLengthCounts, { label: `${label} lengths` });
-      const values = await this.pg.allToAllV(bucket.values, bucket.valueCounts, recvValueCounts, { label: `${label} values` });
-      const weights = weighted ? await this.pg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, { label: `${label} weights` }) : undefined;
+      const lengths = await this.distPg.allToAllV(bucket.lengths, bucket.lengthCounts, recvLengthCounts, { label: `${label} lengths` });
+      const values = await this.distPg.allToAllV(bucket.values, bucket.valueCounts, recvValueCounts, { label: `${label} values` });
+      const weights = weighted ? await this.distPg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, { label: `${label} weights` }) : undefined;
       if (W !== batchSizes.length) throw new Error(`${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`);
       ctx.received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
       ctx.stage = 'ready';
