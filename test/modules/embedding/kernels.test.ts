@@ -202,8 +202,11 @@ describe('pooled backward', () => {
 });
 
 describe('SparseGradAccumulator', () => {
-  it('sums rows, iterates ascending, clears, and flags non-finite values', () => {
-    const acc = new SparseGradAccumulator(2, 1);
+  it.each([
+    ['a map index', undefined],
+    ['a dense index', 101],
+  ])('sums rows, exports ascending, clears, and flags non-finite values (%s)', (_, rows) => {
+    const acc = new SparseGradAccumulator(2, rows, 1);
     for (const r of [9, 3, 7, 3, 100, 0]) acc.addRow(r, Float32Array.from([r, 1]), 0);
     const s = acc.toSparse();
     expect(Array.from(s.rows)).toEqual([0, 3, 7, 9, 100]);
@@ -211,9 +214,14 @@ describe('SparseGradAccumulator', () => {
     expect(acc.hasNonFinite()).toBe(false);
     acc.addRow(5, Float32Array.from([NaN, 0]), 0);
     expect(acc.hasNonFinite()).toBe(true);
+    const visited: number[] = [];
+    acc.forEachRow((r) => visited.push(r));
+    expect(visited).toEqual([9, 3, 7, 100, 0, 5]); // first-touch order
     acc.clear();
     expect(acc.size).toBe(0);
+    expect(acc.has(9)).toBe(false);
     acc.addRow(1, Float32Array.from([1, 1]), 0);
     expect(Array.from(acc.toSparse().grads)).toEqual([1, 1]);
+    if (rows !== undefined) expect(() => acc.addRow(rows, [0, 0], 0)).toThrow(/row 101 outside \[0, 101\)/);
   });
 });
