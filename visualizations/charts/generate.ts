@@ -1,0 +1,140 @@
+/**
+ * Regenerates the committed state charts: `visualizations/generated/<machine>.svg` for
+ * every machine of the pipeline (coordinator, stage, shardedModule).
+ *
+ * Run it as `npx sparsepipe charts` (the CLI calls {@link runChartsCommand}) or directly:
+ * `npx tsx visualizations/charts/generate.ts [--out DIR] [--check]`.
+ *
+ * @example
+ * const written = await generateCharts('visualizations/generated');
+ * // ['visualizations/generated/coordinator.svg', …]
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AnyStateMachine } from 'xstate';
+import { coordinatorMachine } from '../../machines/coordinator.ts';
+import { stageMachine } from '../../machines/stage.ts';
+import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
+import { machineGraph } from './machine-graph.ts';
+import { renderMachineSvg } from './render-svg.ts';
+
+/** The machines that get a chart, by chart name (the machine's id). */
+export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
+  coordinator: coordinatorMachine,
+  stage: stageMachine,
+  shardedModule: shardedModuleBatchMachine,
+};
+
+/** Where the committed charts live. */
+export const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
+
+/**
+ * Renders the chart of one machine by name.
+ *
+ * @example
+ * const svg = await renderChart('stage');
+ */
+export async function renderChart(name: string): Promise<string> {
+  const machine = CHART_MACHINES[name];
+  if (!machine) {
+    throw new Error(`no chart named '${name}': known charts are ${Object.keys(CHART_MACHINES).join(', ')}`);
+  }
+  return renderMachineSvg(machineGraph(machine));
+}
+
+/**
+ * Renders every chart; resolves with `{ name, svg }` in a fixed order.
+ *
+ * @example
+ * for (const { name, svg } of await renderAllCharts()) console.log(name, svg.length);
+ */
+export async function renderAllCharts(): Promise<Array<{ name: string; svg: string }>> {
+  const out: Array<{ name: string; svg: string }> = [];
+  for (const name of Object.keys(CHART_MACHINES)) out.push({ name, svg: await renderChart(name) });
+  return out;
+}
+
+/**
+ * Writes `<outDir>/<machine>.svg` for every machine; resolves with the files written.
+ *
+ * @example
+ * await generateCharts(GENERATED_DIR);
+ */
+export async function generateCharts(outDir: string = GENERATED_DIR): Promise<string[]> {
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const { name, svg } of await renderAllCharts()) {
+    const file = join(outDir, `${name}.svg`);
+    writeFileSync(file, svg);
+    written.push(file);
+  }
+  return written;
+}
+
+/**
+ * Names of the charts whose file in `dir` is missing or differs from a fresh render.
+ *
+ * @example
+ * const stale = await staleCharts(GENERATED_DIR); // [] when up to date
+ */
+export async function staleCharts(dir: string = GENERATED_DIR): Promise<string[]> {
+  const stale: string[] = [];
+  for (const { name, svg } of await renderAllCharts()) {
+    const file = join(dir, `${name}.svg`);
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== svg) stale.push(name);
+  }
+  return stale;
+}
+
+const USAGE = `usage: sparsepipe charts [--out DIR] [--check]
+  Regenerates the state charts (one SVG per machine) into DIR (default visualizations/generated).
+  --check   write nothing; exit 1 when a chart in DIR is missing or out of date`;
+
+/**
+ * The `sparsepipe charts` command. Resolves with the process exit code.
+ *
+ * @example
+ * process.exitCode = await runChartsCommand(process.argv.slice(3));
+ */
+export async function runChartsCommand(
+  argv: readonly string[],
+  io: { log: (line: string) => void; error: (line: string) => void } = console,
+): Promise<number> {
+  let outDir = GENERATED_DIR;
+  let check = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--out') {
+      const dir = argv[++i];
+      if (!dir) {
+        io.error('sparsepipe charts: --out needs a directory');
+        return 2;
+      }
+      outDir = dir;
+    } else if (arg === '--check') {
+      check = true;
+    } else if (arg === '--help' || arg === '-h') {
+      io.log(USAGE);
+      return 0;
+    } else {
+      io.error(`sparsepipe charts: unknown argument '${arg}'\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (check) {
+    const stale = await staleCharts(outDir);
+    if (stale.length > 0) {
+      io.error(`sparsepipe charts: out of date in ${outDir}: ${stale.join(', ')} (run \`npx sparsepipe charts\`)`);
+      return 1;
+    }
+    io.log(`sparsepipe charts: ${Object.keys(CHART_MACHINES).length} charts up to date in ${outDir}`);
+    return 0;
+  }
+  for (const file of await generateCharts(outDir)) io.log(`wrote ${file}`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runChartsCommand(process.argv.slice(2));
+}
