@@ -111,6 +111,6 @@ export function buildDlrmRank(options: {
   });
   const allReduce = pg.worldSize > 1 ? (flat: Float32Array) => pg.allReduce(flat, 'avg', { label: 'dense grads' }) : undefined;
   const dense = config.optimizer === 'adagrad' ? new Adagrad(model, { lr: config.lr, allReduce }) : new SGD(model, { lr: config.lr, allReduce });
-  const optimizer = new CombinedOptimizer({ dense, sparse: { sparseArch: ebc } });
+  const optimizer = new CombinedOptimizer({ dense, sparse: { sparseArch: ebc.optimizer } });
   return { model, ebc, optimizer, dense, plan };
 }

@@ -11,16 +11,20 @@
  *   └─ allToAllV: lengths, ids, weights             dataDist stream   ← outer.wait() → inner awaitable
  *   └─ reorder to [slot][source rank][sample]
  * computeAndOutputDist()
- *   └─ pooled lookup on local shards                default stream (kind 'forward')
+ *   └─ pooled lookup on local shards                default stream (kind 'other', by flops)
  *   └─ allToAllV pooled rows back to batch owners   default stream (kind 'outputDist')
  *      table-/column-wise: placed; row-wise: partial sums added in rank order
  *      (a reduce-scatter), mean pooling divided by the whole bag's length
  * backward(gradOutput)
  *   └─ allToAllV pooled gradients to shard owners   default stream (kind 'collective')
- *   └─ scatter-add row gradients (accumulate)       default stream (kind 'backward')
+ *   └─ scatter-add row gradients (accumulate)       default stream (kind 'other', by flops)
  *   └─ with feature processors: allToAllV of d loss / d weight back to the batch owners
  * step(scale) / zeroGrad()                          fused optimizer on local shards
  * ```
+ *
+ * The module's own compute ops are of kind `other` (timed by flops): fixed stage costs
+ * (`--cost fwd=3,bwd=4`) describe the pipeline's forward / backward spans once, not again
+ * for every module op inside them.
  *
  * **Equivalence.** Initial weights equal the unsharded `EmbeddingBagCollection`'s for the
  * same seed (init is a function of table, row and column). With the default
@@ -278,7 +282,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const label = `${this.name} b${ctx.batch}`;
     const nnz = recv.kjt.values.length;
     const flops = 2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
-    const slotOut = await this.device.run('default', { kind: 'forward', flops, label: `${label} lookup` }, () => this.localLookup(recv), {
+    const slotOut = await this.device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => this.localLookup(recv), {
       after: [ctx.dataDone!],
     });
     hooks?.onOutputDist?.();
@@ -347,7 +351,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const slotGrads = this.splitBySlot(got, batchSizes, N, (slot) => this.gradCols(slot).width);
     const fps = this.featureProcessors;
     const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
-    await this.device.run('default', { kind: 'backward', flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)), label: `${label} scatter` }, () => {
+    await this.device.run('default', { kind: 'other', flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)), label: `${label} scatter` }, () => {
       const offsets = recv.kjt.offsets();
       this.mySlots.forEach((slot, s) => {
         const shard = this.shards.get(slot.table.name)!;
