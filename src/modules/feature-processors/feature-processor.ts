@@ -30,6 +30,17 @@ export interface FeatureProcessor {
   /** Add the gradient of `param` given `dLoss/dWeight` per id (`weightGrad[gradOffset ..]`, same order as `computeWeights`). */
   accumulateGrad(lengths: Int32Array, lengthsStart: number, nBags: number, weightGrad: Float32Array, gradOffset: number): void;
   zeroGrad(): void;
+  /**
+   * Positional form, used by the sharded collection: the weight of the id at `position` of
+   * its bag, and the gradient of that weight. Positions travel with the ids through the
+   * input dist and weights are computed where the lookup happens, with the parameters
+   * current at compute time — so a batch whose input was distributed before the previous
+   * step still sees the stepped parameters, and pipelined training equals unpipelined.
+   */
+  weightAt(position: number): number;
+  accumulateAt(position: number, grad: number): void;
+  /** Longest bag accepted (longer bags are an error naming the feature). */
+  readonly maxLength: number;
 }
 
 /** Processors by feature name. */
@@ -92,4 +103,31 @@ export function sgdStepFeatureProcessor(p: FeatureProcessor, lr: number, scale =
 export function featureProcessorsHaveNonFiniteGrad(processors: FeatureProcessorMap | undefined): boolean {
   if (!processors) return false;
   return Object.values(processors).some((p) => p.grad.some((v) => !Number.isFinite(v)));
+}
+
+/**
+ * A copy of `kjt` whose weights carry, for each processed feature, the **position** of each
+ * id in its bag (0, 1, …) — what the sharded collection sends through the input dist so the
+ * owner can apply the processor at compute time. Other features keep their weights (1 when
+ * the batch had none). Bags longer than a processor's `maxLength` throw, naming feature and bag.
+ *
+ * @example
+ * positionsFor(kjt, { f: pw }).weights; // e.g. [0, 1, 0, 0, 1, 2]
+ */
+export function positionsFor(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined): KeyedJaggedTensor {
+  const names = processors ? Object.keys(processors) : [];
+  if (names.length === 0) return kjt;
+  const weights = kjt.weights ? kjt.weights.slice() : new Float32Array(kjt.values.length).fill(1);
+  const offsets = kjt.offsets();
+  for (const f of names) {
+    const k = keyIndex(kjt, f);
+    const max = processors![f].maxLength;
+    for (let b = 0; b < kjt.stride; b++) {
+      const bag = k * kjt.stride + b;
+      const n = kjt.lengths[bag];
+      if (n > max) throw new RangeError(`feature processor for '${f}': bag ${b} has ${n} ids, more than maxLength ${max}`);
+      for (let i = 0; i < n; i++) weights[offsets[bag] + i] = i;
+    }
+  }
+  return new KeyedJaggedTensor({ keys: kjt.keys, values: kjt.values, lengths: kjt.lengths, weights, stride: kjt.stride });
 }

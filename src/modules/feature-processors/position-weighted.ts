@@ -62,4 +62,12 @@ export class PositionWeightedModule extends Module implements FeatureProcessor {
   zeroGrad(): void {
     this.grad.fill(0);
   }
+
+  weightAt(position: number): number {
+    return this.param[position];
+  }
+
+  accumulateAt(position: number, grad: number): void {
+    this.grad[position] += grad;
+  }
 }

@@ -5,7 +5,7 @@
  *
  * ```
  * local batch (B_local samples)
- *   └─ feature processors (per-id weights)          host
+ *   └─ feature processors: positions of ids in bags  host
  *   └─ bucketize per destination rank               host
  *   └─ allToAllSplits: id counts, batch sizes       dataDist stream   ← inputDist() → outer awaitable
  *   └─ allToAllV: lengths, ids, weights             dataDist stream   ← outer.wait() → inner awaitable
@@ -18,7 +18,7 @@
  * backward(gradOutput)
  *   └─ allToAllV pooled gradients to shard owners   default stream (kind 'collective')
  *   └─ scatter-add row gradients (accumulate)       default stream (kind 'other', by flops)
- *   └─ with feature processors: allToAllV of d loss / d weight back to the batch owners
+ *   └─ with feature processors: d loss / d weight → processor gradient at the id's position
  * step(scale) / zeroGrad()                          fused optimizer on local shards
  * ```
  *
@@ -37,8 +37,13 @@
  * statistic is the logical row's (TorchRec would compute it per column shard).
  *
  * Feature processors must be configured identically on every rank; their parameters are
- * replicated, their gradients are all-reduced (summed, then reduced like the tables') in
- * `step`, which is therefore a collective when processors exist and `worldSize > 1`.
+ * replicated. They are positional: the input dist carries each id's position in its bag,
+ * and the owner of the id's row turns it into a weight with the processor's parameters at
+ * compute time (so a batch distributed a step ahead still sees the stepped parameters —
+ * pipelined equals unpipelined) and adds d loss / d weight to the processor's gradient at
+ * that position. Processor gradients are all-reduced (summed, then reduced like the
+ * tables') in `step`, which is therefore a collective when processors exist and
+ * `worldSize > 1`.
  *
  * @example
  * const ebc = new ShardedEmbeddingBagCollection({
@@ -62,9 +67,8 @@ import { accumulateIdWeightGrad, accumulatePooledGrad, pooledLookup } from '../e
 import { checkJaggedShape } from '../embedding/kjt-bags.ts';
 import { EmbeddingTableShard } from '../embedding/table-shard.ts';
 import {
-  applyFeatureProcessors,
-  backwardFeatureProcessors,
   featureProcessorsHaveNonFiniteGrad,
+  positionsFor,
   sgdStepFeatureProcessor,
   type FeatureProcessorMap,
 } from '../feature-processors/feature-processor.ts';
@@ -125,6 +129,8 @@ export interface ShardedEbcContext {
   batchSizes?: Int32Array;
   received?: ReceivedInput;
   dataDone?: Promise<void>;
+  /** Per-id weights used by the lookup (feature processors applied at compute time). */
+  weights?: Float32Array;
 }
 
 interface SlotGradCols {
@@ -226,7 +232,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
   inputDist(ctx: ShardedEbcContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
     if (ctx.stage !== 'created') throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
     checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
-    const local = applyFeatureProcessors(input, this.featureProcessors);
+    // Positions (not weights) travel for processed features; see computeAndOutputDist.
+    const local = positionsFor(input, this.featureProcessors);
     const bucket = bucketizeInput(local, this.shardLayout, { weighted: true });
     ctx.stage = 'distributing';
     ctx.local = local;
@@ -282,7 +289,10 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const label = `${this.name} b${ctx.batch}`;
     const nnz = recv.kjt.values.length;
     const flops = 2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
-    const slotOut = await this.device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => this.localLookup(recv), {
+    const slotOut = await this.device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => {
+      ctx.weights = this.effectiveWeights(recv);
+      return this.localLookup(recv, ctx.weights);
+    }, {
       after: [ctx.dataDone!],
     });
     hooks?.onOutputDist?.();
@@ -356,7 +366,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       this.mySlots.forEach((slot, s) => {
         const shard = this.shards.get(slot.table.name)!;
         const cols = this.gradCols(slot);
-        const bags = { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: recv.kjt.weights, feature: slot.feature };
+        const bags = { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: ctx.weights, feature: slot.feature };
         const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
         accumulatePooledGrad({ table: shard.gradSlice, bags, pooling, grad: slotGrads[s], gradStride: cols.width, gradColOffset: shard.gradColStart - cols.start }, shard.grad);
         if (weightGrad && fps![slot.feature]) {
@@ -364,8 +374,16 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
         }
       });
     });
-    // 3. per-id weight gradients back to the batch owners (feature processors)
-    if (weightGrad) await this.returnWeightGrads(ctx, weightGrad, label);
+    // 3. per-id weight gradients → processor gradients, at the positions that travelled with the ids
+    if (weightGrad) {
+      const positions = recv.kjt.weights!;
+      const offsets = recv.kjt.offsets();
+      this.mySlots.forEach((slot, s) => {
+        const fp = fps![slot.feature];
+        if (!fp) return;
+        for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++) fp.accumulateAt(positions[i], weightGrad[i]);
+      });
+    }
     ctx.stage = 'done';
     ctx.received = undefined;
     ctx.bucket = undefined;
@@ -460,7 +478,26 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
 
   // ---- internals ----
 
-  private localLookup(recv: ReceivedInput): Float32Array[] {
+  /**
+   * Per-id weights of the received ids: for slots with a feature processor the received
+   * weights are positions, turned into weights with the processor's current parameters.
+   */
+  private effectiveWeights(recv: ReceivedInput): Float32Array | undefined {
+    const fps = this.featureProcessors;
+    const received = recv.kjt.weights;
+    if (!fps || !received) return received;
+    const out = received.slice();
+    const N = recv.kjt.stride;
+    const offsets = recv.kjt.offsets();
+    this.mySlots.forEach((slot, s) => {
+      const fp = fps[slot.feature];
+      if (!fp) return;
+      for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++) out[i] = fp.weightAt(received[i]);
+    });
+    return out;
+  }
+
+  private localLookup(recv: ReceivedInput, weights: Float32Array | undefined): Float32Array[] {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
     return this.mySlots.map((slot, s) => {
@@ -469,7 +506,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       const out = new Float32Array(N * w);
       pooledLookup({
         table: shard.slice,
-        bags: { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: recv.kjt.weights, feature: slot.feature },
+        bags: { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights, feature: slot.feature },
         pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
         out,
         outStride: w,
@@ -528,50 +565,6 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       bag += Bj;
     }
     return out;
-  }
-
-  private async returnWeightGrads(ctx: ShardedEbcContext, weightGrad: Float32Array, label: string): Promise<void> {
-    const fps = this.featureProcessors!;
-    const recv = ctx.received!;
-    const bucket = ctx.bucket!;
-    const local = ctx.local!;
-    const W = this.worldSize;
-    // owner → sources: for each source j, for each of my slots with a processor, the ids j sent
-    const sendCounts = new Int32Array(W);
-    for (let j = 0; j < W; j++) {
-      this.mySlots.forEach((slot, s) => {
-        if (fps[slot.feature]) sendCounts[j] += recv.valueStart[s][j + 1] - recv.valueStart[s][j];
-      });
-    }
-    const send = new Float32Array(sumInts(sendCounts));
-    let p = 0;
-    for (let j = 0; j < W; j++) {
-      this.mySlots.forEach((slot, s) => {
-        if (!fps[slot.feature]) return;
-        const a = recv.valueStart[s][j];
-        const e = recv.valueStart[s][j + 1];
-        send.set(weightGrad.subarray(a, e), p);
-        p += e - a;
-      });
-    }
-    const recvCounts = new Int32Array(W);
-    this.shardLayout.slotsByRank.forEach((slots, d) => {
-      slots.forEach((slot, s) => {
-        if (fps[slot.feature]) recvCounts[d] += bucket.slotValueStart[d][s + 1] - bucket.slotValueStart[d][s];
-      });
-    });
-    const got = await this.device.run('default', { kind: 'collective', bytes: 4 * send.length, label: `${label} weight-grad dist` }, () =>
-      this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} weight-grad dist` }),
-    );
-    const localGrad = new Float32Array(local.values.length);
-    let q = 0;
-    this.shardLayout.slotsByRank.forEach((slots, d) => {
-      slots.forEach((slot, s) => {
-        if (!fps[slot.feature]) return;
-        for (let i = bucket.slotValueStart[d][s]; i < bucket.slotValueStart[d][s + 1]; i++) localGrad[bucket.origIndex[i]] += got[q++];
-      });
-    });
-    backwardFeatureProcessors(local, fps, localGrad);
   }
 
   /** Columns of the pooled gradient a slot's owner needs: its own, or the whole row for row-wise statistics. */
