@@ -1,0 +1,52 @@
+/**
+ * How a `sparsepipe train` run gets its ranks: one {@link RankLauncher} per `--backend`.
+ *
+ * A launcher receives one {@link RankJobSpec} per rank and must run `runRankJob(spec, env)`
+ * for each, where `env` holds that rank's process groups and device, then hand the
+ * results to the leader:
+ *
+ * - `sim` (src/cli/launchers/sim-launcher.ts): every rank in this process, concurrently.
+ * - `threads` / `mpi` (src/cli/launchers/external-launcher.ts): one worker thread or MPI
+ *   process per rank; the backend module runs the jobs and gathers the results.
+ *
+ * On MPI every process runs the command; the leader (rank 0) gets
+ * `{ role: 'leader', results }` and writes the outputs, the others get
+ * `{ role: 'follower' }` and exit quietly.
+ *
+ * @example
+ * const outcome = await launcherFor('sim').launch(plan, { onIteration: (m) => bar.update(m) });
+ */
+import type { IterationMetrics } from '../../pipeline/train-pipeline.ts';
+import type { RankHooks, RankJobSpec, RankResult } from '../rank-job.ts';
+import type { Backend, TrainOptions } from '../train-options.ts';
+
+/** What a launcher is asked to run. */
+export interface LaunchPlan {
+  options: TrainOptions;
+  /** One spec per rank, in rank order. */
+  specs: RankJobSpec[];
+}
+
+/** Callbacks from the ranks while they run (rank 0's iterations drive the progress bar). */
+export interface LaunchObserver {
+  onIteration?(metrics: IterationMetrics): void;
+  /** Per-rank hooks for in-process launchers (e.g. the inspector's observers). */
+  rankHooks?(rank: number): RankHooks;
+}
+
+export type LaunchOutcome =
+  | {
+      role: 'leader';
+      results: RankResult[];
+      /** Virtual ms the training took on a simulated clock; null on real devices. */
+      simulatedMs: number | null;
+      /** Which clock `iterationMs` was measured on. */
+      clock: 'virtual' | 'wall';
+    }
+  | { role: 'follower' };
+
+export interface RankLauncher {
+  readonly backend: Backend;
+  /** Run every rank's job; rejects with the first rank's error. */
+  launch(plan: LaunchPlan, observer: LaunchObserver): Promise<LaunchOutcome>;
+}

@@ -1,0 +1,71 @@
+/**
+ * The `sparsepipe` command: `train`, `bench`, `charts`, `inspect FILE`, `--help`,
+ * `--version`. Resolves with the exit code (0 ok, 1 failed run, 2 bad input) and prints
+ * every error as one line `sparsepipe: <what and where>` on stderr.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
+ */
+import { pathToFileURL } from 'node:url';
+import { errorLine, processIo, UsageError, CliError, type CliIo } from './cli-io.ts';
+import { importOptional } from './optional-module.ts';
+import { runTrainCommand, sparsepipeVersion } from './train.ts';
+import { BENCH_TEXT, USAGE } from './usage.ts';
+
+export type { CliIo } from './cli-io.ts';
+
+const CHARTS_MODULE = new URL('../../visualizations/charts/generate.ts', import.meta.url);
+const INSPECTOR_MODULE = new URL('../../visualizations/inspector/server.ts', import.meta.url);
+
+type SubcommandRunner = (argv: readonly string[], io: { log: (line: string) => void; error: (line: string) => void }) => Promise<number>;
+
+async function runOptional(url: URL, exportName: string, what: string, argv: readonly string[], io: CliIo): Promise<number> {
+  const mod = await importOptional(url);
+  const run = mod?.[exportName];
+  if (typeof run !== 'function') throw new CliError(`${what} is not available yet (${exportName} is missing from ${url.pathname.split('/').slice(-3).join('/')})`);
+  return (run as SubcommandRunner)(argv, { log: io.out, error: io.err });
+}
+
+/**
+ * Run the command line `argv` (without `node` and the script).
+ *
+ * @example
+ * await main(['train', '--ranks', '2', '--batches', '4', '--json', 'out.json']); // 0
+ */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        io.err(USAGE);
+        return 2;
+      case '--help':
+      case '-h':
+      case 'help':
+        io.out(USAGE);
+        return 0;
+      case '--version':
+        io.out(await sparsepipeVersion());
+        return 0;
+      case 'train':
+        return await runTrainCommand(rest, io);
+      case 'bench':
+        io.out(BENCH_TEXT);
+        return 0;
+      case 'charts':
+        return await runOptional(CHARTS_MODULE, 'runChartsCommand', '`sparsepipe charts`', rest, io);
+      case 'inspect':
+        if (rest.length === 0) throw new UsageError('`sparsepipe inspect` needs a FILE (a trace or event log of a run)');
+        return await runOptional(INSPECTOR_MODULE, 'runInspectCommand', '`sparsepipe inspect`', rest, io);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: train, bench, charts, inspect; see sparsepipe --help)`);
+    }
+  } catch (error) {
+    io.err(errorLine(error));
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,25 @@
+/**
+ * The DLRM a `sparsepipe train` run builds: `--model-size small` (4 tables × 1000 rows ×
+ * dim 8, MLPs 32-8 / 32-1) or `reference` (DESIGN §5: 8 tables × 100,000 rows × dim 16,
+ * MLPs 512-256-16 / 512-256-1), with the run's optimizer, learning rate and seed. On a
+ * Criteo file the tables are the 26 categorical columns `C1`…`C26`, each with the size's
+ * rows and dim.
+ *
+ * @example
+ * modelConfigFor({ modelSize: 'small', optimizer: 'sgd', lr: 0.05, seed: 1, data: 'synthetic' }).tables.length; // 4
+ */
+import { CRITEO_CATEGORICAL_COLUMNS } from '../data/criteo-tsv.ts';
+import { referenceDlrmConfig, smallDlrmConfig, type DlrmConfig } from '../testing/dlrm-rank.ts';
+import type { TrainOptions } from './train-options.ts';
+
+/** Synthetic data reads this (the `--data` value of a synthetic run). */
+export const SYNTHETIC = 'synthetic';
+
+export function modelConfigFor(o: Pick<TrainOptions, 'modelSize' | 'optimizer' | 'lr' | 'seed' | 'data'>): DlrmConfig {
+  const base = o.modelSize === 'reference' ? referenceDlrmConfig() : smallDlrmConfig();
+  const hyper = { optimizer: o.optimizer, lr: o.lr, seed: o.seed };
+  if (o.data === SYNTHETIC) return { ...base, ...hyper };
+  const { rows, dim, pooling } = base.tables[0];
+  const tables = CRITEO_CATEGORICAL_COLUMNS.map((key) => ({ name: `t_${key}`, rows, dim, pooling, features: [key] }));
+  return { ...base, ...hyper, tables };
+}

@@ -1,0 +1,111 @@
+/**
+ * What each rank trains and evaluates on. A global batch of `B` examples is split evenly:
+ * rank `r` of `W` gets examples `[r·B/W, (r+1)·B/W)` of it.
+ *
+ * - **Synthetic** (`--data synthetic`): the log's example `n` depends only on the seed, so
+ *   each rank generates exactly its own slice (`batches(B/W, { start })`), identical to
+ *   slicing the global batch.
+ * - **Criteo TSV**: every rank reads the file and keeps its slice of each global batch;
+ *   with more than one rank a final batch smaller than `B` is dropped (it could not be
+ *   split evenly).
+ *
+ * Batches `[from, to)` of the global stream are produced; `to = Infinity` keeps going (a
+ * run that stops mid-window for a checkpoint keeps the pipeline fed past its last batch so
+ * that the partial window is not flushed).
+ *
+ * @example
+ * const batches = syntheticRankBatches(log, { rank: 1, worldSize: 4, globalBatchSize: 256, from: 0, to: 10 });
+ */
+import { readCriteoTsv, type CriteoTsvReader } from '../data/criteo-tsv.ts';
+import { SyntheticClickLog } from '../data/synthetic.ts';
+import type { Batch } from '../tensors/batch.ts';
+import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+
+export interface RankSlice {
+  rank: number;
+  worldSize: number;
+  globalBatchSize: number;
+  /** First global batch (inclusive). */
+  from: number;
+  /** Last global batch (exclusive); Infinity: endless. */
+  to: number;
+}
+
+const logs = new Map<string, SyntheticClickLog>();
+
+/**
+ * The synthetic click log of a model config and seed: one sparse feature per table
+ * feature, 4 ids per bag (the reference DLRM's pooling). Built once per process and key.
+ *
+ * @example
+ * syntheticLogFor(config, 1).heldOut();
+ */
+export function syntheticLogFor(config: DlrmConfig, seed: number): SyntheticClickLog {
+  const features = config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows })));
+  const key = JSON.stringify({ seed, denseDim: config.denseIn, features });
+  let log = logs.get(key);
+  if (!log) {
+    log = new SyntheticClickLog({ seed, denseDim: config.denseIn, features, idsPerFeature: 4 });
+    if (logs.size >= 8) logs.delete(logs.keys().next().value!);
+    logs.set(key, log);
+  }
+  return log;
+}
+
+/** Rank `slice.rank`'s local batches of global batches `[from, to)`. */
+export function* syntheticRankBatches(log: SyntheticClickLog, slice: RankSlice): Generator<Batch> {
+  const local = slice.globalBatchSize / slice.worldSize;
+  for (let i = slice.from; i < slice.to; i++) {
+    const start = i * slice.globalBatchSize + slice.rank * local;
+    for (const b of log.batches(local, { start, count: 1 })) yield b;
+  }
+}
+
+/**
+ * The held-out evaluation batches of one rank: `examples` held-out examples in global
+ * batches of at most 512, each split across ranks as evenly as possible (the same
+ * examples for every world size).
+ *
+ * @example
+ * for (const b of heldOutRankBatches(log.heldOut(), 4096, 0, 4)) …
+ */
+export function* heldOutRankBatches(heldOut: SyntheticClickLog, examples: number, rank: number, worldSize: number): Generator<Batch> {
+  const count = Math.ceil(examples / 512);
+  for (let j = 0; j < count; j++) {
+    const start = Math.floor((j * examples) / count);
+    const size = Math.floor(((j + 1) * examples) / count) - start;
+    const a = Math.floor((rank * size) / worldSize);
+    const b = Math.floor(((rank + 1) * size) / worldSize);
+    yield heldOut.batchOf(heldOut.examples(start + a, b - a));
+  }
+}
+
+/** A Criteo reader plus the rank's slices of its batches. */
+export interface CriteoRankSource {
+  reader: CriteoTsvReader;
+  batches: AsyncIterable<Batch>;
+}
+
+/**
+ * Rank `slice.rank`'s local batches of a Criteo TSV file, global batches `[from, to)`.
+ *
+ * @example
+ * const { batches, reader } = criteoRankBatches('day_0.tsv', config, false, slice);
+ */
+export function criteoRankBatches(path: string, config: DlrmConfig, skipBadRows: boolean, slice: RankSlice): CriteoRankSource {
+  const features = config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows })));
+  const reader = readCriteoTsv(path, { batchSize: slice.globalBatchSize, features, skipBadRows, dropLast: slice.worldSize > 1 });
+  const local = slice.globalBatchSize / slice.worldSize;
+  async function* batches(): AsyncGenerator<Batch> {
+    let i = 0;
+    for await (const global of reader) {
+      if (i >= slice.to) break;
+      if (i >= slice.from) {
+        const size = slice.worldSize > 1 ? local : global.batchSize;
+        yield slice.worldSize > 1 ? global.sliceSamples(slice.rank * size, (slice.rank + 1) * size) : global;
+      }
+      i++;
+    }
+  }
+  return { reader, batches: { [Symbol.asyncIterator]: batches } };
+}

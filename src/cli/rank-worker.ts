@@ -1,0 +1,43 @@
+/**
+ * The entry point a threads or MPI backend calls inside each worker / process: initialise
+ * the tfjs backend, put the rank on a `TfjsDevice`, and run its job with the process groups
+ * the backend built. See src/cli/launchers/external-launcher.ts for the whole contract.
+ *
+ * @example
+ * // inside a worker, after building pg and distPg for rank r:
+ * const result = await runRankJobOnDevice(spec, 'wasm', pg, distPg);
+ * parentPort.postMessage(result, transferListOf(result));
+ */
+import type { ProcessGroup } from '../protocol/index.ts';
+import { initBackend, type BackendChoice } from '../runtime/tfjs-backend.ts';
+import { TfjsDevice } from '../runtime/tfjs-device.ts';
+import { runRankJob, type RankHooks, type RankJobSpec, type RankResult } from './rank-job.ts';
+
+export async function runRankJobOnDevice(
+  spec: RankJobSpec,
+  device: BackendChoice,
+  pg: ProcessGroup,
+  distPg?: ProcessGroup,
+  hooks: RankHooks = {},
+): Promise<RankResult> {
+  await initBackend(device);
+  return runRankJob(spec, { pg, distPg, device: new TfjsDevice({ rank: spec.rank }) }, hooks);
+}
+
+/**
+ * The ArrayBuffers of a result, to transfer instead of copy (`postMessage(result, list)`).
+ *
+ * @example
+ * port.postMessage(result, transferListOf(result));
+ */
+export function transferListOf(result: RankResult): ArrayBuffer[] {
+  const seen = new Set<ArrayBuffer>();
+  const visit = (v: unknown): void => {
+    if (ArrayBuffer.isView(v)) {
+      if (v.buffer instanceof ArrayBuffer) seen.add(v.buffer);
+    } else if (Array.isArray(v)) v.forEach(visit);
+    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(visit);
+  };
+  visit(result);
+  return [...seen];
+}

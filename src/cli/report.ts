@@ -1,0 +1,42 @@
+/**
+ * The end-of-run report printed on stdout: what ran, the loss curve (first / last / min),
+ * held-out quality, throughput, the steady-state iteration time, how busy each stream was,
+ * the parameter digest and the files written.
+ *
+ * @example
+ * for (const line of formatReport(summary, ['summary.json'])) console.log(line);
+ */
+import type { TrainSummary } from './summary.ts';
+
+const f = (x: number | null, digits = 4): string => (x === null ? 'n/a' : x.toFixed(digits));
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
+
+export function formatReport(s: TrainSummary, written: readonly string[]): string[] {
+  const o = s.options;
+  const data = o.data === 'synthetic' ? 'synthetic data' : o.data;
+  const lines = [
+    `sparsepipe train: ${o.model} (${o.modelSize}) on ${data}, ${o.ranks} rank${o.ranks === 1 ? '' : 's'} (${o.backend} backend, ${o.device} device), pipeline ${o.pipeline}`,
+    `  batches     ${s.batchesThisRun} this run (${s.examplesThisRun} examples)` +
+      (s.firstBatch > 0 ? `, ${s.batchesTrained} in all from checkpoint batch ${s.firstBatch}` : '') +
+      `; global batch ${o.batchSize}, grad-accum ${o.gradAccum} (${o.gradAccumSchedule}), ${o.optimizer} lr ${o.lr}, seed ${o.seed}`,
+  ];
+  if (s.losses.length > 0) {
+    lines.push(`  loss        first ${f(s.losses[0])}  last ${f(s.losses.at(-1)!)}  min ${f(Math.min(...s.losses))}  (global batch mean)`);
+  }
+  if (s.heldOutLoss !== null) {
+    const bayes = s.bayesOptimalLoss !== null ? `, Bayes-optimal ${f(s.bayesOptimalLoss)}` : '';
+    lines.push(`  held-out    loss ${f(s.heldOutLoss)}  AUC ${f(s.auc)}  (${s.heldOutExamples} examples${bayes})`);
+  }
+  const iter = s.iterationMs === null ? 'n/a' : `${s.iterationMs.toFixed(3)} ms (${s.iterationClock}, median of the second half)`;
+  lines.push(`  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s wall; iteration ${iter}`);
+  lines.push(`  time        wall ${(s.wallMs / 1000).toFixed(2)} s` + (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''));
+  const b = s.streamBusy;
+  lines.push(`  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`);
+  if (s.skippedRows !== null) lines.push(`  data        ${s.skippedRows} malformed rows skipped`);
+  if (s.checkpoint.pendingMicroBatches > 0) {
+    lines.push(`  checkpoint  stopped mid accumulation window: ${s.checkpoint.pendingMicroBatches} micro-batch(es) held for the resumed run`);
+  }
+  lines.push(`  params      sha256 ${s.paramsDigest}`);
+  if (written.length > 0) lines.push(`  wrote       ${written.join(', ')}`);
+  return lines;
+}

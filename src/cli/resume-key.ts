@@ -1,0 +1,28 @@
+/**
+ * The options a checkpoint records and a resumed run must repeat, keyed by flag, so a
+ * mismatch is reported as `--ranks is 2, the checkpoint has 4`. The pipeline kind, backend,
+ * device and cost model may differ: they do not change the math.
+ *
+ * @example
+ * resumeKeyOf(options, config)['--batch-size']; // 256
+ */
+import type { ResumeKey } from '../checkpoint/manifest.ts';
+import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+import type { TrainOptions } from './train-options.ts';
+
+export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {
+  return {
+    '--model': o.model,
+    '--model-size': o.modelSize,
+    '--data': o.data,
+    '--skip-bad-rows': o.skipBadRows,
+    '--ranks': o.ranks,
+    '--batch-size': o.batchSize,
+    '--grad-accum': o.gradAccum,
+    '--grad-accum-schedule': o.gradAccumSchedule,
+    '--optimizer': o.optimizer,
+    '--lr': o.lr,
+    '--seed': o.seed,
+    'model configuration': config,
+  };
+}

@@ -1,0 +1,138 @@
+/**
+ * The `--json` summary of a `sparsepipe train` run (DESIGN §4) and how it is computed from
+ * the ranks' results.
+ *
+ * - `losses`: one per batch of this run — the mean over ranks of each rank's local mean
+ *   loss, which equals the global batch's mean loss because every rank holds an equal slice.
+ * - `batchesTrained` / `examples`: in all, a resumed checkpoint's batches included;
+ *   `firstBatch` is the index of this run's first batch.
+ * - `heldOutLoss` / `auc`: a forward-only pass over `heldOutExamples` examples of the
+ *   synthetic log's held-out stream; `bayesOptimalLoss` is the planted model's log-loss on
+ *   the same examples (null for a Criteo file).
+ * - `iterationMs`: median time between consecutive iterations of rank 0 over the second
+ *   half of the run, on `iterationClock` (virtual on the sim device, wall otherwise).
+ * - `paramsDigest` / `params`: logical parameters (src/cli/logical-params.ts).
+ *
+ * @example
+ * const summary = buildSummary({ options, outcome, wallMs, params, bayesOptimalLoss: 0.47, version: '0.1.0' });
+ * summary.finalLoss;
+ */
+import { aucByRanking, logLossFromLogits } from './eval-metrics.ts';
+import { paramsDigest, paramsSummary, type LogicalParam, type ParamStats } from './logical-params.ts';
+import type { RankResult } from './rank-job.ts';
+import { medianSecondHalf, streamBusyFraction, type StreamBusy } from './run-stats.ts';
+import type { TrainOptions } from './train-options.ts';
+
+export interface TrainSummary {
+  sparsepipe: string;
+  command: 'train';
+  batchesTrained: number;
+  examples: number;
+  firstBatch: number;
+  batchesThisRun: number;
+  examplesThisRun: number;
+  losses: number[];
+  lossesAre: string;
+  finalLoss: number | null;
+  heldOutLoss: number | null;
+  auc: number | null;
+  heldOutExamples: number;
+  bayesOptimalLoss: number | null;
+  wallMs: number;
+  simulatedMs: number | null;
+  iterationMs: number | null;
+  iterationClock: 'virtual' | 'wall';
+  /** Examples of this run per wall second. */
+  examplesPerSecond: number;
+  /** Fraction of the training time each stream was busy (mean over ranks). */
+  streamBusy: StreamBusy;
+  /** Malformed Criteo rows skipped (`--skip-bad-rows`); null for synthetic data. */
+  skippedRows: number | null;
+  checkpoint: {
+    resumedFrom: string | null;
+    written: string | null;
+    /** Micro-batches held in the accumulation buffers when the run stopped (> 0: mid-window). */
+    pendingMicroBatches: number;
+  };
+  paramsDigest: string;
+  params: Record<string, ParamStats>;
+  options: Omit<TrainOptions, 'costOverrides'> & { costOverrides: TrainOptions['costOverrides'] };
+}
+
+export interface SummaryInput {
+  version: string;
+  options: TrainOptions;
+  results: readonly RankResult[];
+  simulatedMs: number | null;
+  clock: 'virtual' | 'wall';
+  wallMs: number;
+  params: ReadonlyMap<string, LogicalParam>;
+  bayesOptimalLoss: number | null;
+  resumedFrom: string | null;
+  /** Micro-batches in the buffers at the end (from the checkpoint state, else 0). */
+  pendingMicroBatches: number;
+}
+
+const finiteOrNull = (x: number | null | undefined): number | null => (x !== null && x !== undefined && Number.isFinite(x) ? x : null);
+
+/**
+ * Gather the ranks' results into the summary.
+ *
+ * @example
+ * const s = buildSummary(input); s.losses.length === s.batchesThisRun;
+ */
+export function buildSummary(input: SummaryInput): TrainSummary {
+  const { options, results } = input;
+  const steps = Math.min(...results.map((r) => r.losses.length));
+  const losses = Array.from({ length: steps }, (_, i) => results.reduce((s, r) => s + r.losses[i], 0) / results.length);
+  const firstBatch = results[0].firstBatch;
+  const examplesThisRun = results.reduce((s, r) => s + r.examples, 0);
+  let heldOutLoss: number | null = null;
+  let auc: number | null = null;
+  let heldOutExamples = 0;
+  if (results.every((r) => r.heldOut)) {
+    const logits = concat(results.flatMap((r) => r.heldOut!.logits));
+    const labels = concat(results.flatMap((r) => r.heldOut!.labels));
+    heldOutExamples = labels.length;
+    heldOutLoss = finiteOrNull(logLossFromLogits(logits, labels));
+    auc = finiteOrNull(aucByRanking(logits, labels));
+  }
+  const events = results.flatMap((r) => r.events);
+  return {
+    sparsepipe: input.version,
+    command: 'train',
+    batchesTrained: firstBatch + steps,
+    examples: firstBatch * options.batchSize + examplesThisRun,
+    firstBatch,
+    batchesThisRun: steps,
+    examplesThisRun,
+    losses,
+    lossesAre: "mean over ranks of each rank's local mean loss (= the global batch's mean loss)",
+    finalLoss: steps > 0 ? losses[steps - 1] : null,
+    heldOutLoss,
+    auc,
+    heldOutExamples,
+    bayesOptimalLoss: finiteOrNull(input.bayesOptimalLoss),
+    wallMs: input.wallMs,
+    simulatedMs: finiteOrNull(input.simulatedMs),
+    iterationMs: medianSecondHalf(results[0].iterationMs),
+    iterationClock: input.clock,
+    examplesPerSecond: input.wallMs > 0 ? examplesThisRun / (input.wallMs / 1000) : 0,
+    streamBusy: streamBusyFraction(events),
+    skippedRows: options.data === 'synthetic' ? null : results[0].skippedRows,
+    checkpoint: { resumedFrom: input.resumedFrom, written: options.checkpointOut, pendingMicroBatches: input.pendingMicroBatches },
+    paramsDigest: paramsDigest(input.params),
+    params: paramsSummary(input.params),
+    options: { ...options },
+  };
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

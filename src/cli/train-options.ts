@@ -1,0 +1,179 @@
+/**
+ * The options of `sparsepipe train` (DESIGN §4): their flags, defaults and validation.
+ * {@link parseTrainArgs} turns argv into a complete {@link TrainOptions} or throws a
+ * {@link UsageError} whose message names the flag and the value given.
+ *
+ * @example
+ * const options = parseTrainArgs(['--ranks', '2', '--batches', '8']);
+ * options.batchSize; // 256 (the global batch, split evenly across ranks)
+ */
+import { GRAD_ACCUM_SCHEDULES, type GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
+import { CostSpecError, parseCostOverrides, type CostOverrides } from '../runtime/sim/cost-model.ts';
+import { UsageError } from './cli-io.ts';
+import { enumFlag, intFlag, optionalFlag, parseFlags, positiveNumberFlag, switchFlag, textFlag, type FlagSpecs } from './flags.ts';
+
+export const BACKENDS = ['sim', 'threads', 'mpi'] as const;
+export const DEVICES = ['sim', 'wasm', 'cpu', 'gpu'] as const;
+export const PIPELINES = ['none', 'base', 'sparse-dist'] as const;
+export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
+export const MODEL_SIZES = ['small', 'reference'] as const;
+
+export type Backend = (typeof BACKENDS)[number];
+export type DeviceChoice = (typeof DEVICES)[number];
+export type PipelineChoice = (typeof PIPELINES)[number];
+export type OptimizerChoice = (typeof OPTIMIZERS)[number];
+export type ModelSize = (typeof MODEL_SIZES)[number];
+
+/**
+ * Default number of batches: the default run (small DLRM, 4 simulated ranks, global batch
+ * 256, wasm math) takes about 10 s on a 2-core machine (see the CLI report).
+ */
+export const DEFAULT_BATCHES = 64;
+/** Held-out examples evaluated after training (synthetic data). */
+export const DEFAULT_HELD_OUT_EXAMPLES = 4096;
+/** Default inspector port of a bare `--inspect`. */
+export const DEFAULT_INSPECT_PORT = 4317;
+
+/** Everything a `sparsepipe train` run uses (every field filled). */
+export interface TrainOptions {
+  model: 'dlrm';
+  modelSize: ModelSize;
+  /** `'synthetic'` or the path of a Criteo TSV file. */
+  data: string;
+  skipBadRows: boolean;
+  ranks: number;
+  backend: Backend;
+  device: DeviceChoice;
+  pipeline: PipelineChoice;
+  /** Batches in all (a resumed run continues until this many have been trained). */
+  batches: number;
+  /** Global batch size, split evenly across ranks. */
+  batchSize: number;
+  gradAccum: number;
+  gradAccumSchedule: GradAccumSchedule;
+  optimizer: OptimizerChoice;
+  lr: number;
+  seed: number;
+  /** `--cost` as given ('' when absent) and parsed. */
+  cost: string;
+  costOverrides: CostOverrides;
+  heldOutExamples: number;
+  checkpointOut: string | null;
+  resume: string | null;
+  trace: string | null;
+  json: string | null;
+  /** Inspector port, or null without `--inspect`. */
+  inspect: number | null;
+}
+
+export const TRAIN_FLAGS: FlagSpecs = {
+  '--model': enumFlag(['dlrm'] as const),
+  '--model-size': enumFlag(MODEL_SIZES),
+  '--data': textFlag('"synthetic" or the path of a Criteo TSV file'),
+  '--skip-bad-rows': switchFlag(),
+  '--ranks': intFlag(1, 1024),
+  '--backend': enumFlag(BACKENDS),
+  '--device': enumFlag(DEVICES),
+  '--pipeline': enumFlag(PIPELINES),
+  '--batches': intFlag(1),
+  '--batch-size': intFlag(1),
+  '--grad-accum': intFlag(1),
+  '--grad-accum-schedule': enumFlag(GRAD_ACCUM_SCHEDULES),
+  '--optimizer': enumFlag(OPTIMIZERS),
+  '--lr': positiveNumberFlag(),
+  '--seed': intFlag(0),
+  '--cost': textFlag('a cost spec like copy=2,dist=5,fwd=3,bwd=4,opt=1'),
+  '--held-out-examples': intFlag(0),
+  '--checkpoint-out': textFlag('a directory'),
+  '--resume': textFlag('a checkpoint directory'),
+  '--trace': textFlag('a file name (FILE.json)'),
+  '--json': textFlag('a file name'),
+  '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
+  '--help': switchFlag(),
+};
+
+/**
+ * Parse and validate `sparsepipe train`'s arguments (without the `train` word). Returns
+ * `'help'` for `--help`.
+ *
+ * @example
+ * parseTrainArgs(['--grad-accum', '0']); // throws UsageError: --grad-accum must be an integer ≥ 1, got "0"
+ */
+export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
+  const { values, positionals } = parseFlags(argv, TRAIN_FLAGS, 'train');
+  if (values['--help']) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for \`sparsepipe train\` (options start with --)`);
+  const get = <T>(flag: string, fallback: T): T => (flag in values ? (values[flag] as T) : fallback);
+
+  const backend = get<Backend>('--backend', 'sim');
+  const device = get<DeviceChoice>('--device', backend === 'sim' ? 'sim' : 'wasm');
+  const ranks = get('--ranks', 4);
+  const batchSize = get('--batch-size', 256);
+  const cost = get('--cost', '');
+  const data = get('--data', 'synthetic');
+  const skipBadRows = get('--skip-bad-rows', false);
+  const options: TrainOptions = {
+    model: get('--model', 'dlrm'),
+    modelSize: get('--model-size', 'small'),
+    data,
+    skipBadRows,
+    ranks,
+    backend,
+    device,
+    pipeline: get('--pipeline', 'sparse-dist'),
+    batches: get('--batches', DEFAULT_BATCHES),
+    batchSize,
+    gradAccum: get('--grad-accum', 1),
+    gradAccumSchedule: get('--grad-accum-schedule', 'exact'),
+    optimizer: get('--optimizer', 'sgd'),
+    lr: get('--lr', 0.05),
+    seed: get('--seed', 1),
+    cost,
+    costOverrides: parseCost(cost),
+    heldOutExamples: get('--held-out-examples', DEFAULT_HELD_OUT_EXAMPLES),
+    checkpointOut: get<string | null>('--checkpoint-out', null),
+    resume: get<string | null>('--resume', null),
+    trace: get<string | null>('--trace', null),
+    json: get<string | null>('--json', null),
+    inspect: get<number | null>('--inspect', null),
+  };
+  checkCombinations(options, values);
+  return options;
+}
+
+function parseCost(spec: string): CostOverrides {
+  try {
+    return parseCostOverrides(spec);
+  } catch (e) {
+    if (e instanceof CostSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function checkCombinations(o: TrainOptions, given: Record<string, unknown>): void {
+  if (o.batchSize % o.ranks !== 0) {
+    throw new UsageError(`--batch-size ${o.batchSize} is not divisible by --ranks ${o.ranks} (it is the global batch, split evenly across ranks)`);
+  }
+  if (o.backend !== 'sim' && o.device === 'sim') {
+    throw new UsageError(`--device sim needs --backend sim (--backend ${o.backend} runs real ranks: choose --device wasm, cpu or gpu)`);
+  }
+  if (o.cost !== '' && o.device !== 'sim') {
+    throw new UsageError(`--cost sets simulated op durations and needs --device sim, got --device ${o.device}`);
+  }
+  if (o.skipBadRows && o.data === 'synthetic') throw new UsageError('--skip-bad-rows applies to a Criteo TSV file given with --data FILE.tsv, not to synthetic data');
+  if (o.heldOutExamples > 0 && o.heldOutExamples < o.ranks) {
+    throw new UsageError(`--held-out-examples ${o.heldOutExamples} must be 0 or at least --ranks ${o.ranks}`);
+  }
+  if ('--held-out-examples' in given && o.data !== 'synthetic' && o.heldOutExamples > 0) {
+    throw new UsageError('--held-out-examples needs synthetic data (a Criteo file has no held-out stream)');
+  }
+  const paths = (['--checkpoint-out', '--resume', '--trace', '--json'] as const).filter((f) => f in given);
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = i + 1; j < paths.length; j++) {
+      const a = given[paths[i]];
+      const b = given[paths[j]];
+      const bothDirs = new Set([paths[i], paths[j]]).has('--resume') && new Set([paths[i], paths[j]]).has('--checkpoint-out');
+      if (a === b && !bothDirs) throw new UsageError(`${paths[i]} and ${paths[j]} name the same path ${JSON.stringify(a)}`);
+    }
+  }
+}

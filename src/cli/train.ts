@@ -1,0 +1,211 @@
+/**
+ * `sparsepipe train`: parse and check the options, load a checkpoint to resume from, run
+ * every rank through the backend's launcher, then write the checkpoint, the trace and the
+ * JSON summary (each atomically, the summary last, nothing after a failure) and print the
+ * report.
+ *
+ * ```
+ * argv ─ parseTrainArgs ─ preflight (files, checkpoint) ─ specs (one per rank)
+ *      ─ launcher.launch ─ results ─ logical params, summary
+ *      ─ --checkpoint-out, --trace, --json ─ report on stdout
+ * ```
+ *
+ * @example
+ * process.exitCode = await main(['train', '--batches', '8', '--json', 'run.json']);
+ */
+import { readFile, stat } from 'node:fs/promises';
+import type { PipelineEvent } from '../protocol/index.ts';
+import { wallClock } from '../runtime/wall-clock.ts';
+import { CheckpointError } from '../checkpoint/checkpoint-error.ts';
+import { checkCheckpointTarget, readCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint-dir.ts';
+import { compareResumeKey } from '../checkpoint/manifest.ts';
+import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
+import { chromeTraceJson } from './chrome-trace-export.ts';
+import { CliError, UsageError, type CliIo } from './cli-io.ts';
+import { startInspectorSession, type InspectorSession } from './inspector-session.ts';
+import { externalLauncher } from './launchers/external-launcher.ts';
+import type { LaunchObserver, RankLauncher } from './launchers/rank-launcher.ts';
+import { simLauncher } from './launchers/sim-launcher.ts';
+import { logicalParams } from './logical-params.ts';
+import { modelConfigFor, SYNTHETIC } from './model-config.ts';
+import { ProgressBar } from './progress-bar.ts';
+import { syntheticLogFor } from './rank-data.ts';
+import type { RankJobSpec } from './rank-job.ts';
+import { formatReport } from './report.ts';
+import { resumeKeyOf } from './resume-key.ts';
+import { buildSummary, type TrainSummary } from './summary.ts';
+import { parseTrainArgs, type TrainOptions } from './train-options.ts';
+import { TRAIN_USAGE } from './usage.ts';
+
+/** The package version (for summaries and checkpoints). */
+export async function sparsepipeVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+/**
+ * Run `sparsepipe train` with `argv` (the words after `train`). Resolves with the exit code
+ * on success or `--help`; throws a `UsageError` (exit 2) or any other error (exit 1).
+ *
+ * @example
+ * await runTrainCommand(['--ranks', '2', '--batches', '4'], processIo); // 0
+ */
+export async function runTrainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const parsed = parseTrainArgs(argv);
+  if (parsed === 'help') {
+    io.out(TRAIN_USAGE);
+    return 0;
+  }
+  await train(parsed, io);
+  return 0;
+}
+
+/**
+ * Train with complete options; resolves with the summary (null on an MPI follower).
+ *
+ * @example
+ * const summary = await train(parseTrainArgs(['--batches', '4']) as TrainOptions, io);
+ */
+export async function train(options: TrainOptions, io: CliIo): Promise<TrainSummary | null> {
+  await preflight(options);
+  const config = modelConfigFor(options);
+  const resumed = options.resume ? await loadForResume(options, config) : null;
+  const firstBatch = resumed?.manifest.nextBatch ?? 0;
+  const specs = rankSpecs(options, config, resumed, firstBatch);
+  const launcher: RankLauncher = options.backend === 'sim' ? simLauncher : externalLauncher(options.backend);
+
+  const inspector: InspectorSession | null = options.inspect !== null ? await startInspectorSession(options.inspect) : null;
+  if (inspector) io.err(`sparsepipe: inspector at ${inspector.url}`);
+  const toTrain = options.batches - firstBatch;
+  const bar = io.isTTY && toTrain > 0 ? new ProgressBar({ total: toTrain, examplesPerBatch: options.batchSize, write: io.errRaw, now: wallClock.now }) : null;
+  const observer: LaunchObserver = {
+    onIteration: bar ? (m) => bar.update(m) : undefined,
+    rankHooks: inspector ? (rank) => ({ inspect: inspector.inspect(rank), onPipeline: (p) => inspector.attach(rank, p) }) : undefined,
+  };
+
+  const t0 = wallClock.now();
+  let outcome;
+  try {
+    outcome = await launcher.launch({ options, specs }, observer);
+  } finally {
+    bar?.done();
+    await inspector?.close();
+  }
+  const wallMs = wallClock.now() - t0;
+  if (outcome.role === 'follower') return null;
+
+  const { results } = outcome;
+  const version = await sparsepipeVersion();
+  const states = results.map((r) => r.checkpoint);
+  const pending = states[0]?.pipeline.windowSize ?? 0;
+  let bayesOptimalLoss: number | null = null;
+  if (options.data === SYNTHETIC && options.heldOutExamples > 0) {
+    const heldOut = syntheticLogFor(config, options.seed).heldOut();
+    bayesOptimalLoss = heldOut.bayesOptimalLogLoss(heldOut.examples(0, options.heldOutExamples));
+  }
+  const summary = buildSummary({
+    version,
+    options,
+    results,
+    simulatedMs: outcome.simulatedMs,
+    clock: outcome.clock,
+    wallMs,
+    params: logicalParams(results),
+    bayesOptimalLoss,
+    resumedFrom: options.resume,
+    pendingMicroBatches: options.checkpointOut ? pending : 0,
+  });
+
+  const written: string[] = [];
+  if (options.checkpointOut) {
+    if (states.some((s) => s === null)) throw new CliError('internal: a rank returned no checkpoint state');
+    const nextBatch = states[0]!.pipeline.nextBatch;
+    if (nextBatch !== summary.batchesTrained) {
+      throw new CliError(`internal: the pipeline reports next batch ${nextBatch} after ${summary.batchesTrained} batches trained; no checkpoint written`);
+    }
+    await writeCheckpoint(options.checkpointOut, {
+      resumeKey: resumeKeyOf(options, config),
+      nextBatch,
+      ranks: states.map((s) => s!),
+      createdBy: `sparsepipe ${version}`,
+    });
+    written.push(`checkpoint ${options.checkpointOut}/`);
+  }
+  if (options.trace) {
+    await writeFileAtomic(options.trace, await chromeTraceJson(mergeEvents(results.map((r) => r.events))));
+    written.push(`trace ${options.trace}`);
+  }
+  if (options.json) {
+    await writeFileAtomic(options.json, `${JSON.stringify(summary, null, 2)}\n`);
+    written.push(`summary ${options.json}`);
+  }
+  for (const line of formatReport(summary, written)) io.out(line);
+  return summary;
+}
+
+/** Check inputs and output locations before a long run. */
+async function preflight(o: TrainOptions): Promise<void> {
+  if (o.data !== SYNTHETIC) {
+    const s = await stat(o.data).catch(() => null);
+    if (!s?.isFile()) throw new UsageError(`--data ${JSON.stringify(o.data)}: no such file (give "synthetic" or a Criteo TSV file)`);
+  }
+  for (const [flag, path] of [
+    ['--json', o.json],
+    ['--trace', o.trace],
+  ] as const) {
+    if (path === null) continue;
+    const problem = await checkWritableFile(path, flag);
+    if (problem) throw new UsageError(problem);
+  }
+  if (o.checkpointOut) {
+    try {
+      await checkCheckpointTarget(o.checkpointOut);
+    } catch (e) {
+      if (e instanceof CheckpointError) throw new UsageError(`--checkpoint-out ${e.dir}: ${e.reason}`);
+      throw e;
+    }
+  }
+}
+
+/** Read a checkpoint and check it fits this run; throws one line naming what does not. */
+async function loadForResume(o: TrainOptions, config: DlrmConfig): Promise<LoadedCheckpoint> {
+  const dir = o.resume!;
+  let loaded: LoadedCheckpoint;
+  try {
+    loaded = await readCheckpoint(dir);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CliError(`--resume ${e.dir}: ${e.reason}`);
+    throw e;
+  }
+  const problems = compareResumeKey(loaded.manifest.resumeKey, resumeKeyOf(o, config));
+  if (problems.length > 0) throw new CliError(`--resume ${dir}: options differ from the checkpoint's: ${problems.join('; ')}`);
+  const done = loaded.manifest.nextBatch;
+  if (done > o.batches) throw new CliError(`--resume ${dir}: the checkpoint has already trained ${done} batches, more than --batches ${o.batches}`);
+  return loaded;
+}
+
+function rankSpecs(o: TrainOptions, config: DlrmConfig, resumed: LoadedCheckpoint | null, firstBatch: number): RankJobSpec[] {
+  return Array.from({ length: o.ranks }, (_, rank) => ({
+    rank,
+    worldSize: o.ranks,
+    config,
+    pipeline: o.pipeline,
+    gradAccum: o.gradAccum,
+    gradAccumSchedule: o.gradAccumSchedule,
+    data: o.data === SYNTHETIC ? { kind: 'synthetic', seed: o.seed } : { kind: 'criteo', path: o.data, skipBadRows: o.skipBadRows },
+    globalBatchSize: o.batchSize,
+    firstBatch,
+    totalBatches: o.batches,
+    pauseAtEnd: o.checkpointOut !== null,
+    captureCheckpoint: o.checkpointOut !== null,
+    heldOutExamples: o.data === SYNTHETIC ? o.heldOutExamples : 0,
+    events: o.trace ? 'all' : 'spans',
+    resume: resumed ? resumed.ranks[rank] : null,
+  }));
+}
+
+/** All ranks' events in time order (stable: ties keep rank order). */
+function mergeEvents(perRank: readonly PipelineEvent[][]): PipelineEvent[] {
+  return perRank.flat().sort((a, b) => a.t - b.t);
+}

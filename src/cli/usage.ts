@@ -1,0 +1,57 @@
+/**
+ * Help texts of the `sparsepipe` command.
+ *
+ * @example
+ * console.log(TRAIN_USAGE);
+ */
+import { DEFAULT_BATCHES, DEFAULT_HELD_OUT_EXAMPLES, DEFAULT_INSPECT_PORT } from './train-options.ts';
+
+export const USAGE = `Usage: sparsepipe <command> [options]
+
+Commands:
+  train            train a DLRM with a pipelined, sharded actor system (see sparsepipe train --help)
+  bench            how to run the benchmarks
+  charts           regenerate the state charts in visualizations/generated
+  inspect FILE     open a recorded run in the state-chart inspector
+
+Options:
+  --help, -h       this text
+  --version        print the version`;
+
+export const TRAIN_USAGE = `Usage: sparsepipe train [options]
+
+Model and data
+  --model dlrm                       the model (default dlrm)
+  --model-size small|reference       small: 4 tables × 1000 rows × dim 8 (default); reference: DESIGN §5
+  --data synthetic|FILE.tsv          synthetic click log (default) or a Criteo TSV file
+  --skip-bad-rows                    Criteo: skip and count malformed rows instead of failing
+  --seed S                           seed of the model init and the synthetic data (default 1)
+
+Ranks and devices
+  --ranks N                          number of ranks (default 4)
+  --backend sim|threads|mpi          where ranks run (default sim: all in this process)
+  --device sim|wasm|cpu|gpu          sim: virtual time, real math on wasm (default with --backend sim);
+                                     wasm|cpu|gpu: tfjs on the wall clock
+  --cost copy=MS,dist=MS,fwd=MS,bwd=MS,opt=MS   fixed simulated op durations (--device sim)
+
+Training
+  --pipeline none|base|sparse-dist   pipeline (default sparse-dist)
+  --batches N                        batches in all (default ${DEFAULT_BATCHES}); with --resume, continue until N
+  --batch-size B                     GLOBAL batch size, split evenly across ranks (default 256)
+  --grad-accum A                     micro-batches per optimizer step (default 1)
+  --grad-accum-schedule exact|torchrec-0.3.2   (default exact; torchrec-0.3.2 is the seed's defective one)
+  --optimizer sgd|adagrad            dense optimizer and fused sparse optimizer (default sgd)
+  --lr X                             learning rate (default 0.05)
+  --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none)
+
+Outputs
+  --json FILE                        write the run summary (atomically; nothing on error)
+  --trace FILE.json                  write a Chrome trace (Perfetto / chrome://tracing)
+  --checkpoint-out DIR               write a checkpoint at the end (src/checkpoint/FORMAT.md); the run then
+                                     stops as a pause: a partial accumulation window is kept, not flushed
+  --resume DIR                       continue from a checkpoint (options must match it)
+  --inspect [PORT]                   serve the state-chart inspector (default port ${DEFAULT_INSPECT_PORT})
+
+Exit codes: 0 ok, 1 the run failed, 2 bad options.`;
+
+export const BENCH_TEXT = `Benchmarks are not run from the CLI: run \`npm run bench\` (bench/run-all.ts prints one table per benchmark).`;
