@@ -4,12 +4,12 @@
  * `inputDist` / `computeAndOutputDist` / `backward` and emit `dist.*` events.
  *
  * @example
- * const actors = new ModuleCallActors(rank, bus, device, clock, (batch, key) => lookup(batch, key));
+ * const actors = new ModuleCallActors(rank, bus, clock, (batch, key) => lookup(batch, key));
  * actors.start(ctx, call);     // START → … → ready
  * await call.ready.promise;
  */
 import { createActor, fromCallback, fromPromise, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
-import type { Clock, Device, Rank } from '../src/protocol/index.ts';
+import type { Clock, Rank } from '../src/protocol/index.ts';
 import { shardedModuleBatchMachine, type ModuleBatchEvent, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
@@ -23,7 +23,6 @@ export class ModuleCallActors {
   constructor(
     private readonly rank: Rank,
     private readonly bus: EventBus,
-    private readonly device: Device,
     private readonly clock: Clock,
     lookup: CallLookup,
     private readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
@@ -106,10 +105,5 @@ export class ModuleCallActors {
 
   static send(call: ModuleCall, type: 'COMPUTE' | 'BACKWARD' | 'RELEASE'): void {
     (call.actor as AnyActorRef | null)?.send({ type });
-  }
-
-  /** The device of the rank (for callers that issue waits before starting dists). */
-  get rankDevice(): Device {
-    return this.device;
   }
 }

@@ -96,7 +96,6 @@ export class RankEngine {
     this.moduleActors = new ModuleCallActors(
       o.rank,
       o.bus,
-      o.device,
       o.device.clock,
       (batch, key) => {
         const call = this.byIndex.get(batch)?.calls.get(key);

@@ -9,3 +9,4 @@ export * from './synthetic.ts';
 export * from './criteo-tsv.ts';
 export * from './dataloader.ts';
 export { ZipfSampler } from './zipf-sampler.ts';
+export * from './metrics.ts';
