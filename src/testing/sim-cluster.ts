@@ -21,6 +21,8 @@ export interface SimClusterOptions {
   /** Collective timeout, virtual ms. */
   timeoutMs?: number;
   hazards?: HazardMode;
+  /** Per-rank device cost model (e.g. a slow rank); default: `costModel` for every rank. */
+  deviceCostModel?: (rank: number, base: CostModel) => CostModel;
 }
 
 export interface SimCluster {
@@ -49,7 +51,9 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
     costModel: options.collectiveCostModel ?? collectiveModelFor(costModel),
     timeoutMs: options.timeoutMs,
   });
-  const devices = pgs.map((_, rank) => new SimDevice({ rank, scheduler, costModel, hazards: options.hazards }));
+  const devices = pgs.map(
+    (_, rank) => new SimDevice({ rank, scheduler, costModel: options.deviceCostModel?.(rank, costModel) ?? costModel, hazards: options.hazards }),
+  );
   return { scheduler, devices, pgs, distPgs, costModel };
 }
 
