@@ -28,7 +28,7 @@ export interface InspectorObserver extends Observer<InspectionEvent> {
 
 export interface InspectorObserverOptions {
   /** Stamps `t` (default: `performance.now()`). Pass the device clock for virtual time. */
-  clock?: Clock;
+  clock?: Pick<Clock, 'now'>;
   /** Override how a machine actor is named (default: the pipeline's naming). */
   nameActor?: (machineId: string, context: Record<string, unknown>) => { actor: string; batch?: number } | null;
 }

@@ -76,6 +76,17 @@ export interface InspectorHandle {
   close(): Promise<void>;
 }
 
+/** Charts rendered once per machine per process (layout takes a moment). */
+const chartCache = new WeakMap<AnyStateMachine, Promise<string>>();
+function chartSvg(machine: AnyStateMachine): Promise<string> {
+  let svg = chartCache.get(machine);
+  if (!svg) {
+    svg = renderMachineSvg(machineGraph(machine));
+    chartCache.set(machine, svg);
+  }
+  return svg;
+}
+
 const PAGE_DIR = fileURLToPath(new URL('./', import.meta.url));
 const FLUSH_MS = 40;
 const TIMELINE_MS = 300;
@@ -89,10 +100,7 @@ const TIMELINE_MS = 300;
 export async function startInspector(options: InspectorOptions = {}): Promise<InspectorHandle> {
   const host = options.host ?? '127.0.0.1';
   const charts = await Promise.all(
-    Object.entries(options.charts ?? CHART_MACHINES).map(async ([name, machine]) => ({
-      name,
-      svg: await renderMachineSvg(machineGraph(machine)),
-    })),
+    Object.entries(options.charts ?? CHART_MACHINES).map(async ([name, machine]) => ({ name, svg: await chartSvg(machine) })),
   );
   const pageHtml = readFileSync(`${PAGE_DIR}page.html`, 'utf8').replace('{{TITLE}}', escapeHtml(options.title ?? 'sparsepipe inspector'));
   const pageJs = readFileSync(`${PAGE_DIR}page.js`, 'utf8');
