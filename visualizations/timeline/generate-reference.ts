@@ -1,0 +1,75 @@
+/**
+ * Reference timelines from a small deterministic sim run (world 2, the small DLRM,
+ * `--cost copy=2,dist=5,fwd=3,bwd=4,opt=1`, 8 batches of 16): one SVG per pipeline kind,
+ * side by side in `visualizations/generated/`, so the overlap of TrainPipelineSparseDist
+ * (copy and dist of later batches under the compute of this one) can be seen against
+ * TrainPipelineBase and the non-pipelined trainer, plus the Chrome trace of the sparse-dist run.
+ *
+ * Run: `npx tsx visualizations/timeline/generate-reference.ts [--out DIR]`.
+ *
+ * @example
+ * const files = await generateReferenceTimelines('visualizations/generated');
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
+import { CostModel, parseCostOverrides } from '../../src/runtime/index.ts';
+import { simulateCluster } from '../../src/testing/simulate-cluster.ts';
+import { toChromeTrace } from '../../src/trace/chrome-trace.ts';
+import { GENERATED_DIR } from '../charts/generate.ts';
+import { renderTimelineSvg } from './render-timeline-svg.ts';
+
+export const REFERENCE_COST = 'copy=2,dist=5,fwd=3,bwd=4,opt=1';
+
+const RUNS: ReadonlyArray<{ kind: PipelineKind; file: string; title: string }> = [
+  { kind: 'sparseDist', file: 'timeline-sparse-dist.svg', title: 'TrainPipelineSparseDist' },
+  { kind: 'base', file: 'timeline-base.svg', title: 'TrainPipelineBase' },
+  { kind: 'none', file: 'timeline-none.svg', title: 'NonPipelinedTrainer' },
+];
+
+/**
+ * Runs the reference sims and writes their timelines (and the sparse-dist Chrome trace);
+ * resolves with the files written.
+ *
+ * @example
+ * await generateReferenceTimelines(GENERATED_DIR);
+ */
+export async function generateReferenceTimelines(
+  outDir: string = GENERATED_DIR,
+  kinds: readonly PipelineKind[] = RUNS.map((r) => r.kind),
+): Promise<string[]> {
+  if (tf.getBackend() !== 'wasm') {
+    await tf.setBackend('wasm');
+    await tf.ready();
+  }
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const run of RUNS.filter((r) => kinds.includes(r.kind))) {
+    const costModel = new CostModel({ overrides: parseCostOverrides(REFERENCE_COST) });
+    const result = await simulateCluster({ worldSize: 2, costModel, batches: 8, globalBatchSize: 16, seed: 7, pipeline: run.kind });
+    if (!result.ok) {
+      const failed = result.ranks.find((r) => r.error)?.error;
+      throw new Error(`reference run '${run.kind}' failed: ${failed?.message ?? 'a rank did not finish'}`);
+    }
+    const title = `${run.title} · world 2 · sim --cost ${REFERENCE_COST} · 8 batches (virtual ms)`;
+    const file = join(outDir, run.file);
+    writeFileSync(file, renderTimelineSvg(result.log, { title, pxPerMs: 9 }));
+    written.push(file);
+    if (run.kind === 'sparseDist') {
+      const trace = join(outDir, 'trace-sparse-dist.json');
+      writeFileSync(trace, JSON.stringify(toChromeTrace(result.log)) + '\n');
+      written.push(trace);
+    }
+    for (const p of result.pipelines) p.dispose();
+  }
+  return written;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const i = process.argv.indexOf('--out');
+  const outDir = i >= 0 ? process.argv[i + 1] : GENERATED_DIR;
+  for (const f of await generateReferenceTimelines(outDir)) console.log(`wrote ${f}`);
+}
