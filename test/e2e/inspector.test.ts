@@ -113,7 +113,7 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
       }).observe(svg, { subtree: true, attributes: true, attributeFilter: ['class'] });
     });
     await page.click('#resume');
-    await page.waitForFunction(() => Number(document.querySelector('#batch-counter')?.textContent) >= 4);
+    await page.waitForFunction(() => Number(document.querySelector('#batch-counter')?.textContent) >= 3);
     const seen = await page.evaluate(() => [...(window as unknown as { seenStates: Set<string> }).seenStates]);
     expect(seen.filter((s) => s.startsWith('progressing.')).length, `states seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#status')).toBe('running');
@@ -125,7 +125,7 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
       () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
     );
     const held = await counter(page);
-    await page.waitForTimeout(1500);
+    await page.waitForTimeout(1000);
     expect(await counter(page)).toBe(held);
     expect(await activeCoordinatorState(page)).toBe('paused');
 
@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     await page.waitForFunction(
       () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
     );
-    await page.waitForTimeout(1000);
+    await page.waitForTimeout(700);
     expect(await counter(page)).toBe(held + 1);
     expect(inspector.events.filter((e) => e.type === 'forward.end' && e.rank === 0)).toHaveLength(held + 1);
 
