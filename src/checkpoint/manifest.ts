@@ -39,8 +39,9 @@ export interface CheckpointManifest {
 
 /**
  * Every difference between a checkpoint's resume key and this run's, one phrase each
- * (`--ranks is 2, the checkpoint has 4`); empty when they agree. Keys are compared by
- * their JSON; keys present on one side only are differences too.
+ * (`--ranks is 2, the checkpoint has 4`); empty when they agree. Values are compared by
+ * their JSON; inside objects the first differing field is named (`model configuration.top`);
+ * keys present on one side only are differences too.
  *
  * @example
  * compareResumeKey({ '--lr': 0.05 }, { '--lr': 0.1 }); // ['--lr is 0.1, the checkpoint has 0.05']
@@ -49,16 +50,30 @@ export function compareResumeKey(stored: ResumeKey, current: ResumeKey): string[
   const out: string[] = [];
   const keys = [...new Set([...Object.keys(current), ...Object.keys(stored)])];
   for (const key of keys) {
-    const a = JSON.stringify(stored[key]);
-    const b = JSON.stringify(current[key]);
-    if (a === b) continue;
+    if (JSON.stringify(stored[key]) === JSON.stringify(current[key])) continue;
     if (!(key in stored)) out.push(`the checkpoint does not record ${key}`);
-    else if (!(key in current)) out.push(`the checkpoint records ${key} ${show(a)}, which this run does not set`);
-    else out.push(`${key} is ${show(b)}, the checkpoint has ${show(a)}`);
+    else if (!(key in current)) out.push(`the checkpoint records ${key} ${show(stored[key])}, which this run does not set`);
+    else {
+      const [path, a, b] = firstDifference(key, stored[key], current[key]);
+      out.push(`${path} is ${show(b)}, the checkpoint has ${show(a)}`);
+    }
   }
   return out;
 }
 
-function show(json: string): string {
+/** The path and both values of the first differing leaf of two JSON values. */
+function firstDifference(path: string, a: unknown, b: unknown): [string, unknown, unknown] {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return firstDifference(Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`, a[k], b[k]);
+    }
+  }
+  return [path, a, b];
+}
+
+function show(value: unknown): string {
+  const json = value === undefined ? 'nothing' : JSON.stringify(value);
   return json.length > 80 ? `${json.slice(0, 77)}…` : json;
 }

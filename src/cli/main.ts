@@ -9,8 +9,9 @@
 import { pathToFileURL } from 'node:url';
 import { errorLine, processIo, UsageError, CliError, type CliIo } from './cli-io.ts';
 import { importOptional } from './optional-module.ts';
-import { runTrainCommand, sparsepipeVersion } from './train.ts';
-import { BENCH_TEXT, USAGE } from './usage.ts';
+import { parseTrainArgs } from './train-options.ts';
+import { BENCH_TEXT, TRAIN_USAGE, USAGE } from './usage.ts';
+import { sparsepipeVersion } from './version.ts';
 
 export type { CliIo } from './cli-io.ts';
 
@@ -47,8 +48,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       case '--version':
         io.out(await sparsepipeVersion());
         return 0;
-      case 'train':
-        return await runTrainCommand(rest, io);
+      case 'train': {
+        const options = parseTrainArgs(rest); // before loading tfjs: bad flags fail fast
+        if (options === 'help') {
+          io.out(TRAIN_USAGE);
+          return 0;
+        }
+        const { train } = await import('./train.ts');
+        await train(options, io);
+        return 0;
+      }
       case 'bench':
         io.out(BENCH_TEXT);
         return 0;

@@ -14,6 +14,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Device, PipelineEvent, ProcessGroup } from '../protocol/index.ts';
 import { isSpanEvent } from '../protocol/index.ts';
+import { wallClock } from '../runtime/wall-clock.ts';
 import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
 import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type IterationMetrics, type TrainPipeline } from '../pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../pipeline/options.ts';
@@ -87,6 +88,8 @@ export interface RankResult {
   /** Device clock at the start and end of training. */
   clockStart: number;
   clockEnd: number;
+  /** Wall-clock ms of the training loop (setup and evaluation excluded). */
+  wallTrainMs: number;
   /** This rank's replica of the dense parameters. */
   denseParams: Record<string, { shape: number[]; values: Float32Array }>;
   /** This rank's table shards (the leader assembles the logical tables). */
@@ -167,6 +170,7 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
   const losses: number[] = [];
   let examples = 0;
   const clockStart = env.device.clock.now();
+  const wallStart = wallClock.now();
   try {
     const toTrain = spec.totalBatches - spec.firstBatch;
     while (losses.length < toTrain) {
@@ -180,6 +184,7 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
     metricsSub.unsubscribe();
   }
   const clockEnd = env.device.clock.now();
+  const wallTrainMs = wallClock.now() - wallStart;
   const checkpoint = spec.captureCheckpoint
     ? captureRankState(spec.rank, { model: rank.model, dense: rank.dense, ebc: rank.ebc }, pipeline.exportState())
     : null;
@@ -203,6 +208,7 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
     iterationMs,
     clockStart,
     clockEnd,
+    wallTrainMs,
     denseParams,
     sparseState,
     heldOut,

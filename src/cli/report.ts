@@ -28,8 +28,8 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
     lines.push(`  held-out    loss ${f(s.heldOutLoss)}  AUC ${f(s.auc)}  (${s.heldOutExamples} examples${bayes})`);
   }
   const iter = s.iterationMs === null ? 'n/a' : `${s.iterationMs.toFixed(3)} ms (${s.iterationClock}, median of the second half)`;
-  lines.push(`  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s wall; iteration ${iter}`);
-  lines.push(`  time        wall ${(s.wallMs / 1000).toFixed(2)} s` + (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''));
+  lines.push(`  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s (wall, training only); iteration ${iter}`);
+  lines.push(`  time        wall ${(s.wallMs / 1000).toFixed(2)} s (training ${(s.trainWallMs / 1000).toFixed(2)} s)` + (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''));
   const b = s.streamBusy;
   lines.push(`  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`);
   if (s.skippedRows !== null) lines.push(`  data        ${s.skippedRows} malformed rows skipped`);

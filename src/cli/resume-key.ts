@@ -23,6 +23,7 @@ export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {
     '--optimizer': o.optimizer,
     '--lr': o.lr,
     '--seed': o.seed,
-    'model configuration': config,
+    // optimizer, lr and seed are compared as flags above
+    'model configuration': { denseIn: config.denseIn, bottom: config.bottom, top: config.top, embeddingDim: config.embeddingDim, tables: config.tables },
   };
 }

@@ -42,7 +42,9 @@ export interface TrainSummary {
   simulatedMs: number | null;
   iterationMs: number | null;
   iterationClock: 'virtual' | 'wall';
-  /** Examples of this run per wall second. */
+  /** Wall ms of the training loops (setup and held-out evaluation excluded). */
+  trainWallMs: number;
+  /** Examples of this run per wall second of training. */
   examplesPerSecond: number;
   /** Fraction of the training time each stream was busy (mean over ranks). */
   streamBusy: StreamBusy;
@@ -98,6 +100,7 @@ export function buildSummary(input: SummaryInput): TrainSummary {
     auc = finiteOrNull(aucByRanking(logits, labels));
   }
   const events = results.flatMap((r) => r.events);
+  const trainWallMs = Math.max(...results.map((r) => r.wallTrainMs));
   return {
     sparsepipe: input.version,
     command: 'train',
@@ -117,7 +120,8 @@ export function buildSummary(input: SummaryInput): TrainSummary {
     simulatedMs: finiteOrNull(input.simulatedMs),
     iterationMs: medianSecondHalf(results[0].iterationMs),
     iterationClock: input.clock,
-    examplesPerSecond: input.wallMs > 0 ? examplesThisRun / (input.wallMs / 1000) : 0,
+    trainWallMs,
+    examplesPerSecond: trainWallMs > 0 ? examplesThisRun / (trainWallMs / 1000) : 0,
     streamBusy: streamBusyFraction(events),
     skippedRows: options.data === 'synthetic' ? null : results[0].skippedRows,
     checkpoint: { resumedFrom: input.resumedFrom, written: options.checkpointOut, pendingMicroBatches: input.pendingMicroBatches },

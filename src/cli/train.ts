@@ -13,7 +13,7 @@
  * @example
  * process.exitCode = await main(['train', '--batches', '8', '--json', 'run.json']);
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { wallClock } from '../runtime/wall-clock.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-error.ts';
@@ -37,12 +37,7 @@ import { resumeKeyOf } from './resume-key.ts';
 import { buildSummary, type TrainSummary } from './summary.ts';
 import { parseTrainArgs, type TrainOptions } from './train-options.ts';
 import { TRAIN_USAGE } from './usage.ts';
-
-/** The package version (for summaries and checkpoints). */
-export async function sparsepipeVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
+import { sparsepipeVersion } from './version.ts';
 
 /**
  * Run `sparsepipe train` with `argv` (the words after `train`). Resolves with the exit code

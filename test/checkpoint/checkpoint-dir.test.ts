@@ -1,0 +1,126 @@
+/**
+ * The checkpoint directory: a written checkpoint reads back identically; every kind of
+ * damage is refused with one line naming the file and problem; writes replace a previous
+ * checkpoint atomically and never clobber an unrelated directory.
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CheckpointError, readCheckpoint, writeCheckpoint, type RankCheckpointState } from '../../src/checkpoint/index.ts';
+
+function rankState(rank: number): RankCheckpointState {
+  return {
+    rank,
+    pipeline: { calls: 10, windowSize: 2, batchesTrained: 10, nextBatch: 10 },
+    gradScaler: null,
+    dense: {
+      params: { 'top.weight': Float32Array.of(rank, 1.5, -2) },
+      optimizer: { kind: 'sgd', lr: 0.05, hyper: {}, stepCount: 2, slots: {}, accumulated: { 'top.weight': Float32Array.of(0.25, 0, 1e-30) } },
+    },
+    sparse: {
+      state: {
+        kind: 'sharded-ebc',
+        rank,
+        plan: { worldSize: 2, tables: {} },
+        shards: [{ table: 't0', rowStart: 0, rowEnd: 2, colStart: 0, colEnd: 2, weights: Float32Array.of(1, 2, 3, 4), optimizer: { kind: 'sgd' } }],
+        featureProcessors: {},
+      },
+      grads: [{ table: 't0', rowStart: 0, rowEnd: 2, colStart: 0, colEnd: 2, width: 2, rows: Int32Array.of(1), values: Float64Array.of(0.1, 1 / 3) }],
+    },
+  };
+}
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sparsepipe-ckpt-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const contents = () => ({ resumeKey: { '--ranks': 2 }, nextBatch: 10, ranks: [rankState(0), rankState(1)] });
+
+async function expectRefused(dir: string, message: string): Promise<void> {
+  const error = await readCheckpoint(dir).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CheckpointError);
+  expect((error as Error).message).toBe(message);
+  expect((error as Error).message).not.toContain('\n');
+}
+
+describe('checkpoint directory', () => {
+  it('reads back exactly what was written', async () => {
+    const dir = join(root, 'ck');
+    await writeCheckpoint(dir, contents());
+    expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'rank-0.bin', 'rank-1.bin']);
+    const { manifest, ranks } = await readCheckpoint(dir);
+    expect(manifest).toMatchObject({ format: 'sparsepipe-checkpoint', version: 1, worldSize: 2, nextBatch: 10, resumeKey: { '--ranks': 2 } });
+    expect(ranks).toEqual(contents().ranks);
+    expect(ranks[1].sparse.grads[0].values[1]).toBe(1 / 3); // float64 kept exactly
+  });
+
+  it('replaces an existing checkpoint atomically and leaves no temporary directory', async () => {
+    const dir = join(root, 'ck');
+    await writeCheckpoint(dir, contents());
+    await writeCheckpoint(dir, { ...contents(), nextBatch: 12 });
+    expect((await readCheckpoint(dir)).manifest.nextBatch).toBe(12);
+    expect(await readdir(root)).toEqual(['ck']);
+  });
+
+  it('refuses to replace a directory that is not a checkpoint', async () => {
+    const dir = join(root, 'photos');
+    await mkdir(dir);
+    await writeFile(join(dir, 'cat.jpg'), 'meow');
+    await expect(writeCheckpoint(dir, contents())).rejects.toThrow(`checkpoint ${dir}: exists, is not empty and holds no manifest.json: refusing to replace it`);
+    expect(await readdir(dir)).toEqual(['cat.jpg']);
+    expect(await readdir(root)).toEqual(['photos']);
+  });
+
+  it('refuses a missing directory, a missing manifest and bad JSON', async () => {
+    await expectRefused(join(root, 'nope'), `checkpoint ${join(root, 'nope')}: does not exist`);
+    const dir = join(root, 'ck');
+    await mkdir(dir);
+    await expectRefused(dir, `checkpoint ${dir}: manifest.json is missing or unreadable`);
+    await writeFile(join(dir, 'manifest.json'), '{"format": "sparsepipe-checkpoint", ');
+    await expectRefused(dir, `checkpoint ${dir}: manifest.json is not valid JSON (${jsonError('{"format": "sparsepipe-checkpoint", ')})`);
+  });
+
+  it('refuses a corrupt, truncated or missing .bin', async () => {
+    const dir = join(root, 'ck');
+    await writeCheckpoint(dir, contents());
+    const bin = join(dir, 'rank-1.bin');
+    const bytes = await readFile(bin);
+    bytes[3] ^= 0xff;
+    await writeFile(bin, bytes);
+    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin is corrupt: its sha256 does not match the manifest`);
+    await writeFile(bin, bytes.subarray(0, 8));
+    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin has 8 bytes, the manifest says ${bytes.length}`);
+    await rm(bin);
+    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin is missing or unreadable`);
+  });
+
+  it('refuses another format version and a rank state with a missing field', async () => {
+    const dir = join(root, 'ck');
+    await writeCheckpoint(dir, contents());
+    const path = join(dir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...manifest, version: 2 }));
+    await expectRefused(dir, `checkpoint ${dir}: manifest.json: version 2 is not supported (this sparsepipe reads version 1)`);
+    delete manifest.ranks[1].dense.optimizer.accumulated;
+    await writeFile(path, JSON.stringify(manifest));
+    await expectRefused(dir, `checkpoint ${dir}: manifest.json ranks[1].dense.optimizer.accumulated: missing`);
+  });
+});
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return '';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
