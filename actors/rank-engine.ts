@@ -251,8 +251,9 @@ export class RankEngine {
         await optimizer.step(input.scale);
       }
       if (!skip) bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
-      bus.emit({ type: 'optimizer.end', batch: input.batch });
     });
+    // After the op completed (its duration included), like forward.end and backward.end.
+    bus.emit({ type: 'optimizer.end', batch: input.batch });
   }
 
   private async complete(input: BatchInput): Promise<IterationOutput> {
