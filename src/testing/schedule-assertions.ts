@@ -82,11 +82,11 @@ export function happensBefore(source: LogSource, a: EventMatcher, b: EventMatche
     const lastA = as[as.length - 1];
     const firstB = bs[0];
     if (lastA < firstB) {
-      return pass(`${where}${describeMatcher(a)} (t=${log[lastA].t} ms) happens before ${describeMatcher(b)} (t=${log[firstB].t} ms)`);
+      return pass(`${where}${describeMatcher(a)} (t=${fmt(log[lastA].t)} ms) happens before ${describeMatcher(b)} (t=${fmt(log[firstB].t)} ms)`);
     }
     return fail(
-      `${where}expected ${what}, but ${b.type} was event #${firstB} at t=${log[firstB].t} ms ` +
-        `and the last ${a.type} event #${lastA} at t=${log[lastA].t} ms`,
+      `${where}expected ${what}, but ${b.type} was event #${firstB} at t=${fmt(log[firstB].t)} ms ` +
+        `and the last ${a.type} event #${lastA} at t=${fmt(log[lastA].t)} ms`,
     );
   });
 }
@@ -119,7 +119,7 @@ export function spanInterval(source: LogSource, m: SpanMatcher): SpanInterval | 
  *
  * @example
  * overlaps(log, { span: 'copy', batch: 4 }, { span: 'forward', batch: 2 });
- * // { ok: true, message: 'rank 0: copy (batch 4) [16, 18] ms overlaps forward (batch 2) [17, 20] ms by 1 ms' }
+ * // { ok: true, message: 'rank 0: copy (batch 4) [16, 18] ms and forward (batch 2) [17, 20] ms overlap by 1 ms (and on 1 more rank)' }
  */
 export function overlaps(source: LogSource, a: SpanMatcher, b: SpanMatcher): ScheduleCheck {
   const log = logOf(source);
@@ -130,9 +130,9 @@ export function overlaps(source: LogSource, a: SpanMatcher, b: SpanMatcher): Sch
     if (typeof ia === 'string') return fail(`${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ia}`);
     if (typeof ib === 'string') return fail(`${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ib}`);
     const shared = Math.min(ia.end, ib.end) - Math.max(ia.start, ib.start);
-    const text = `${describeSpan(a)} [${ia.start}, ${ia.end}] ms and ${describeSpan(b)} [${ib.start}, ${ib.end}] ms`;
-    if (shared > 0) return pass(`${where}${text} overlap by ${shared} ms`);
-    return fail(`${where}expected ${text} to overlap, but they ${shared === 0 ? 'only touch' : `are ${-shared} ms apart`}`);
+    const text = `${describeSpan(a)} [${fmt(ia.start)}, ${fmt(ia.end)}] ms and ${describeSpan(b)} [${fmt(ib.start)}, ${fmt(ib.end)}] ms`;
+    if (shared > 0) return pass(`${where}${text} overlap by ${fmt(shared)} ms`);
+    return fail(`${where}expected ${text} to overlap, but they ${shared === 0 ? 'only touch' : `are ${fmt(-shared)} ms apart`}`);
   });
 }
 
@@ -239,10 +239,10 @@ export function withinBound(
   const ms = steadyStateIterationMs(source);
   const limit = bound.ms * (1 + tolerance);
   if (Number.isNaN(ms)) return fail(`no steady-state iteration time: the log holds fewer than 2 iterations of any rank`);
-  const text = `steady-state iteration ${ms} ms`;
+  const text = `steady-state iteration ${fmt(ms)} ms`;
   const rule = `${1 + tolerance} × bound (${bound.describe()})`;
   if (ms <= limit) return pass(`${text} ≤ ${rule}`);
-  return fail(`${text} exceeds ${rule} = ${limit} ms by ${((ms / bound.ms - 1) * 100).toFixed(1)}% over the bound`);
+  return fail(`${text} exceeds ${rule} = ${fmt(limit)} ms by ${((ms / bound.ms - 1) * 100).toFixed(1)}% over the bound`);
 }
 
 /**
@@ -301,14 +301,27 @@ function perRank(log: readonly PipelineEvent[], named: Array<Rank | undefined>, 
   if (named.some((r) => r !== undefined)) return check(undefined);
   const ranks = ranksOf(log);
   if (ranks.length === 0) return fail('the event log is empty');
-  const passed: string[] = [];
+  let first: ScheduleCheck | undefined;
   for (const rank of ranks) {
     const c = check(rank);
     if (!c.ok) return c;
-    passed.push(c.message);
+    first ??= c;
   }
-  return pass(passed.join('; '));
+  const more = ranks.length - 1;
+  return pass(`${first!.message}${more > 0 ? ` (and on ${more} more rank${more > 1 ? 's' : ''})` : ''}`);
 }
+
+/**
+ * A time for messages: at most 3 decimals (the sub-µs residues of flop-timed ops hide).
+ *
+ * @example
+ * formatMs(39.00000245759999); // '39'
+ */
+export function formatMs(ms: number): string {
+  return String(Number(ms.toFixed(3)));
+}
+
+const fmt = formatMs;
 
 function pass(message: string): ScheduleCheck {
   return { ok: true, message };

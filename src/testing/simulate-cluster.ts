@@ -67,7 +67,7 @@ import { FaultyProcessGroup } from './faulty-process-group.ts';
 import { simDataloader } from './sim-dataloader.ts';
 import { NonFiniteLoss } from './non-finite-loss.ts';
 import { paramsDigest } from './params-digest.ts';
-import { eventsMatching, steadyStateIterationMs, type EventMatcher } from './schedule-assertions.ts';
+import { eventsMatching, formatMs, steadyStateIterationMs, type EventMatcher } from './schedule-assertions.ts';
 
 /** What a model factory is given for one rank. */
 export interface RankContext {
@@ -200,7 +200,7 @@ export class SimulationTimeLimitError extends Error {
   ) {
     super(
       `rank ${rank} was still running at the virtual time limit of ${limitMs} ms` +
-        (lastEvent ? `; its last event was ${lastEvent.type}${lastEvent.batch !== undefined ? ` (batch ${lastEvent.batch})` : ''} at t=${lastEvent.t} ms` : '; it emitted no event'),
+        (lastEvent ? `; its last event was ${lastEvent.type}${lastEvent.batch !== undefined ? ` (batch ${lastEvent.batch})` : ''} at t=${formatMs(lastEvent.t)} ms` : '; it emitted no event'),
     );
   }
 }
@@ -357,13 +357,13 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     errors: () => results.filter((r) => r.error).map((r) => ({ rank: r.rank, error: r.error! })),
     summary: () =>
       [
-        `${worldSize} rank(s), ${options.pipeline ?? 'sparseDist'} pipeline, ended at t=${endMs} ms (virtual)`,
+        `${worldSize} rank(s), ${options.pipeline ?? 'sparseDist'} pipeline, ended at t=${formatMs(endMs)} ms (virtual)`,
         ...results.map(
           (r) =>
-            `rank ${r.rank}: ${r.batchesTrained} batch(es) trained, ${r.exhausted ? 'drained' : 'stopped'} at t=${r.finishedAt} ms` +
+            `rank ${r.rank}: ${r.batchesTrained} batch(es) trained, ${r.exhausted ? 'drained' : 'stopped'} at t=${formatMs(r.finishedAt)} ms` +
             (r.error ? ` — ${r.error.name}: ${r.error.message}` : ''),
         ),
-        ...records.map((f) => `fault: ${f.description}${f.firedAt === undefined ? ' (never fired)' : ` (fired at t=${f.firedAt} ms)`}`),
+        ...records.map((f) => `fault: ${f.description}${f.firedAt === undefined ? ' (never fired)' : ` (fired at t=${formatMs(f.firedAt)} ms)`}`),
       ].join('\n'),
   };
   return result;
