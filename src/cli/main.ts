@@ -16,7 +16,7 @@ import { sparsepipeVersion } from './version.ts';
 export type { CliIo } from './cli-io.ts';
 
 const CHARTS_MODULE = new URL('../../visualizations/charts/generate.ts', import.meta.url);
-const INSPECTOR_MODULE = new URL('../../visualizations/inspector/server.ts', import.meta.url);
+const REPLAY_MODULE = new URL('../../visualizations/inspector/replay.ts', import.meta.url);
 
 type SubcommandRunner = (argv: readonly string[], io: { log: (line: string) => void; error: (line: string) => void }) => Promise<number>;
 
@@ -65,7 +65,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return await runOptional(CHARTS_MODULE, 'runChartsCommand', '`sparsepipe charts`', rest, io);
       case 'inspect':
         if (rest.length === 0) throw new UsageError('`sparsepipe inspect` needs a FILE (a trace or event log of a run)');
-        return await runOptional(INSPECTOR_MODULE, 'runInspectCommand', '`sparsepipe inspect`', rest, io);
+        return await runOptional(REPLAY_MODULE, 'runInspectCommand', '`sparsepipe inspect`', rest, io);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: train, bench, charts, inspect; see sparsepipe --help)`);
     }

@@ -79,12 +79,12 @@ export interface RankHooks {
 export interface RankResult {
   rank: number;
   firstBatch: number;
-  /** Local mean loss of each batch trained in this run. */
-  losses: number[];
+  /** Local mean loss of each batch trained in this run (a typed array: NaN survives every transport). */
+  losses: Float64Array;
   /** Local examples trained in this run. */
   examples: number;
   /** `iterationMs` of each iteration (device clock: virtual on the sim device); NaN for the first. */
-  iterationMs: number[];
+  iterationMs: Float64Array;
   /** Device clock at the start and end of training. */
   clockStart: number;
   clockEnd: number;
@@ -203,9 +203,9 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
   return {
     rank: spec.rank,
     firstBatch: spec.firstBatch,
-    losses,
+    losses: Float64Array.from(losses),
     examples,
-    iterationMs,
+    iterationMs: Float64Array.from(iterationMs),
     clockStart,
     clockEnd,
     wallTrainMs,

@@ -1,7 +1,7 @@
 /**
- * The entry point a threads or MPI backend calls inside each worker / process: initialise
- * the tfjs backend, put the rank on a `TfjsDevice`, and run its job with the process groups
- * the backend built. See src/cli/launchers/external-launcher.ts for the whole contract.
+ * What a worker thread or MPI process runs for its rank: initialise the tfjs backend, put
+ * the rank on a `TfjsDevice`, and run its job with the process groups the backend built
+ * (see src/cli/launchers/threads-rank-entry.ts and mpi-rank-entry.ts).
  *
  * @example
  * // inside a worker, after building pg and distPg for rank r:

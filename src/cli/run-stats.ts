@@ -15,8 +15,8 @@ import { SPAN_STREAM, type PipelineEvent, type SpanKind, type StreamName } from 
  * @example
  * medianSecondHalf([NaN, 9, 1, 2, 4]); // 2 (the median of the second half [1, 2, 4])
  */
-export function medianSecondHalf(values: readonly number[]): number | null {
-  const half = values.slice(Math.floor(values.length / 2)).filter((v) => Number.isFinite(v));
+export function medianSecondHalf(values: ArrayLike<number>): number | null {
+  const half = Array.from(values).slice(Math.floor(values.length / 2)).filter((v) => Number.isFinite(v));
   if (half.length === 0) return null;
   const sorted = [...half].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -31,8 +31,8 @@ export type ModelSize = (typeof MODEL_SIZES)[number];
 export const DEFAULT_BATCHES = 64;
 /** Held-out examples evaluated after training (synthetic data). */
 export const DEFAULT_HELD_OUT_EXAMPLES = 4096;
-/** Default inspector port of a bare `--inspect`. */
-export const DEFAULT_INSPECT_PORT = 4317;
+/** Port of a bare `--inspect`: 0, any free port (the URL is printed). */
+export const DEFAULT_INSPECT_PORT = 0;
 
 /** Everything a `sparsepipe train` run uses (every field filled). */
 export interface TrainOptions {
@@ -61,6 +61,8 @@ export interface TrainOptions {
   checkpointOut: string | null;
   resume: string | null;
   trace: string | null;
+  /** JSON array of every event (what `sparsepipe inspect FILE` replays). */
+  traceEvents: string | null;
   json: string | null;
   /** Inspector port, or null without `--inspect`. */
   inspect: number | null;
@@ -87,6 +89,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--checkpoint-out': textFlag('a directory'),
   '--resume': textFlag('a checkpoint directory'),
   '--trace': textFlag('a file name (FILE.json)'),
+  '--trace-events': textFlag('a file name (FILE.json)'),
   '--json': textFlag('a file name'),
   '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
   '--help': switchFlag(),
@@ -134,6 +137,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
     checkpointOut: get<string | null>('--checkpoint-out', null),
     resume: get<string | null>('--resume', null),
     trace: get<string | null>('--trace', null),
+    traceEvents: get<string | null>('--trace-events', null),
     json: get<string | null>('--json', null),
     inspect: get<number | null>('--inspect', null),
   };
@@ -167,7 +171,7 @@ function checkCombinations(o: TrainOptions, given: Record<string, unknown>): voi
   if ('--held-out-examples' in given && o.data !== 'synthetic' && o.heldOutExamples > 0) {
     throw new UsageError('--held-out-examples needs synthetic data (a Criteo file has no held-out stream)');
   }
-  const paths = (['--checkpoint-out', '--resume', '--trace', '--json'] as const).filter((f) => f in given);
+  const paths = (['--checkpoint-out', '--resume', '--trace', '--trace-events', '--json'] as const).filter((f) => f in given);
   for (let i = 0; i < paths.length; i++) {
     for (let j = i + 1; j < paths.length; j++) {
       const a = given[paths[i]];

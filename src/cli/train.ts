@@ -24,9 +24,10 @@ import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
 import { chromeTraceJson } from './chrome-trace-export.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { startInspectorSession, type InspectorSession } from './inspector-session.ts';
-import { externalLauncher } from './launchers/external-launcher.ts';
 import type { LaunchObserver, RankLauncher } from './launchers/rank-launcher.ts';
+import { mpiLauncher } from './launchers/mpi-launcher.ts';
 import { simLauncher } from './launchers/sim-launcher.ts';
+import { threadsLauncher } from './launchers/threads-launcher.ts';
 import { logicalParams } from './logical-params.ts';
 import { modelConfigFor, SYNTHETIC } from './model-config.ts';
 import { ProgressBar } from './progress-bar.ts';
@@ -68,15 +69,16 @@ export async function train(options: TrainOptions, io: CliIo): Promise<TrainSumm
   const resumed = options.resume ? await loadForResume(options, config) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   const specs = rankSpecs(options, config, resumed, firstBatch);
-  const launcher: RankLauncher = options.backend === 'sim' ? simLauncher : externalLauncher(options.backend);
+  const launcher: RankLauncher = { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
 
-  const inspector: InspectorSession | null = options.inspect !== null ? await startInspectorSession(options.inspect) : null;
+  const inspector: InspectorSession | null =
+    options.inspect !== null ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`) : null;
   if (inspector) io.err(`sparsepipe: inspector at ${inspector.url}`);
   const toTrain = options.batches - firstBatch;
   const bar = io.isTTY && toTrain > 0 ? new ProgressBar({ total: toTrain, examplesPerBatch: options.batchSize, write: io.errRaw, now: wallClock.now }) : null;
   const observer: LaunchObserver = {
     onIteration: bar ? (m) => bar.update(m) : undefined,
-    rankHooks: inspector ? (rank) => ({ inspect: inspector.inspect(rank), onPipeline: (p) => inspector.attach(rank, p) }) : undefined,
+    rankHooks: inspector ? () => ({ onPipeline: (p) => inspector.attach(p) }) : undefined,
   };
 
   const t0 = wallClock.now();
@@ -85,6 +87,10 @@ export async function train(options: TrainOptions, io: CliIo): Promise<TrainSumm
     outcome = await launcher.launch({ options, specs }, observer);
   } finally {
     bar?.done();
+    if (inspector && io.isTTY) {
+      io.err(`sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
     await inspector?.close();
   }
   const wallMs = wallClock.now() - t0;
@@ -131,6 +137,10 @@ export async function train(options: TrainOptions, io: CliIo): Promise<TrainSumm
     await writeFileAtomic(options.trace, await chromeTraceJson(mergeEvents(results.map((r) => r.events))));
     written.push(`trace ${options.trace}`);
   }
+  if (options.traceEvents) {
+    await writeFileAtomic(options.traceEvents, JSON.stringify(mergeEvents(results.map((r) => r.events))));
+    written.push(`events ${options.traceEvents}`);
+  }
   if (options.json) {
     await writeFileAtomic(options.json, `${JSON.stringify(summary, null, 2)}\n`);
     written.push(`summary ${options.json}`);
@@ -148,6 +158,7 @@ async function preflight(o: TrainOptions): Promise<void> {
   for (const [flag, path] of [
     ['--json', o.json],
     ['--trace', o.trace],
+    ['--trace-events', o.traceEvents],
   ] as const) {
     if (path === null) continue;
     const problem = await checkWritableFile(path, flag);
@@ -195,7 +206,7 @@ function rankSpecs(o: TrainOptions, config: DlrmConfig, resumed: LoadedCheckpoin
     pauseAtEnd: o.checkpointOut !== null,
     captureCheckpoint: o.checkpointOut !== null,
     heldOutExamples: o.data === SYNTHETIC ? o.heldOutExamples : 0,
-    events: o.trace ? 'all' : 'spans',
+    events: o.trace || o.traceEvents ? 'all' : 'spans',
     resume: resumed ? resumed.ranks[rank] : null,
   }));
 }

@@ -4,7 +4,7 @@
  * @example
  * console.log(TRAIN_USAGE);
  */
-import { DEFAULT_BATCHES, DEFAULT_HELD_OUT_EXAMPLES, DEFAULT_INSPECT_PORT } from './train-options.ts';
+import { DEFAULT_BATCHES, DEFAULT_HELD_OUT_EXAMPLES } from './train-options.ts';
 
 export const USAGE = `Usage: sparsepipe <command> [options]
 
@@ -47,10 +47,11 @@ Training
 Outputs
   --json FILE                        write the run summary (atomically; nothing on error)
   --trace FILE.json                  write a Chrome trace (Perfetto / chrome://tracing)
+  --trace-events FILE.json           write every event as a JSON array (replay: sparsepipe inspect FILE)
   --checkpoint-out DIR               write a checkpoint at the end (src/checkpoint/FORMAT.md); the run then
                                      stops as a pause: a partial accumulation window is kept, not flushed
   --resume DIR                       continue from a checkpoint (options must match it)
-  --inspect [PORT]                   serve the state-chart inspector (default port ${DEFAULT_INSPECT_PORT})
+  --inspect [PORT]                   serve the live state-chart inspector (default: any free port; URL on stderr)
 
 Exit codes: 0 ok, 1 the run failed, 2 bad options.`;
 

@@ -37,7 +37,7 @@ describe('sparsepipe train flags', () => {
     expect(o.ranks).toBe(2);
     expect(o.lr).toBe(0.1);
     expect(o.costOverrides).toEqual({ copy: 2, forward: 3 });
-    expect(o.inspect).toBe(4317);
+    expect(o.inspect).toBe(0);
     expect((parseTrainArgs(['--inspect', '9000']) as TrainOptions).inspect).toBe(9000);
     expect(parseTrainArgs(['--help'])).toBe('help');
   });

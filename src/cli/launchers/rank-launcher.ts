@@ -6,12 +6,12 @@
  * results to the leader:
  *
  * - `sim` (src/cli/launchers/sim-launcher.ts): every rank in this process, concurrently.
- * - `threads` / `mpi` (src/cli/launchers/external-launcher.ts): one worker thread or MPI
- *   process per rank; the backend module runs the jobs and gathers the results.
+ * - `threads` (threads-launcher.ts): one worker thread per rank; results by structured clone.
+ * - `mpi` (mpi-launcher.ts): `mpirun` starts one process per rank; specs and results travel
+ *   through a job directory in the checkpoint's array format.
  *
- * On MPI every process runs the command; the leader (rank 0) gets
- * `{ role: 'leader', results }` and writes the outputs, the others get
- * `{ role: 'follower' }` and exit quietly.
+ * A launcher that runs inside every rank's process (none so far) would answer
+ * `{ role: 'follower' }` on all but the leader, which alone writes the outputs.
  *
  * @example
  * const outcome = await launcherFor('sim').launch(plan, { onIteration: (m) => bar.update(m) });

@@ -31,7 +31,9 @@ function simEnvs(plan: LaunchPlan): SimEnvs {
   const { options } = plan;
   const worldSize = options.ranks;
   if (options.device === 'sim') {
-    const cluster = createSimCluster({ worldSize, costModel: new CostModel({ overrides: options.costOverrides }) });
+    // While the inspector pauses the run, ranks wait in collectives: no timeouts then.
+    const timeoutMs = options.inspect !== null ? Infinity : undefined;
+    const cluster = createSimCluster({ worldSize, costModel: new CostModel({ overrides: options.costOverrides }), timeoutMs });
     const envs = cluster.pgs.map((pg, r) => ({ pg, distPg: cluster.distPgs[r], device: cluster.devices[r] }));
     const fail = (rank: number, reason: string) => {
       cluster.pgs.fail(rank, reason);

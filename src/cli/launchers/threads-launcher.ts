@@ -1,0 +1,34 @@
+/**
+ * `--backend threads`: one worker thread per rank (src/runtime/collectives/threads), each
+ * running `threads-rank-entry.ts` on a `TfjsDevice` of `--device` (wasm, cpu or gpu);
+ * collectives go over the workers' MessagePort mesh. The results come back by structured
+ * clone. No progress bar (iterations happen in the workers).
+ *
+ * @example
+ * const outcome = await threadsLauncher.launch(plan, {});
+ */
+import { CliError } from '../cli-io.ts';
+import { importOptional } from '../optional-module.ts';
+import type { RankResult } from '../rank-job.ts';
+import type { ThreadsJob } from './threads-rank-entry.ts';
+import type { LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';
+
+const THREADS_MODULE = new URL('../../runtime/collectives/threads/index.ts', import.meta.url);
+const ENTRY = new URL('./threads-rank-entry.ts', import.meta.url);
+
+type LaunchThreadRanks = (options: { worldSize: number; entry: URL; workerData: ThreadsJob }) => Promise<RankResult[]>;
+
+export const threadsLauncher: RankLauncher = {
+  backend: 'threads',
+  async launch(plan: LaunchPlan): Promise<LaunchOutcome> {
+    const mod = await importOptional(THREADS_MODULE);
+    const launchThreadRanks = mod?.launchThreadRanks;
+    if (typeof launchThreadRanks !== 'function') {
+      throw new CliError('--backend threads is not available yet (src/runtime/collectives/threads/index.ts is missing); use --backend sim');
+    }
+    const device = plan.options.device;
+    if (device === 'sim') throw new CliError('--backend threads needs a real --device (wasm, cpu or gpu)');
+    const results = await (launchThreadRanks as LaunchThreadRanks)({ worldSize: plan.options.ranks, entry: ENTRY, workerData: { device, specs: plan.specs } });
+    return { role: 'leader', results, simulatedMs: null, clock: 'wall' };
+  },
+};
