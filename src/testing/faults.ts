@@ -27,10 +27,20 @@
 import type { Rank } from '../protocol/index.ts';
 import { CostModel, type CostOverrides } from '../runtime/sim/cost-model.ts';
 
-/** Which process-group channel of a rank: the default stream's or the input dist's. */
+/**
+ * Which process-group channel of a rank: the default stream's or the input dist's.
+ *
+ * @example
+ * const f: DropCollectiveFault = { kind: 'dropCollective', rank: 1, index: 0, channel: 'dist' };
+ */
 export type CollectiveChannel = 'default' | 'dist';
 
-/** Every device op of `rank` takes `multiplier`× longer, and so do its collective transfers. */
+/**
+ * Every device op of `rank` takes `multiplier`× longer, and so do its collective transfers.
+ *
+ * @example
+ * const slow: SlowRankFault = { kind: 'slowRank', rank: 3, multiplier: 2 };
+ */
 export interface SlowRankFault {
   kind: 'slowRank';
   rank: Rank;
@@ -38,7 +48,12 @@ export interface SlowRankFault {
   multiplier: number;
 }
 
-/** `rank` arrives `extraMs` late at its collectives: every one, or only the `index`-th on `channel`. */
+/**
+ * `rank` arrives `extraMs` late at its collectives: every one, or only the `index`-th on `channel`.
+ *
+ * @example
+ * const late: DelayCollectiveFault = { kind: 'delayCollective', rank: 0, extraMs: 20, index: 5 };
+ */
 export interface DelayCollectiveFault {
   kind: 'delayCollective';
   rank: Rank;
@@ -49,7 +64,12 @@ export interface DelayCollectiveFault {
   channel?: CollectiveChannel;
 }
 
-/** The `index`-th collective of `rank` on `channel` never arrives (and nothing later on that channel). */
+/**
+ * The `index`-th collective of `rank` on `channel` never arrives (and nothing later on that channel).
+ *
+ * @example
+ * const drop: DropCollectiveFault = { kind: 'dropCollective', rank: 1, index: 4 };
+ */
 export interface DropCollectiveFault {
   kind: 'dropCollective';
   rank: Rank;
@@ -58,7 +78,12 @@ export interface DropCollectiveFault {
   channel?: CollectiveChannel;
 }
 
-/** The dataloader of `rank` sleeps `ms` virtual ms before yielding batch `atBatch`. */
+/**
+ * The dataloader of `rank` sleeps `ms` virtual ms before yielding batch `atBatch`.
+ *
+ * @example
+ * const stall: DataloaderStallFault = { kind: 'dataloaderStall', rank: 0, atBatch: 4, ms: 50 };
+ */
 export interface DataloaderStallFault {
   kind: 'dataloaderStall';
   rank: Rank;
@@ -66,7 +91,12 @@ export interface DataloaderStallFault {
   ms: number;
 }
 
-/** The dataloader of `rank` throws instead of yielding batch `atBatch`. */
+/**
+ * The dataloader of `rank` throws instead of yielding batch `atBatch`.
+ *
+ * @example
+ * const broken: DataloaderErrorFault = { kind: 'dataloaderError', rank: 1, atBatch: 4, message: 'disk gone' };
+ */
 export interface DataloaderErrorFault {
   kind: 'dataloaderError';
   rank: Rank;
@@ -75,7 +105,12 @@ export interface DataloaderErrorFault {
   message?: string;
 }
 
-/** `rank` dies at virtual time `atMs`. */
+/**
+ * `rank` dies at virtual time `atMs`.
+ *
+ * @example
+ * const crash: CrashFault = { kind: 'crash', rank: 2, atMs: 120, reason: 'OOM' };
+ */
 export interface CrashFault {
   kind: 'crash';
   rank: Rank;
@@ -83,7 +118,12 @@ export interface CrashFault {
   reason?: string;
 }
 
-/** The loss of batch `atBatch` on `rank` is multiplied by `value` (inf/NaN gradients). */
+/**
+ * The loss of batch `atBatch` on `rank` is multiplied by `value` (inf/NaN gradients).
+ *
+ * @example
+ * const overflow: NonFiniteGradFault = { kind: 'nonFiniteGrad', rank: 0, atBatch: 3 };
+ */
 export interface NonFiniteGradFault {
   kind: 'nonFiniteGrad';
   rank: Rank;
@@ -92,7 +132,12 @@ export interface NonFiniteGradFault {
   value?: number;
 }
 
-/** Any injectable fault. */
+/**
+ * Any injectable fault (see the module doc for what each does).
+ *
+ * @example
+ * const faults: Fault[] = [{ kind: 'slowRank', rank: 1, multiplier: 3 }, { kind: 'crash', rank: 2, atMs: 40 }];
+ */
 export type Fault =
   | SlowRankFault
   | DelayCollectiveFault
@@ -102,9 +147,20 @@ export type Fault =
   | CrashFault
   | NonFiniteGradFault;
 
+/**
+ * The `kind` tag of a fault.
+ *
+ * @example
+ * const kinds: FaultKind[] = ['slowRank', 'crash'];
+ */
 export type FaultKind = Fault['kind'];
 
-/** When and where a fault took effect (`simulateCluster` result `faults`). */
+/**
+ * When and where a fault took effect (`simulateCluster` result `faults`).
+ *
+ * @example
+ * for (const f of result.faults) console.log(f.description, f.firedAt);
+ */
 export interface FaultRecord {
   fault: Fault;
   /** Virtual ms when it took effect; undefined if it never did (e.g. the run ended first). */
@@ -209,7 +265,12 @@ export function slowedCostModel(model: CostModel, multiplier: number): CostModel
   });
 }
 
-/** Base of the errors injected faults raise; `fault` is the fault that raised it. */
+/**
+ * Base of the errors injected faults raise; `fault` is the fault that raised it.
+ *
+ * @example
+ * if (error instanceof InjectedFaultError) console.log(describeFault(error.fault));
+ */
 export class InjectedFaultError extends Error {
   override readonly name: string = 'InjectedFaultError';
   constructor(

@@ -19,6 +19,12 @@ import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../protoco
 import type { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
 import { DroppedCollectiveError, type CollectiveChannel, type DelayCollectiveFault, type DropCollectiveFault } from './faults.ts';
 
+/**
+ * Options of {@link FaultyProcessGroup}.
+ *
+ * @example
+ * const o: FaultyProcessGroupOptions = { scheduler, timeoutMs: 1_000, channel: 'dist', delays: [{ kind: 'delayCollective', rank: 0, extraMs: 5, index: 2, channel: 'dist' }] };
+ */
 export interface FaultyProcessGroupOptions {
   scheduler: SimScheduler;
   /** The group's default timeout (virtual ms): when a dropped call rejects on this rank. */
@@ -31,6 +37,13 @@ export interface FaultyProcessGroupOptions {
   onFired?: (fault: DelayCollectiveFault | DropCollectiveFault, t: number) => void;
 }
 
+/**
+ * A {@link ProcessGroup} wrapping one rank's channel with per-call delays and a drop (see the module doc).
+ *
+ * @example
+ * const pg = new FaultyProcessGroup(cluster.pgs[0], { scheduler: cluster.scheduler, timeoutMs: 1_000, channel: 'default', drop: { kind: 'dropCollective', rank: 0, index: 0 } });
+ * await pg.barrier(); // rejects with DroppedCollectiveError after 1 000 virtual ms
+ */
 export class FaultyProcessGroup implements ProcessGroup {
   readonly rank: Rank;
   readonly worldSize: number;

@@ -24,6 +24,12 @@ import type { PipelineEvent } from '../protocol/index.ts';
 import type { Model, ModelOutput } from '../modules/module.ts';
 import type { Batch } from '../tensors/index.ts';
 
+/**
+ * Which batch to poison and with what.
+ *
+ * @example
+ * const o: NonFiniteLossOptions = { atBatch: 3, value: NaN };
+ */
 export interface NonFiniteLossOptions {
   atBatch: number;
   /** Default `Infinity`. */
@@ -32,6 +38,12 @@ export interface NonFiniteLossOptions {
   onFired?: () => void;
 }
 
+/**
+ * Poisons the loss of one batch of a model (see the module doc).
+ *
+ * @example
+ * new NonFiniteLoss(model, { atBatch: 2 }).watch(pipeline.events$);
+ */
 export class NonFiniteLoss {
   private current: number | undefined;
   private subscription: Subscription | undefined;

@@ -15,7 +15,12 @@
 import { createHash } from 'node:crypto';
 import type { Module } from '../modules/module.ts';
 
-/** One named parameter array as hashed (see {@link paramEntries}). */
+/**
+ * One named parameter array as hashed (see {@link paramEntries}).
+ *
+ * @example
+ * const e: ParamEntry = paramEntries(model)[0]; console.log(e.name, e.shape);
+ */
 export interface ParamEntry {
   name: string;
   shape: readonly number[];

@@ -20,7 +20,12 @@
 import type { PipelineEvent, PipelineEventType, Rank, SpanKind } from '../protocol/index.ts';
 import type { CostModel } from '../runtime/sim/cost-model.ts';
 
-/** Selects events: `type` always, the other fields when given. */
+/**
+ * Selects events: `type` always, the other fields when given.
+ *
+ * @example
+ * const m: EventMatcher = { type: 'dist.start', batch: 3, rank: 1 };
+ */
 export interface EventMatcher {
   type: PipelineEventType;
   batch?: number;
@@ -28,7 +33,12 @@ export interface EventMatcher {
   module?: string;
 }
 
-/** Selects a span (`<span>.start` … `<span>.end`) of one batch. Several modules' spans of one batch are merged. */
+/**
+ * Selects a span (`<span>.start` … `<span>.end`) of one batch. Several modules' spans of one batch are merged.
+ *
+ * @example
+ * const s: SpanMatcher = { span: 'copy', batch: 4 };
+ */
 export interface SpanMatcher {
   span: SpanKind;
   batch: number;
@@ -36,17 +46,32 @@ export interface SpanMatcher {
   module?: string;
 }
 
-/** Outcome of a schedule check. */
+/**
+ * Outcome of a schedule check.
+ *
+ * @example
+ * const c: ScheduleCheck = happensBefore(log, a, b); expect(c.ok, c.message).toBe(true);
+ */
 export interface ScheduleCheck {
   ok: boolean;
   /** What was checked and, on failure, what happened instead. */
   message: string;
 }
 
-/** An event log, or anything that carries one (a `simulateCluster` result). */
+/**
+ * An event log, or anything that carries one (a `simulateCluster` result).
+ *
+ * @example
+ * steadyStateIterationMs(result); steadyStateIterationMs(result.log); // the same
+ */
 export type LogSource = readonly PipelineEvent[] | { readonly log: readonly PipelineEvent[] };
 
-/** A schedule check failed. */
+/**
+ * A schedule check failed; the message is the check's.
+ *
+ * @example
+ * try { assertSchedule(check); } catch (e) { if (e instanceof ScheduleAssertionError) console.error(e.message); }
+ */
 export class ScheduleAssertionError extends Error {
   override readonly name = 'ScheduleAssertionError';
 }
@@ -91,7 +116,12 @@ export function happensBefore(source: LogSource, a: EventMatcher, b: EventMatche
   });
 }
 
-/** Virtual-time interval of a span: the first start to the last end. */
+/**
+ * Virtual-time interval of a span: the first start to the last end.
+ *
+ * @example
+ * const { start, end } = spanInterval(log, { span: 'forward', batch: 2, rank: 0 }) as SpanInterval;
+ */
 export interface SpanInterval {
   start: number;
   end: number;
@@ -168,7 +198,12 @@ export function steadyStateIterationMs(source: LogSource, options: { rank?: Rank
   return worst;
 }
 
-/** The best steady-state iteration time a pipeline can reach under a cost model. */
+/**
+ * The best steady-state iteration time a pipeline can reach under a cost model.
+ *
+ * @example
+ * const b: IterationBound = boundFor(costModel); console.log(b.describe());
+ */
 export interface IterationBound {
   /** The bound, ms. */
   ms: number;

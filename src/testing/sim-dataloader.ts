@@ -18,6 +18,12 @@ import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
 import type { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
 import { InjectedDataloaderError, type DataloaderErrorFault, type DataloaderStallFault } from './faults.ts';
 
+/**
+ * Options of {@link simDataloader}: the shared scheduler and the rank's dataloader faults.
+ *
+ * @example
+ * const o: SimDataloaderOptions = { scheduler: cluster.scheduler, error: { kind: 'dataloaderError', rank: 0, atBatch: 2 } };
+ */
 export interface SimDataloaderOptions {
   scheduler: SimScheduler;
   stalls?: readonly DataloaderStallFault[];
@@ -26,6 +32,12 @@ export interface SimDataloaderOptions {
   onFired?: (fault: DataloaderStallFault | DataloaderErrorFault, t: number) => void;
 }
 
+/**
+ * Wrap a dataloader for the simulated cluster (see the module doc).
+ *
+ * @example
+ * for await (const batch of simDataloader(log.batches(32, { count: 4 }), { scheduler })) console.log(batch.batchSize);
+ */
 export function simDataloader<T>(input: DataloaderInput<T>, o: SimDataloaderOptions): AsyncIterable<T> {
   return {
     async *[Symbol.asyncIterator]() {

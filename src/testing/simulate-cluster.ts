@@ -69,7 +69,12 @@ import { NonFiniteLoss } from './non-finite-loss.ts';
 import { paramsDigest } from './params-digest.ts';
 import { eventsMatching, formatMs, steadyStateIterationMs, type EventMatcher } from './schedule-assertions.ts';
 
-/** What a model factory is given for one rank. */
+/**
+ * What a model factory is given for one rank.
+ *
+ * @example
+ * const model = ({ pg, distPg, device }: RankContext) => buildDlrmRank({ pg, distPg, device, config });
+ */
 export interface RankContext {
   rank: Rank;
   worldSize: number;
@@ -81,7 +86,12 @@ export interface RankContext {
   seed: number;
 }
 
-/** One rank's model as a factory returns it. */
+/**
+ * One rank's model as a factory returns it.
+ *
+ * @example
+ * const built: RankModel = { model: r.model, optimizer: r.optimizer, batchSpec: batchSpecFor(config) };
+ */
 export interface RankModel {
   model: Model<Batch>;
   optimizer: TrainPipelineOptions['optimizer'];
@@ -89,7 +99,12 @@ export interface RankModel {
   batchSpec?: BatchSpec;
 }
 
-/** What a data factory is given for one rank. */
+/**
+ * What a data factory is given for one rank.
+ *
+ * @example
+ * const data = ({ rank, localBatchSize }: RankDataContext) => myBatches(rank, localBatchSize);
+ */
 export interface RankDataContext {
   rank: Rank;
   worldSize: number;
@@ -102,6 +117,12 @@ export interface RankDataContext {
   config?: DlrmConfig;
 }
 
+/**
+ * Options of {@link simulateCluster}; only `worldSize`, `batches` and `globalBatchSize` are required.
+ *
+ * @example
+ * const o: SimulateClusterOptions = { worldSize: 2, batches: 8, globalBatchSize: 32, pipeline: 'base', faults: [] };
+ */
 export interface SimulateClusterOptions {
   worldSize: number;
   /** Global batches in the run (each rank trains `batches` local batches). */
@@ -138,7 +159,12 @@ export interface SimulateClusterOptions {
   maxVirtualMs?: number;
 }
 
-/** What one rank did. */
+/**
+ * What one rank did.
+ *
+ * @example
+ * const { batchesTrained, error } = result.ranks[1];
+ */
 export interface RankResult {
   rank: Rank;
   /** Every `progress` output, in order, with the virtual time it was returned. */
@@ -153,6 +179,13 @@ export interface RankResult {
   finishedAt: number;
 }
 
+/**
+ * What {@link simulateCluster} returns: per-rank results, the merged log, the end time, hazards, faults and helpers.
+ *
+ * @example
+ * const r: SimulationResult = await simulateCluster(options);
+ * if (!r.ok) console.error(r.summary());
+ */
 export interface SimulationResult {
   worldSize: number;
   ranks: RankResult[];
