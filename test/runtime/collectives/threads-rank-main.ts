@@ -1,23 +1,22 @@
 /**
  * Rank entry of the threads tests (run in each worker by `launchThreadRanks`). What it does
  * is chosen by `workerData.mode`:
- * - `conformance`: every named conformance scenario in turn, each on a fresh channel;
+ * - `conformance`: every named conformance scenario in turn, each on a fresh channel (then,
+ *   with `alsoChannels`, two channels issued concurrently in opposite orders by even and odd
+ *   ranks, reported as `channelsOpposite`);
  * - `die`: everyone passes a barrier, then the victim exits (or throws) while the others
  *   wait in an allReduce; the others report the error they got, and that a later call fails too;
- * - `channels`: two channels issued concurrently in opposite orders by even and odd ranks
- *   (`sameChannel: true` puts both sequences on one channel, which must mismatch).
  *
  * @example
- * await launchThreadRanks({ worldSize: 2, entry: new URL('./threads-rank-main.ts', import.meta.url), workerData: { mode: 'channels' } });
+ * await launchThreadRanks({ worldSize: 2, entry: new URL('./threads-rank-main.ts', import.meta.url), workerData: { mode: 'die', victim: 1, how: 'exit' } });
  */
 import type { ThreadRankContext } from '../../../src/runtime/collectives/threads/index.ts';
 import type { ProcessGroup } from '../../../src/protocol/index.ts';
 import { runScenarioOnRank, type Json, type RankOutcome, type ScenarioName, type ScenarioParams } from './conformance-scenarios.ts';
 
 export type ThreadsTestData =
-  | { mode: 'conformance'; scenarios: ScenarioName[]; params: ScenarioParams }
-  | { mode: 'die'; victim: number; how: 'exit' | 'throw' }
-  | { mode: 'channels'; sameChannel: boolean };
+  | { mode: 'conformance'; scenarios: ScenarioName[]; params: ScenarioParams; /** then run `channels` too, reported as `channelsOpposite` */ alsoChannels?: boolean }
+  | { mode: 'die'; victim: number; how: 'exit' | 'throw' };
 
 /** What a surviving rank of the `die` mode saw. */
 export interface DieReport {
@@ -46,9 +45,9 @@ async function die(ctx: ThreadRankContext<ThreadsTestData>, victim: number, how:
   return { pending, later };
 }
 
-async function channels(ctx: ThreadRankContext<ThreadsTestData>, sameChannel: boolean): Promise<Json> {
+async function channels(ctx: ThreadRankContext<ThreadsTestData>): Promise<Json> {
   const { group, rank, worldSize } = ctx;
-  const dist: ProcessGroup = sameChannel ? group : group.channel('dataDist');
+  const dist: ProcessGroup = group.channel('dataDist');
   const splits = Int32Array.from({ length: worldSize }, (_, j) => 10 * rank + j);
   const ones = Int32Array.from({ length: worldSize }, () => 1);
   const distCalls = (): Promise<unknown>[] => [dist.allToAllSplits(splits), dist.allToAllV(Float32Array.from(splits), ones, ones)];
@@ -78,13 +77,12 @@ export default async function threadsTestRank(ctx: ThreadRankContext<ThreadsTest
   const data = ctx.workerData;
   switch (data.mode) {
     case 'conformance': {
-      const outcomes: Record<string, RankOutcome> = {};
+      const outcomes: Record<string, RankOutcome | Json> = {};
       for (const name of data.scenarios) outcomes[name] = await runScenarioOnRank(name, ctx.group.channel(`conformance/${name}`), data.params);
+      if (data.alsoChannels) outcomes.channelsOpposite = await channels(ctx);
       return outcomes;
     }
     case 'die':
       return die(ctx, data.victim, data.how);
-    case 'channels':
-      return channels(ctx, data.sameChannel);
   }
 }

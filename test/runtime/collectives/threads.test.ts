@@ -18,26 +18,29 @@ const scenarioNames = Object.keys(conformanceScenarios) as ScenarioName[];
  * Real workers: one launch per world size runs every scenario (each on a fresh channel of
  * the same mesh), then each conformance test reads its scenario's outcomes.
  */
-const launches = new Map<string, Promise<Record<string, RankOutcome>[]>>();
+const launches = new Map<string, Promise<Record<string, unknown>[]>>();
+const CONFORMANCE_PARAMS: ScenarioParams = { timeoutMs: 100 };
+function conformanceLaunch(worldSize: number, params: ScenarioParams): Promise<Record<string, unknown>[]> {
+  const key = `${worldSize}:${JSON.stringify(params)}`;
+  let launch = launches.get(key);
+  if (!launch) {
+    launch = launchThreadRanks<ThreadsTestData, Record<string, unknown>>({
+      worldSize,
+      entry,
+      workerData: { mode: 'conformance', scenarios: scenarioNames, params, alsoChannels: true },
+    });
+    launches.set(key, launch);
+  }
+  return launch;
+}
 function workerBackend(worldSize: number): ConformanceBackend {
   return {
-    run(name: ScenarioName, params: ScenarioParams): Promise<RankOutcome[]> {
-      const key = `${worldSize}:${JSON.stringify(params)}`;
-      let launch = launches.get(key);
-      if (!launch) {
-        launch = launchThreadRanks<ThreadsTestData, Record<string, RankOutcome>>({
-          worldSize,
-          entry,
-          workerData: { mode: 'conformance', scenarios: scenarioNames, params },
-        });
-        launches.set(key, launch);
-      }
-      return launch.then((perRank) => perRank.map((outcomes) => outcomes[name]));
-    },
+    run: (name: ScenarioName, params: ScenarioParams) =>
+      conformanceLaunch(worldSize, params).then((perRank) => perRank.map((outcomes) => outcomes[name] as RankOutcome)),
   };
 }
 
-describeProcessGroupConformance('threads (worker threads)', async (n) => workerBackend(n), { worldSizes: [2, 4] });
+describeProcessGroupConformance('threads (worker threads)', async (n) => workerBackend(n), { worldSizes: [2, 4], timeoutMs: CONFORMANCE_PARAMS.timeoutMs });
 
 describeProcessGroupConformance(
   'threads (mesh in one thread)',
@@ -51,8 +54,8 @@ describeProcessGroupConformance(
 describe('threads: a rank that dies', () => {
   for (const how of ['exit', 'throw'] as const) {
     it(`a worker that ${how === 'exit' ? 'exits' : 'throws'} mid-collective fails every other rank's pending and later calls, naming it`, async () => {
-      const worldSize = 4;
-      const victim = 2;
+      const worldSize = 3;
+      const victim = 1;
       const ranks = startThreadRanks<ThreadsTestData, DieReport>({ worldSize, entry, workerData: { mode: 'die', victim, how }, timeoutMs: 60_000 });
       const settled = await ranks.settled;
       expect(settled[victim].ok).toBe(false);
@@ -69,7 +72,7 @@ describe('threads: a rank that dies', () => {
       expect(error).toBeInstanceOf(ThreadRankFailedError);
       expect((error as ThreadRankFailedError).failedRank).toBe(victim);
       expect((error as Error).message).toMatch(
-        how === 'exit' ? /thread rank 2 failed: its worker exited with code 3/ : /thread rank 2 failed: threw Error: rank 2 gives up on purpose/,
+        how === 'exit' ? /thread rank 1 failed: its worker exited with code 3/ : /thread rank 1 failed: threw Error: rank 1 gives up on purpose/,
       );
     });
   }
@@ -83,11 +86,12 @@ describe('threads: channels', () => {
     return [recv, recv, [sum0, sum1], 'ok', [Math.fround(avg / n)]];
   }
 
-  it('two channels used concurrently in opposite orders do not mismatch (world 4)', async () => {
-    const n = 4;
-    const results = await launchThreadRanks<ThreadsTestData, unknown[]>({ worldSize: n, entry, workerData: { mode: 'channels', sameChannel: false } });
-    expect(results).toEqual(results.map((_, r) => expectedChannels(r, n)));
-  });
+  for (const n of [2, 4]) {
+    it(`two channels used concurrently in opposite orders do not mismatch (worker threads, world ${n})`, async () => {
+      const results = (await conformanceLaunch(n, CONFORMANCE_PARAMS)).map((outcomes) => outcomes.channelsOpposite);
+      expect(results).toEqual(results.map((_, r) => expectedChannels(r, n)));
+    });
+  }
 
   it('control: the same calls on one channel do mismatch', async () => {
     const groups = createMeshPorts(2).map((row, rank) => createThreadProcessGroup(row, { rank, worldSize: 2 }));

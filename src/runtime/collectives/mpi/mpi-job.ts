@@ -26,22 +26,25 @@ export interface MpirunOptions {
   oversubscribe?: boolean;
   /** Needed when running as root (default: whether this process is root). */
   allowRunAsRoot?: boolean;
-  /** MCA parameters, merged over the single-host defaults `{ btl: 'self,vader' }`. */
+  /** MCA parameters, merged over the single-host defaults `{ btl: 'self,vader', mpi_yield_when_idle: '1' }`. */
   mca?: Readonly<Record<string, string>>;
   /** Environment exported to the ranks (`-x`), merged over `{ UV_THREADPOOL_SIZE: '8' }`. */
   env?: Readonly<Record<string, string>>;
   /** Process binding (default `none`: Node needs more than one core per rank). */
   bindTo?: 'none' | 'core' | 'socket';
+  /** More mpirun arguments before the command (e.g. `['--hostfile', 'hosts']` for several hosts, with `mca: { btl: 'self,vader,tcp' }`). */
+  extraArgs?: readonly string[];
 }
 
 /**
  * `mpirun`'s arguments for a single host without network: shared-memory transport
- * (`btl self,vader`), no binding, `--oversubscribe`, `--allow-run-as-root` when root, and a
+ * (`btl self,vader`), waiting ranks yielding the CPU, no binding, `--oversubscribe`, `--allow-run-as-root` when root, and a
  * larger libuv pool (each channel's blocked collective holds one of its threads).
  *
  * @example
  * mpirunArgs({ worldSize: 2, command: ['node', 'rank.mjs'], allowRunAsRoot: false });
- * // ['-np', '2', '--oversubscribe', '--bind-to', 'none', '--mca', 'btl', 'self,vader', '-x', 'UV_THREADPOOL_SIZE=8', 'node', 'rank.mjs']
+ * // ['-np', '2', '--oversubscribe', '--bind-to', 'none', '--mca', 'btl', 'self,vader', '--mca', 'mpi_yield_when_idle', '1',
+ * //  '-x', 'UV_THREADPOOL_SIZE=8', 'node', 'rank.mjs']
  */
 export function mpirunArgs(options: MpirunOptions): string[] {
   const { worldSize, command } = options;
@@ -51,9 +54,9 @@ export function mpirunArgs(options: MpirunOptions): string[] {
   if (options.oversubscribe ?? true) args.push('--oversubscribe');
   if (options.allowRunAsRoot ?? process.getuid?.() === 0) args.push('--allow-run-as-root');
   args.push('--bind-to', options.bindTo ?? 'none');
-  for (const [key, value] of Object.entries({ btl: 'self,vader', ...options.mca })) args.push('--mca', key, value);
+  for (const [key, value] of Object.entries({ btl: 'self,vader', mpi_yield_when_idle: '1', ...options.mca })) args.push('--mca', key, value);
   for (const [key, value] of Object.entries({ UV_THREADPOOL_SIZE: '8', ...options.env })) args.push('-x', `${key}=${value}`);
-  return [...args, ...command];
+  return [...args, ...(options.extraArgs ?? []), ...command];
 }
 
 /** Options of {@link runMpiJob}. */

@@ -18,7 +18,8 @@
  * issue collectives concurrently. Creating a channel is collective: every rank must create
  * the same channels in the same order (checked).
  *
- * **Timeouts** (real ms, default 30 s, per call `timeoutMs`): the call rejects with
+ * **Timeouts** (real ms from the call, including time queued behind earlier calls of the
+ * channel; default 30 s, per call `timeoutMs`): the call rejects with
  * `MpiCollectiveTimeoutError` (a `CollectiveTimeoutError`) naming the ranks whose arrival
  * notice had not come (best effort); since MPI calls cannot be cancelled, every other pending
  * and later call rejects with `MpiGroupBrokenError` and `abortDelayMs` later (default 1 s)
@@ -80,7 +81,8 @@ const groupsByRuntime = new WeakMap<MpiRuntime, Map<string, Promise<MpiProcessGr
 
 /**
  * This process's group on channel `options.channel` (initializing MPI on first use). The
- * same channel name gives the same group.
+ * same channel name gives the same group, with the settings it was first created with.
+ * Collective on first use of a name: every rank creates its channels in the same order.
  *
  * @example
  * const pg = await createMpiProcessGroup({ timeoutMs: 5_000 });
