@@ -638,3 +638,70 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     continuation: 'next-batch',
   },
 ];
+
+// ── the command line ──────────────────────────────────────────────────────────────────
+
+/**
+ * A bad command line: `sparsepipe <argv> --json {dir}/summary.json` must exit with `code`
+ * and print exactly `line` (one line) on stderr, nothing on stdout, and write nothing.
+ * `{dir}` stands for a fresh temporary directory holding `files`.
+ */
+export interface CliBadInputCase {
+  id: string;
+  title: string;
+  argv: string[];
+  files?: Record<string, string>;
+  /** 2: bad command-line input; 1: a run that failed (bad data, unreadable checkpoint). */
+  code: 1 | 2;
+  line: string | RegExp;
+}
+
+const criteoLine = (n: number) =>
+  [String(n % 2), ...Array.from({ length: 13 }, (_, j) => String((n * 7 + j) % 20)), ...Array.from({ length: 26 }, (_, j) => ((n * 31 + j * 17) % 4096).toString(16))].join('\t');
+
+export const CLI_BAD_INPUT_CASES: readonly CliBadInputCase[] = [
+  { id: 'cli-ranks-zero', title: '--ranks 0', argv: ['train', '--ranks', '0'], code: 2, line: 'sparsepipe: --ranks must be an integer in [1, 1024], got "0"' },
+  { id: 'cli-grad-accum-fraction', title: '--grad-accum 1.5', argv: ['train', '--grad-accum', '1.5'], code: 2, line: 'sparsepipe: --grad-accum must be an integer ≥ 1, got "1.5"' },
+  { id: 'cli-batch-size-zero', title: '--batch-size 0', argv: ['train', '--batch-size', '0'], code: 2, line: 'sparsepipe: --batch-size must be an integer ≥ 1, got "0"' },
+  { id: 'cli-cost-without-ms', title: '--cost fwd (no =ms)', argv: ['train', '--cost', 'fwd'], code: 2, line: 'sparsepipe: --cost: "fwd" is not key=ms (in "fwd")' },
+  {
+    id: 'cli-schedule-unknown',
+    title: '--grad-accum-schedule bogus',
+    argv: ['train', '--grad-accum-schedule', 'bogus'],
+    code: 2,
+    line: 'sparsepipe: --grad-accum-schedule must be one of exact, torchrec-0.3.2, got "bogus"',
+  },
+  {
+    id: 'cli-resume-missing',
+    title: '--resume of a directory that does not exist',
+    argv: ['train', '--ranks', '2', '--batch-size', '32', '--batches', '2', '--resume', '{dir}/nope'],
+    code: 1,
+    line: 'sparsepipe: --resume {dir}/nope: does not exist',
+  },
+  {
+    id: 'cli-resume-not-a-checkpoint',
+    title: '--resume of a directory without a manifest',
+    argv: ['train', '--ranks', '2', '--batch-size', '32', '--batches', '2', '--resume', '{dir}/ck'],
+    files: { 'ck/notes.txt': 'not a checkpoint\n' },
+    code: 1,
+    line: 'sparsepipe: --resume {dir}/ck: manifest.json is missing or unreadable',
+  },
+  {
+    id: 'cli-resume-bad-manifest',
+    title: '--resume of a checkpoint whose manifest is not JSON',
+    argv: ['train', '--ranks', '2', '--batch-size', '32', '--batches', '2', '--resume', '{dir}/ck'],
+    files: { 'ck/manifest.json': 'not json\n' },
+    code: 1,
+    line: /^sparsepipe: --resume .*\/ck: manifest\.json is not valid JSON/,
+  },
+  {
+    id: 'cli-criteo-truncated-line',
+    title: 'a Criteo file whose line 21 is cut after 20 columns',
+    argv: ['train', '--data', '{dir}/day.tsv', '--ranks', '2', '--batch-size', '8', '--batches', '4'],
+    files: {
+      'day.tsv': `${Array.from({ length: 40 }, (_, i) => (i === 20 ? criteoLine(i).split('\t').slice(0, 20).join('\t') : criteoLine(i))).join('\n')}\n`,
+    },
+    code: 1,
+    line: 'sparsepipe: the dataloader threw while fetching batch 2: {dir}/day.tsv:21: expected 40 tab-separated columns (label, I1-I13, C1-C26), got 20',
+  },
+];
