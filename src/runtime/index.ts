@@ -20,3 +20,5 @@ export * from './tfjs-backend.ts';
 export * from './collectives/collective-errors.ts';
 export * from './collectives/collective-math.ts';
 export * from './collectives/sim-process-group.ts';
+export * from './collectives/threads/index.ts';
+export * from './collectives/mpi/index.ts';
