@@ -140,6 +140,13 @@ describe('rank crash', () => {
     for (const rank of r.ranks) expect(rank.batchesTrained).toBeLessThan(N);
   }, TIMEOUT);
 
+  it('a faulty run is deterministic too: the same crash gives the identical log', async () => {
+    const a = await simulateCluster(options(2, [{ kind: 'crash', rank: 0, atMs: 25 }]));
+    const b = await simulateCluster(options(2, [{ kind: 'crash', rank: 0, atMs: 25 }]));
+    expect(JSON.stringify(b.log)).toBe(JSON.stringify(a.log));
+    expect(b.summary()).toBe(a.summary());
+  }, TIMEOUT);
+
   it('a crash scheduled after the run ended never fires', async () => {
     const r = await simulateCluster(options(2, [{ kind: 'crash', rank: 0, atMs: 10_000 }]));
     expectAllTrained(r);
