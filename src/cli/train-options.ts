@@ -26,7 +26,8 @@ export type ModelSize = (typeof MODEL_SIZES)[number];
 
 /**
  * Default number of batches: the default run (small DLRM, 4 simulated ranks, global batch
- * 256, wasm math) takes about 10 s on a 2-core machine (see the CLI report).
+ * 256, wasm math) takes about 10 s of wall time on the 2-core development machine (measured
+ * with `time npx sparsepipe train`: 9.9 s real while the machine was shared, ~6 s idle).
  */
 export const DEFAULT_BATCHES = 64;
 /** Held-out examples evaluated after training (synthetic data). */

@@ -58,7 +58,7 @@ export async function runTrainCommand(argv: readonly string[], io: CliIo): Promi
 }
 
 /**
- * Train with complete options; resolves with the summary (null on an MPI follower).
+ * Train with complete options; resolves with the summary (null in a process that is not the leader).
  *
  * @example
  * const summary = await train(parseTrainArgs(['--batches', '4']) as TrainOptions, io);
