@@ -129,7 +129,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
     batchSize,
     gradAccum: get('--grad-accum', 1),
     gradAccumSchedule: get('--grad-accum-schedule', 'exact'),
-    optimizer: get('--optimizer', 'sgd'),
+    optimizer: get('--optimizer', 'adagrad'),
     lr: get('--lr', 0.05),
     seed: get('--seed', 1),
     cost,

@@ -40,7 +40,7 @@ Training
   --batch-size B                     GLOBAL batch size, split evenly across ranks (default 256)
   --grad-accum A                     micro-batches per optimizer step (default 1)
   --grad-accum-schedule exact|torchrec-0.3.2   (default exact; torchrec-0.3.2 is the seed's defective one)
-  --optimizer sgd|adagrad            dense optimizer and fused sparse optimizer (default sgd)
+  --optimizer sgd|adagrad            dense optimizer and fused sparse optimizer (default adagrad: learns in the default run's 64 batches; sgd barely moves)
   --lr X                             learning rate (default 0.05)
   --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none)
 
