@@ -22,6 +22,7 @@ import type { AwaitBatchOutput, BatchInput, PipelineKind, StepInput } from '../m
 import { lossScaleFor } from '../machines/accumulation-schedule.ts';
 import type { Model } from '../src/modules/module.ts';
 import { Batch } from '../src/tensors/index.ts';
+import { DataloaderError } from '../src/data/dataloader-error.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { GradScaler } from '../src/optim/grad-scaler.ts';
 import { BatchContext, newModuleCall, type DenseResult, type ModuleCall } from './batch-context.ts';
@@ -80,7 +81,8 @@ const DEPTH: Record<PipelineKind, number> = { none: 1, base: 2, sparseDist: 3 };
 export class RankEngine {
   readonly depth: number;
   private source: BatchSource<unknown> | null = null;
-  private sourceToken: object | null = null;
+  /** The dataloader object the current source was made from (a fresh symbol before any). */
+  private sourceToken: unknown = Symbol('no dataloader yet');
   private readonly queue: BatchContext[] = [];
   private plan: ModulePlan | null = null;
   private fetched = 0;
@@ -120,10 +122,12 @@ export class RankEngine {
    * Use `pull` as the data source. Returns true when it differs from the current one (the
    * pipeline must then reconnect once the current source is drained).
    */
-  setSource(token: object, makePull: () => BatchSource<unknown>['pull']): boolean {
+  setSource(token: unknown, makePull: () => BatchSource<unknown>['pull']): boolean {
     if (token === this.sourceToken) return false;
+    // Make the source first: a value that is not a dataloader throws here and changes nothing.
+    const source = new BatchSource(makePull());
     this.sourceToken = token;
-    this.source = new BatchSource(makePull());
+    this.source = source;
     return true;
   }
 
@@ -156,7 +160,8 @@ export class RankEngine {
         this.o.bus.emit({ type: 'module.notPipelined', module: m.name, reason: m.reason });
       }
     }
-    if (this.o.kind === 'sparseDist' && first) this.startDist(first);
+    // A connect retried after a rejected batch finds batch 0 already distributing.
+    if (this.o.kind === 'sparseDist' && first && !first.distStarted) this.startDist(first);
     while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
   }
 
@@ -176,7 +181,12 @@ export class RankEngine {
     }
     const head = this.queue[0];
     if (!head) return { batch: null, isLast: true };
-    const isLast = this.queue.length === 1 && !(await this.source.hasNext());
+    const source = this.source;
+    const isLast =
+      this.queue.length === 1 &&
+      !(await source.hasNext().catch((e: unknown) => {
+        throw dataloaderError(e, this.fetched);
+      }));
     return { batch: head.index, isLast };
   }
 
@@ -411,19 +421,11 @@ function markRecoverable(e: unknown): void {
   if (typeof e === 'object' && e !== null) (e as { recoverable?: boolean }).recoverable = true;
 }
 
-/** An error thrown by the user's dataloader, named as such. */
-export class DataloaderError extends Error {
-  override readonly name = 'DataloaderError';
-  constructor(
-    readonly position: number,
-    override readonly cause: unknown,
-  ) {
-    super(`the dataloader threw while fetching batch ${position}: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
-}
-
 function dataloaderError(e: unknown, position: number): unknown {
   if (e instanceof TypeError && /dataloader must be/.test(e.message)) return e;
+  if (e instanceof DataloaderError) return e;
   return new DataloaderError(position, e);
 }
+
+export { DataloaderError };
 

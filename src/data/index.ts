@@ -10,3 +10,4 @@ export * from './criteo-tsv.ts';
 export * from './dataloader.ts';
 export { ZipfSampler } from './zipf-sampler.ts';
 export * from './metrics.ts';
+export * from './dataloader-error.ts';

@@ -14,6 +14,7 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
+import { GRAD_ACCUM_SCHEDULES } from '../../machines/accumulation-schedule.ts';
 import type { PipelineKind, ProgressResult } from '../../machines/coordinator-types.ts';
 import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
 import { reportStates } from '../../actors/actor-state-events.ts';
@@ -59,6 +60,8 @@ export abstract class TrainPipeline {
   private readonly metrics = new Subject<IterationMetrics>();
   private readonly running = new BehaviorSubject(false);
   private lastIterationEnd: number | null = null;
+  /** The first batch not yet trained: where a resumed run restarts its dataloader. */
+  private nextBatch: number;
 
   protected constructor(
     readonly kind: PipelineKind,
@@ -66,12 +69,17 @@ export abstract class TrainPipeline {
   ) {
     const { device } = options;
     const gradAccum = options.gradAccum ?? 1;
+    const schedule = options.gradAccumSchedule ?? 'exact';
+    if (!GRAD_ACCUM_SCHEDULES.includes(schedule)) {
+      throw new RangeError(`gradAccumSchedule must be one of ${GRAD_ACCUM_SCHEDULES.join(', ')}; got ${JSON.stringify(options.gradAccumSchedule)}`);
+    }
     if (!Number.isInteger(gradAccum) || gradAccum < 1) {
       throw new RangeError(`gradAccum must be an integer ≥ 1, got ${String(options.gradAccum)}`);
     }
     this.gradScaler =
       options.gradScaling instanceof GradScaler ? options.gradScaling : options.gradScaling ? new GradScaler() : undefined;
     if (options.resumeState?.gradScaler && this.gradScaler) this.gradScaler.importState(options.resumeState.gradScaler);
+    this.nextBatch = options.resumeState?.nextBatch ?? 0;
     this.bus = new EventBus(device.rank, device.clock);
     this.events$ = this.bus.events$;
     this.metrics$ = this.metrics.asObservable();
@@ -101,7 +109,7 @@ export abstract class TrainPipeline {
         rank: device.rank,
         kind,
         gradAccum,
-        gradAccumSchedule: options.gradAccumSchedule ?? 'exact',
+        gradAccumSchedule: schedule,
         resume: options.resumeState,
       },
       clock: device.clock,
@@ -122,7 +130,7 @@ export abstract class TrainPipeline {
     if (this.running.value) throw new Error('progress() is already running on this pipeline: await the previous call first');
     this.running.next(true);
     try {
-      const newSource = this.engine.setSource(dataloader as object, () => toPullSource(dataloader));
+      const newSource = this.engine.setSource(dataloader, () => toPullSource(dataloader));
       const model = this.options.model;
       const previous = lastUser.get(model);
       lastUser.set(model, this);
@@ -184,12 +192,11 @@ export abstract class TrainPipeline {
   exportState(): PipelineState {
     if (this.running.value) throw new Error('exportState() while progress() is running: await it first');
     const c = this.coordinator.getSnapshot().context;
-    const trainedUpTo = c.lastResult?.kind === 'output' ? c.lastResult.batch + 1 : (this.options.resumeState?.nextBatch ?? 0);
     return {
       calls: c.calls,
       windowSize: c.windowSize,
       batchesTrained: c.batchesTrained,
-      nextBatch: Math.max(trainedUpTo, this.options.resumeState?.nextBatch ?? 0),
+      nextBatch: this.nextBatch,
       gradScaler: this.gradScaler?.exportState(),
     };
   }
@@ -226,6 +233,7 @@ export abstract class TrainPipeline {
         t,
       });
       this.lastIterationEnd = t;
+      this.nextBatch = value.batch + 1;
       return { done: false, value };
     }
     if (result.kind === 'exhausted') {
@@ -233,7 +241,8 @@ export abstract class TrainPipeline {
       return { done: true, value: { batchesTrained: result.batchesTrained } };
     }
     const error = result.error instanceof Error ? result.error : new Error(String(result.error));
-    this.bus.emit({ type: 'pipeline.failed', error: error.message });
+    // A rejected batch leaves the pipeline usable: only a real failure is `pipeline.failed`.
+    if (!result.recoverable) this.bus.emit({ type: 'pipeline.failed', error: error.message });
     throw error;
   }
 }

@@ -443,9 +443,6 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     make: (g) => batchData(g, { labels: withArray(g.labels, (l) => (l[1] = 3)) }),
     expected: invalid('labels[1]', 'label 3 is outside [0, 1]', 1),
     continuation: 'next-batch',
-    knownGap:
-      'RankEngine.connect() starts the input dist of the queued batch 0 again when connect is retried after the rejection ' +
-      '(no distStarted guard): batch 0 is distributed twice and the next call hangs in backward',
     hangs: true,
   },
   // ── not a dataloader ────────────────────────────────────────────────────────────────
@@ -472,9 +469,6 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     make: () => null,
     expected: notADataloader('null'),
     continuation: 'new-dataloader',
-    knownGap:
-      'RankEngine starts with sourceToken null, so progress(null) counts as "the same dataloader": no source is made, connect ' +
-      'fails with "Cannot read properties of null" and the pipeline is failed instead of the call being rejected',
   },
   {
     id: 'dataloader-undefined',
@@ -508,9 +502,6 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     make: () => 42,
     expected: notADataloader('number'),
     continuation: 'new-dataloader',
-    knownGap:
-      'RankEngine.setSource records the rejected value as the current source before toPullSource throws, so passing the ' +
-      'array again counts as a new source and restarts it from its first batch (batches are trained twice)',
   },
   // ── dataloaders that throw ──────────────────────────────────────────────────────────
   {
@@ -627,7 +618,6 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     options: { gradAccumSchedule: 'torchrec-0.4' },
     expected: { name: 'RangeError', message: 'gradAccumSchedule must be one of exact, torchrec-0.3.2; got "torchrec-0.4"' },
     continuation: 'fix-options',
-    knownGap: 'the facade does not check gradAccumSchedule: an unknown name silently runs the seed’s defective schedule',
   },
   // ── misuse ──────────────────────────────────────────────────────────────────────────
   {
