@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { errorLine, processIo, UsageError, CliError, type CliIo } from './cli-io.ts';
+import { faultFromEnv } from './fault-injection.ts';
 import { importOptional } from './optional-module.ts';
 import { parseTrainArgs } from './train-options.ts';
 import { BENCH_TEXT, TRAIN_USAGE, USAGE } from './usage.ts';
@@ -54,8 +55,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
           io.out(TRAIN_USAGE);
           return 0;
         }
+        const fault = faultFromEnv(process.env, options); // the SPARSEPIPE_FAULT test hook
         const { train } = await import('./train.ts');
-        await train(options, io);
+        await train(options, io, { fault });
         return 0;
       }
       case 'bench':

@@ -73,6 +73,8 @@ export interface RankHooks {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Called with each pipeline the rank creates (train, then eval). */
   onPipeline?(pipeline: TrainPipeline): void;
+  /** Called before the rank trains global batch `batch` (the `SPARSEPIPE_FAULT` test hook: src/cli/fault-injection.ts). */
+  beforeBatch?(batch: number): void | Promise<void>;
 }
 
 /** What a rank reports back (plain data). */
@@ -174,6 +176,7 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
   try {
     const toTrain = spec.totalBatches - spec.firstBatch;
     while (losses.length < toTrain) {
+      await hooks.beforeBatch?.(spec.firstBatch + losses.length);
       const r = await pipeline.progress(source);
       if (r.done) break;
       losses.push(r.value.loss);

@@ -23,8 +23,10 @@ import type { DlrmConfig } from '../testing/dlrm-rank.ts';
 import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
 import { chromeTraceJson } from './chrome-trace-export.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
+import { faultFromEnv, type RankFault } from './fault-injection.ts';
 import { startInspectorSession, type InspectorSession } from './inspector-session.ts';
 import type { LaunchObserver, RankLauncher } from './launchers/rank-launcher.ts';
+import { mpiDirectPlan } from './launchers/mpi-direct.ts';
 import { mpiLauncher } from './launchers/mpi-launcher.ts';
 import { simLauncher } from './launchers/sim-launcher.ts';
 import { threadsLauncher } from './launchers/threads-launcher.ts';
@@ -53,8 +55,14 @@ export async function runTrainCommand(argv: readonly string[], io: CliIo): Promi
     io.out(TRAIN_USAGE);
     return 0;
   }
-  await train(parsed, io);
+  await train(parsed, io, { fault: faultFromEnv(process.env, parsed) });
   return 0;
+}
+
+/** Test hooks of a run (not command-line options). */
+export interface TrainHooks {
+  /** Kill a rank mid-run (`SPARSEPIPE_FAULT`, src/cli/fault-injection.ts). */
+  fault?: RankFault | null;
 }
 
 /**
@@ -63,13 +71,15 @@ export async function runTrainCommand(argv: readonly string[], io: CliIo): Promi
  * @example
  * const summary = await train(parseTrainArgs(['--batches', '4']) as TrainOptions, io);
  */
-export async function train(options: TrainOptions, io: CliIo): Promise<TrainSummary | null> {
-  await preflight(options);
+export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks = {}): Promise<TrainSummary | null> {
+  const direct = mpiDirectPlan(options); // --backend mpi started by an external mpirun: this process is one rank
+  if (direct) options = direct.options;
+  if (!direct || direct.leader) await preflight(options); // outputs are rank 0's
   const config = modelConfigFor(options);
   const resumed = options.resume ? await loadForResume(options, config) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   const specs = rankSpecs(options, config, resumed, firstBatch);
-  const launcher: RankLauncher = { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
+  const launcher: RankLauncher = direct?.launcher ?? { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
 
   const inspector: InspectorSession | null =
     options.inspect !== null ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`) : null;
@@ -84,7 +94,7 @@ export async function train(options: TrainOptions, io: CliIo): Promise<TrainSumm
   const t0 = wallClock.now();
   let outcome;
   try {
-    outcome = await launcher.launch({ options, specs }, observer);
+    outcome = await launcher.launch({ options, specs, fault: hooks.fault ?? null }, observer);
   } finally {
     bar?.done();
     if (inspector && io.isTTY) {

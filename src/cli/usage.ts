@@ -53,6 +53,11 @@ Outputs
   --resume DIR                       continue from a checkpoint (options must match it)
   --inspect [PORT]                   serve the live state-chart inspector (default: any free port; URL on stderr)
 
+Test hook
+  SPARSEPIPE_FAULT=die:<rank>@<batch>   environment: that rank dies for real just before global batch <batch>
+                                     (threads: its worker exits 137; mpi: its process is SIGKILLed; sim: its
+                                     process groups fail); the run must end with "rank <rank> failed: …"
+
 Exit codes: 0 ok, 1 the run failed, 2 bad options.`;
 
 export const BENCH_TEXT = `Benchmarks are not run from the CLI: run \`npm run bench\` (bench/run-all.ts prints one table per benchmark).`;

@@ -4,6 +4,10 @@
  * to the ranks and results come back through a temporary job directory (`spec-<r>` /
  * `result-<r>`, JSON + little-endian arrays); it is removed afterwards. No progress bar.
  *
+ * A rank process that dies (e.g. killed by `SPARSEPIPE_FAULT`) makes `mpirun` end the whole
+ * job; the launch rejects with one line naming the rank mpirun reported:
+ * `--backend mpi: rank 1 failed: its process exited on signal 9 (Killed)`.
+ *
  * When `mpirun` or `libmpi.so.40` is missing the run fails with one line saying what to
  * install (Debian `openmpi-bin`).
  *
@@ -16,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../../runtime/tfjs-backend.ts';
 import { CliError } from '../cli-io.ts';
+import type { RankFault } from '../fault-injection.ts';
 import { importOptional } from '../optional-module.ts';
 import type { RankResult } from '../rank-job.ts';
 import { readArrayJson, writeArrayJson } from './array-files.ts';
@@ -26,6 +31,8 @@ export interface MpiJob {
   device: BackendChoice;
   /** Collective timeout in the ranks, real ms. */
   timeoutMs: number;
+  /** `SPARSEPIPE_FAULT`: that rank's process SIGKILLs itself before that batch. */
+  fault?: RankFault | null;
 }
 
 const MPI_MODULE = new URL('../../runtime/collectives/mpi/index.ts', import.meta.url);
@@ -39,6 +46,7 @@ interface MpiModule {
   runMpiJob(options: { worldSize: number; command: string[]; cwd: string; jobTimeoutMs: number }): Promise<{
     exitCode: number | null;
     signal: string | null;
+    stdout: string;
     stderr: string;
     reports: ReadonlyArray<{ rank: number; payload: unknown }>;
   }>;
@@ -58,7 +66,7 @@ export const mpiLauncher: RankLauncher = {
     const worldSize = plan.options.ranks;
     const dir = await mkdtemp(join(tmpdir(), 'sparsepipe-mpi-'));
     try {
-      const job: MpiJob = { device, timeoutMs: 120_000 };
+      const job: MpiJob = { device, timeoutMs: 120_000, fault: plan.fault ?? null };
       await writeFile(join(dir, 'job.json'), JSON.stringify(job));
       for (const spec of plan.specs) await writeArrayJson(dir, `spec-${spec.rank}`, spec);
       const run = await mod.runMpiJob({
@@ -69,6 +77,8 @@ export const mpiLauncher: RankLauncher = {
       });
       const failed = run.reports.find((r) => (r.payload as { ok?: boolean })?.ok === false);
       if (failed) throw new CliError(`--backend mpi: rank ${failed.rank} failed: ${(failed.payload as { error: string }).error}`);
+      const died = deadRank(`${run.stdout}\n${run.stderr}`);
+      if (died) throw new CliError(`--backend mpi: rank ${died.rank} failed: its process ${died.how}`);
       const ok = new Set(run.reports.filter((r) => (r.payload as { ok?: boolean })?.ok === true).map((r) => r.rank));
       if (run.exitCode !== 0 || ok.size !== worldSize) {
         const missing = Array.from({ length: worldSize }, (_, r) => r).filter((r) => !ok.has(r));
@@ -87,3 +97,12 @@ export const mpiLauncher: RankLauncher = {
     }
   },
 };
+
+/**
+ * The rank mpirun reports as having died, from its notice
+ * `… process rank 1 with PID 123 on node h exited on signal 9 (Killed).`
+ */
+function deadRank(output: string): { rank: number; how: string } | null {
+  const m = /process rank (\d+) with PID \d+ on node \S+ (exited on signal \d+(?: \([^)]*\))?)/.exec(output);
+  return m ? { rank: Number(m[1]), how: m[2] } : null;
+}

@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMpiProcessGroup, writeRankLine } from '../../runtime/collectives/mpi/index.ts';
+import { dieHook } from '../fault-injection.ts';
 import type { RankJobSpec } from '../rank-job.ts';
 import { runRankJobOnDevice } from '../rank-worker.ts';
 import { readArrayJson, writeArrayJson } from './array-files.ts';
@@ -21,7 +22,10 @@ const pg = await createMpiProcessGroup({ timeoutMs: job.timeoutMs });
 const dist = await createMpiProcessGroup({ channel: 'dataDist', timeoutMs: job.timeoutMs });
 try {
   const spec = await readArrayJson<RankJobSpec>(jobDir, `spec-${pg.rank}`);
-  const result = await runRankJobOnDevice(spec, job.device, pg, dist);
+  const beforeBatch = dieHook(job.fault, pg.rank, () => {
+    process.kill(process.pid, 'SIGKILL');
+  }); // SPARSEPIPE_FAULT
+  const result = await runRankJobOnDevice(spec, job.device, pg, dist, beforeBatch ? { beforeBatch } : {});
   await writeArrayJson(jobDir, `result-${pg.rank}`, result);
   writeRankLine(pg.rank, { ok: true });
 } catch (e) {

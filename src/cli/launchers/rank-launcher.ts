@@ -19,12 +19,15 @@
 import type { IterationMetrics } from '../../pipeline/train-pipeline.ts';
 import type { RankHooks, RankJobSpec, RankResult } from '../rank-job.ts';
 import type { Backend, TrainOptions } from '../train-options.ts';
+import type { RankFault } from '../fault-injection.ts';
 
 /** What a launcher is asked to run. */
 export interface LaunchPlan {
   options: TrainOptions;
   /** One spec per rank, in rank order. */
   specs: RankJobSpec[];
+  /** A rank to kill mid-run (the `SPARSEPIPE_FAULT` test hook, src/cli/fault-injection.ts). */
+  fault?: RankFault | null;
 }
 
 /** Callbacks from the ranks while they run (rank 0's iterations drive the progress bar). */

@@ -17,6 +17,7 @@ import { SimScheduler } from '../../runtime/sim/sim-scheduler.ts';
 import { createSimProcessGroups } from '../../runtime/collectives/sim-process-group.ts';
 import { TfjsDevice } from '../../runtime/tfjs-device.ts';
 import { createSimCluster } from '../../testing/sim-cluster.ts';
+import { dieHook, faultMessage } from '../fault-injection.ts';
 import { runRankJob, type RankEnv } from '../rank-job.ts';
 import type { LaunchObserver, LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';
 
@@ -63,8 +64,14 @@ export const simLauncher: RankLauncher = {
       plan.specs.map((spec, r) => {
         const hooks = observer.rankHooks?.(r) ?? {};
         const onIteration = r === 0 && observer.onIteration ? observer.onIteration : undefined;
+        // SPARSEPIPE_FAULT: the rank's process groups fail and its loop stops.
+        const die = dieHook(plan.fault, r, (fault) => {
+          fail(r, faultMessage(fault));
+          throw new Error(faultMessage(fault));
+        });
         const job = runRankJob(spec, envs[r], {
           ...hooks,
+          ...(die ? { beforeBatch: die } : {}),
           onIteration: (m) => {
             hooks.onIteration?.(m);
             onIteration?.(m);
