@@ -26,6 +26,7 @@ import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { faultFromEnv, type RankFault } from './fault-injection.ts';
 import { startInspectorSession, type InspectorSession } from './inspector-session.ts';
 import type { LaunchObserver, RankLauncher } from './launchers/rank-launcher.ts';
+import { mpiDirectPlan } from './launchers/mpi-direct.ts';
 import { mpiLauncher } from './launchers/mpi-launcher.ts';
 import { simLauncher } from './launchers/sim-launcher.ts';
 import { threadsLauncher } from './launchers/threads-launcher.ts';
@@ -71,12 +72,14 @@ export interface TrainHooks {
  * const summary = await train(parseTrainArgs(['--batches', '4']) as TrainOptions, io);
  */
 export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks = {}): Promise<TrainSummary | null> {
-  await preflight(options);
+  const direct = mpiDirectPlan(options); // --backend mpi started by an external mpirun: this process is one rank
+  if (direct) options = direct.options;
+  if (!direct || direct.leader) await preflight(options); // outputs are rank 0's
   const config = modelConfigFor(options);
   const resumed = options.resume ? await loadForResume(options, config) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   const specs = rankSpecs(options, config, resumed, firstBatch);
-  const launcher: RankLauncher = { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
+  const launcher: RankLauncher = direct?.launcher ?? { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
 
   const inspector: InspectorSession | null =
     options.inspect !== null ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`) : null;
