@@ -67,6 +67,11 @@ export interface TrainOptions {
   json: string | null;
   /** Inspector port, or null without `--inspect`. */
   inspect: number | null;
+  /**
+   * `--inspect-wait`: the run starts paused until the page's resume or step, and the
+   * inspector keeps serving after the end until SIGINT (Ctrl-C) or SIGTERM. Implies `--inspect`.
+   */
+  inspectWait: boolean;
 }
 
 export const TRAIN_FLAGS: FlagSpecs = {
@@ -93,6 +98,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--trace-events': textFlag('a file name (FILE.json)'),
   '--json': textFlag('a file name'),
   '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
+  '--inspect-wait': switchFlag(),
   '--help': switchFlag(),
 };
 
@@ -103,7 +109,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
  * @example
  * parseTrainArgs(['--grad-accum', '0']); // throws UsageError: --grad-accum must be an integer ≥ 1, got "0"
  */
-export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
+export function parseTrainArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): TrainOptions | 'help' {
   const { values, positionals } = parseFlags(argv, TRAIN_FLAGS, 'train');
   if (values['--help']) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for \`sparsepipe train\` (options start with --)`);
@@ -111,11 +117,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
 
   const backend = get<Backend>('--backend', 'sim');
   const device = get<DeviceChoice>('--device', backend === 'sim' ? 'sim' : 'wasm');
-  const ranks = get('--ranks', 4);
+  // Started by an external `mpirun`, every process is one rank: the world size is the default.
+  const mpiWorld = backend === 'mpi' ? Number(env.OMPI_COMM_WORLD_SIZE) : NaN;
+  const ranks = get('--ranks', Number.isInteger(mpiWorld) && mpiWorld > 0 ? mpiWorld : 4);
   const batchSize = get('--batch-size', 256);
   const cost = get('--cost', '');
   const data = get('--data', 'synthetic');
   const skipBadRows = get('--skip-bad-rows', false);
+  const inspectWait = get('--inspect-wait', false);
   const options: TrainOptions = {
     model: get('--model', 'dlrm'),
     modelSize: get('--model-size', 'small'),
@@ -140,7 +149,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions | 'help' {
     trace: get<string | null>('--trace', null),
     traceEvents: get<string | null>('--trace-events', null),
     json: get<string | null>('--json', null),
-    inspect: get<number | null>('--inspect', null),
+    inspect: get<number | null>('--inspect', inspectWait ? DEFAULT_INSPECT_PORT : null),
+    inspectWait,
   };
   checkCombinations(options, values);
   return options;
@@ -164,6 +174,9 @@ function checkCombinations(o: TrainOptions, given: Record<string, unknown>): voi
   }
   if (o.cost !== '' && o.device !== 'sim') {
     throw new UsageError(`--cost sets simulated op durations and needs --device sim, got --device ${o.device}`);
+  }
+  if (o.inspectWait && o.backend !== 'sim') {
+    throw new UsageError(`--inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere)`);
   }
   if (o.skipBadRows && o.data === 'synthetic') throw new UsageError('--skip-bad-rows applies to a Criteo TSV file given with --data FILE.tsv, not to synthetic data');
   if (o.heldOutExamples > 0 && o.heldOutExamples < o.ranks) {
