@@ -60,4 +60,7 @@ writeReport({
     `Wall time of the sweep: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ],
   data,
+  headlines: [
+    { id: 'P1', what: `sim: iteration ÷ bound over ${cases.length} cost models (world 2, 8)`, target: '≤ 1.01 everywhere', result: `worst ${fmt(worst, 4)} (${rows.length} runs)`, met: failures === 0 },
+  ],
 });

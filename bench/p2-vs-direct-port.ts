@@ -64,4 +64,8 @@ writeReport({
     `Wall time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ],
   data,
+  headlines: [
+    { id: 'P2', what: 'sim: direct port of the seed ÷ sparsepipe, same sweep', target: '≥ 1.0 everywhere', result: `worst ${fmt(worstAll, 4)} (${rows.length} runs)`, met: below1 === 0 },
+    { id: 'P2', what: '… where splits latency > forward time', target: '≥ 1.2', result: `${splitsMet} of ${splitsCases} runs ≥ 1.2 (worst ${fmt(worstSplits, 4)}); the rest lose splits − fwd < 20 % of the bound even in the seed`, met: splitsMet === splitsCases },
+  ],
 });

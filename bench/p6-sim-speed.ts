@@ -81,4 +81,7 @@ writeReport({
     'CPU rates count this process only, so they hold under other load; wall rates depend on it.',
   ],
   data: Object.fromEntries([...samples].map(([k, v]) => [k, v])),
+  headlines: [
+    { id: 'P6', what: `sim shapes-only, world ${W}: rank-iterations/s (actor pipeline)`, target: `≥ ${TARGET}`, result: `${fmt(rate('actor pipeline'), 0)}/CPU-s (direct port ${fmt(rate('direct port'), 0)}, sim floor ${fmt(rate('sim floor'), 0)})`, met: rate('actor pipeline') >= TARGET },
+  ],
 });

@@ -101,4 +101,8 @@ writeReport({
     `Sim run: ${sim.rankIterations.toLocaleString('en')} iterations in ${fmt(simWallS, 0)} s wall; real run: ${REAL} iterations of a DLRM (4 tables × 1000 × 8, MLPs 16-8 / 16-1, batch 64) in ${fmt(realWallS, 1)} s.`,
   ],
   data: { heap: Object.fromEntries(heap), tensors: Object.fromEntries(tensorsAt) },
+  headlines: [
+    { id: 'P7', what: `heap over ${N.toLocaleString('en')} sim iterations`, target: '≤ 5 % growth', result: `${fmt(growth * 100, 2)} %`, met: growth <= 0.05 },
+    { id: 'P7', what: `tf.memory().numTensors over ${REAL} real iterations`, target: '0 growth', result: `${tEnd - t10}`, met: tEnd - t10 <= 0 },
+  ],
 });

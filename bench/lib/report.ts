@@ -27,6 +27,18 @@ export interface BenchReport {
   notes?: readonly string[];
   /** Raw measurements. */
   data?: unknown;
+  /** One line per DESIGN §5 target, for the summary table of `npm run bench`. */
+  headlines?: readonly Headline[];
+}
+
+/** One target's line in bench/results/summary.md. */
+export interface Headline {
+  id: string;
+  what: string;
+  target: string;
+  result: string;
+  /** true / false, or null when not measured. */
+  met: boolean | null;
 }
 
 /** The machine the numbers were measured on (DESIGN §5: absolute times only with the machine named). */

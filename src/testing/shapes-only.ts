@@ -222,7 +222,9 @@ export class ShapesOnlyModel extends Model<Batch> {
     readonly dense: ShapesOnlyDense = 'tiny',
   ) {
     super();
-    this.w = tf.variable(tf.ones([1]), true, `shapesOnly.w.${sparseArch.name}.${nextId++}`);
+    const init = tf.ones([1]);
+    this.w = tf.variable(init, true, `shapesOnly.w.${sparseArch.name}.${nextId++}`);
+    init.dispose();
   }
 
   forward(batch: Batch): ModelOutput {
