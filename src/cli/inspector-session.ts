@@ -5,9 +5,15 @@
  * every attached pipeline at once. (While paused, ranks wait in collectives, so the sim
  * launcher turns collective timeouts off when inspecting.)
  *
+ * The session remembers whether the page paused the run: a pipeline attached while paused
+ * (a rank's first pipeline with `--inspect-wait`, which starts the session paused, or the
+ * evaluation pipeline after a pause) is paused before it runs, until resume or step.
+ * `finish()` tells the page the run is over (it shows "finished") while it stays served.
+ *
  * @example
- * const session = await startInspectorSession(0, 'sparsepipe train');
- * session.attach(pipeline);
+ * const session = await startInspectorSession(0, 'sparsepipe train', { paused: true });
+ * session.attach(pipeline); // paused until the page's resume or step
+ * session.finish();
  * await session.close();
  */
 import { Subject, type Subscription } from 'rxjs';
@@ -20,7 +26,14 @@ export interface InspectorSession {
   /** Where the page is served. */
   url: string;
   attach(pipeline: TrainPipeline): void;
+  /** The run is over: stop the feed (the page shows "finished"); the page stays served. */
+  finish(): void;
   close(): Promise<void>;
+}
+
+export interface InspectorSessionOptions {
+  /** Start paused: pipelines wait for the page's resume or step (`--inspect-wait`). */
+  paused?: boolean;
 }
 
 interface InspectorModule {
@@ -29,12 +42,13 @@ interface InspectorModule {
     title?: string;
     feed?: Subject<PipelineEvent>;
     controls?: { pause(): void; resume(): void; step(): void };
+    paused?: boolean;
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
 const INSPECTOR_SERVER = new URL('../../visualizations/inspector/server.ts', import.meta.url);
 
-export async function startInspectorSession(port: number, title: string): Promise<InspectorSession> {
+export async function startInspectorSession(port: number, title: string, options: InspectorSessionOptions = {}): Promise<InspectorSession> {
   const mod = (await importOptional(INSPECTOR_SERVER)) as InspectorModule | null;
   if (typeof mod?.startInspector !== 'function') {
     throw new CliError('--inspect is not available yet (visualizations/inspector/server.ts is missing)');
@@ -42,22 +56,42 @@ export async function startInspectorSession(port: number, title: string): Promis
   const feed = new Subject<PipelineEvent>();
   const live = new Set<TrainPipeline>();
   const subs: Subscription[] = [];
+  let paused = options.paused ?? false;
   const each = (f: (p: TrainPipeline) => void) => () => live.forEach(f);
   const handle = await mod.startInspector({
     port,
     title,
     feed,
-    controls: { pause: each((p) => p.pause()), resume: each((p) => p.resume()), step: each((p) => p.step()) },
+    paused,
+    controls: {
+      pause: () => {
+        paused = true;
+        each((p) => p.pause())();
+      },
+      resume: () => {
+        paused = false;
+        each((p) => p.resume())();
+      },
+      step: each((p) => p.step()),
+    },
   });
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    subs.forEach((s) => s.unsubscribe());
+    feed.complete();
+  };
   return {
     url: handle.url,
     attach(pipeline) {
       live.add(pipeline);
       subs.push(pipeline.events$.subscribe({ next: (e) => feed.next(e), complete: () => live.delete(pipeline) }));
+      if (paused) pipeline.pause();
     },
+    finish,
     async close() {
-      subs.forEach((s) => s.unsubscribe());
-      feed.complete();
+      finish();
       await handle.close();
     },
   };

@@ -82,8 +82,11 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
   const launcher: RankLauncher = direct?.launcher ?? { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
 
   const inspector: InspectorSession | null =
-    options.inspect !== null ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`) : null;
+    options.inspect !== null
+      ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`, { paused: options.inspectWait })
+      : null;
   if (inspector) io.err(`sparsepipe: inspector at ${inspector.url}`);
+  if (inspector && options.inspectWait) io.err('sparsepipe: the run starts paused: press resume or step in the inspector page');
   const toTrain = options.batches - firstBatch;
   const bar = io.isTTY && toTrain > 0 ? new ProgressBar({ total: toTrain, examplesPerBatch: options.batchSize, write: io.errRaw, now: wallClock.now }) : null;
   const observer: LaunchObserver = {
@@ -92,18 +95,20 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
   };
 
   const t0 = wallClock.now();
+  let wallMs = 0;
   let outcome;
   try {
     outcome = await launcher.launch({ options, specs, fault: hooks.fault ?? null }, observer);
   } finally {
+    wallMs = wallClock.now() - t0;
     bar?.done();
-    if (inspector && io.isTTY) {
+    if (inspector && (io.isTTY || options.inspectWait)) {
+      inspector.finish();
       io.err(`sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C`);
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await untilInterrupted();
     }
     await inspector?.close();
   }
-  const wallMs = wallClock.now() - t0;
   if (outcome.role === 'follower') return null;
 
   const { results } = outcome;
@@ -219,6 +224,19 @@ function rankSpecs(o: TrainOptions, config: DlrmConfig, resumed: LoadedCheckpoin
     events: o.trace || o.traceEvents ? 'all' : 'spans',
     resume: resumed ? resumed.ranks[rank] : null,
   }));
+}
+
+/** Resolves at the first SIGINT (Ctrl-C) or SIGTERM, which then no longer end the process. */
+function untilInterrupted(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
 }
 
 /** All ranks' events in time order (stable: ties keep rank order). */

@@ -51,7 +51,12 @@ Outputs
   --checkpoint-out DIR               write a checkpoint at the end (src/checkpoint/FORMAT.md); the run then
                                      stops as a pause: a partial accumulation window is kept, not flushed
   --resume DIR                       continue from a checkpoint (options must match it)
-  --inspect [PORT]                   serve the live state-chart inspector (default: any free port; URL on stderr)
+  --inspect [PORT]                   serve the live state-chart inspector (default: any free port; URL on stderr
+                                     as "sparsepipe: inspector at http://127.0.0.1:PORT/"); on a terminal it keeps
+                                     serving after the run until Ctrl-C
+  --inspect-wait                     with --backend sim: start paused until resume or step is pressed in the page,
+                                     and keep serving after the run (page "finished") until Ctrl-C or SIGTERM, even
+                                     without a terminal; then write the outputs. Implies --inspect
 
 Test hook
   SPARSEPIPE_FAULT=die:<rank>@<batch>   environment: that rank dies for real just before global batch <batch>
