@@ -178,6 +178,9 @@ function checkCombinations(o: TrainOptions, given: Record<string, unknown>): voi
   if (o.inspectWait && o.backend !== 'sim') {
     throw new UsageError(`--inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere)`);
   }
+  if (o.inspect !== null && o.backend !== 'sim') {
+    throw new UsageError(`--inspect needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere — record with --trace-events and replay with \`sparsepipe inspect FILE\`)`);
+  }
   if (o.skipBadRows && o.data === 'synthetic') throw new UsageError('--skip-bad-rows applies to a Criteo TSV file given with --data FILE.tsv, not to synthetic data');
   if (o.heldOutExamples > 0 && o.heldOutExamples < o.ranks) {
     throw new UsageError(`--held-out-examples ${o.heldOutExamples} must be 0 or at least --ranks ${o.ranks}`);

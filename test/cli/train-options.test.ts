@@ -21,7 +21,7 @@ describe('sparsepipe train flags', () => {
       batchSize: 256,
       gradAccum: 1,
       gradAccumSchedule: 'exact',
-      optimizer: 'sgd',
+      optimizer: 'adagrad',
       lr: 0.05,
       seed: 1,
       checkpointOut: null,
