@@ -17,7 +17,7 @@
  * const summary = buildSummary({ options, outcome, wallMs, params, bayesOptimalLoss: 0.47, version: '0.1.0' });
  * summary.finalLoss;
  */
-import { aucByRanking, logLossFromLogits } from './eval-metrics.ts';
+import { logLossOfLogits as logLossFromLogits, rocAuc as aucByRanking } from '../data/metrics.ts';
 import { paramsDigest, paramsSummary, type LogicalParam, type ParamStats } from './logical-params.ts';
 import type { RankResult } from './rank-job.ts';
 import { medianSecondHalf, streamBusyFraction, type StreamBusy } from './run-stats.ts';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { aucByRanking, logLossFromLogits } from '../../src/cli/eval-metrics.ts';
+import { logLossOfLogits as logLossFromLogits, rocAuc as aucByRanking } from '../../src/data/metrics.ts';
 
 function pairwiseAuc(scores: number[], labels: number[]): number {
   let good = 0;
