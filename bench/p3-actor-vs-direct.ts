@@ -6,9 +6,10 @@
  * before the drain). Ratio = direct examples/s ÷ actor examples/s = actor time per example
  * ÷ direct time per example; target ≤ 1.02 (the orchestration is noise).
  *
- * The machine may be shared: besides wall-clock rates the table gives rates per CPU second
- * of this process (tfjs wasm runs on one thread), which other load does not inflate; the
- * verdict uses the CPU-time ratio and shows the wall one beside it.
+ * The machine may be shared: the verdict uses the median wall-clock examples/s of the
+ * alternating runs; beside it are the pooled median iteration time and the rates per CPU
+ * second of this process (tfjs wasm runs on one thread here, but GC helper threads count
+ * too, so CPU time is a second opinion, not a cleaner one).
  *
  * Run: npx tsx bench/p3-actor-vs-direct.ts [--quick]
  */
@@ -18,7 +19,7 @@ import { fmt, isQuick, median, writeReport } from './lib/report.ts';
 import type { Runner } from './lib/sim-run.ts';
 
 const quick = isQuick();
-const pairs = quick ? 2 : 6;
+const pairs = quick ? 2 : 8;
 const measured = quick ? 6 : 15;
 const warmup = 3;
 const session = await RealSession.create({ config: referenceDlrmConfig(), globalBatch: 512 });
@@ -35,13 +36,14 @@ const cpu = (r: Runner) => median(of(r).map((x) => x.examples / (x.cpuMs / 1000)
 const iter = (r: Runner) => median(of(r).flatMap((x) => x.iterationMs));
 const ratioCpu = cpu('direct') / cpu('actor');
 const ratioWall = wall('direct') / wall('actor');
+const ratioIter = iter('actor') / iter('direct');
 // per pair ratios (adjacent runs share the machine's load)
 const pairRatios: number[] = [];
 for (let i = 0; i < pairs; i++) {
   const [p, q] = [runs[2 * i], runs[2 * i + 1]];
   const a = p.runner === 'actor' ? p : q;
   const d = p.runner === 'actor' ? q : p;
-  pairRatios.push(d.examples / d.cpuMs / (a.examples / a.cpuMs));
+  pairRatios.push(d.examplesPerSec / a.examplesPerSec);
 }
 const TARGET = 1.02;
 writeReport({
@@ -59,8 +61,8 @@ writeReport({
   ]),
   summary: {
     target: `actor ÷ direct time per example ≤ ${TARGET}`,
-    verdict: `${ratioCpu <= TARGET ? 'met' : 'NOT met'}: ${fmt(ratioCpu, 4)} (CPU time); wall clock ${fmt(ratioWall, 4)}`,
-    'per-pair CPU ratios': pairRatios.map((x) => Number(x.toFixed(4))),
+    verdict: `${ratioWall <= TARGET ? 'met' : 'NOT met'}: ${fmt(ratioWall, 4)} (median examples/s, wall); pooled median iteration ${fmt(ratioIter, 4)}; CPU time ${fmt(ratioCpu, 4)}`,
+    'per-pair wall ratios (direct ÷ actor examples/s)': pairRatios.map((x) => Number(x.toFixed(4))),
   },
   notes: [
     `${pairs} alternating pairs, each run ${warmup} warm-up + ${measured} timed + 2 drain batches of 512; the same model keeps training across runs.`,
@@ -68,6 +70,6 @@ writeReport({
   ],
   data: runs,
   headlines: [
-    { id: 'P3', what: 'real wasm, reference DLRM, batch 512, world 1: actor ÷ direct port (time per example)', target: `≤ ${TARGET}`, result: `${fmt(ratioCpu, 4)} CPU time (wall ${fmt(ratioWall, 4)})`, met: ratioCpu <= TARGET },
+    { id: 'P3', what: 'real wasm, reference DLRM, batch 512, world 1: actor ÷ direct port (time per example)', target: `≤ ${TARGET}`, result: `${fmt(ratioWall, 4)} wall examples/s (median iteration ${fmt(ratioIter, 4)}, CPU ${fmt(ratioCpu, 4)})`, met: ratioWall <= TARGET },
   ],
 });

@@ -3,7 +3,8 @@
  * with `--expose-gc`), then `bench/results/summary.md`: one line per DESIGN §5 target and
  * every bench's table. `--quick` runs the short versions (a few minutes instead of ~20-30).
  *
- * Run: npm run bench [-- --quick] [-- --only p1,p2]
+ * Run: npm run bench [-- --quick] [-- --only p1,p2] [-- --summary-only]  (the last rebuilds
+ * summary.md from the JSON results already in bench/results)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,8 +34,9 @@ const benches: Bench[] = [
 
 const started = Date.now();
 const outcomes: Array<{ id: string; ok: boolean; seconds: number; error?: string }> = [];
+const summaryOnly = process.argv.includes('--summary-only');
 for (const b of benches) {
-  if (only && !only.includes(b.id)) continue;
+  if (summaryOnly || (only && !only.includes(b.id))) continue;
   const args = [...(b.node ?? []), '--import', 'tsx', b.file, ...(quick ? ['--quick'] : [])];
   console.error(`▶ ${b.id}: node ${args.join(' ')}`);
   const r = await runChild(process.execPath, args, { timeoutMs: 3_600_000, cwd: ROOT });
@@ -62,7 +64,7 @@ const m = machine();
 const summary = [
   '# sparsepipe benchmarks (DESIGN §5)',
   '',
-  `\`npm run bench${quick ? ' -- --quick' : ''}\` — ${m.cpu}, ${m.cores} cores, Node ${m.node}, load average at the end ${m.loadavg.join(' / ')}; ${Math.round((Date.now() - started) / 1000)} s.`,
+  `\`npm run bench${quick ? ' -- --quick' : ''}\` — ${m.cpu}, ${m.cores} cores, Node ${m.node}${summaryOnly ? '' : `, load average at the end ${m.loadavg.join(' / ')}; ${Math.round((Date.now() - started) / 1000)} s`}. Each section below says when it was measured.`,
   '',
   markdownTable(
     ['#', 'what', 'target', 'measured', 'met'],
