@@ -20,11 +20,16 @@ export function stateName(value: unknown): string {
 }
 
 export function reportStates(actor: AnyActorRef, name: string, bus: EventBus, extra: { batch?: number; module?: string } = {}): () => void {
-  let last = stateName(actor.getSnapshot().value);
+  let lastValue: unknown = actor.getSnapshot().value;
+  let last = stateName(lastValue);
   bus.emit({ type: 'actor.state', actor: name, from: '', to: last, ...extra });
   const sub = actor.subscribe({
     next(snapshot) {
-      const now = stateName((snapshot as { value: unknown }).value);
+      const value = (snapshot as { value: unknown }).value;
+      // Snapshots whose state did not change (context only) keep the same value object.
+      if (value === lastValue) return;
+      lastValue = value;
+      const now = stateName(value);
       if (now !== last) {
         bus.emit({ type: 'actor.state', actor: name, from: last, to: now, ...extra });
         last = now;

@@ -8,12 +8,13 @@
  * actors.start(ctx, call);     // START → … → ready
  * await call.ready.promise;
  */
-import { createActor, fromCallback, fromPromise, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
 import type { Clock, Rank } from '../src/protocol/index.ts';
-import { shardedModuleBatchMachine, type ModuleBatchEvent, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
+import { shardedModuleBatchMachine, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
 import { reportStates } from './actor-state-events.ts';
+import { effect } from './effect.ts';
 
 export type CallLookup = (batch: number, key: string) => ModuleCall;
 
@@ -29,38 +30,38 @@ export class ModuleCallActors {
   ) {
     const emit = bus.emit.bind(bus);
     this.machine = shardedModuleBatchMachine.provide({
-      actors: {
-        inputDist: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+      actions: {
+        inputDist: effect('inputDist', (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           emit({ type: 'dist.start', batch: input.batch, module: call.key });
           call.splits = call.module.inputDist(call.moduleContext, call.input);
         }),
-        awaitSplits: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+        awaitSplits: effect('awaitSplits', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           call.data = await call.splits!.wait();
           emit({ type: 'dist.splits', batch: input.batch, module: call.key });
         }),
-        awaitData: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+        awaitData: effect('awaitData', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           await call.data!.wait();
           emit({ type: 'dist.end', batch: input.batch, module: call.key });
         }),
-        computeAndOutputDist: fromCallback<ModuleBatchEvent, ModuleBatchInput>(({ input, sendBack }) => {
+        computeAndOutputDist: ({ self }, input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           call.module
-            .computeAndOutputDist(call.moduleContext, { onOutputDist: () => sendBack({ type: 'OUTPUT_DIST' }) })
+            .computeAndOutputDist(call.moduleContext, { onOutputDist: () => self.send({ type: 'OUTPUT_DIST' }) })
             .then(
               (out) => {
                 call.computed.resolve(out);
-                sendBack({ type: 'COMPUTED' });
+                self.send({ type: 'COMPUTED' });
               },
               (error: unknown) => {
                 call.computed.reject(error);
-                sendBack({ type: 'COMPUTE_FAILED', error });
+                self.send({ type: 'COMPUTE_FAILED', error });
               },
             );
-        }),
-        backward: fromPromise<void, ModuleBatchInput>(async ({ input }) => {
+        },
+        backward: effect('backward', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           try {
             await call.module.backward(call.moduleContext, call.grad!);

@@ -14,9 +14,9 @@
  * @example
  * const engine = new RankEngine({ rank: 0, kind: 'sparseDist', model, optimizer, device, bus, gradAccum: 1 });
  * engine.setSource(batches);
- * const live = coordinatorMachine.provide({ actors: engine.actorImplementations() });
+ * const live = coordinatorMachine.provide({ actions: engine.effectImplementations() });
  */
-import { fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Device, DeviceEvent, ProcessGroup, Rank, ShardedModuleContract } from '../src/protocol/index.ts';
 import type { AwaitBatchOutput, BatchInput, PipelineKind, StepInput } from '../machines/coordinator-types.ts';
 import { lossScaleFor } from '../machines/accumulation-schedule.ts';
@@ -31,6 +31,7 @@ import { runDenseStep, type ResolvedCall } from './dense-step.ts';
 import { ModuleCallActors } from './module-call-actors.ts';
 import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
 import { StageRunner } from './stage-runner.ts';
+import { effect } from './effect.ts';
 
 /** Where a pipelined module's input comes from (see src/pipeline/model-tracer.ts). */
 export interface PipelinedModulePlan {
@@ -131,19 +132,19 @@ export class RankEngine {
     return true;
   }
 
-  /** The implementations of the coordinator's actor slots. */
-  actorImplementations() {
+  /** The implementations of the coordinator's effects. */
+  effectImplementations() {
     return {
-      connect: fromPromise<void, { rank: number }>(() => this.connect()),
-      sync: fromPromise<void, { rank: number }>(async () => this.sync()),
-      awaitBatch: fromPromise<AwaitBatchOutput, { rank: number; training: boolean }>(() => this.awaitBatch()),
-      zeroGrad: fromPromise<void, { rank: number }>(() => this.zeroGrad()),
-      forward: fromPromise<void, BatchInput>(({ input }) => this.forward(input)),
-      startNextDist: fromPromise<void, BatchInput>(async ({ input }) => this.startNextDist(input)),
-      backward: fromPromise<void, BatchInput>(({ input }) => this.backward(input)),
-      optimizerStep: fromPromise<void, StepInput>(({ input }) => this.optimizerStep(input)),
-      complete: fromPromise<unknown, BatchInput>(({ input }) => this.complete(input)),
-      drain: fromPromise<void, { rank: number }>(() => this.drain()),
+      connect: effect('connect', () => this.connect()),
+      sync: effect('sync', () => this.sync()),
+      awaitBatch: effect('awaitBatch', () => this.awaitBatch()),
+      zeroGrad: effect('zeroGrad', () => this.zeroGrad()),
+      forward: effect('forward', (p: BatchInput) => this.forward(p)),
+      startNextDist: effect('startNextDist', (p: BatchInput) => this.startNextDist(p)),
+      backward: effect('backward', (p: BatchInput) => this.backward(p)),
+      optimizerStep: effect('optimizerStep', (p: StepInput) => this.optimizerStep(p)),
+      complete: effect('complete', (p: BatchInput) => this.complete(p)),
+      drain: effect('drain', () => this.drain()),
     };
   }
 
@@ -190,9 +191,13 @@ export class RankEngine {
     return { batch: head.index, isLast };
   }
 
-  private async zeroGrad(): Promise<void> {
-    await this.o.optimizer.zeroGrad();
-    this.o.bus.emit({ type: 'optimizer.zeroGrad', batch: this.queue[0]?.index });
+  private zeroGrad(): void | Promise<void> {
+    const done = this.o.optimizer.zeroGrad();
+    const report = () => {
+      this.o.bus.emit({ type: 'optimizer.zeroGrad', batch: this.queue[0]?.index });
+    };
+    if (done instanceof Promise) return done.then(report);
+    report();
   }
 
   private async forward(input: BatchInput): Promise<void> {

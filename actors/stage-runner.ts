@@ -7,12 +7,13 @@
  * const stages = new StageRunner(0, bus, { clock });
  * const onDevice = await stages.submit('copy', 3, { work: () => batch.to(device, 'memcpy') });
  */
-import { createActor, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Clock, Rank } from '../src/protocol/index.ts';
 import { stageMachine, type StageJobInput, type StageName } from '../machines/stage.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import { deferred, type Deferred } from './deferred.ts';
 import { reportStates } from './actor-state-events.ts';
+import { effect } from './effect.ts';
 
 interface StageWork {
   awaitInput?: () => Promise<unknown>;
@@ -21,9 +22,9 @@ interface StageWork {
 }
 
 const liveStageMachine = stageMachine.provide({
-  actors: {
-    awaitInput: fromPromise<void, StageJobInput>(async ({ input }) => {
-      const w = input.job.payload as StageWork;
+  actions: {
+    awaitInput: effect('awaitInput', async ({ job }: StageJobInput) => {
+      const w = job.payload as StageWork;
       try {
         await w.awaitInput?.();
       } catch (e) {
@@ -31,8 +32,8 @@ const liveStageMachine = stageMachine.provide({
         throw e;
       }
     }),
-    work: fromPromise<void, StageJobInput>(async ({ input }) => {
-      const w = input.job.payload as StageWork;
+    work: effect('work', async ({ job }: StageJobInput) => {
+      const w = job.payload as StageWork;
       try {
         w.done.resolve(await w.work());
       } catch (e) {

@@ -5,6 +5,7 @@
  */
 import type { BatchIndex, Rank } from '../src/protocol/index.ts';
 import type { GradAccumSchedule } from './accumulation-schedule.ts';
+import type { EffectDone, EffectError } from './not-provided.ts';
 
 export type PipelineKind = 'none' | 'base' | 'sparseDist';
 
@@ -57,12 +58,42 @@ export interface CoordinatorContext extends CoordinatorInput {
   output: unknown;
 }
 
+/** The coordinator's effects (named actions provided by the facade). */
+export type CoordinatorEffect =
+  | 'connect'
+  | 'sync'
+  | 'awaitBatch'
+  | 'zeroGrad'
+  | 'forward'
+  | 'startNextDist'
+  | 'backward'
+  | 'optimizerStep'
+  | 'complete'
+  | 'drain';
+
+export const COORDINATOR_EFFECTS: readonly CoordinatorEffect[] = [
+  'connect',
+  'sync',
+  'awaitBatch',
+  'zeroGrad',
+  'forward',
+  'startNextDist',
+  'backward',
+  'optimizerStep',
+  'complete',
+  'drain',
+];
+
 export type CoordinatorEvent =
   | { type: 'PROGRESS'; training: boolean; syncRequired?: boolean; newSource?: boolean }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'STEP' }
-  | { type: 'RESET' };
+  | { type: 'RESET' }
+  | EffectDone<'awaitBatch', AwaitBatchOutput>
+  | EffectDone<'complete', unknown>
+  | EffectDone<Exclude<CoordinatorEffect, 'awaitBatch' | 'complete'>>
+  | EffectError<CoordinatorEffect>;
 
 /** What `awaitBatch` resolves with: the batch to run now, or `null` when none is left. */
 export interface AwaitBatchOutput {

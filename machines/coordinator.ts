@@ -1,7 +1,8 @@
 /**
  * The coordinator: one per pipeline per rank. It owns connect / progress / sync / drain and
- * the gradient-accumulation guards; every side effect is an invoked actor slot filled by
- * the facade with `.provide({ actors })`.
+ * the gradient-accumulation guards; every side effect is a named effect (an entry action)
+ * filled by the facade with `.provide({ actions })`, which answers with `<effect>.done` /
+ * `<effect>.error` events.
  *
  * ```
  * idle ─PROGRESS→ gate ─┬→ paused ─RESUME/STEP→ gate
@@ -19,10 +20,10 @@
  * it from `toJSON()`.
  *
  * @example
- * const live = coordinatorMachine.provide({ actors: { awaitBatch: fromPromise(async () => …), … } });
+ * const live = coordinatorMachine.provide({ actions: { awaitBatch: effect('awaitBatch', async () => …), … } });
  * const actor = createActor(live, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { BatchIndex } from '../src/protocol/index.ts';
 import {
   shouldResetOptimizer,
@@ -37,7 +38,7 @@ import type {
   CoordinatorInput,
   StepInput,
 } from './coordinator-types.ts';
-import { notProvided } from './not-provided.ts';
+import { notProvidedEffect } from './not-provided.ts';
 
 /** Every failure inside `progressing` fails the pipeline and answers the pending call. */
 const FAIL = { target: '#coordinator.failed', actions: 'answerError' } as const;
@@ -47,25 +48,6 @@ export const coordinatorMachine = setup({
     context: {} as CoordinatorContext,
     events: {} as CoordinatorEvent,
     input: {} as CoordinatorInput,
-  },
-  actors: {
-    /** Fill the pipeline from the current source (copy b0, rewrite/bind, start dist b0, copy b1). */
-    connect: fromPromise<void, { rank: number }>(notProvided('connect')),
-    /** Re-bind the pipelined forwards to this pipeline's contexts. */
-    sync: fromPromise<void, { rank: number }>(notProvided('sync')),
-    /** Hand over the batch to run now and issue the prefetch (copy of the next batch). */
-    awaitBatch: fromPromise<AwaitBatchOutput, { rank: number; training: boolean }>(notProvided('awaitBatch')),
-    zeroGrad: fromPromise<void, { rank: number }>(notProvided('zeroGrad')),
-    /** Issue the forward of the batch; resolves when issued (not when complete). */
-    forward: fromPromise<void, BatchInput>(notProvided('forward')),
-    /** Start the input dist of the next batch (does not wait for it). */
-    startNextDist: fromPromise<void, BatchInput>(notProvided('startNextDist')),
-    backward: fromPromise<void, BatchInput>(notProvided('backward')),
-    optimizerStep: fromPromise<void, StepInput>(notProvided('optimizerStep')),
-    /** Wait until everything issued for the batch completed; resolves with its output. */
-    complete: fromPromise<unknown, BatchInput>(notProvided('complete')),
-    /** Release per-source resources once the last batch has been trained. */
-    drain: fromPromise<void, { rank: number }>(notProvided('drain')),
   },
   guards: {
     isPaused: ({ context }) => context.paused && context.stepTokens === 0,
@@ -81,6 +63,25 @@ export const coordinatorMachine = setup({
     isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
   },
   actions: {
+    // ── effects: each starts its work and later sends `<name>.done` (with `output`) or
+    //    `<name>.error` (with `error`) back to the coordinator; provided by the facade ──
+    /** Fill the pipeline from the current source (copy b0, rewrite/bind, start dist b0, copy b1). */
+    connect: notProvidedEffect<{ rank: number }>('connect'),
+    /** Re-bind the pipelined forwards to this pipeline's contexts. */
+    sync: notProvidedEffect<{ rank: number }>('sync'),
+    /** Hand over the batch to run now and issue the prefetch; `output: AwaitBatchOutput`. */
+    awaitBatch: notProvidedEffect<{ rank: number; training: boolean }>('awaitBatch'),
+    zeroGrad: notProvidedEffect<{ rank: number }>('zeroGrad'),
+    /** Issue the forward of the batch; done when issued (not when complete). */
+    forward: notProvidedEffect<BatchInput>('forward'),
+    /** Start the input dist of the next batch (does not wait for it). */
+    startNextDist: notProvidedEffect<BatchInput>('startNextDist'),
+    backward: notProvidedEffect<BatchInput>('backward'),
+    optimizerStep: notProvidedEffect<StepInput>('optimizerStep'),
+    /** Wait until everything issued for the batch completed; `output` is the batch's output. */
+    complete: notProvidedEffect<BatchInput>('complete'),
+    /** Release per-source resources once the last batch has been trained. */
+    drain: notProvidedEffect<{ rank: number }>('drain'),
     recordRequest: assign(({ event }) =>
       event.type === 'PROGRESS'
         ? { training: event.training, syncRequired: event.syncRequired ?? false, newSource: event.newSource ?? false }
@@ -170,22 +171,20 @@ export const coordinatorMachine = setup({
       },
     },
     connecting: {
-      invoke: {
-        src: 'connect',
-        input: ({ context }) => ({ rank: context.rank }),
-        onDone: { target: 'progressing', actions: 'markConnected' },
-        onError: [
+      entry: { type: 'connect', params: ({ context }) => ({ rank: context.rank }) },
+      on: {
+        'connect.done': { target: 'progressing', actions: 'markConnected' },
+        'connect.error': [
           { guard: 'isRecoverable', target: 'ready', actions: 'answerError' },
           { target: 'failed', actions: 'answerError' },
         ],
       },
     },
     syncing: {
-      invoke: {
-        src: 'sync',
-        input: ({ context }) => ({ rank: context.rank }),
-        onDone: { target: 'progressing', actions: 'markSynced' },
-        onError: { target: 'failed', actions: 'answerError' },
+      entry: { type: 'sync', params: ({ context }) => ({ rank: context.rank }) },
+      on: {
+        'sync.done': { target: 'progressing', actions: 'markSynced' },
+        'sync.error': { target: 'failed', actions: 'answerError' },
       },
     },
     ready: {
@@ -199,11 +198,10 @@ export const coordinatorMachine = setup({
       initial: 'awaitingBatch',
       states: {
         awaitingBatch: {
-          invoke: {
-            src: 'awaitBatch',
-            input: ({ context }) => ({ rank: context.rank, training: context.training }),
-            onDone: { target: 'checkingBatch', actions: 'assignCurrent' },
-            onError: [
+          entry: { type: 'awaitBatch', params: ({ context }) => ({ rank: context.rank, training: context.training }) },
+          on: {
+            'awaitBatch.done': { target: 'checkingBatch', actions: 'assignCurrent' },
+            'awaitBatch.error': [
               { guard: 'isRecoverable', target: '#coordinator.ready', actions: 'answerError' },
               { target: '#coordinator.failed', actions: 'answerError' },
             ],
@@ -216,60 +214,53 @@ export const coordinatorMachine = setup({
           always: [{ guard: 'shouldResetOptimizer', target: 'zeroGrad' }, { target: 'forward' }],
         },
         zeroGrad: {
-          entry: 'openWindow',
-          invoke: {
-            src: 'zeroGrad',
-            input: ({ context }) => ({ rank: context.rank }),
-            onDone: 'forward',
-            onError: FAIL,
+          entry: ['openWindow', { type: 'zeroGrad', params: ({ context }) => ({ rank: context.rank }) }],
+          on: {
+            'zeroGrad.done': 'forward',
+            'zeroGrad.error': FAIL,
           },
         },
         forward: {
-          invoke: {
-            src: 'forward',
-            input: ({ context }) => batchInput(context),
-            onDone: 'startingNextDist',
-            onError: FAIL,
+          entry: { type: 'forward', params: ({ context }) => batchInput(context) },
+          on: {
+            'forward.done': 'startingNextDist',
+            'forward.error': FAIL,
           },
         },
         startingNextDist: {
-          invoke: {
-            src: 'startNextDist',
-            input: ({ context }) => batchInput(context),
-            onDone: [{ guard: 'isTraining', target: 'backward' }, { target: 'completing' }],
-            onError: FAIL,
+          entry: { type: 'startNextDist', params: ({ context }) => batchInput(context) },
+          on: {
+            'startNextDist.done': [{ guard: 'isTraining', target: 'backward' }, { target: 'completing' }],
+            'startNextDist.error': FAIL,
           },
         },
         backward: {
-          invoke: {
-            src: 'backward',
-            input: ({ context }) => batchInput(context),
-            onDone: [
+          entry: { type: 'backward', params: ({ context }) => batchInput(context) },
+          on: {
+            'backward.done': [
               { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: 'countMicroBatch' },
               { target: 'completing', actions: 'countMicroBatch' },
             ],
-            onError: FAIL,
+            'backward.error': FAIL,
           },
         },
         optimizerStep: {
-          invoke: {
-            src: 'optimizerStep',
-            input: ({ context }) => ({
+          entry: { type: 'optimizerStep', params: ({ context }) => ({
               rank: context.rank,
               batch: context.current!.batch,
               microBatches: context.windowSize,
               scale: stepScaleFor(context.gradAccumSchedule, context.gradAccum, context.windowSize),
-            }),
-            onDone: { target: 'completing', actions: 'closeWindow' },
-            onError: FAIL,
+            }) },
+          on: {
+            'optimizerStep.done': { target: 'completing', actions: 'closeWindow' },
+            'optimizerStep.error': FAIL,
           },
         },
         completing: {
-          invoke: {
-            src: 'complete',
-            input: ({ context }) => batchInput(context),
-            onDone: { target: 'done', actions: 'assignOutput' },
-            onError: FAIL,
+          entry: { type: 'complete', params: ({ context }) => batchInput(context) },
+          on: {
+            'complete.done': { target: 'done', actions: 'assignOutput' },
+            'complete.error': FAIL,
           },
         },
         done: { type: 'final' },
@@ -277,11 +268,10 @@ export const coordinatorMachine = setup({
       onDone: { target: 'ready', actions: 'answerOutput' },
     },
     draining: {
-      invoke: {
-        src: 'drain',
-        input: ({ context }) => ({ rank: context.rank }),
-        onDone: { target: 'exhausted', actions: 'answerExhausted' },
-        onError: { target: 'failed', actions: 'answerError' },
+      entry: { type: 'drain', params: ({ context }) => ({ rank: context.rank }) },
+      on: {
+        'drain.done': { target: 'exhausted', actions: 'answerExhausted' },
+        'drain.error': { target: 'failed', actions: 'answerError' },
       },
     },
     exhausted: {

@@ -1,9 +1,28 @@
 /**
- * Placeholder implementation for an actor slot: the facade must `.provide()` the real one.
+ * Placeholder implementation for an effect slot: the facade must `.provide()` the real one.
+ *
+ * Effects are named actions: entering a state runs its effect, which starts the work and
+ * later sends `<name>.done` (with `output`) or `<name>.error` (with `error`) back to the
+ * machine (see `effect()` in actors/effect.ts). Machines stay pure — under XState's pure
+ * `transition()` the effects are only returned, never run — and a live actor pays one event
+ * per effect rather than a child actor per invoke (~10 µs against ~70 µs measured here).
  *
  * @example
- * actors: { forward: fromPromise<void, BatchInput>(notProvided('forward')) }
+ * actions: { forward: notProvidedEffect<BatchInput>('forward') }
  */
-export function notProvided(slot: string): () => Promise<never> {
-  return () => Promise.reject(new Error(`actor '${slot}' was not provided: call machine.provide({ actors: { ${slot}: … } })`));
+export function notProvidedEffect<TParams>(slot: string): (args: unknown, params: TParams) => void {
+  return () => {
+    throw new Error(`effect '${slot}' was not provided: call machine.provide({ actions: { ${slot}: effect(…) } })`);
+  };
+}
+
+/** The event an effect sends when its work is done. */
+export type EffectDone<TSlot extends string, TOutput = undefined> = TOutput extends undefined
+  ? { type: `${TSlot}.done`; output?: undefined }
+  : { type: `${TSlot}.done`; output: TOutput };
+
+/** The event an effect sends when its work failed. */
+export interface EffectError<TSlot extends string> {
+  type: `${TSlot}.error`;
+  error: unknown;
 }

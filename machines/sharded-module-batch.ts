@@ -9,16 +9,17 @@
  * any error → failed
  * ```
  *
- * The work of each state is an invoked actor (`inputDist`, `awaitSplits`, `awaitData`,
- * `computeAndOutputDist`, `backward`) provided by the pipeline; the machine only sequences.
+ * The work of each state is a named effect (`inputDist`, `awaitSplits`, `awaitData`,
+ * `computeAndOutputDist`, `backward`) provided by the pipeline, answering with
+ * `<effect>.done` / `<effect>.error`; the machine only sequences.
  *
  * @example
- * const a = createActor(shardedModuleBatchMachine.provide({ actors }), { input: { rank: 0, module: 'sparse', batch: 4 } });
+ * const a = createActor(shardedModuleBatchMachine.provide({ actions }), { input: { rank: 0, module: 'sparse', batch: 4 } });
  * a.start(); a.send({ type: 'START' });
  */
-import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { BatchIndex, Rank } from '../src/protocol/index.ts';
-import { notProvided } from './not-provided.ts';
+import { notProvidedEffect, type EffectDone, type EffectError } from './not-provided.ts';
 
 export interface ModuleBatchInput {
   rank: Rank;
@@ -37,7 +38,9 @@ export type ModuleBatchEvent =
   | { type: 'COMPUTED' }
   | { type: 'COMPUTE_FAILED'; error: unknown }
   | { type: 'BACKWARD' }
-  | { type: 'RELEASE' };
+  | { type: 'RELEASE' }
+  | EffectDone<'inputDist' | 'awaitSplits' | 'awaitData' | 'backward'>
+  | EffectError<'inputDist' | 'awaitSplits' | 'awaitData' | 'backward'>;
 
 export const shardedModuleBatchMachine = setup({
   types: {
@@ -45,20 +48,16 @@ export const shardedModuleBatchMachine = setup({
     events: {} as ModuleBatchEvent,
     input: {} as ModuleBatchInput,
   },
-  actors: {
-    /** Calls `module.inputDist(ctx, input)`: issues the splits exchange. */
-    inputDist: fromPromise<void, ModuleBatchInput>(notProvided('inputDist')),
-    /** Waits for the splits, which issues the data exchange. */
-    awaitSplits: fromPromise<void, ModuleBatchInput>(notProvided('awaitSplits')),
-    /** Waits for lengths / values / weights to arrive. */
-    awaitData: fromPromise<void, ModuleBatchInput>(notProvided('awaitData')),
-    /** Local lookup then output dist; sends OUTPUT_DIST when the lookup is done, COMPUTED at the end. */
-    computeAndOutputDist: fromCallback<ModuleBatchEvent, ModuleBatchInput>(() => {
-      throw new Error("actor 'computeAndOutputDist' was not provided");
-    }),
-    backward: fromPromise<void, ModuleBatchInput>(notProvided('backward')),
-  },
   actions: {
+    /** Calls `module.inputDist(ctx, input)`: issues the splits exchange. */
+    inputDist: notProvidedEffect<ModuleBatchInput>('inputDist'),
+    /** Waits for the splits, which issues the data exchange. */
+    awaitSplits: notProvidedEffect<ModuleBatchInput>('awaitSplits'),
+    /** Waits for lengths / values / weights to arrive. */
+    awaitData: notProvidedEffect<ModuleBatchInput>('awaitData'),
+    /** Local lookup then output dist; sends OUTPUT_DIST when the lookup is done, COMPUTED (or COMPUTE_FAILED) at the end. */
+    computeAndOutputDist: notProvidedEffect<ModuleBatchInput>('computeAndOutputDist'),
+    backward: notProvidedEffect<ModuleBatchInput>('backward'),
     recordError: assign(({ event }) => ({
       error: event.type === 'COMPUTE_FAILED' ? event.error : (event as { error?: unknown }).error,
     })),
@@ -70,32 +69,29 @@ export const shardedModuleBatchMachine = setup({
   states: {
     awaitingBatch: { on: { START: 'distInFlight' } },
     distInFlight: {
-      invoke: {
-        src: 'inputDist',
-        input: ({ context }) => ids(context),
-        onDone: 'waitingForSplits',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'inputDist', params: ({ context }) => ids(context) },
+      on: {
+        'inputDist.done': 'waitingForSplits',
+        'inputDist.error': { target: 'failed', actions: 'recordError' },
       },
     },
     waitingForSplits: {
-      invoke: {
-        src: 'awaitSplits',
-        input: ({ context }) => ids(context),
-        onDone: 'dataInFlight',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'awaitSplits', params: ({ context }) => ids(context) },
+      on: {
+        'awaitSplits.done': 'dataInFlight',
+        'awaitSplits.error': { target: 'failed', actions: 'recordError' },
       },
     },
     dataInFlight: {
-      invoke: {
-        src: 'awaitData',
-        input: ({ context }) => ids(context),
-        onDone: 'ready',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'awaitData', params: ({ context }) => ids(context) },
+      on: {
+        'awaitData.done': 'ready',
+        'awaitData.error': { target: 'failed', actions: 'recordError' },
       },
     },
     ready: { on: { COMPUTE: 'computeAndOutputDist' } },
     computeAndOutputDist: {
-      invoke: { src: 'computeAndOutputDist', input: ({ context }) => ids(context) },
+      entry: { type: 'computeAndOutputDist', params: ({ context }) => ids(context) },
       initial: 'computing',
       states: {
         computing: { on: { OUTPUT_DIST: 'outputDist' } },
@@ -108,11 +104,10 @@ export const shardedModuleBatchMachine = setup({
     },
     computed: { on: { BACKWARD: 'backward', RELEASE: 'done' } },
     backward: {
-      invoke: {
-        src: 'backward',
-        input: ({ context }) => ids(context),
-        onDone: 'done',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'backward', params: ({ context }) => ids(context) },
+      on: {
+        'backward.done': 'done',
+        'backward.error': { target: 'failed', actions: 'recordError' },
       },
     },
     done: { type: 'final' },

@@ -12,13 +12,13 @@
  * a finished dist); `work` issues the stage's ops on its stream and waits for them.
  *
  * @example
- * const copy = createActor(stageMachine.provide({ actors: { awaitInput, work } }), { input: { rank: 0, stage: 'copy' } });
+ * const copy = createActor(stageMachine.provide({ actions: { awaitInput, work } }), { input: { rank: 0, stage: 'copy' } });
  * copy.start();
  * copy.send({ type: 'SUBMIT', job: { batch: 3, payload } });
  */
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import type { BatchIndex, Rank } from '../src/protocol/index.ts';
-import { notProvided } from './not-provided.ts';
+import { notProvidedEffect, type EffectDone, type EffectError } from './not-provided.ts';
 
 export type StageName = 'copy' | 'dist' | 'compute';
 
@@ -39,7 +39,11 @@ export interface StageContext extends StageInput {
   error: unknown;
 }
 
-export type StageEvent = { type: 'SUBMIT'; job: StageJob } | { type: 'RESET' };
+export type StageEvent =
+  | { type: 'SUBMIT'; job: StageJob }
+  | { type: 'RESET' }
+  | EffectDone<'awaitInput' | 'work'>
+  | EffectError<'awaitInput' | 'work'>;
 
 export interface StageJobInput {
   rank: Rank;
@@ -53,14 +57,14 @@ export const stageMachine = setup({
     events: {} as StageEvent,
     input: {} as StageInput,
   },
-  actors: {
-    awaitInput: fromPromise<void, StageJobInput>(notProvided('awaitInput')),
-    work: fromPromise<void, StageJobInput>(notProvided('work')),
-  },
   guards: {
     hasQueuedJob: ({ context }) => context.queue.length > 0,
   },
   actions: {
+    /** Wait for what the job needs; answers `awaitInput.done` / `awaitInput.error`. */
+    awaitInput: notProvidedEffect<StageJobInput>('awaitInput'),
+    /** Issue the stage's ops and wait for them; answers `work.done` / `work.error`. */
+    work: notProvidedEffect<StageJobInput>('work'),
     enqueue: assign(({ context, event }) => (event.type === 'SUBMIT' ? { queue: [...context.queue, event.job] } : {})),
     dequeue: assign(({ context }) => ({ queue: context.queue.slice(1), jobsDone: context.jobsDone + 1 })),
     recordError: assign(({ event }) => ({ error: (event as { error?: unknown }).error })),
@@ -76,19 +80,17 @@ export const stageMachine = setup({
       always: { guard: 'hasQueuedJob', target: 'awaitingBatch' },
     },
     awaitingBatch: {
-      invoke: {
-        src: 'awaitInput',
-        input: ({ context }) => jobInput(context),
-        onDone: 'busy',
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'awaitInput', params: ({ context }) => jobInput(context) },
+      on: {
+        'awaitInput.done': 'busy',
+        'awaitInput.error': { target: 'failed', actions: 'recordError' },
       },
     },
     busy: {
-      invoke: {
-        src: 'work',
-        input: ({ context }) => jobInput(context),
-        onDone: { target: 'idle', actions: 'dequeue' },
-        onError: { target: 'failed', actions: 'recordError' },
+      entry: { type: 'work', params: ({ context }) => jobInput(context) },
+      on: {
+        'work.done': { target: 'idle', actions: 'dequeue' },
+        'work.error': { target: 'failed', actions: 'recordError' },
       },
     },
     failed: {

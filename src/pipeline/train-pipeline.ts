@@ -104,7 +104,7 @@ export abstract class TrainPipeline {
       },
       inspect: options.inspect,
     });
-    this.coordinator = createActor(coordinatorMachine.provide({ actors: this.engine.actorImplementations() }), {
+    this.coordinator = createActor(coordinatorMachine.provide({ actions: this.engine.effectImplementations() }), {
       input: {
         rank: device.rank,
         kind,

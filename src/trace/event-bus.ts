@@ -20,10 +20,15 @@ export class EventBus {
     private readonly clock: Clock,
   ) {}
 
-  emit(event: PipelineEventInput): PipelineEvent {
-    const stamped = { ...event, rank: this.rank, t: this.clock.now() } as PipelineEvent;
-    this.subject.next(stamped);
-    return stamped;
+  /** Stamp and publish `event`; nothing is built when nobody listens (the hot path of long runs). */
+  emit(event: PipelineEventInput): void {
+    if (!this.subject.observed) return;
+    this.subject.next({ ...event, rank: this.rank, t: this.clock.now() } as PipelineEvent);
+  }
+
+  /** True while someone subscribes to `events$`. */
+  get observed(): boolean {
+    return this.subject.observed;
   }
 
   complete(): void {

@@ -1,6 +1,6 @@
 /**
- * Fake actor implementations for running the coordinator with `createActor`: every slot is
- * a `fromPromise` that resolves at once and records its input, `awaitBatch` walks a list of
+ * Fake effect implementations for running the coordinator with `createActor`: every effect
+ * resolves at once and records its input, `awaitBatch` walks a list of
  * sources (one per `connect`), and any slot can be made to reject on its k-th invocation.
  *
  * @example
@@ -8,7 +8,8 @@
  * const actor = createActor(fakes.machine, { input }).start();
  * await progress(actor); // { kind: 'output', batch: 0, output: { batch: 0 } }
  */
-import { createActor, fromPromise, waitFor, type Actor, type AnyEventObject } from 'xstate';
+import { createActor, waitFor, type Actor, type AnyEventObject } from 'xstate';
+import { effect } from '../../actors/effect.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type {
   AwaitBatchOutput,
@@ -59,37 +60,37 @@ export function coordinatorFakes(options: FakeOptions) {
   };
 
   const machine = coordinatorMachine.provide({
-    actors: {
-      connect: fromPromise<void, { rank: number }>(async ({ input }) => {
+    actions: {
+      connect: effect('connect', async (input: { rank: number }) => {
         record('connect', input);
         source += 1;
         if (source >= options.sources.length) throw new Error(`fake: no source #${source}`);
         leftInSource = options.sources[source];
       }),
-      sync: fromPromise<void, { rank: number }>(async ({ input }) => record('sync', input)),
-      awaitBatch: fromPromise<AwaitBatchOutput, { rank: number; training: boolean }>(async ({ input }) => {
+      sync: effect('sync', async (input: { rank: number }) => record('sync', input)),
+      awaitBatch: effect('awaitBatch', async (input: { rank: number; training: boolean }) => {
         record('awaitBatch', input);
         if (leftInSource === 0) return { batch: null, isLast: true };
         leftInSource -= 1;
         lastBatch = nextBatch++;
         return { batch: lastBatch, isLast: leftInSource === 0 };
       }),
-      zeroGrad: fromPromise<void, { rank: number }>(async ({ input }) => {
+      zeroGrad: effect('zeroGrad', async (input: { rank: number }) => {
         record('zeroGrad', input);
         log.zeroGradBeforeBatch.push(lastBatch);
       }),
-      forward: fromPromise<void, BatchInput>(async ({ input }) => record('forward', input)),
-      startNextDist: fromPromise<void, BatchInput>(async ({ input }) => record('startNextDist', input)),
-      backward: fromPromise<void, BatchInput>(async ({ input }) => record('backward', input)),
-      optimizerStep: fromPromise<void, StepInput>(async ({ input }) => {
+      forward: effect('forward', async (input: BatchInput) => record('forward', input)),
+      startNextDist: effect('startNextDist', async (input: BatchInput) => record('startNextDist', input)),
+      backward: effect('backward', async (input: BatchInput) => record('backward', input)),
+      optimizerStep: effect('optimizerStep', async (input: StepInput) => {
         record('optimizerStep', input);
         log.steps.push(input);
       }),
-      complete: fromPromise<unknown, BatchInput>(async ({ input }) => {
+      complete: effect('complete', async (input: BatchInput) => {
         record('complete', input);
         return { batch: input.batch };
       }),
-      drain: fromPromise<void, { rank: number }>(async ({ input }) => record('drain', input)),
+      drain: effect('drain', async (input: { rank: number }) => record('drain', input)),
     },
   });
   return { machine, log };

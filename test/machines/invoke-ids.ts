@@ -1,14 +1,14 @@
 /**
- * Test support for driving machines with XState's pure `transition()`: invoked actors do not
- * run there, so a test completes them by sending `xstate.done.actor.<id>` /
- * `xstate.error.actor.<id>` itself. The machines give their invokes no explicit `id`, so the
- * ids are the ones XState generates; this file reads them from the machine definition.
+ * Test support for driving machines with XState's pure `transition()`: effects (named entry
+ * actions) are only returned there, never run, so a test completes them by sending
+ * `<effect>.done` / `<effect>.error` itself.
  *
  * @example
- * const ids = invokeIdsBySrc(coordinatorMachine);      // { connect: '0.coordinator.connecting', … }
+ * const ids = invokeIdsBySrc(coordinatorMachine);      // { connect: 'connect', … }
  * transition(coordinatorMachine, snap, actorDone(ids.connect));
  */
 import type { AnyEventObject, AnyStateMachine, AnyStateNode } from 'xstate';
+import { COORDINATOR_EFFECTS } from '../../machines/coordinator-types.ts';
 
 /** Every state node of a machine (root excluded), depth first, with its dotted path. */
 export function allStateNodes(machine: AnyStateMachine): AnyStateNode[] {
@@ -28,47 +28,56 @@ export function statePath(node: AnyStateNode): string {
   return node.path.join('.');
 }
 
+/** Every effect of the pipeline's machines (named entry actions answered by `<name>.done` / `<name>.error`). */
+export const EFFECTS: ReadonlySet<string> = new Set([
+  ...COORDINATOR_EFFECTS,
+  'awaitInput',
+  'work',
+  'inputDist',
+  'awaitSplits',
+  'awaitData',
+  'computeAndOutputDist',
+  'backward',
+]);
+
 /**
- * The generated invoke id of every invoked actor, keyed by its `src` (each src is invoked
- * from one state only in these machines; a duplicate is reported).
+ * The effects a machine runs on entering its states, keyed by name (the id a test answers
+ * with is the name itself; each effect is entered from one state only — a duplicate is
+ * reported).
  */
 export function invokeIdsBySrc(machine: AnyStateMachine): Record<string, string> {
   const ids: Record<string, string> = {};
+  const where: Record<string, string> = {};
   for (const node of allStateNodes(machine)) {
-    for (const invoke of node.invoke) {
-      const src = typeof invoke.src === 'string' ? invoke.src : String(invoke.src);
-      if (ids[src] !== undefined) {
-        throw new Error(`actor '${src}' is invoked from two states (${ids[src]} and ${invoke.id}): ids are ambiguous`);
-      }
-      ids[src] = invoke.id;
+    for (const action of node.entry as Array<{ type?: unknown }>) {
+      const type = typeof action === 'object' && action !== null ? action.type : action;
+      if (typeof type !== 'string' || !EFFECTS.has(type)) continue;
+      if (where[type] !== undefined) throw new Error(`effect '${type}' is entered from two states (${where[type]} and ${statePath(node)})`);
+      where[type] = statePath(node);
+      ids[type] = type;
     }
   }
   return ids;
 }
 
-/** The event XState raises when invoked actor `id` resolves with `output`. */
+/** The event an effect sends when its work is done with `output`. */
 export function actorDone(id: string, output?: unknown): AnyEventObject {
-  return { type: `xstate.done.actor.${id}`, output, actorId: id };
+  return { type: `${id}.done`, output };
 }
 
-/** The event XState raises when invoked actor `id` rejects with `error`. */
+/** The event an effect sends when its work failed with `error`. */
 export function actorError(id: string, error: unknown): AnyEventObject {
-  return { type: `xstate.error.actor.${id}`, error, actorId: id };
+  return { type: `${id}.error`, error };
 }
 
-/** A spawned child as it appears in the actions returned by pure `transition()`. */
+/** An effect started by a pure transition (an entered state's named action). */
 export interface SpawnedChild {
   id: string;
   src: string;
   input: unknown;
 }
 
-/** The children a pure transition asked to spawn (invokes entered), in order. */
+/** The effects a pure transition asked to run, in order, with their params as `input`. */
 export function spawnedChildren(actions: ReadonlyArray<{ type: string; params?: unknown }>): SpawnedChild[] {
-  return actions
-    .filter((a) => a.type === 'xstate.spawnChild')
-    .map((a) => {
-      const p = a.params as { id: string; src: unknown; input?: unknown };
-      return { id: p.id, src: typeof p.src === 'string' ? p.src : String(p.src), input: p.input };
-    });
+  return actions.filter((a) => EFFECTS.has(a.type)).map((a) => ({ id: a.type, src: a.type, input: a.params }));
 }

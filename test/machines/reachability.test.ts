@@ -1,7 +1,7 @@
 /**
  * Every state node of every machine is reachable: `@xstate/graph`'s `getShortestPaths`
  * explores each machine from its initial state with its own events plus the
- * `xstate.done.actor.<id>` / `xstate.error.actor.<id>` events of its invoked actors, and
+ * `<effect>.done` / `<effect>.error` answers of its effects, and
  * every state node of the definition must show up on some path. Transient states (only
  * `always` transitions out) never rest in a snapshot, so each path is replayed with
  * `getMicrosteps` to see the states it passes through as well.
@@ -92,7 +92,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
     expectEveryStateReached(coordinatorMachine, paths);
     // A path to `exhausted` goes through draining after the source ran dry.
     const toExhausted = paths.find((p) => p.state.value === 'exhausted')!;
-    expect(toExhausted.steps.map((s) => s.event.type)).toContain(`xstate.done.actor.${ids.drain}`);
+    expect(toExhausted.steps.map((s) => s.event.type)).toContain(`${ids.drain}.done`);
   });
 
   it('stage', () => {

@@ -3,7 +3,8 @@
  * backward (training) or RELEASE (eval); any failure ends in `failed` with the error.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, fromPromise, waitFor } from 'xstate';
+import { createActor, waitFor } from 'xstate';
+import { effect } from '../../actors/effect.ts';
 import {
   shardedModuleBatchMachine,
   type ModuleBatchEvent,
@@ -21,25 +22,22 @@ type PromiseSlot = 'inputDist' | 'awaitSplits' | 'awaitData' | 'backward';
  */
 function fakeModule(fail: Partial<Record<PromiseSlot, unknown>> = {}) {
   const calls: Array<{ slot: string; input: ModuleBatchInput }> = [];
-  const compute: { sendBack?: (e: ModuleBatchEvent) => void; stopped: boolean } = { stopped: false };
+  const compute: { sendBack?: (e: ModuleBatchEvent) => void } = {};
   const slot = (name: PromiseSlot) =>
-    fromPromise<void, ModuleBatchInput>(async ({ input: ids }) => {
+    effect(name, async (ids: ModuleBatchInput) => {
       calls.push({ slot: name, input: ids });
       if (name in fail) throw fail[name];
     });
   const machine = shardedModuleBatchMachine.provide({
-    actors: {
+    actions: {
       inputDist: slot('inputDist'),
       awaitSplits: slot('awaitSplits'),
       awaitData: slot('awaitData'),
       backward: slot('backward'),
-      computeAndOutputDist: fromCallback<ModuleBatchEvent, ModuleBatchInput>(({ sendBack, input: ids }) => {
+      computeAndOutputDist: ({ self }, ids: ModuleBatchInput) => {
         calls.push({ slot: 'computeAndOutputDist', input: ids });
-        compute.sendBack = sendBack;
-        return () => {
-          compute.stopped = true;
-        };
-      }),
+        compute.sendBack = (e) => self.send(e);
+      },
     },
   });
   const actor = createActor(machine, { input });
@@ -64,7 +62,6 @@ describe('sharded module, per batch', () => {
     expect(actor.getSnapshot().value).toEqual({ computeAndOutputDist: 'outputDist' });
     compute.sendBack!({ type: 'COMPUTED' });
     expect(actor.getSnapshot().value).toBe('computed');
-    expect(compute.stopped).toBe(true);
     actor.send({ type: 'BACKWARD' });
     const end = await waitFor(actor, (s) => s.status === 'done');
     expect(end.value).toBe('done');
@@ -133,7 +130,6 @@ describe('sharded module, per batch', () => {
     compute.sendBack!({ type: 'COMPUTE_FAILED', error });
     expect(actor.getSnapshot()).toMatchObject({ value: 'failed', status: 'done' });
     expect(actor.getSnapshot().context.error).toBe(error);
-    expect(compute.stopped).toBe(true);
   });
 
   it('events out of order are ignored (pure transition): COMPUTE before the data, BACKWARD before computed', () => {

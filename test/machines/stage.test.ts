@@ -3,7 +3,8 @@
  * waiting for its input then working; a failure parks the stage in `failed` until RESET.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, waitFor } from 'xstate';
+import { createActor, waitFor } from 'xstate';
+import { effect } from '../../actors/effect.ts';
 import { stageMachine, type StageInput, type StageJobInput } from '../../machines/stage.ts';
 import { PureDriver, valuePath } from './pure-driver.ts';
 
@@ -15,12 +16,12 @@ function recordedStage(failOn?: { slot: 'awaitInput' | 'work'; batch: number; er
   const calls: string[] = [];
   const jobInputs: StageJobInput[] = [];
   const fake = (slot: 'awaitInput' | 'work') =>
-    fromPromise<void, StageJobInput>(async ({ input: job }) => {
+    effect(slot, async (job: StageJobInput) => {
       calls.push(`${slot}:${job.job.batch}`);
       jobInputs.push(job);
       if (failOn && failOn.slot === slot && failOn.batch === job.job.batch) throw failOn.error;
     });
-  const actor = createActor(stageMachine.provide({ actors: { awaitInput: fake('awaitInput'), work: fake('work') } }), { input });
+  const actor = createActor(stageMachine.provide({ actions: { awaitInput: fake('awaitInput'), work: fake('work') } }), { input });
   const states: string[] = [];
   actor.subscribe((s) => {
     const v = valuePath(s.value);

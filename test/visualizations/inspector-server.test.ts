@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
+import { effect } from '../../actors/effect.ts';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { stageMachine, type StageJobInput } from '../../machines/stage.ts';
 import { startInspector, type InspectorHandle } from '../../visualizations/inspector/server.ts';
@@ -132,7 +133,7 @@ describe('inspectorObserver', () => {
     observer.events$.subscribe((e) => got.push(e));
     const actor = createActor(
       stageMachine.provide({
-        actors: { awaitInput: fromPromise<void, StageJobInput>(async () => undefined), work: fromPromise<void, StageJobInput>(() => gate) },
+        actions: { awaitInput: effect('awaitInput', async (_: StageJobInput) => undefined), work: effect('work', (_: StageJobInput) => gate) },
       }),
       { input: { rank: 3, stage: 'copy' }, inspect: observer },
     ).start();

@@ -91,7 +91,7 @@ describe('renderMachineSvg', () => {
     }
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).not.toMatch(/href=|@import|url\((?!#)/);
-    expect(svg).toContain('>invoke: awaitSplits<');
+    expect(svg).toContain('>do: awaitSplits<');
     expect(svg).toContain('>done: awaitSplits<');
   });
 

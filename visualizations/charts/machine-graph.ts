@@ -1,6 +1,7 @@
 /**
  * Turns an XState v5 machine definition into a plain graph for drawing: nested states,
- * transitions labelled with their event and named guard, invoked actors inside their state.
+ * transitions labelled with their event and named guard, invoked actors and entry effects
+ * inside their state.
  *
  * Read by walking `machine.root` (the state nodes), not by running the machine, so any
  * machine built with `setup(...).createMachine(...)` can be charted without providing its
@@ -11,6 +12,7 @@
  * | `on: { PROGRESS: { guard: 'isPaused' } }` | `PROGRESS [isPaused]` |
  * | `always: { guard: 'hasQueuedJob' }` | `always [hasQueuedJob]`  |
  * | invoke `onDone` / `onError`         | `done: forward` / `error: forward` |
+ * | entry effect's `forward.done` / `.error` | `done: forward` / `error: forward` |
  * | compound state `onDone`             | `done` (from the final child) |
  * | `after: { 500: … }`                 | `after 500ms`            |
  *
@@ -87,7 +89,7 @@ export function statePath(node: AnyStateNode): string {
 
 function walk(node: AnyStateNode, isInitial: boolean, edges: ChartEdge[]): ChartState {
   const path = statePath(node);
-  const invokes = node.invoke.map((inv) => sourceName(inv.src));
+  const invokes = [...node.invoke.map((inv) => sourceName(inv.src)), ...entryEffects(node)];
   const internal: string[] = [];
   let n = 0;
   const addTransition = (eventType: string, t: TransitionLike): void => {
@@ -152,12 +154,37 @@ function eventLabel(eventType: string, node: AnyStateNode): { kind: ChartEdgeKin
       return { kind, text: `${kind}: ${inv ? sourceName(inv.src) : id}` };
     }
   }
+  // An effect's answers: `forward.done` / `forward.error` for an entry effect `forward` of this state.
+  for (const kind of ['done', 'error'] as const) {
+    const suffix = `.${kind}`;
+    if (eventType.endsWith(suffix) && entryEffects(node).includes(eventType.slice(0, -suffix.length))) {
+      return { kind, text: `${kind}: ${eventType.slice(0, -suffix.length)}` };
+    }
+  }
   if (eventType.startsWith('xstate.done.state.')) return { kind: 'done', text: 'done' };
   if (eventType.startsWith('xstate.after.')) {
     const delay = eventType.slice('xstate.after.'.length).split('.')[0];
     return { kind: 'after', text: /^\d+$/.test(delay) ? `after ${delay}ms` : `after ${delay}` };
   }
   return { kind: 'event', text: eventType };
+}
+
+/**
+ * Named entry actions that are effects: the machine's own action implementations that are
+ * not built-in actions (`assign`, `raise`, …, which carry an `xstate.*` type). They start
+ * the state's work, like an invoke, and are drawn the same way.
+ */
+function entryEffects(node: AnyStateNode): string[] {
+  const implementations = (node.machine.implementations?.actions ?? {}) as Record<string, unknown>;
+  const names: string[] = [];
+  for (const action of node.entry as unknown[]) {
+    const name = typeof action === 'string' ? action : (action as { type?: unknown } | null)?.type;
+    if (typeof name !== 'string') continue;
+    const impl = implementations[name];
+    const builtIn = (impl as { type?: unknown } | undefined)?.type;
+    if (typeof impl === 'function' && !(typeof builtIn === 'string' && builtIn.startsWith('xstate.'))) names.push(name);
+  }
+  return names;
 }
 
 function sourceName(src: unknown): string {

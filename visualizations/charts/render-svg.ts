@@ -50,11 +50,11 @@ export interface StateTextBlock {
   height: number;
 }
 
-/** The text block a state shows: its name, then `invoke: …`, then internal transitions. */
+/** The text block a state shows: its name, then `do: …` (its invoke or entry effect), then internal transitions. */
 function stateBlock(state: ChartState): StateTextBlock {
   const lines = [
     { text: state.key, size: TITLE_SIZE, bold: true },
-    ...state.invokes.map((src) => ({ text: `invoke: ${src}`, size: SMALL_SIZE, bold: false })),
+    ...state.invokes.map((src) => ({ text: `do: ${src}`, size: SMALL_SIZE, bold: false })),
     ...state.internal.map((t) => ({ text: t, size: SMALL_SIZE, bold: false })),
   ];
   const width = Math.max(...lines.map((l) => textWidth(l.text, l.size))) + 2 * PAD_X;
