@@ -29,6 +29,7 @@ const benches: Bench[] = [
   { id: 'p6', file: 'bench/p6-sim-speed.ts', result: 'p6-sim-speed' },
   { id: 'p7', file: 'bench/p7-memory.ts', result: 'p7-memory', node: ['--expose-gc'] },
   { id: 'p3', file: 'bench/p3-actor-vs-direct.ts', result: 'p3-actor-vs-direct' },
+  { id: 'p4', file: 'bench/p4-threads-scaling.ts', result: 'p4-threads-scaling' },
   { id: 'p5', file: 'bench/p5-vs-pytorch.ts', result: 'p5-vs-pytorch' },
 ];
 
