@@ -84,7 +84,11 @@ export class ModuleCallActors {
       id: `rank${this.rank}.${call.key}.b${ctx.index}`,
     });
     call.actor = actor;
-    const stopReporting = reportStates(actor, `module:${call.key}`, this.bus, { batch: ctx.index, module: call.key });
+    // Per-batch actors report their states only while someone listens (they are short-lived
+    // and many: building the events nobody reads is most of their cost in long runs).
+    const stopReporting = this.bus.observed
+      ? reportStates(actor, `module:${call.key}`, this.bus, { batch: ctx.index, module: call.key })
+      : () => {};
     actor.subscribe({
       next: (s) => {
         if (s.value === 'ready' || s.value === 'computed' || (typeof s.value === 'object' && 'computeAndOutputDist' in s.value)) {
