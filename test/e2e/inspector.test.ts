@@ -130,7 +130,9 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     expect(await activeCoordinatorState(page)).toBe('paused');
 
     await page.click('#step');
-    await page.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) === n, held + 1);
+    // ≥ rather than === so a counter that overshoots fails on the exact check below with the
+    // numbers, instead of timing out here
+    await page.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) >= n, held + 1, { timeout: 60_000 });
     await page.waitForFunction(
       () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
     );

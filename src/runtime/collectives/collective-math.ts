@@ -219,3 +219,23 @@ function firstNegative(name: string, a: Int32Array): string | undefined {
   for (let i = 0; i < a.length; i++) if (a[i] < 0) return `${name}[${i}] is negative (${a[i]})`;
   return undefined;
 }
+
+/**
+ * A copy of a call's input arrays: the caller may reuse its arrays while the call waits for
+ * its peers.
+ *
+ * @example
+ * const kept = copyCallInputs({ kind: 'allReduce', data, op: 'sum' });
+ */
+export function copyCallInputs(call: CollectiveCall): CollectiveCall {
+  switch (call.kind) {
+    case 'allToAllSplits':
+      return { kind: call.kind, send: call.send.slice() };
+    case 'allToAllV':
+      return { kind: call.kind, data: call.data.slice(), sendCounts: call.sendCounts.slice(), recvCounts: call.recvCounts.slice() };
+    case 'allReduce':
+      return { kind: call.kind, data: call.data.slice(), op: call.op };
+    case 'barrier':
+      return call;
+  }
+}

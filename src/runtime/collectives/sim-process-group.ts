@@ -39,6 +39,7 @@ import {
   checkAllToAllVCounts,
   collectiveBytes,
   compatibleCalls,
+  copyCallInputs,
   describeCall,
   exchangeSplits,
   exchangeV,
@@ -211,7 +212,7 @@ export class SimCollectiveFabric {
       const problem = validateCall(call, this.worldSize);
       const arrival: Arrival = {
         rank,
-        call: problem ? call : snapshot(call),
+        call: problem ? call : copyCallInputs(call),
         at: this.scheduler.now(),
         timeoutMs,
         resolve: resolve as (v: unknown) => void,
@@ -383,19 +384,6 @@ export function createSimProcessGroups(options: SimProcessGroupsOptions): SimPro
 function checkTimeout(ms: number, name: string): number {
   if (!(ms > 0)) throw new RangeError(`${name} must be > 0 virtual ms (Infinity: no timeout), got ${ms}`);
   return ms;
-}
-
-function snapshot(call: CollectiveCall): CollectiveCall {
-  switch (call.kind) {
-    case 'allToAllSplits':
-      return { kind: call.kind, send: call.send.slice() };
-    case 'allToAllV':
-      return { kind: call.kind, data: call.data.slice(), sendCounts: call.sendCounts.slice(), recvCounts: call.recvCounts.slice() };
-    case 'allReduce':
-      return { kind: call.kind, data: call.data.slice(), op: call.op };
-    case 'barrier':
-      return call;
-  }
 }
 
 function computeResults(calls: readonly CollectiveCall[]): unknown[] {

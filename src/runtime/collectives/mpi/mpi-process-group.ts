@@ -36,7 +36,7 @@
  */
 import type { Clock, CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../../protocol/index.ts';
 import { ProcessGroupClosedError } from '../collective-errors.ts';
-import { describeCall, exchangeSplits, reduceInRankOrder, validateCall, type CollectiveCall } from '../collective-math.ts';
+import { copyCallInputs, describeCall, exchangeSplits, reduceInRankOrder, validateCall, type CollectiveCall } from '../collective-math.ts';
 import { wallClock } from '../../wall-clock.ts';
 import { decodeHeader, encodeHeader, headerLength, judgeHeaders } from './call-header.ts';
 import { MpiCollectiveTimeoutError, MpiGroupBrokenError } from './mpi-errors.ts';
@@ -192,7 +192,7 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
       const timeoutMs = opts.timeoutMs ?? this.settings.timeoutMs;
       if (!(timeoutMs > 0)) return reject(new RangeError(`${described} on rank ${this.rank}: timeoutMs must be > 0 ms, got ${timeoutMs}`));
       const problem = validateCall(call, this.worldSize);
-      const snapshot = problem ? call : copyInputs(call); // the caller may reuse its arrays while we wait in the queue
+      const snapshot = problem ? call : copyCallInputs(call); // the caller may reuse its arrays while we wait in the queue
       const pending: PendingCall = { seq: this.nextSeq++, described, label: opts.label, timeoutMs, resolve, reject, timer: undefined, settled: false };
       this.pending.add(pending);
       if (timeoutMs <= MAX_TIMER_MS) pending.timer = this.settings.clock.setTimeout(() => this.timedOut(pending), timeoutMs);
@@ -269,19 +269,6 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     this.settings.clock.clearTimeout(call.timer);
     if (error) call.reject(error);
     else call.resolve(value);
-  }
-}
-
-function copyInputs(call: CollectiveCall): CollectiveCall {
-  switch (call.kind) {
-    case 'allToAllSplits':
-      return { kind: call.kind, send: call.send.slice() };
-    case 'allToAllV':
-      return { kind: call.kind, data: call.data.slice(), sendCounts: call.sendCounts.slice(), recvCounts: call.recvCounts.slice() };
-    case 'allReduce':
-      return { kind: call.kind, data: call.data.slice(), op: call.op };
-    case 'barrier':
-      return call;
   }
 }
 
