@@ -50,6 +50,8 @@ export interface CoordinatorContext extends CoordinatorInput {
   newSource: boolean;
   /** Inspector controls: paused, and how many iterations may run while paused. */
   paused: boolean;
+  /** While paused, iterations still run until `batchesTrained` reaches this (ranks pause together). */
+  pauseFrom: number;
   stepTokens: number;
   /** Incremented every time a `progress` call is answered; `lastResult` holds the answer. */
   resultSeq: number;
@@ -86,7 +88,7 @@ export const COORDINATOR_EFFECTS: readonly CoordinatorEffect[] = [
 
 export type CoordinatorEvent =
   | { type: 'PROGRESS'; training: boolean; syncRequired?: boolean; newSource?: boolean }
-  | { type: 'PAUSE' }
+  | { type: 'PAUSE'; atBatchesTrained?: number }
   | { type: 'RESUME' }
   | { type: 'STEP' }
   | { type: 'RESET' }

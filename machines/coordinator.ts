@@ -50,7 +50,7 @@ export const coordinatorMachine = setup({
     input: {} as CoordinatorInput,
   },
   guards: {
-    isPaused: ({ context }) => context.paused && context.stepTokens === 0,
+    isPaused: ({ context }) => context.paused && context.stepTokens === 0 && context.batchesTrained >= context.pauseFrom,
     isNotConnected: ({ context }) => !context.connected,
     needsSync: ({ context }) => context.syncRequired,
     hasNewSource: ({ event }) => event.type === 'PROGRESS' && event.newSource === true,
@@ -87,8 +87,14 @@ export const coordinatorMachine = setup({
         ? { training: event.training, syncRequired: event.syncRequired ?? false, newSource: event.newSource ?? false }
         : {},
     ),
-    consumeStepToken: assign(({ context }) => ({ stepTokens: Math.max(0, context.stepTokens - 1) })),
-    pause: assign({ paused: true }),
+    // A step token is spent only by an iteration that the pause would have held.
+    consumeStepToken: assign(({ context }) =>
+      context.paused && context.batchesTrained >= context.pauseFrom ? { stepTokens: Math.max(0, context.stepTokens - 1) } : {},
+    ),
+    pause: assign(({ event }) => ({
+      paused: true,
+      pauseFrom: event.type === 'PAUSE' ? (event.atBatchesTrained ?? 0) : 0,
+    })),
     resume: assign({ paused: false, stepTokens: 0 }),
     allowOneStep: assign(({ context }) => ({ stepTokens: context.stepTokens + 1 })),
     markConnected: assign({ connected: true, newSource: false, syncRequired: false }),
@@ -141,6 +147,7 @@ export const coordinatorMachine = setup({
     syncRequired: false,
     newSource: false,
     paused: false,
+    pauseFrom: 0,
     stepTokens: 0,
     resultSeq: 0,
     lastResult: null,

@@ -18,7 +18,7 @@
  */
 import { Subject, type Subscription } from 'rxjs';
 import type { PipelineEvent } from '../protocol/index.ts';
-import type { TrainPipeline } from '../pipeline/train-pipeline.ts';
+import { TrainPipeline } from '../pipeline/train-pipeline.ts';
 import { CliError } from './cli-io.ts';
 import { importOptional } from './optional-module.ts';
 
@@ -66,7 +66,7 @@ export async function startInspectorSession(port: number, title: string, options
     controls: {
       pause: () => {
         paused = true;
-        each((p) => p.pause())();
+        TrainPipeline.pauseTogether(live);
       },
       resume: () => {
         paused = false;

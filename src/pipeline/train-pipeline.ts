@@ -163,9 +163,38 @@ export abstract class TrainPipeline {
     }
   }
 
-  /** Inspector controls: the coordinator waits between iterations while paused. */
-  pause(): void {
-    this.coordinator.send({ type: 'PAUSE' });
+  /**
+   * Inspector controls: the coordinator waits between iterations while paused. With
+   * `atBatchesTrained`, iterations go on until that many batches are trained (see
+   * {@link TrainPipeline.pauseTogether}).
+   */
+  pause(atBatchesTrained?: number): void {
+    this.coordinator.send({ type: 'PAUSE', atBatchesTrained });
+  }
+
+  /**
+   * Batches this pipeline has trained plus the one in progress: where it can stop without
+   * leaving a peer waiting in a collective.
+   */
+  get batchesCommitted(): number {
+    const s = this.coordinator.getSnapshot();
+    const inIteration = s.matches('progressing') || s.matches('connecting') || s.matches('syncing');
+    return s.context.batchesTrained + (inIteration ? 1 : 0);
+  }
+
+  /**
+   * Pause the ranks of one job at the same iteration boundary. Pausing each rank at its own
+   * next boundary could hold one rank while a peer is inside an iteration that needs it
+   * (a collective), and the peer would never reach its pause; here every rank runs up to
+   * the furthest rank's current iteration, then waits.
+   *
+   * @example
+   * TrainPipeline.pauseTogether(pipelines); // … later: pipelines.forEach((p) => p.step())
+   */
+  static pauseTogether(pipelines: Iterable<TrainPipeline>): void {
+    const list = [...pipelines];
+    const at = Math.max(0, ...list.map((p) => p.batchesCommitted));
+    for (const p of list) p.pause(at);
   }
 
   resume(): void {

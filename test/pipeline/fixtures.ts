@@ -54,9 +54,10 @@ export function buildCluster(
   kind: PipelineKind,
   worldSize: number,
   config: DlrmConfig,
-  extra: Partial<TrainPipelineOptions> & { costModel?: CostModel } = {},
+  extra: Partial<TrainPipelineOptions> & { costModel?: CostModel; timeoutMs?: number } = {},
 ): { cluster: SimCluster; ranks: RankSetup[] } {
-  const cluster = createSimCluster({ worldSize, costModel: extra.costModel });
+  const { costModel, timeoutMs, ...pipelineExtra } = extra;
+  const cluster = createSimCluster({ worldSize, costModel, timeoutMs });
   const ranks = cluster.pgs.map((pg, rank) => {
     const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
     const options: TrainPipelineOptions = {
@@ -65,7 +66,7 @@ export function buildCluster(
       device: cluster.devices[rank],
       pg,
       batchSpec: batchSpecFor(config),
-      ...extra,
+      ...pipelineExtra,
     };
     const Pipeline = kind === 'sparseDist' ? TrainPipelineSparseDist : kind === 'base' ? TrainPipelineBase : NonPipelinedTrainer;
     return { ...r, pipeline: new Pipeline(options) };

@@ -12,7 +12,7 @@ import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { CostModel, parseCostOverrides } from '../../src/runtime/index.ts';
 import { createSimCluster } from '../../src/testing/sim-cluster.ts';
 import { buildDlrmRank, batchSpecFor } from '../../src/testing/dlrm-rank.ts';
-import { TrainPipelineSparseDist, type TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import { TrainPipelineSparseDist, TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import { syntheticFor, tinyConfig, useWasm } from '../pipeline/fixtures.ts';
 
@@ -56,7 +56,7 @@ export async function liveSimRun(options: { worldSize?: number; globalBatch?: nu
     }
   }
   const controls = {
-    pause: () => pipelines.forEach((p) => p.pause()),
+    pause: () => TrainPipeline.pauseTogether(pipelines),
     resume: () => pipelines.forEach((p) => p.resume()),
     step: () => pipelines.forEach((p) => p.step()),
   };
