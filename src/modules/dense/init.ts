@@ -7,6 +7,7 @@
  * const rng = new SeededRandom(deriveSeed(42, 'bottom.layers.0.weight'));
  * const w = uniformArray(13 * 512, 1 / Math.sqrt(13), rng); // U(-b, b), Float32Array
  */
+import { fmix32 } from '../embedding/init.ts';
 
 /**
  * Mulberry32: a tiny 32-bit PRNG with a full 2^32 period; good enough for initialisation
@@ -66,13 +67,7 @@ export function deriveSeed(seed: number, label: string | number): number {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  // final avalanche (murmur3 fmix32)
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h); // final avalanche
 }
 
 /**
