@@ -39,8 +39,6 @@ export interface DenseResult {
   missing: Array<{ module: ShardedModuleContract; input: unknown; callIndex: number }>;
   /** Dense gradients by parameter name (training only); released by the backward. */
   denseGrads: Map<string, import('@tensorflow/tfjs').Tensor> | null;
-  /** Any gradient was inf/NaN. */
-  nonFinite: boolean;
 }
 
 export class BatchContext {
@@ -51,7 +49,6 @@ export class BatchContext {
   readonly calls = new Map<string, ModuleCall>();
   forward: Promise<DenseResult> | null = null;
   backward: Promise<void> | null = null;
-  step: Promise<void> | null = null;
 
   constructor(
     readonly index: BatchIndex,

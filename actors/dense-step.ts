@@ -9,7 +9,8 @@
  * row-gradient scatter) and the gradient accumulation.
  *
  * @example
- * const r = runDenseStep({ model, batch, outputs, training: true, lossScale: 1 / 4, amp: false, checkFinite: true });
+ * const r = runDenseStep({ model, batch, calls, training: true, lossScale: 1 / 4, amp: false });
+ * // inf/NaN gradients are found later, by the optimizer after the all-reduce (GradScaler)
  * r.loss; r.denseGrads; // leaf gradients are written to the module calls
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +38,6 @@ export interface DenseStepInput {
   /** Multiplies the loss before differentiation (1/A × loss-scaler scale). */
   lossScale: number;
   amp: boolean;
-  checkFinite: boolean;
 }
 
 export function runDenseStep(input: DenseStepInput): DenseResult {
@@ -81,7 +81,7 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
   try {
     if (!training) {
       tf.tidy(forward);
-      return finish(null, false);
+      return finish(null);
     }
     const params = model.namedParameters();
     const xs: tf.Tensor[] = [...params.map(([, v]) => v), ...leaves];
@@ -89,43 +89,28 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
     value.dispose();
     if (missing.length > 0) {
       for (const g of grads) g?.dispose();
-      return finish(null, false);
+      return finish(null);
     }
     const denseGrads = new Map<string, tf.Tensor>();
     params.forEach(([name, v], i) => denseGrads.set(name, grads[i] ?? tf.zerosLike(v)));
-    let nonFinite = false;
     leaves.forEach((leaf, j) => {
       const g = grads[params.length + j];
       const data = g ? (g.dataSync() as Float32Array).slice() : new Float32Array(leaf.size);
       g?.dispose();
-      if (input.checkFinite && !nonFinite && !allFinite(data)) nonFinite = true;
       input.calls[j].setGrad(data);
     });
-    if (input.checkFinite && !nonFinite) {
-      for (const g of denseGrads.values()) {
-        if (!allFinite(g.dataSync() as Float32Array)) {
-          nonFinite = true;
-          break;
-        }
-      }
-    }
-    return finish(denseGrads, nonFinite);
+    return finish(denseGrads);
   } finally {
     for (const leaf of leaves) leaf.dispose();
   }
 
-  function finish(denseGrads: Map<string, tf.Tensor> | null, nonFinite: boolean): DenseResult {
+  function finish(denseGrads: Map<string, tf.Tensor> | null): DenseResult {
     const loss = lossT ? (lossT.dataSync()[0] ?? NaN) : NaN;
     const output = outputT ? (outputT.dataSync() as Float32Array).slice() : new Float32Array(0);
     lossT?.dispose();
     outputT?.dispose();
-    return { loss, output, missing, denseGrads, nonFinite };
+    return { loss, output, missing, denseGrads };
   }
-}
-
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
 }
 
 function withBfloat16Dense(batch: Batch): Batch {

@@ -393,7 +393,6 @@ export class RankEngine {
             training,
             lossScale: scale,
             amp: this.o.amp ?? false,
-            checkFinite: false,
           });
         },
         { uses: [batch] },

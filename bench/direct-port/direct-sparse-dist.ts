@@ -233,8 +233,7 @@ export class DirectSparseDistPipeline {
               training,
               lossScale: scale,
               amp: false,
-              checkFinite: false,
-            }),
+              }),
           { uses: [batch] },
         );
         markIssued();
