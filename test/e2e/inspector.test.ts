@@ -119,10 +119,13 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     expect(await page.textContent('#status')).toBe('running');
   });
 
-  it('pause stops progress; step advances exactly one batch', async () => {
+  it('pause stops progress; step advances exactly one batch', { timeout: 240_000 }, async () => {
     await page.click('#pause');
+    // generous bound: under a loaded CI machine the page can lag the run by many seconds
     await page.waitForFunction(
       () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
+      undefined,
+      { timeout: 90_000 },
     );
     const held = await counter(page);
     await page.waitForTimeout(1000);
