@@ -222,20 +222,52 @@ function firstNegative(name: string, a: Int32Array): string | undefined {
 
 /**
  * A copy of a call's input arrays: the caller may reuse its arrays while the call waits for
- * its peers.
+ * its peers. `copy` makes each array's copy (default `slice()`; a backend may pass a pooled
+ * copier, see `ScratchPool`).
  *
  * @example
  * const kept = copyCallInputs({ kind: 'allReduce', data, op: 'sum' });
  */
-export function copyCallInputs(call: CollectiveCall): CollectiveCall {
+export function copyCallInputs(call: CollectiveCall, copy: ArrayCopier = sliceCopy): CollectiveCall {
   switch (call.kind) {
     case 'allToAllSplits':
-      return { kind: call.kind, send: call.send.slice() };
+      return { kind: call.kind, send: copy(call.send) };
     case 'allToAllV':
-      return { kind: call.kind, data: call.data.slice(), sendCounts: call.sendCounts.slice(), recvCounts: call.recvCounts.slice() };
+      return { kind: call.kind, data: copy(call.data), sendCounts: copy(call.sendCounts), recvCounts: copy(call.recvCounts) };
     case 'allReduce':
-      return { kind: call.kind, data: call.data.slice(), op: call.op };
+      return { kind: call.kind, data: copy(call.data), op: call.op };
     case 'barrier':
       return call;
+  }
+}
+
+/**
+ * Makes an independent copy of a typed array (same type, same contents).
+ *
+ * @example
+ * const copier: ArrayCopier = (a) => a.slice();
+ */
+export type ArrayCopier = <T extends Int32Array | Float32Array>(array: T) => T;
+
+function sliceCopy<T extends Int32Array | Float32Array>(array: T): T {
+  return array.slice() as T;
+}
+
+/**
+ * Every typed array a call carries (its data and counts), e.g. to release pooled copies.
+ *
+ * @example
+ * callArrays({ kind: 'allReduce', data, op: 'sum' }); // [data]
+ */
+export function callArrays(call: CollectiveCall): (Int32Array | Float32Array)[] {
+  switch (call.kind) {
+    case 'allToAllSplits':
+      return [call.send];
+    case 'allToAllV':
+      return [call.data, call.sendCounts, call.recvCounts];
+    case 'allReduce':
+      return [call.data];
+    case 'barrier':
+      return [];
   }
 }

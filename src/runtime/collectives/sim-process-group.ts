@@ -6,7 +6,9 @@
  * When the last rank arrives, results are computed once (pure functions of
  * `collective-math.ts`, reductions in rank order, bitwise reproducible) and every rank's
  * promise resolves at `latest arrival + costModel.collectiveMs(bytes)` virtual ms.
- * Inputs are copied on arrival and never modified; each rank gets its own result arrays.
+ * Inputs are never modified; each rank gets its own result arrays. A rank that arrives
+ * before its peers has its inputs copied (pooled copies, dropped once the results are
+ * computed); the last rank's inputs are read at once, so they need no copy.
  *
  * Failure modes, all deterministic and all rejecting every waiting rank (nothing hangs):
  * - a rank does not arrive within `timeoutMs` of a rank's arrival → {@link CollectiveTimeoutError}
@@ -35,7 +37,9 @@ import { CollectiveTimeoutError, PeerFailedError } from '../../protocol/index.ts
 import { CostModel } from '../sim/cost-model.ts';
 import type { SimScheduler } from '../sim/sim-scheduler.ts';
 import { CollectiveMismatchError, InvalidCollectiveError, ProcessGroupClosedError } from './collective-errors.ts';
+import { ScratchPool } from './scratch-pool.ts';
 import {
+  callArrays,
   checkAllToAllVCounts,
   collectiveBytes,
   compatibleCalls,
@@ -86,8 +90,17 @@ interface Arrival {
   readonly timeoutMs: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  timer: unknown;
+  /** `call` holds copies taken from the fabric's scratch pool. */
+  readonly pooled: boolean;
   settled: boolean;
+}
+
+/** The one timeout timer of a slot: the earliest `arrival time + timeoutMs` of its arrivals. */
+interface SlotTimeout {
+  readonly timer: unknown;
+  readonly deadline: number;
+  /** The arrival whose timeout it is (named in the error). */
+  readonly trigger: Arrival;
 }
 
 interface Slot {
@@ -100,6 +113,7 @@ interface Slot {
   state: 'open' | 'delivering' | 'aborted';
   makeError: ((rank: Rank) => Error) | undefined;
   deliverTimer: unknown;
+  timeout: SlotTimeout | undefined;
 }
 
 /**
@@ -118,6 +132,7 @@ export class SimCollectiveFabric {
   private readonly nextIndex: number[];
   private readonly delays: Required<RankDelay>[];
   private readonly closed = new Set<Rank>();
+  private readonly scratch = new ScratchPool();
   private failed: { rank: Rank; reason: string } | undefined;
 
   constructor(options: SimProcessGroupsOptions) {
@@ -199,7 +214,17 @@ export class SimCollectiveFabric {
       const index = this.nextIndex[rank]++;
       let slot = this.slots.get(index);
       if (!slot) {
-        slot = { index, arrivals: new Array(this.worldSize), seen: 0, first: undefined, label: undefined, state: 'open', makeError: undefined, deliverTimer: undefined };
+        slot = {
+          index,
+          arrivals: new Array(this.worldSize),
+          seen: 0,
+          first: undefined,
+          label: undefined,
+          state: 'open',
+          makeError: undefined,
+          deliverTimer: undefined,
+          timeout: undefined,
+        };
         this.slots.set(index, slot);
       }
       slot.seen++;
@@ -210,14 +235,16 @@ export class SimCollectiveFabric {
       }
       slot.label ??= opts.label;
       const problem = validateCall(call, this.worldSize);
+      // The last arrival completes the slot right now, before its caller can touch its arrays.
+      const copied = !problem && slot.seen < this.worldSize;
       const arrival: Arrival = {
         rank,
-        call: problem ? call : copyCallInputs(call),
+        call: copied ? copyCallInputs(call, this.copier) : call,
         at: this.scheduler.now(),
         timeoutMs,
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: undefined,
+        pooled: copied,
         settled: false,
       };
       slot.arrivals[rank] = arrival;
@@ -233,12 +260,28 @@ export class SimCollectiveFabric {
       }
       slot.first ??= arrival;
       if (slot.seen === this.worldSize) this.complete(slot);
-      else arrival.timer = this.scheduler.setTimeout(() => this.timedOut(slot, arrival), timeoutMs);
+      else this.armTimeout(slot, arrival);
     });
   }
 
-  private timedOut(slot: Slot, trigger: Arrival): void {
-    if (slot.state !== 'open') return;
+  private readonly copier = <T extends Int32Array | Float32Array>(array: T): T => this.scratch.copy(array);
+
+  /**
+   * Keep one timer per slot, at the earliest deadline of its arrivals (ties: the earlier
+   * arrival). It fires exactly when, and as, the first of per-arrival timers would have.
+   */
+  private armTimeout(slot: Slot, arrival: Arrival): void {
+    if (arrival.timeoutMs === Infinity) return;
+    const deadline = this.scheduler.now() + arrival.timeoutMs;
+    if (slot.timeout && slot.timeout.deadline <= deadline) return;
+    this.scheduler.clearTimeout(slot.timeout?.timer);
+    const timer = this.scheduler.setTimeout(() => this.timedOut(slot), arrival.timeoutMs);
+    slot.timeout = { timer, deadline, trigger: arrival };
+  }
+
+  private timedOut(slot: Slot): void {
+    if (slot.state !== 'open' || !slot.timeout) return;
+    const trigger = slot.timeout.trigger;
     const missing: Rank[] = [];
     for (let r = 0; r < this.worldSize; r++) if (!slot.arrivals[r]) missing.push(r);
     const name = this.collectiveName(slot, trigger.call);
@@ -248,7 +291,8 @@ export class SimCollectiveFabric {
   private complete(slot: Slot): void {
     const arrivals = slot.arrivals as Arrival[];
     const calls = arrivals.map((a) => a.call);
-    for (const a of arrivals) this.scheduler.clearTimeout(a.timer);
+    this.scheduler.clearTimeout(slot.timeout?.timer);
+    slot.timeout = undefined;
     if (calls[0].kind === 'allToAllV') {
       const vs = calls as Extract<CollectiveCall, { kind: 'allToAllV' }>[];
       const bad = checkAllToAllVCounts(
@@ -263,6 +307,7 @@ export class SimCollectiveFabric {
       }
     }
     const results = computeResults(calls);
+    for (const a of arrivals) if (a.pooled) for (const array of callArrays(a.call)) this.scratch.release(array);
     let latest = -Infinity;
     let multiplier = 1;
     for (const a of arrivals) {
@@ -284,10 +329,11 @@ export class SimCollectiveFabric {
     slot.state = 'aborted';
     slot.makeError = makeError;
     this.scheduler.clearTimeout(slot.deliverTimer);
+    this.scheduler.clearTimeout(slot.timeout?.timer);
+    slot.timeout = undefined;
     for (const a of slot.arrivals) {
       if (!a || a.settled) continue;
       a.settled = true;
-      this.scheduler.clearTimeout(a.timer);
       a.reject(makeError(a.rank));
     }
     this.forgetIfDone(slot);
