@@ -43,6 +43,8 @@ export interface DenseResult {
 
 export class BatchContext {
   readonly copied = deferred<Batch>();
+  /** The on-device batch once the copy completed (null before). */
+  copiedBatch: Batch | null = null;
   copyEvent: DeviceEvent | null = null;
   distStarted = false;
   readonly distDone = deferred<void>();

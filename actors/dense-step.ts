@@ -40,7 +40,25 @@ export interface DenseStepInput {
   amp: boolean;
 }
 
+/**
+ * A model whose dense part is shapes-only (DESIGN §2 `compute: 'shapes'`): no tfjs math at
+ * all. The step reports loss 0, a zero output of one value per example and zero gradients
+ * w.r.t. the pooled outputs (correctly sized), and no dense gradients. Every sharded module
+ * of such a model must be pipelined (there is no forward to find the others).
+ *
+ * @example
+ * class TimingOnly extends Model<Batch> { readonly shapesOnlyDense = true as const; … }
+ */
+export interface ShapesOnlyDenseModel {
+  readonly shapesOnlyDense: true;
+}
+
+export function isShapesOnlyDense(model: unknown): model is ShapesOnlyDenseModel {
+  return (model as Partial<ShapesOnlyDenseModel> | null)?.shapesOnlyDense === true;
+}
+
 export function runDenseStep(input: DenseStepInput): DenseResult {
+  if (isShapesOnlyDense(input.model)) return shapesOnlyDenseStep(input);
   const { model, training } = input;
   const batch = input.amp ? withBfloat16Dense(input.batch) : input.batch;
   const byModule = new Map<ShardedModuleContract, Map<number, { call: ResolvedCall; leaf: tf.Tensor2D }>>();
@@ -111,6 +129,11 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
     outputT?.dispose();
     return { loss, output, missing, denseGrads };
   }
+}
+
+function shapesOnlyDenseStep(input: DenseStepInput): DenseResult {
+  if (input.training) for (const call of input.calls) call.setGrad(new Float32Array(call.output.values.length));
+  return { loss: 0, output: new Float32Array(input.batch.batchSize), missing: [], denseGrads: input.training ? new Map() : null };
 }
 
 function withBfloat16Dense(batch: Batch): Batch {

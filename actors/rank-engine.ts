@@ -332,7 +332,13 @@ export class RankEngine {
           return copy;
         },
       })
-      .then((b) => ctx.copied.resolve(b), (e) => ctx.copied.reject(e));
+      .then(
+        (b) => {
+          ctx.copiedBatch = b;
+          ctx.copied.resolve(b);
+        },
+        (e) => ctx.copied.reject(e),
+      );
   }
 
   /** Start the input dist of every pipelined module for `ctx` (after its copy). */
@@ -342,9 +348,10 @@ export class RankEngine {
     const gate = this.lastForwardEvent;
     this.stages
       .submit('dist', ctx.index, {
-        awaitInput: () => ctx.onDevice,
+        // A finished copy leaves nothing to wait for: the stage goes straight to busy.
+        awaitInput: ctx.copiedBatch ? undefined : () => ctx.onDevice,
         work: async () => {
-          const batch = await ctx.onDevice;
+          const batch = ctx.copiedBatch ?? (await ctx.onDevice);
           if (ctx.copyEvent) device.wait('dataDist', ctx.copyEvent);
           if (gate) device.wait('dataDist', gate);
           const calls: ModuleCall[] = [];

@@ -1,7 +1,8 @@
 /**
  * Runs the three stage actors (copy / dist / compute) of a rank. A job is two functions:
- * `awaitInput` (what the stage waits for: a fetched batch, a finished copy) and `work`
- * (the ops it issues on its stream, awaited). `submit` resolves with the work's result.
+ * `awaitInput` (what the stage waits for: a fetched batch, a finished copy; leave it out when
+ * the input is already there) and `work` (the ops it issues on its stream, awaited). `submit`
+ * resolves with the work's result.
  *
  * @example
  * const stages = new StageRunner(0, bus, { clock });
@@ -73,7 +74,7 @@ export class StageRunner {
     if (actor.getSnapshot().value === 'failed') actor.send({ type: 'RESET' });
     const done = deferred<unknown>();
     const payload: StageWork = { awaitInput: job.awaitInput, work: job.work, done };
-    actor.send({ type: 'SUBMIT', job: { batch, payload } });
+    actor.send({ type: 'SUBMIT', job: { batch, payload, inputReady: job.awaitInput === undefined } });
     return done.promise as Promise<T>;
   }
 

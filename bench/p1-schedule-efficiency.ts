@@ -26,7 +26,7 @@ let failures = 0;
 const started = performance.now();
 
 async function measure(c: (typeof cases)[number], worldSize: number, model: 'shapes' | 'dlrm', coalesce: boolean): Promise<void> {
-  const r = await runSim({ runner: 'actor', model, dense: 'constant', worldSize, costs: c.costs, batches, coalesce });
+  const r = await runSim({ runner: 'actor', model, dense: 'none', worldSize, costs: c.costs, batches, coalesce });
   const bound = iterationBoundOf(c);
   const ratio = r.iterationMs / bound;
   worst = Math.max(worst, ratio);

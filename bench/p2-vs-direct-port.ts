@@ -31,8 +31,8 @@ const started = performance.now();
 for (const c of cases) {
   for (const worldSize of c.category === 'splits > forward' && !quick ? [2, 8] : [2]) {
     // side by side: the port, then sparsepipe, on the same cluster set-up
-    const direct = await runSim({ runner: 'direct', model: 'shapes', dense: 'constant', worldSize, costs: c.costs, batches, coalesce: true });
-    const actor = await runSim({ runner: 'actor', model: 'shapes', dense: 'constant', worldSize, costs: c.costs, batches, coalesce: true });
+    const direct = await runSim({ runner: 'direct', model: 'shapes', dense: 'none', worldSize, costs: c.costs, batches, coalesce: true });
+    const actor = await runSim({ runner: 'actor', model: 'shapes', dense: 'none', worldSize, costs: c.costs, batches, coalesce: true });
     const ratio = direct.iterationMs / actor.iterationMs;
     const splitsOverFwd = c.distSplits > c.fwd;
     worstAll = Math.min(worstAll, ratio);

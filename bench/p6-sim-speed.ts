@@ -30,8 +30,8 @@ const samples = new Map<Kind, Array<{ cpu: number; wall: number }>>(kinds.map((k
 
 // warm-up (JIT) of every path
 await simFloor({ worldSize: W, iterations: 10, localBatch: 64 });
-await runSim({ runner: 'direct', model: 'shapes', dense: 'constant', worldSize: W, costs, batches: 10, coalesce: true });
-await runSim({ runner: 'actor', model: 'shapes', dense: 'constant', worldSize: W, costs, batches: 10, coalesce: true });
+await runSim({ runner: 'direct', model: 'shapes', dense: 'none', worldSize: W, costs, batches: 10, coalesce: true });
+await runSim({ runner: 'actor', model: 'shapes', dense: 'none', worldSize: W, costs, batches: 10, coalesce: true });
 
 for (let rep = 0; rep < repeats; rep++) {
   for (const kind of kinds) {
@@ -41,7 +41,7 @@ for (let rep = 0; rep < repeats; rep++) {
         : await runSim({
             runner: kind === 'direct port' ? 'direct' : 'actor',
             model: 'shapes',
-            dense: 'constant',
+            dense: 'none',
             worldSize: W,
             costs,
             batches: iterations,

@@ -42,7 +42,7 @@ const started = performance.now();
 const sim = await runSim({
   runner: 'actor',
   model: 'shapes',
-  dense: 'constant',
+  dense: 'none',
   worldSize: 1,
   costs: 'copy=2,dist=5,fwd=3,bwd=4,opt=1',
   batches: N,

@@ -5,6 +5,7 @@
  *
  * ```
  * idle ─SUBMIT→ awaitingBatch ─(input ready)→ busy ─(work done)→ idle ─(queue not empty)→ awaitingBatch
+ *   a job whose input is already there (`inputReady`) goes from idle straight to busy
  *   any error → failed ─RESET→ idle
  * ```
  *
@@ -26,6 +27,8 @@ export interface StageJob {
   batch: BatchIndex;
   /** Opaque to the machine: what the implementation needs (and how it reports back). */
   payload?: unknown;
+  /** The job's input is already there (a fetched batch, a finished copy): no `awaitingBatch`. */
+  inputReady?: boolean;
 }
 
 export interface StageInput {
@@ -59,6 +62,7 @@ export const stageMachine = setup({
   },
   guards: {
     hasQueuedJob: ({ context }) => context.queue.length > 0,
+    hasReadyJob: ({ context }) => context.queue.length > 0 && context.queue[0].inputReady === true,
   },
   actions: {
     /** Wait for what the job needs; answers `awaitInput.done` / `awaitInput.error`. */
@@ -77,7 +81,10 @@ export const stageMachine = setup({
   on: { SUBMIT: { actions: 'enqueue' } },
   states: {
     idle: {
-      always: { guard: 'hasQueuedJob', target: 'awaitingBatch' },
+      always: [
+        { guard: 'hasReadyJob', target: 'busy' },
+        { guard: 'hasQueuedJob', target: 'awaitingBatch' },
+      ],
     },
     awaitingBatch: {
       entry: { type: 'awaitInput', params: ({ context }) => jobInput(context) },

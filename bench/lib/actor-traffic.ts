@@ -24,7 +24,7 @@ export interface ActorTraffic {
 
 export async function actorTraffic(iterations: number): Promise<ActorTraffic> {
   const c = createSimCluster({ worldSize: 1 });
-  const r = buildShapesOnlyRank({ pg: c.pgs[0], device: c.devices[0], features: 8, dim: 16, dense: 'constant' });
+  const r = buildShapesOnlyRank({ pg: c.pgs[0], device: c.devices[0], features: 8, dim: 16, dense: 'none' });
   const counts: Record<string, number> = {};
   const p = new TrainPipelineSparseDist({
     model: r.model,

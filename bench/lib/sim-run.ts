@@ -44,7 +44,7 @@ export interface SimScenario {
   coalesce?: boolean;
   hazards?: HazardMode;
   /** Dense part of the shapes-only model (default 'tiny'). */
-  dense?: 'tiny' | 'constant';
+  dense?: 'tiny' | 'constant' | 'none';
   /** Called on rank 0 after every iteration (e.g. heap samples). */
   onIteration?: (i: number) => void;
 }

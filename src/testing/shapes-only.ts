@@ -15,7 +15,9 @@
  *   carries a real gradient to the sharded module). `dense: 'constant'`: a stand-in whose
  *   loss and output are constants (no op depends on the pooled leaf; the pipeline still
  *   creates the leaf, runs the tape and sends a zero gradient back) — the lightest dense part
- *   the pipeline accepts, for measuring the simulator and the pipeline alone.
+ *   the pipeline accepts on tfjs. `dense: 'none'`: no tfjs at all — the model declares
+ *   `shapesOnlyDense` and the pipeline's dense step skips the tape (loss 0, zero gradients
+ *   of the right sizes) — for measuring the simulator and the pipeline alone (P6).
  *
  * Pooled values are whatever the output dist delivered (zeros): numbers mean nothing here,
  * only shapes, ordering and timing do.
@@ -227,10 +229,15 @@ export class ShapesOnlyModel extends Model<Batch> {
     init.dispose();
   }
 
+  /** `dense: 'none'`: the pipeline runs no tfjs for the dense part (see actors/dense-step.ts). */
+  get shapesOnlyDense(): boolean {
+    return this.dense === 'none';
+  }
+
   forward(batch: Batch): ModelOutput {
     return tf.tidy(() => {
       const pooled = this.sparseArch.forward(batch.sparse);
-      if (this.dense === 'constant') return { losses: tf.scalar(0.5), output: tf.zeros([batch.batchSize, 1]) };
+      if (this.dense !== 'tiny') return { losses: tf.scalar(0.5), output: tf.zeros([batch.batchSize, 1]) };
       const logits = tf.mul(tf.sum(pooled, 1, true), this.w);
       return { losses: tf.mean(logits) as tf.Scalar, output: logits };
     });
@@ -244,7 +251,7 @@ export class ShapesOnlyModel extends Model<Batch> {
 let nextId = 0;
 
 /** The dense part of {@link ShapesOnlyModel}: a few tiny tfjs ops, or constants. */
-export type ShapesOnlyDense = 'tiny' | 'constant';
+export type ShapesOnlyDense = 'tiny' | 'constant' | 'none';
 
 /**
  * The optimizer of a shapes-only rank: takes dense gradients and discards them, and at each

@@ -37,6 +37,36 @@ describe('shapes-only model', () => {
     });
   }
 
+  it("dense 'none' runs no tfjs: every batch trained, zero pooled gradients of the right size reach the module, no tensor made", async () => {
+    const cluster = createSimCluster({ worldSize: 2 });
+    const ranks = cluster.pgs.map((pg, rank) => {
+      const r = buildShapesOnlyRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], features: 4, dim: 8, dense: 'none' });
+      const grads: number[] = [];
+      const backward = r.ebc.backward.bind(r.ebc);
+      r.ebc.backward = (ctx, grad) => {
+        grads.push(grad.length);
+        return backward(ctx, grad);
+      };
+      return { r, grads, pipeline: new TrainPipelineSparseDist({ model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], pg }) };
+    });
+    const before = tf.memory().numTensors;
+    const outs = await Promise.all(
+      ranks.map(async ({ pipeline }) => {
+        const got: Array<{ batch: number; n: number; loss: number }> = [];
+        for await (const o of pipeline.run(shapesOnlyBatches({ features: 4, batchSize: 6, idsPerFeature: 2, count: 4 }))) got.push({ batch: o.batch, n: o.output.length, loss: o.loss });
+        return got;
+      }),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    for (const { r, grads, pipeline } of ranks) {
+      expect(r.model.shapesOnlyDense).toBe(true);
+      expect(grads).toEqual([6 * 32, 6 * 32, 6 * 32, 6 * 32]);
+      pipeline.dispose();
+      r.model.dispose();
+    }
+    for (const got of outs) expect(got).toEqual([0, 1, 2, 3].map((batch) => ({ batch, n: 6, loss: 0 })));
+  });
+
   it('rejects a batch whose keys differ from its features, naming both', async () => {
     const cluster = createSimCluster({ worldSize: 1 });
     const r = buildShapesOnlyRank({ pg: cluster.pgs[0], device: cluster.devices[0], features: 3, dim: 2 });

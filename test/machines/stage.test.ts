@@ -49,6 +49,16 @@ describe('stage machine', () => {
     actor.stop();
   });
 
+  it('a job whose input is already there skips awaitingBatch; the next one without waits again', async () => {
+    const { actor, calls, states } = recordedStage();
+    actor.send({ type: 'SUBMIT', job: { batch: 0, inputReady: true } });
+    actor.send(submit(1));
+    await waitFor(actor, (s) => idleAndEmpty(s) && s.context.jobsDone === 2);
+    expect(calls).toEqual(['work:0', 'awaitInput:1', 'work:1']);
+    expect(states).toEqual(['idle', 'busy', 'awaitingBatch', 'busy', 'idle']);
+    actor.stop();
+  });
+
   it('a job submitted while busy waits for the one in progress (pure transition)', () => {
     const d = new PureDriver(stageMachine, input, () => undefined); // children left running
     d.send(submit(7));
