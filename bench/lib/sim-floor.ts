@@ -41,6 +41,9 @@ export async function simFloor(o: { worldSize: number; iterations: number; local
       const outSend = recvLengths.map((n) => n * dim);
       const outRecv = lengthCounts.map((n) => n * dim);
       const one = new Float32Array(1);
+      // Payloads are the pipeline's (pooled embeddings, dense gradients), not the sim's: made once.
+      const pooledSend = new Float32Array(B * owned(r) * dim * W);
+      const gradSend = new Float32Array(B * F * dim);
       for (let i = 0; i < o.iterations; i++) {
         const copy = d.run('memcpy', { kind: 'copy' }, () => 0);
         await d.run('dataDist', { kind: 'distSplits' }, async () => {
@@ -52,10 +55,10 @@ export async function simFloor(o: { worldSize: number; iterations: number; local
           await dpg.allToAllV(values, valueCounts, recvValues);
         });
         await d.run('default', { kind: 'other' }, () => 0);
-        await d.run('default', { kind: 'outputDist' }, () => pg.allToAllV(new Float32Array(B * owned(r) * dim * W), outSend, outRecv));
+        await d.run('default', { kind: 'outputDist' }, () => pg.allToAllV(pooledSend, outSend, outRecv));
         await d.run('default', { kind: 'forward' }, () => 0);
         await d.run('default', { kind: 'backward' }, () => 0);
-        await d.run('default', { kind: 'collective' }, () => pg.allToAllV(new Float32Array(B * F * dim), outRecv, outSend));
+        await d.run('default', { kind: 'collective' }, () => pg.allToAllV(gradSend, outRecv, outSend));
         await d.run('default', { kind: 'other' }, () => 0);
         await d.run('default', { kind: 'optimizer' }, () => (W > 1 ? pg.allReduce(one, 'avg') : undefined));
         await copy;

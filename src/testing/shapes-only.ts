@@ -88,6 +88,8 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   private readonly env: ShapesOnlyEnv;
   /** Features owned by each rank (contiguous blocks). */
   private readonly ownedBy: number[];
+  /** The output dist's payload (zeros; collectives never modify their inputs), reused while its size holds. */
+  private pooledZeros = new Float32Array(0);
 
   constructor(options: ShapesOnlyEmbeddingOptions) {
     super();
@@ -181,7 +183,7 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     const sendCounts = ctx.batchSizes.map((b) => b * this.ownedBy[rank] * this.dim);
     const recvCounts = Int32Array.from(this.ownedBy, (n) => B * n * this.dim);
     const values = await device.run('default', { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` }, () =>
-      pg.allToAllV(new Float32Array(sumInts(sendCounts)), sendCounts, recvCounts, { label: `${label} output dist` }),
+      pg.allToAllV(this.zeros(sumInts(sendCounts)), sendCounts, recvCounts, { label: `${label} output dist` }),
     );
     return { keys: this.features, lengthPerKey: this.features.map(() => this.dim), batchSize: B, values };
   }
@@ -202,6 +204,11 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     const flops = 2 * (ctx.received ?? 0) * this.dim;
     await device.run('default', { kind: 'other', flops, label: `${label} scatter` }, () => undefined);
     ctx.input = undefined;
+  }
+
+  private zeros(n: number): Float32Array {
+    if (this.pooledZeros.length !== n) this.pooledZeros = new Float32Array(n);
+    return this.pooledZeros;
   }
 
   /** A no-op optimizer face (nothing to update). */
