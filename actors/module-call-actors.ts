@@ -31,14 +31,11 @@ export class ModuleCallActors {
     const emit = bus.emit.bind(bus);
     this.machine = shardedModuleBatchMachine.provide({
       actions: {
-        inputDist: effect('inputDist', (input: ModuleBatchInput) => {
+        inputDist: effect('inputDist', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
           emit({ type: 'dist.start', batch: input.batch, module: call.key });
           call.splits = call.module.inputDist(call.moduleContext, call.input);
-        }),
-        awaitSplits: effect('awaitSplits', async (input: ModuleBatchInput) => {
-          const call = lookup(input.batch, input.module);
-          call.data = await call.splits!.wait();
+          call.data = await call.splits.wait();
           emit({ type: 'dist.splits', batch: input.batch, module: call.key });
         }),
         awaitData: effect('awaitData', async (input: ModuleBatchInput) => {

@@ -3,13 +3,17 @@
  * batch i can compute while batch i+1 is still distributing).
  *
  * ```
- * awaitingBatch ─START→ distInFlight ─(splits issued)→ waitingForSplits ─(splits done, data issued)→
- * dataInFlight ─(data arrived)→ ready ─COMPUTE→ computing ─OUTPUT_DIST→ outputDist ─COMPUTED→
+ * awaitingBatch ─START→ distInFlight ┬ waitingForSplits ─(splits arrived, data issued)→ dataInFlight ┐
+ *                                    └───────────────────────────────────────────────(data arrived)┘→ ready
+ * ready ─COMPUTE→ computeAndOutputDist (computing ─OUTPUT_DIST→ outputDist) ─COMPUTED→ computed
  * computed ─BACKWARD→ backward → done        computed ─RELEASE→ done (eval)
  * any error → failed
  * ```
  *
- * The work of each state is a named effect (`inputDist`, `awaitSplits`, `awaitData`,
+ * `distInFlight` spans the two-phase input dist: on entry `inputDist` issues the splits
+ * exchange and waits for the splits (`waitingForSplits`), whose arrival issues the data
+ * exchange (`dataInFlight`, where `awaitData` waits for lengths / values / weights).
+ * The work of each state is a named effect (`inputDist`, `awaitData`,
  * `computeAndOutputDist`, `backward`) provided by the pipeline, answering with
  * `<effect>.done` / `<effect>.error`; the machine only sequences.
  *
@@ -39,8 +43,8 @@ export type ModuleBatchEvent =
   | { type: 'COMPUTE_FAILED'; error: unknown }
   | { type: 'BACKWARD' }
   | { type: 'RELEASE' }
-  | EffectDone<'inputDist' | 'awaitSplits' | 'awaitData' | 'backward'>
-  | EffectError<'inputDist' | 'awaitSplits' | 'awaitData' | 'backward'>;
+  | EffectDone<'inputDist' | 'awaitData' | 'backward'>
+  | EffectError<'inputDist' | 'awaitData' | 'backward'>;
 
 export const shardedModuleBatchMachine = setup({
   types: {
@@ -49,10 +53,8 @@ export const shardedModuleBatchMachine = setup({
     input: {} as ModuleBatchInput,
   },
   actions: {
-    /** Calls `module.inputDist(ctx, input)`: issues the splits exchange. */
+    /** Calls `module.inputDist(ctx, input)` (issues the splits exchange) and waits for the splits, which issues the data exchange. */
     inputDist: notProvidedEffect<ModuleBatchInput>('inputDist'),
-    /** Waits for the splits, which issues the data exchange. */
-    awaitSplits: notProvidedEffect<ModuleBatchInput>('awaitSplits'),
     /** Waits for lengths / values / weights to arrive. */
     awaitData: notProvidedEffect<ModuleBatchInput>('awaitData'),
     /** Local lookup then output dist; sends OUTPUT_DIST when the lookup is done, COMPUTED (or COMPUTE_FAILED) at the end. */
@@ -70,22 +72,18 @@ export const shardedModuleBatchMachine = setup({
     awaitingBatch: { on: { START: 'distInFlight' } },
     distInFlight: {
       entry: { type: 'inputDist', params: ({ context }) => ids(context) },
+      initial: 'waitingForSplits',
+      states: {
+        waitingForSplits: {
+          on: { 'inputDist.done': 'dataInFlight' },
+        },
+        dataInFlight: {
+          entry: { type: 'awaitData', params: ({ context }) => ids(context) },
+          on: { 'awaitData.done': '#shardedModule.ready' },
+        },
+      },
       on: {
-        'inputDist.done': 'waitingForSplits',
         'inputDist.error': { target: 'failed', actions: 'recordError' },
-      },
-    },
-    waitingForSplits: {
-      entry: { type: 'awaitSplits', params: ({ context }) => ids(context) },
-      on: {
-        'awaitSplits.done': 'dataInFlight',
-        'awaitSplits.error': { target: 'failed', actions: 'recordError' },
-      },
-    },
-    dataInFlight: {
-      entry: { type: 'awaitData', params: ({ context }) => ids(context) },
-      on: {
-        'awaitData.done': 'ready',
         'awaitData.error': { target: 'failed', actions: 'recordError' },
       },
     },

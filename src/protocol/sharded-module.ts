@@ -6,8 +6,8 @@
  * Lifecycle of one batch through a sharded module (each step is a state of the module actor):
  *
  * ```
- * createContext(batch) → inputDist(ctx, input)            awaitingBatch → distInFlight
- *   → (await splits awaitable) → (await data awaitable)   waitingForSplits → dataInFlight → ready
+ * createContext(batch) → inputDist(ctx, input)            awaitingBatch → distInFlight:
+ *   → (await splits awaitable) → (await data awaitable)     waitingForSplits → dataInFlight → ready
  *   → computeAndOutputDist(ctx)                           computing → outputDist
  *   … dense forward / backward on tfjs …
  *   → backward(ctx, gradOfOutput)                         (reverse all-to-all, row-gradient scatter-add)

@@ -34,7 +34,6 @@ export const EFFECTS: ReadonlySet<string> = new Set([
   'awaitInput',
   'work',
   'inputDist',
-  'awaitSplits',
   'awaitData',
   'computeAndOutputDist',
   'backward',

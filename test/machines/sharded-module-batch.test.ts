@@ -13,7 +13,7 @@ import {
 import { PureDriver, valuePath } from './pure-driver.ts';
 
 const input: ModuleBatchInput = { rank: 0, module: 'sparse_arch.ebc', batch: 5 };
-type PromiseSlot = 'inputDist' | 'awaitSplits' | 'awaitData' | 'backward';
+type PromiseSlot = 'inputDist' | 'awaitData' | 'backward';
 
 /**
  * A module actor with fake slots: promise slots resolve (or reject per `fail`), the
@@ -31,7 +31,6 @@ function fakeModule(fail: Partial<Record<PromiseSlot, unknown>> = {}) {
   const machine = shardedModuleBatchMachine.provide({
     actions: {
       inputDist: slot('inputDist'),
-      awaitSplits: slot('awaitSplits'),
       awaitData: slot('awaitData'),
       backward: slot('backward'),
       computeAndOutputDist: ({ self }, ids: ModuleBatchInput) => {
@@ -67,9 +66,8 @@ describe('sharded module, per batch', () => {
     expect(end.value).toBe('done');
     expect(states).toEqual([
       'awaitingBatch',
-      'distInFlight',
-      'waitingForSplits',
-      'dataInFlight',
+      'distInFlight.waitingForSplits',
+      'distInFlight.dataInFlight',
       'ready',
       'computeAndOutputDist.computing',
       'computeAndOutputDist.outputDist',
@@ -77,7 +75,7 @@ describe('sharded module, per batch', () => {
       'backward',
       'done',
     ]);
-    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitSplits', 'awaitData', 'computeAndOutputDist', 'backward']);
+    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitData', 'computeAndOutputDist', 'backward']);
     for (const c of calls) expect(c.input).toEqual(input);
   });
 
@@ -103,7 +101,7 @@ describe('sharded module, per batch', () => {
     expect(states.slice(-2)).toEqual(['computed', 'done']);
   });
 
-  for (const slot of ['inputDist', 'awaitSplits', 'awaitData', 'backward'] as const) {
+  for (const slot of ['inputDist', 'awaitData', 'backward'] as const) {
     it(`an error in ${slot} ends in failed with the error`, async () => {
       const error = new Error(`${slot}: rank 1 did not answer within 100 ms`);
       const { actor, compute } = fakeModule({ [slot]: error });
@@ -136,14 +134,16 @@ describe('sharded module, per batch', () => {
     const d = new PureDriver(shardedModuleBatchMachine, input, () => undefined);
     d.send({ type: 'COMPUTE' });
     expect(d.value).toBe('awaitingBatch');
-    d.send({ type: 'START' }).resolve('inputDist').send({ type: 'COMPUTE' });
-    expect(d.value).toBe('waitingForSplits');
-    d.resolve('awaitSplits').resolve('awaitData');
+    d.send({ type: 'START' }).send({ type: 'COMPUTE' });
+    expect(d.value).toBe('distInFlight.waitingForSplits');
+    d.resolve('inputDist').send({ type: 'COMPUTE' });
+    expect(d.value).toBe('distInFlight.dataInFlight');
+    d.resolve('awaitData');
     expect(d.value).toBe('ready');
     d.send({ type: 'BACKWARD' }).send({ type: 'RELEASE' });
     expect(d.value).toBe('ready');
     d.send({ type: 'COMPUTE' });
     expect(d.value).toBe('computeAndOutputDist.computing');
-    expect(d.spawned.map((c) => c.src)).toEqual(['inputDist', 'awaitSplits', 'awaitData', 'computeAndOutputDist']);
+    expect(d.spawned.map((c) => c.src)).toEqual(['inputDist', 'awaitData', 'computeAndOutputDist']);
   });
 });

@@ -91,8 +91,8 @@ describe('renderMachineSvg', () => {
     }
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg).not.toMatch(/href=|@import|url\((?!#)/);
-    expect(svg).toContain('>do: awaitSplits<');
-    expect(svg).toContain('>done: awaitSplits<');
+    expect(svg).toContain('>do: awaitData<');
+    expect(svg).toContain('>done: inputDist<');
   });
 
   it('is byte-for-byte deterministic', async () => {

@@ -154,10 +154,11 @@ function eventLabel(eventType: string, node: AnyStateNode): { kind: ChartEdgeKin
       return { kind, text: `${kind}: ${inv ? sourceName(inv.src) : id}` };
     }
   }
-  // An effect's answers: `forward.done` / `forward.error` for an entry effect `forward` of this state.
+  // An effect's answers: `forward.done` / `forward.error` for an entry effect `forward` of this
+  // state or of a state containing it (the effect runs while the whole parent is active).
   for (const kind of ['done', 'error'] as const) {
     const suffix = `.${kind}`;
-    if (eventType.endsWith(suffix) && entryEffects(node).includes(eventType.slice(0, -suffix.length))) {
+    if (eventType.endsWith(suffix) && entryEffectsInScope(node).includes(eventType.slice(0, -suffix.length))) {
       return { kind, text: `${kind}: ${eventType.slice(0, -suffix.length)}` };
     }
   }
@@ -167,6 +168,12 @@ function eventLabel(eventType: string, node: AnyStateNode): { kind: ChartEdgeKin
     return { kind: 'after', text: /^\d+$/.test(delay) ? `after ${delay}ms` : `after ${delay}` };
   }
   return { kind: 'event', text: eventType };
+}
+
+function entryEffectsInScope(node: AnyStateNode): string[] {
+  const names: string[] = [];
+  for (let n: AnyStateNode | undefined = node; n; n = n.parent) names.push(...entryEffects(n));
+  return names;
 }
 
 /**
