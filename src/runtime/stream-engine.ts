@@ -15,7 +15,7 @@
  *   one failed op does not block or poison the stream, and events covering it still complete.
  * - `wait(stream, event)` is itself stream-ordered (like `cudaStreamWaitEvent`): later ops
  *   on `stream`, and events recorded on it later, come after `event`.
- * - Object results are tagged with their producer `{ stream, seq, label }` for the
+ * - Object results are tagged (unless hazards are `off`) with their producer `{ stream, seq, label }` for the
  *   {@link HazardChecker}; `uses` are checked when the op is issued.
  *
  * @example
@@ -46,7 +46,14 @@ export interface RunOptions {
   after?: readonly PromiseLike<unknown>[];
 }
 
-/** What to do when an op is issued with a stream hazard. */
+/**
+ * What to do when an op is issued with a stream hazard. `off` also skips the bookkeeping
+ * behind the checker: results are not tagged with their producer (`producerOf` answers
+ * `undefined`), for the fastest simulations.
+ *
+ * @example
+ * new SimDevice({ scheduler, hazards: 'throw' });
+ */
 export type HazardMode = 'report' | 'throw' | 'off';
 
 /** Options shared by every device built on {@link StreamEngine}. */
@@ -84,6 +91,8 @@ export class StreamEngine {
   private readonly hazardMode: HazardMode;
   private readonly onHazard: ((h: StreamHazard) => void) | undefined;
   private readonly checker = new HazardChecker();
+  /** Hazard bookkeeping is on (mode `report` or `throw`). */
+  private readonly tracking: boolean;
   private readonly streams = new Map<StreamName, StreamState>();
 
   constructor(options: StreamEngineOptions) {
@@ -91,6 +100,7 @@ export class StreamEngine {
     this.clock = options.clock;
     this.timing = options.timing;
     this.hazardMode = options.hazards ?? 'report';
+    this.tracking = this.hazardMode !== 'off';
     this.onHazard = options.onHazard;
     this.opLog = options.opLog === false ? undefined : (options.opLog ?? new OpLog());
     for (const name of STREAM_NAMES) this.streams.set(name, { tail: Promise.resolve(), nextSeq: 0 });
@@ -110,10 +120,11 @@ export class StreamEngine {
     options?: RunOptions | readonly unknown[],
   ): Promise<T> {
     const st = this.state(stream);
-    const opts: RunOptions = isUsesArray(options) ? { uses: options } : (options ?? {});
+    const uses = isUsesArray(options) ? options : options?.uses;
+    const after = isUsesArray(options) ? undefined : options?.after;
     const op: ProducerTag = cost.label === undefined ? { stream, seq: st.nextSeq } : { stream, seq: st.nextSeq, label: cost.label };
-    if (this.hazardMode !== 'off' && opts.uses && opts.uses.length > 0) {
-      const found = this.checker.check(op, opts.uses, this.clock.now(), this.rank);
+    if (this.tracking && uses && uses.length > 0) {
+      const found = this.checker.check(op, uses, this.clock.now(), this.rank);
       if (found.length > 0 && this.hazardMode === 'throw') throw new StreamHazardError(found[0]);
       for (const h of found) {
         this.hazards.push(h);
@@ -121,8 +132,8 @@ export class StreamEngine {
       }
     }
     st.nextSeq++;
-    this.checker.issued(stream, op.seq);
-    const gate = opts.after && opts.after.length > 0 ? Promise.all([st.tail, ...opts.after]) : st.tail;
+    if (this.tracking) this.checker.issued(stream, op.seq);
+    const gate = after && after.length > 0 ? Promise.all([st.tail, ...after]) : st.tail;
     const result = gate.then(
       () => this.execute(op, cost, fn),
       (error: unknown) => {
@@ -143,7 +154,7 @@ export class StreamEngine {
   record(stream: StreamName): DeviceEvent {
     const st = this.state(stream);
     const event: DeviceEvent = Object.freeze({ stream, seq: st.nextSeq - 1, done: st.tail });
-    this.checker.recorded(event);
+    if (this.tracking) this.checker.recorded(event);
     return event;
   }
 
@@ -156,7 +167,7 @@ export class StreamEngine {
   wait(stream: StreamName, event: DeviceEvent): void {
     const st = this.state(stream);
     st.tail = Promise.all([st.tail, event.done]).then(noop, noop);
-    this.checker.waited(stream, event);
+    if (this.tracking) this.checker.waited(stream, event);
   }
 
   /**
@@ -222,7 +233,7 @@ export class StreamEngine {
     }
     const completion = this.timing.completion(cost, op.stream);
     if (completion) await completion;
-    this.checker.tag(value, op);
+    if (this.tracking) this.checker.tag(value, op);
     this.log(op, cost, 'end');
     return value;
   }

@@ -120,15 +120,7 @@ export class SimScheduler implements Clock {
     const id = this.seq++;
     if (timeoutMs === Infinity) return id;
     const delay = Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 0;
-    const entry: TimerEntry = {
-      time: this.nowMs + delay,
-      seq: id,
-      fn: () => {
-        this.byId.delete(id);
-        fn();
-      },
-      cancelled: false,
-    };
+    const entry: TimerEntry = { time: this.nowMs + delay, seq: id, fn, cancelled: false };
     this.byId.set(id, entry);
     this.queue.push(entry);
     this.kick();
@@ -168,20 +160,21 @@ export class SimScheduler implements Clock {
    */
   hold<T>(p: PromiseLike<T>): Promise<T> {
     this.held++;
-    const release = (): void => {
-      this.held--;
-      this.kick();
-    };
     return Promise.resolve(p).then(
       (v) => {
-        release();
+        this.release();
         return v;
       },
       (e: unknown) => {
-        release();
+        this.release();
         throw e;
       },
     );
+  }
+
+  private release(): void {
+    this.held--;
+    this.kick();
   }
 
   /**
@@ -269,6 +262,7 @@ export class SimScheduler implements Clock {
   }
 
   private fire(timer: TimerEntry): void {
+    this.byId.delete(timer.seq);
     try {
       timer.fn();
     } catch (error) {

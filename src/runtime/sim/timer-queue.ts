@@ -32,15 +32,17 @@ export class TimerQueue {
 
   push(entry: TimerEntry): void {
     const h = this.heap;
-    h.push(entry);
     this.live++;
-    let i = h.length - 1;
+    // Sift up: move parents down into the hole until `entry` fits.
+    let i = h.length;
+    h.push(entry);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      if (!before(entry, h[parent])) break;
+      h[i] = h[parent];
       i = parent;
     }
+    h[i] = entry;
   }
 
   /** Marks `entry` cancelled; it is dropped lazily when it reaches the top. */
@@ -73,19 +75,20 @@ export class TimerQueue {
     if (h.length === 0) return undefined;
     const top = h[0];
     const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
+      // Sift down: move the earlier child up into the hole until `last` fits.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+        const c = r < n && before(h[r], h[l]) ? r : l;
+        if (!before(h[c], last)) break;
+        h[i] = h[c];
+        i = c;
       }
+      h[i] = last;
     }
     return top;
   }
