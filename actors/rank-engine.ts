@@ -217,7 +217,8 @@ export class RankEngine {
     if (next && !next.distStarted && input.batch === this.queue[0]?.index) this.startDist(next);
   }
 
-  private async backward(input: BatchInput): Promise<void> {
+  /** The batch's backward; answers with its output (the batch leaves the pipeline: the optimizer step needs only gradients). */
+  private async backward(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     const result = await ctx.forward!;
     const device = this.o.device;
@@ -239,6 +240,8 @@ export class RankEngine {
       this.o.bus.emit({ type: 'backward.end', batch: ctx.index });
     })();
     await ctx.backward;
+    this.retire(ctx);
+    return { batch: ctx.index, loss: result.loss, output: result.output };
   }
 
   private async optimizerStep(input: StepInput): Promise<void> {
@@ -271,17 +274,22 @@ export class RankEngine {
     bus.emit({ type: 'optimizer.end', batch: input.batch });
   }
 
+  /** Eval: waits for the forward's output and releases the module actors. */
   private async complete(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     try {
       const result = await ctx.forward!;
-      if (ctx.backward) await ctx.backward;
-      else for (const call of ctx.calls.values()) ModuleCallActors.send(call, 'RELEASE');
+      for (const call of ctx.calls.values()) ModuleCallActors.send(call, 'RELEASE');
       return { batch: ctx.index, loss: result.loss, output: result.output };
     } finally {
-      this.queue.shift();
-      this.byIndex.delete(ctx.index);
+      this.retire(ctx);
     }
+  }
+
+  /** The head batch is done: it leaves the queue. */
+  private retire(ctx: BatchContext): void {
+    if (this.queue[0] === ctx) this.queue.shift();
+    this.byIndex.delete(ctx.index);
   }
 
   private async drain(): Promise<void> {

@@ -10,8 +10,9 @@
  *                       ├→ syncing ────→ progressing
  *                       └→ progressing
  * progressing: awaitingBatch ─(none left)→ draining → exhausted
- *              → deciding → zeroGrad? → forward → startingNextDist → backward → optimizerStep?
- *              → completing → (answer) → ready ─PROGRESS→ gate
+ *              → zeroGrad? → forward → startingNextDist → backward (answers the output) → optimizerStep?
+ *              → (answer) → ready ─PROGRESS→ gate
+ *              eval: startingNextDist → completing (answers the output) → (answer) → ready
  * any failure → failed (or back to ready with an error answer when the batch was rejected
  * before it touched any state)
  * ```
@@ -54,7 +55,8 @@ export const coordinatorMachine = setup({
     isNotConnected: ({ context }) => !context.connected,
     needsSync: ({ context }) => context.syncRequired,
     hasNewSource: ({ event }) => event.type === 'PROGRESS' && event.newSource === true,
-    noBatchLeft: ({ context }) => context.current === null,
+    noBatchArrived: ({ event }) =>
+      event.type === 'awaitBatch.done' && (event as unknown as { output: AwaitBatchOutput }).output.batch === null,
     isTraining: ({ context }) => context.training,
     shouldResetOptimizer: ({ context }) =>
       context.training && shouldResetOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum),
@@ -106,15 +108,19 @@ export const coordinatorMachine = setup({
     openWindow: assign({ windowSize: 0 }),
     countMicroBatch: assign(({ context }) => ({ windowSize: context.windowSize + 1 })),
     closeWindow: assign({ windowSize: 0 }),
+    /** The iteration's output: carried by `backward.done` (training) or `complete.done` (eval), else kept from there. */
+    answerOutput: assign(({ context, event }) => {
+      const output = event.type === 'backward.done' || event.type === 'complete.done' ? (event as { output?: unknown }).output : context.output;
+      return {
+        calls: context.training ? context.calls + 1 : context.calls,
+        batchesTrained: context.batchesTrained + 1,
+        resultSeq: context.resultSeq + 1,
+        lastResult: { kind: 'output' as const, batch: context.current!.batch, output },
+        output: undefined,
+        current: null,
+      };
+    }),
     assignOutput: assign(({ event }) => ({ output: (event as unknown as { output: unknown }).output })),
-    answerOutput: assign(({ context }) => ({
-      calls: context.training ? context.calls + 1 : context.calls,
-      batchesTrained: context.batchesTrained + 1,
-      resultSeq: context.resultSeq + 1,
-      lastResult: { kind: 'output' as const, batch: context.current!.batch, output: context.output },
-      output: undefined,
-      current: null,
-    })),
     answerExhausted: assign(({ context }) => ({
       connected: false,
       resultSeq: context.resultSeq + 1,
@@ -207,18 +213,16 @@ export const coordinatorMachine = setup({
         awaitingBatch: {
           entry: { type: 'awaitBatch', params: ({ context }) => ({ rank: context.rank, training: context.training }) },
           on: {
-            'awaitBatch.done': { target: 'checkingBatch', actions: 'assignCurrent' },
+            'awaitBatch.done': [
+              { guard: 'noBatchArrived', target: '#coordinator.draining', actions: 'assignCurrent' },
+              { guard: 'shouldResetOptimizer', target: 'zeroGrad', actions: 'assignCurrent' },
+              { target: 'forward', actions: 'assignCurrent' },
+            ],
             'awaitBatch.error': [
               { guard: 'isRecoverable', target: '#coordinator.ready', actions: 'answerError' },
               { target: '#coordinator.failed', actions: 'answerError' },
             ],
           },
-        },
-        checkingBatch: {
-          always: [{ guard: 'noBatchLeft', target: '#coordinator.draining' }, { target: 'deciding' }],
-        },
-        deciding: {
-          always: [{ guard: 'shouldResetOptimizer', target: 'zeroGrad' }, { target: 'forward' }],
         },
         zeroGrad: {
           entry: ['openWindow', { type: 'zeroGrad', params: ({ context }) => ({ rank: context.rank }) }],
@@ -242,37 +246,40 @@ export const coordinatorMachine = setup({
           },
         },
         backward: {
+          // Answers with the iteration's output once the batch's backward is done.
           entry: { type: 'backward', params: ({ context }) => batchInput(context) },
           on: {
             'backward.done': [
-              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: 'countMicroBatch' },
-              { target: 'completing', actions: 'countMicroBatch' },
+              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: ['countMicroBatch', 'assignOutput'] },
+              { target: '#coordinator.ready', actions: ['countMicroBatch', 'answerOutput'] },
             ],
             'backward.error': FAIL,
           },
         },
         optimizerStep: {
-          entry: { type: 'optimizerStep', params: ({ context }) => ({
+          entry: {
+            type: 'optimizerStep',
+            params: ({ context }) => ({
               rank: context.rank,
               batch: context.current!.batch,
               microBatches: context.windowSize,
               scale: stepScaleFor(context.gradAccumSchedule, context.gradAccum, context.windowSize),
-            }) },
+            }),
+          },
           on: {
-            'optimizerStep.done': { target: 'completing', actions: 'closeWindow' },
+            'optimizerStep.done': { target: '#coordinator.ready', actions: ['closeWindow', 'answerOutput'] },
             'optimizerStep.error': FAIL,
           },
         },
         completing: {
+          // Eval: waits for the forward's output and releases the batch.
           entry: { type: 'complete', params: ({ context }) => batchInput(context) },
           on: {
-            'complete.done': { target: 'done', actions: 'assignOutput' },
+            'complete.done': { target: '#coordinator.ready', actions: 'answerOutput' },
             'complete.error': FAIL,
           },
         },
-        done: { type: 'final' },
       },
-      onDone: { target: 'ready', actions: 'answerOutput' },
     },
     draining: {
       entry: { type: 'drain', params: ({ context }) => ({ rank: context.rank }) },

@@ -81,7 +81,10 @@ export function coordinatorFakes(options: FakeOptions) {
       }),
       forward: effect('forward', async (input: BatchInput) => record('forward', input)),
       startNextDist: effect('startNextDist', async (input: BatchInput) => record('startNextDist', input)),
-      backward: effect('backward', async (input: BatchInput) => record('backward', input)),
+      backward: effect('backward', async (input: BatchInput) => {
+        record('backward', input);
+        return { batch: input.batch };
+      }),
       optimizerStep: effect('optimizerStep', async (input: StepInput) => {
         record('optimizerStep', input);
         log.steps.push(input);

@@ -32,7 +32,8 @@ function responder(batches: number, overrides: Partial<Record<string, (c: Spawne
       const batch = next++;
       return { output: { batch, isLast: batch === batches - 1 } };
     }
-    if (child.src === 'complete') return { output: { loss: (child.input as { batch: number }).batch } };
+    // The iteration's output: from backward (training) or complete (eval).
+    if (child.src === 'complete' || child.src === 'backward') return { output: { loss: (child.input as { batch: number }).batch } };
     return { output: undefined };
   };
 }
@@ -57,7 +58,7 @@ describe('coordinator effects (named entry actions, read from the definition)', 
 });
 
 describe('coordinator, one training iteration (pure)', () => {
-  it('walks idle → gate → connecting → awaitingBatch → … → optimizerStep → completing → ready', () => {
+  it('walks idle → gate → connecting → awaitingBatch → … → backward → optimizerStep → ready', () => {
     const d = new PureDriver(coordinatorMachine, input(1), responder(3));
     d.send(PROGRESS);
     expect(d.trace).toEqual([
@@ -65,22 +66,18 @@ describe('coordinator, one training iteration (pure)', () => {
       'gate',
       'connecting',
       'progressing.awaitingBatch',
-      'progressing.checkingBatch',
-      'progressing.deciding',
       'progressing.zeroGrad',
       'progressing.forward',
       'progressing.startingNextDist',
       'progressing.backward',
       'progressing.optimizerStep',
-      'progressing.completing',
-      'progressing.done',
       'ready',
     ]);
     const ctx = d.snapshot.context;
     expect(ctx).toMatchObject({ connected: true, calls: 1, batchesTrained: 1, resultSeq: 1, windowSize: 0, current: null });
     expect(ctx.lastResult).toEqual({ kind: 'output', batch: 0, output: { loss: 0 } });
     expect(d.spawned.map((c) => c.src)).toEqual([
-      'connect', 'awaitBatch', 'zeroGrad', 'forward', 'startNextDist', 'backward', 'optimizerStep', 'complete',
+      'connect', 'awaitBatch', 'zeroGrad', 'forward', 'startNextDist', 'backward', 'optimizerStep',
     ]);
     expect(d.spawned.find((c) => c.src === 'forward')!.input).toEqual({ rank: 0, batch: 0, training: true });
     // Connect happens once: the second call goes straight to the batch.
@@ -95,12 +92,9 @@ describe('coordinator, one training iteration (pure)', () => {
     d.send({ type: 'PROGRESS', training: false });
     expect(d.trace.slice(3)).toEqual([
       'progressing.awaitingBatch',
-      'progressing.checkingBatch',
-      'progressing.deciding',
       'progressing.forward',
       'progressing.startingNextDist',
       'progressing.completing',
-      'progressing.done',
       'ready',
     ]);
     expect(d.snapshot.context).toMatchObject({ calls: 0, batchesTrained: 1, training: false });
@@ -165,7 +159,7 @@ describe('coordinator drain, failures and controls (pure)', () => {
   it('no batch left → draining → exhausted; PROGRESS again answers exhausted; newSource reconnects', () => {
     const d = new PureDriver(coordinatorMachine, input(), responder(1));
     d.send(PROGRESS).send(PROGRESS);
-    expect(d.trace.slice(-5)).toEqual(['gate', 'progressing.awaitingBatch', 'progressing.checkingBatch', 'draining', 'exhausted']);
+    expect(d.trace.slice(-4)).toEqual(['gate', 'progressing.awaitingBatch', 'draining', 'exhausted']);
     expect(d.snapshot.value).toBe('exhausted');
     expect(d.snapshot.context).toMatchObject({ resultSeq: 2, connected: false, lastResult: { kind: 'exhausted', batchesTrained: 1 } });
     d.send(PROGRESS);

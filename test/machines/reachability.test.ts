@@ -63,6 +63,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
     const recoverable = Object.assign(new Error('bad batch'), { recoverable: true });
     const events: AnyEventObject[] = [
       { type: 'PROGRESS', training: true },
+      { type: 'PROGRESS', training: false },
       { type: 'PROGRESS', training: true, syncRequired: true },
       { type: 'PROGRESS', training: true, newSource: true },
       { type: 'PAUSE' },
@@ -71,6 +72,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
       { type: 'RESET' },
       ...invokeEvents(coordinatorMachine, {
         awaitBatch: [{ batch: 0, isLast: false }, { batch: null, isLast: true }],
+        backward: [{ loss: 1 }],
         complete: [{ loss: 1 }],
       }),
       actorError(ids.connect, recoverable),
@@ -79,13 +81,13 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
     const paths = explore(coordinatorMachine, {
       input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },
       events,
-      // What the guards read (training aside: eval only removes states), and the kind of the last answer (so `ready` after an output is
-      // a state of its own, reached through `progressing.done`); counters (calls,
+      // What the guards read (training: eval reaches `completing`), and the kind of the last
+      // answer (so `ready` after an output is a state of its own); counters (calls,
       // resultSeq, …) would make the graph infinite.
       serializeState: (s: AnyMachineSnapshot) => {
         const c = s.context as CoordinatorContext;
         return JSON.stringify([
-          s.value, c.connected, c.paused, c.stepTokens > 0, c.syncRequired, c.current === null, c.lastResult?.kind,
+          s.value, c.connected, c.paused, c.stepTokens > 0, c.syncRequired, c.current === null, c.lastResult?.kind, c.training,
         ]);
       },
     });

@@ -14,12 +14,12 @@ describe('machineGraph', () => {
     const progressing = g.root.children.find((s) => s.key === 'progressing')!;
     expect(progressing.type).toBe('compound');
     expect(progressing.children.map((s) => s.key)).toEqual([
-      'awaitingBatch', 'checkingBatch', 'deciding', 'zeroGrad', 'forward',
-      'startingNextDist', 'backward', 'optimizerStep', 'completing', 'done',
+      'awaitingBatch', 'zeroGrad', 'forward',
+      'startingNextDist', 'backward', 'optimizerStep', 'completing',
     ]);
     expect(progressing.children.find((s) => s.initial)?.path).toBe('progressing.awaitingBatch');
     expect(g.root.children.find((s) => s.initial)?.path).toBe('idle');
-    expect(progressing.children.find((s) => s.key === 'done')?.type).toBe('final');
+    expect(g.root.children.find((s) => s.key === 'exhausted')?.type).toBe('atomic');
   });
 
   it('labels eventless transitions with their named guards, in priority order', () => {
@@ -35,12 +35,19 @@ describe('machineGraph', () => {
     const g = machineGraph(coordinatorMachine);
     expect(labelsFrom(g, 'progressing.backward')).toEqual([
       'done: backward [shouldStepOptimizer] -> progressing.optimizerStep',
-      'done: backward -> progressing.completing',
+      'done: backward -> ready',
       'error: backward -> failed',
+    ]);
+    expect(labelsFrom(g, 'progressing.awaitingBatch')).toEqual([
+      'done: awaitBatch [noBatchArrived] -> draining',
+      'done: awaitBatch [shouldResetOptimizer] -> progressing.zeroGrad',
+      'done: awaitBatch -> progressing.forward',
+      'error: awaitBatch [isRecoverable] -> ready',
+      'error: awaitBatch -> failed',
     ]);
     const forward = g.root.children.find((s) => s.key === 'progressing')!.children.find((s) => s.key === 'forward')!;
     expect(forward.invokes).toEqual(['forward']);
-    expect(labelsFrom(g, 'progressing')).toEqual(['done -> ready']);
+    expect(labelsFrom(g, 'progressing')).toEqual([]);
   });
 
   it('lists targetless transitions inside their state instead of drawing them', () => {
@@ -110,7 +117,7 @@ describe('renderMachineSvg', () => {
       return { x, y, w, h };
     };
     const parent = rect('progressing');
-    for (const child of ['progressing.awaitingBatch', 'progressing.forward', 'progressing.done']) {
+    for (const child of ['progressing.awaitingBatch', 'progressing.forward', 'progressing.completing']) {
       const c = rect(child);
       expect(c.x).toBeGreaterThanOrEqual(parent.x);
       expect(c.y).toBeGreaterThanOrEqual(parent.y);

@@ -12,7 +12,7 @@
  * ```
  * so copy(i+1) overlaps forward(i) and dist(i+1) overlaps backward(i). The coordinator's
  * `actor.state` events walk awaitingBatch → forward → startingNextDist → backward →
- * optimizerStep → completing → ready for each batch.
+ * optimizerStep → ready for each batch.
  */
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 
@@ -62,8 +62,7 @@ export function scriptedRun(options: ScriptedRunOptions = {}): PipelineEvent[] {
       out.push({ type: 'optimizer.start', rank, t: at(b + 17), batch: i });
       out.push({ type: 'optimizer.step', rank, t: at(b + 18), batch: i, microBatches: 1 });
       out.push({ type: 'optimizer.end', rank, t: at(b + 19), batch: i });
-      go(b + 19, 'progressing.completing');
-      go(b + 19.5, 'ready');
+      go(b + 19, 'ready');
     }
   }
   // Merge the ranks in time order (stable: within a rank, emission order is kept).
