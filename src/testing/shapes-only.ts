@@ -70,6 +70,19 @@ function sumInts(a: Int32Array): number {
   return s;
 }
 
+/** `counts[j] · scale` for every j. */
+function scaled(counts: ArrayLike<number>, scale: number): Int32Array {
+  const out = new Int32Array(counts.length);
+  for (let j = 0; j < counts.length; j++) out[j] = counts[j] * scale;
+  return out;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * A table-wise sharded embedding collection that moves correctly sized messages and
  * computes nothing.
@@ -90,6 +103,8 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   private readonly ownedBy: number[];
   /** The output dist's payload (zeros; collectives never modify their inputs), reused while its size holds. */
   private pooledZeros = new Float32Array(0);
+  /** `dim` per feature (the pooled output's `lengthPerKey`). */
+  private readonly widths: readonly number[];
 
   constructor(options: ShapesOnlyEmbeddingOptions) {
     super();
@@ -105,6 +120,7 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     this.name = options.name ?? 'shapesOnly';
     this.ownedBy = new Array<number>(env.worldSize).fill(0);
     for (let k = 0; k < features.length; k++) this.ownedBy[this.ownerOf(k)]++;
+    this.widths = Object.freeze(this.features.map(() => dim));
   }
 
   get outputWidth(): number {
@@ -125,7 +141,7 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   }
 
   inputDist(ctx: ShapesOnlyContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
-    if (input.keys.length !== this.features.length || input.keys.some((k, i) => k !== this.features[i])) {
+    if (!sameKeys(input.keys, this.features)) {
       throw new Error(`${this.name}: batch ${ctx.batch} has keys [${input.keys.join(', ')}], expected [${this.features.join(', ')}]`);
     }
     const W = this.env.worldSize;
@@ -180,12 +196,12 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     await device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => undefined, { after: [ctx.dataDone] });
     hooks?.onOutputDist?.();
     const B = ctx.input.stride;
-    const sendCounts = ctx.batchSizes.map((b) => b * this.ownedBy[rank] * this.dim);
-    const recvCounts = Int32Array.from(this.ownedBy, (n) => B * n * this.dim);
+    const sendCounts = scaled(ctx.batchSizes, this.ownedBy[rank] * this.dim);
+    const recvCounts = scaled(this.ownedBy, B * this.dim);
     const values = await device.run('default', { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` }, () =>
       pg.allToAllV(this.zeros(sumInts(sendCounts)), sendCounts, recvCounts, { label: `${label} output dist` }),
     );
-    return { keys: this.features, lengthPerKey: this.features.map(() => this.dim), batchSize: B, values };
+    return { keys: this.features, lengthPerKey: this.widths, batchSize: B, values };
   }
 
   async backward(ctx: ShapesOnlyContext, gradOutput: Float32Array): Promise<void> {
@@ -196,8 +212,8 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     }
     const { device, pg, rank } = this.env;
     const label = `${this.name} b${ctx.batch}`;
-    const sendCounts = Int32Array.from(this.ownedBy, (n) => B * n * this.dim);
-    const recvCounts = ctx.batchSizes.map((b) => b * this.ownedBy[rank] * this.dim);
+    const sendCounts = scaled(this.ownedBy, B * this.dim);
+    const recvCounts = scaled(ctx.batchSizes, this.ownedBy[rank] * this.dim);
     await device.run('default', { kind: 'collective', bytes: gradOutput.byteLength, label: `${label} grad dist` }, () =>
       pg.allToAllV(gradOutput, sendCounts, recvCounts, { label: `${label} grad dist` }),
     );

@@ -53,12 +53,8 @@ export function validateCall(call: CollectiveCall, worldSize: number): string | 
       return firstNegative('send', call.send);
     case 'allToAllV': {
       if (!(call.data instanceof Int32Array || call.data instanceof Float32Array)) return 'data must be an Int32Array or a Float32Array';
-      for (const [name, counts] of [['sendCounts', call.sendCounts], ['recvCounts', call.recvCounts]] as const) {
-        if (!(counts instanceof Int32Array)) return `${name} must be an Int32Array`;
-        if (counts.length !== worldSize) return `${name} has ${counts.length} entries, world size is ${worldSize}`;
-        const neg = firstNegative(name, counts);
-        if (neg) return neg;
-      }
+      const countsProblem = badCounts('sendCounts', call.sendCounts, worldSize) ?? badCounts('recvCounts', call.recvCounts, worldSize);
+      if (countsProblem) return countsProblem;
       const total = sum(call.sendCounts);
       if (total !== call.data.length) return `sendCounts sum to ${total} but data has ${call.data.length} elements`;
       return undefined;
@@ -133,24 +129,24 @@ export function exchangeSplits(sends: readonly Int32Array[]): Int32Array[] {
  */
 export function exchangeV<T extends Int32Array | Float32Array>(datas: readonly T[], sendCounts: readonly Int32Array[]): T[] {
   const n = datas.length;
-  const offsets = sendCounts.map((counts) => {
-    const o = new Array<number>(n + 1).fill(0);
-    for (let k = 0; k < n; k++) o[k + 1] = o[k] + counts[k];
-    return o;
-  });
-  return datas.map((first, i) => {
+  // starts[j]: where, in rank j's data, the block for the current receiver begins.
+  const starts = new Array<number>(n).fill(0);
+  const outs = new Array<T>(n);
+  for (let i = 0; i < n; i++) {
     let total = 0;
     for (let j = 0; j < n; j++) total += sendCounts[j][i];
-    const out = new (first.constructor as new (length: number) => T)(total);
+    const out = new (datas[i].constructor as new (length: number) => T)(total);
     let at = 0;
     for (let j = 0; j < n; j++) {
-      const start = offsets[j][i];
+      const start = starts[j];
       const count = sendCounts[j][i];
-      out.set(datas[j].subarray(start, start + count), at);
+      if (count > 0) out.set(datas[j].subarray(start, start + count), at);
+      starts[j] = start + count;
       at += count;
     }
-    return out;
-  });
+    outs[i] = out;
+  }
+  return outs;
 }
 
 /**
@@ -215,6 +211,12 @@ function sum(a: Int32Array): number {
   return s;
 }
 
+function badCounts(name: string, counts: Int32Array, worldSize: number): string | undefined {
+  if (!(counts instanceof Int32Array)) return `${name} must be an Int32Array`;
+  if (counts.length !== worldSize) return `${name} has ${counts.length} entries, world size is ${worldSize}`;
+  return firstNegative(name, counts);
+}
+
 function firstNegative(name: string, a: Int32Array): string | undefined {
   for (let i = 0; i < a.length; i++) if (a[i] < 0) return `${name}[${i}] is negative (${a[i]})`;
   return undefined;
@@ -251,23 +253,4 @@ export type ArrayCopier = <T extends Int32Array | Float32Array>(array: T) => T;
 
 function sliceCopy<T extends Int32Array | Float32Array>(array: T): T {
   return array.slice() as T;
-}
-
-/**
- * Every typed array a call carries (its data and counts), e.g. to release pooled copies.
- *
- * @example
- * callArrays({ kind: 'allReduce', data, op: 'sum' }); // [data]
- */
-export function callArrays(call: CollectiveCall): (Int32Array | Float32Array)[] {
-  switch (call.kind) {
-    case 'allToAllSplits':
-      return [call.send];
-    case 'allToAllV':
-      return [call.data, call.sendCounts, call.recvCounts];
-    case 'allReduce':
-      return [call.data];
-    case 'barrier':
-      return [];
-  }
 }

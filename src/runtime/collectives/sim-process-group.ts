@@ -39,7 +39,6 @@ import type { SimScheduler } from '../sim/sim-scheduler.ts';
 import { CollectiveMismatchError, InvalidCollectiveError, ProcessGroupClosedError } from './collective-errors.ts';
 import { ScratchPool } from './scratch-pool.ts';
 import {
-  callArrays,
   checkAllToAllVCounts,
   collectiveBytes,
   compatibleCalls,
@@ -307,7 +306,7 @@ export class SimCollectiveFabric {
       }
     }
     const results = computeResults(calls);
-    for (const a of arrivals) if (a.pooled) for (const array of callArrays(a.call)) this.scratch.release(array);
+    for (const a of arrivals) if (a.pooled) this.releaseCopies(a.call);
     let latest = -Infinity;
     let multiplier = 1;
     for (const a of arrivals) {
@@ -323,6 +322,25 @@ export class SimCollectiveFabric {
         a.resolve(results[a.rank]);
       }
     }, doneAt - this.scheduler.now());
+  }
+
+  /** Give a pooled arrival's copies back (the pool ignores its small, unpooled ones). */
+  private releaseCopies(call: CollectiveCall): void {
+    switch (call.kind) {
+      case 'allToAllV':
+        this.scratch.release(call.data);
+        this.scratch.release(call.sendCounts);
+        this.scratch.release(call.recvCounts);
+        return;
+      case 'allReduce':
+        this.scratch.release(call.data);
+        return;
+      case 'allToAllSplits':
+        this.scratch.release(call.send);
+        return;
+      case 'barrier':
+        return;
+    }
   }
 
   private abort(slot: Slot, makeError: (rank: Rank) => Error): void {
