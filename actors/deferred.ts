@@ -14,29 +14,41 @@ export interface Deferred<T> {
   settled: boolean;
 }
 
+/**
+ * Several deferreds are made per batch per module: a class keeps `resolve` / `reject` on the
+ * prototype instead of building two closures per instance.
+ */
+class DeferredPromise<T> implements Deferred<T> {
+  readonly promise: Promise<T>;
+  settled = false;
+  private settle!: (v: T) => void;
+  private fail!: (e: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<T>((res, rej) => {
+      this.settle = res;
+      this.fail = rej;
+    });
+    this.promise.catch(ignore);
+  }
+
+  resolve(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.fail(error);
+  }
+}
+
+function ignore(): void {}
+
 export function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve(v) {
-      if (d.settled) return;
-      d.settled = true;
-      resolve(v);
-    },
-    reject(e) {
-      if (d.settled) return;
-      d.settled = true;
-      reject(e);
-    },
-  };
-  return d;
+  return new DeferredPromise<T>();
 }
 
 /** Resolve after `p` settles, with its value; never rejects (for gates). */

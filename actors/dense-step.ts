@@ -132,8 +132,22 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
 }
 
 function shapesOnlyDenseStep(input: DenseStepInput): DenseResult {
-  if (input.training) for (const call of input.calls) call.setGrad(new Float32Array(call.output.values.length));
+  if (input.training) for (const call of input.calls) call.setGrad(zeroGradient(call.output.values.length));
   return { loss: 0, output: new Float32Array(input.batch.batchSize), missing: [], denseGrads: input.training ? new Map() : null };
+}
+
+/**
+ * Shapes-only gradients are all zero: one read-only buffer per size is shared by every call
+ * (a module's backward reads its gradient and never writes it).
+ */
+const zeroGradients = new Map<number, Float32Array>();
+function zeroGradient(length: number): Float32Array {
+  let g = zeroGradients.get(length);
+  if (!g) {
+    g = new Float32Array(length);
+    zeroGradients.set(length, g);
+  }
+  return g;
 }
 
 function withBfloat16Dense(batch: Batch): Batch {

@@ -45,18 +45,16 @@ export class ModuleCallActors {
         }),
         computeAndOutputDist: ({ self }, input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
-          call.module
-            .computeAndOutputDist(call.moduleContext, { onOutputDist: () => self.send({ type: 'OUTPUT_DIST' }) })
-            .then(
-              (out) => {
-                call.computed.resolve(out);
-                self.send({ type: 'COMPUTED' });
-              },
-              (error: unknown) => {
-                call.computed.reject(error);
-                self.send({ type: 'COMPUTE_FAILED', error });
-              },
-            );
+          call.module.computeAndOutputDist(call.moduleContext, new OutputDistHook(self)).then(
+            (out) => {
+              call.computed.resolve(out);
+              self.send({ type: 'COMPUTED' });
+            },
+            (error: unknown) => {
+              call.computed.reject(error);
+              self.send({ type: 'COMPUTE_FAILED', error });
+            },
+          );
         },
         backward: effect('backward', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
@@ -86,8 +84,8 @@ export class ModuleCallActors {
     const stopReporting = this.bus.observed
       ? reportStates(actor, `module:${call.key}`, this.bus, { batch: ctx.index, module: call.key })
       : () => {};
-    actor.subscribe({
-      next: (s) => {
+    actor.subscribe(
+      (s) => {
         if (s.value === 'ready' || s.value === 'computed' || (typeof s.value === 'object' && 'computeAndOutputDist' in s.value)) {
           call.ready.resolve();
         }
@@ -99,13 +97,22 @@ export class ModuleCallActors {
         }
         if (s.status === 'done') stopReporting();
       },
-      error: (e) => call.ready.reject(e),
-    });
+      (e) => call.ready.reject(e),
+    );
     actor.start();
     actor.send({ type: 'START' });
   }
 
   static send(call: ModuleCall, type: 'COMPUTE' | 'BACKWARD' | 'RELEASE'): void {
     (call.actor as AnyActorRef | null)?.send({ type });
+  }
+}
+
+/** The compute hooks of one module call: tells its actor when the output dist starts. */
+class OutputDistHook {
+  constructor(private readonly actor: AnyActorRef) {}
+
+  onOutputDist(): void {
+    this.actor.send({ type: 'OUTPUT_DIST' });
   }
 }

@@ -326,53 +326,55 @@ export class RankEngine {
     const ctx = new BatchContext(index, host);
     this.queue.push(ctx);
     this.byIndex.set(index, ctx);
-    const device = this.o.device;
-    const bus = this.o.bus;
-    this.stages
-      .submit('copy', index, {
-        work: async () => {
-          const copy = await device.run('memcpy', { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` }, () => {
-            bus.emit({ type: 'copy.start', batch: index });
-            return host.clone();
-          });
-          ctx.copyEvent = device.record('memcpy');
-          bus.emit({ type: 'copy.end', batch: index });
-          return copy;
-        },
-      })
-      .then(
-        (b) => {
-          ctx.copiedBatch = b;
-          ctx.copied.resolve(b);
-        },
-        (e) => ctx.copied.reject(e),
-      );
+    this.stages.submit('copy', index, () => this.copyToDevice(ctx)).then(
+      (b) => {
+        ctx.copiedBatch = b;
+        ctx.copied.resolve(b);
+      },
+      (e) => ctx.copied.reject(e),
+    );
+  }
+
+  /** The copy stage's work: the batch to the device on the memcpy stream. */
+  private async copyToDevice(ctx: BatchContext): Promise<Batch> {
+    const { device, bus } = this.o;
+    const { host, index } = ctx;
+    const copy = await device.run('memcpy', { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` }, () => {
+      bus.emit({ type: 'copy.start', batch: index });
+      return host.clone();
+    });
+    ctx.copyEvent = device.record('memcpy');
+    bus.emit({ type: 'copy.end', batch: index });
+    return copy;
   }
 
   /** Start the input dist of every pipelined module for `ctx` (after its copy). */
   private startDist(ctx: BatchContext): void {
     ctx.distStarted = true;
-    const device = this.o.device;
     const gate = this.lastForwardEvent;
-    this.stages
-      .submit('dist', ctx.index, {
-        // A finished copy leaves nothing to wait for: the stage goes straight to busy.
-        awaitInput: ctx.copiedBatch ? undefined : () => ctx.onDevice,
-        work: async () => {
-          const batch = ctx.copiedBatch ?? (await ctx.onDevice);
-          if (ctx.copyEvent) device.wait('dataDist', ctx.copyEvent);
-          if (gate) device.wait('dataDist', gate);
-          const calls: ModuleCall[] = [];
-          for (const p of this.plan?.pipelined ?? []) {
-            const call = newModuleCall(p.name, p.name, p.module, p.extract(batch), p.module.createContext(ctx.index));
-            ctx.calls.set(call.key, call);
-            calls.push(call);
-            this.moduleActors.start(ctx, call);
-          }
-          await Promise.all(calls.map((c) => c.ready.promise));
-        },
-      })
-      .then(() => ctx.distDone.resolve(), (e) => ctx.distDone.reject(e));
+    // A finished copy leaves nothing to wait for: the stage goes straight to busy.
+    const awaitInput = ctx.copiedBatch ? undefined : () => ctx.onDevice;
+    this.stages.submit('dist', ctx.index, () => this.distribute(ctx, gate), awaitInput).then(
+      () => ctx.distDone.resolve(),
+      (e) => ctx.distDone.reject(e),
+    );
+  }
+
+  /** The dist stage's work: start every pipelined module's actor on the batch, wait until all have their data. */
+  private async distribute(ctx: BatchContext, gate: DeviceEvent | null): Promise<void> {
+    const device = this.o.device;
+    const batch = ctx.copiedBatch ?? (await ctx.onDevice);
+    if (ctx.copyEvent) device.wait('dataDist', ctx.copyEvent);
+    if (gate) device.wait('dataDist', gate);
+    const pipelined = this.plan?.pipelined ?? [];
+    const ready: Promise<void>[] = [];
+    for (const p of pipelined) {
+      const call = newModuleCall(p.name, p.name, p.module, p.extract(batch), p.module.createContext(ctx.index));
+      ctx.calls.set(call.key, call);
+      ready.push(call.ready.promise);
+      this.moduleActors.start(ctx, call);
+    }
+    await (ready.length === 1 ? ready[0] : Promise.all(ready));
   }
 
   /** Issue the module computes and the dense forward; resolve non-pipelined calls on demand. */

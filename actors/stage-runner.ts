@@ -6,7 +6,7 @@
  *
  * @example
  * const stages = new StageRunner(0, bus, { clock });
- * const onDevice = await stages.submit('copy', 3, { work: () => batch.to(device, 'memcpy') });
+ * const onDevice = await stages.submit('copy', 3, () => batch.to(device, 'memcpy'));
  */
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Clock, Rank } from '../src/protocol/index.ts';
@@ -69,12 +69,13 @@ export class StageRunner {
     this.actors = { copy: make('copy'), dist: make('dist'), compute: make('compute') };
   }
 
-  submit<T>(stage: StageName, batch: number, job: { awaitInput?: () => Promise<unknown>; work: () => Promise<T> }): Promise<T> {
+  /** Queue a job on `stage`: `awaitInput` (left out when the input is already there), then `work`. */
+  submit<T>(stage: StageName, batch: number, work: () => Promise<T>, awaitInput?: () => Promise<unknown>): Promise<T> {
     const actor = this.actors[stage];
     if (actor.getSnapshot().value === 'failed') actor.send({ type: 'RESET' });
     const done = deferred<unknown>();
-    const payload: StageWork = { awaitInput: job.awaitInput, work: job.work, done };
-    actor.send({ type: 'SUBMIT', job: { batch, payload, inputReady: job.awaitInput === undefined } });
+    const payload: StageWork = { awaitInput, work, done };
+    actor.send({ type: 'SUBMIT', job: { batch, payload, inputReady: awaitInput === undefined } });
     return done.promise as Promise<T>;
   }
 
