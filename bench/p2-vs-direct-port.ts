@@ -26,6 +26,12 @@ let worstSplits = Infinity;
 let splitsCases = 0;
 let splitsMet = 0;
 let below1 = 0;
+// Runs with splits > fwd where a ratio of 1.2 is possible at all: the seed's own schedule
+// loses ≥ 20 % of the bound there (port model ÷ bound ≥ 1.2), so sparsepipe at the bound shows it.
+let reachable = 0;
+let reachableMet = 0;
+let designed = 0;
+let designedMet = 0;
 const started = performance.now();
 
 for (const c of cases) {
@@ -41,6 +47,14 @@ for (const c of cases) {
       splitsCases++;
       worstSplits = Math.min(worstSplits, ratio);
       if (ratio >= 1.2 - 5e-4) splitsMet++;
+      if (directPortModelOf(c) / iterationBoundOf(c) >= 1.2 - 5e-4) {
+        reachable++;
+        if (ratio >= 1.2 - 5e-4) reachableMet++;
+      }
+      if (c.category === 'splits > forward') {
+        designed++;
+        if (ratio >= 1.2 - 5e-4) designedMet++;
+      }
     }
     const bound = iterationBoundOf(c);
     const verdict = ratio < 1 - 5e-4 ? '✗ < 1' : splitsOverFwd ? (ratio >= 1.2 - 5e-4 ? '✓ ≥ 1.2' : '✓ ≥ 1, < 1.2') : '✓ ≥ 1';
@@ -58,14 +72,16 @@ writeReport({
   summary: {
     'target ≥ 1.0 everywhere': below1 === 0 ? `met (worst ${fmt(worstAll, 4)} over ${rows.length} runs)` : `NOT met in ${below1} runs (worst ${fmt(worstAll, 4)})`,
     'target ≥ 1.2 where splits > fwd': `${splitsMet} of ${splitsCases} runs (worst ${fmt(worstSplits, 4)})`,
+    '… of them, where the seed loses ≥ 20 % of the bound (1.2 reachable at all)': `${reachableMet} of ${reachable} runs ≥ 1.2`,
+    '… of them, the designed "splits > forward" cases (compute-bound, splits latency dominant)': `${designedMet} of ${designed} runs ≥ 1.2`,
   },
   notes: [
-    'Where splits > fwd but the ratio is below 1.2, the seed itself only loses splits − fwd < 20 % of the bound (see "port model"): sparsepipe is at the bound there too (P1), so no schedule could gain more.',
+    'Where splits > fwd but the ratio is below 1.2, the seed itself only loses splits − fwd < 20 % of the bound (see "port model"): the copy or the dist stage bounds the iteration, or the compute is so long that the blocked splits wait is a small part of it. sparsepipe is at the bound there too (P1): no three-stage schedule could gain more, so 1.2 cannot be reached in those runs by any pipeline.',
     `Wall time: ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   ],
   data,
   headlines: [
     { id: 'P2', what: 'sim: direct port of the seed ÷ sparsepipe, same sweep', target: '≥ 1.0 everywhere', result: `worst ${fmt(worstAll, 4)} (${rows.length} runs)`, met: below1 === 0 },
-    { id: 'P2', what: '… where splits latency > forward time', target: '≥ 1.2', result: `${splitsMet} of ${splitsCases} runs ≥ 1.2 (worst ${fmt(worstSplits, 4)}); the rest lose splits − fwd < 20 % of the bound even in the seed`, met: splitsMet === splitsCases },
+    { id: 'P2', what: '… where splits latency > forward time', target: '≥ 1.2', result: `${splitsMet} of ${splitsCases} runs ≥ 1.2 (worst ${fmt(worstSplits, 4)}); ${reachableMet} of ${reachable} where 1.2 is reachable at all (the seed loses ≥ 20 % of the bound); the rest are bound by copy / dist / a long compute, where the seed loses < 20 %`, met: splitsMet === splitsCases },
   ],
 });
