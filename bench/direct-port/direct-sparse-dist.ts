@@ -67,6 +67,13 @@ interface ModuleCallState {
   grad: Float32Array | null;
 }
 
+/** Where the dense step puts a module call's gradient (made by a function: no per-batch named closure). */
+function gradSetter(c: ModuleCallState): (grad: Float32Array) => void {
+  return (grad) => {
+    c.grad = grad;
+  };
+}
+
 interface InFlight {
   index: number;
   copied: Promise<Batch>;
@@ -229,7 +236,7 @@ export class DirectSparseDistPipeline {
             runDenseStep({
               model: this.o.model,
               batch,
-              calls: calls.map((c, j) => ({ module: c.module, callIndex: 0, output: outputs[j], setGrad: (g) => (c.grad = g) })),
+              calls: calls.map((c, j) => ({ module: c.module, callIndex: 0, output: outputs[j], setGrad: gradSetter(c) })),
               training,
               lossScale: scale,
               amp: false,

@@ -17,6 +17,7 @@
  */
 import type { Device, Pipelineable, StreamName, StreamTagged } from '../protocol/index.ts';
 import { KeyedJaggedTensor } from './keyed-jagged-tensor.ts';
+import { packedCopies } from './packed-copy.ts';
 
 export interface BatchInit {
   /** Row-major `[batchSize, denseDim]`. */
@@ -125,17 +126,20 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
   }
 
   /**
-   * A deep copy with its own buffers and no `producer`.
+   * A deep copy and no `producer`: its arrays share no memory with this batch's (they
+   * share one new buffer, see `packedCopies`).
    *
    * @example
    * const copy = batch.clone();
    */
   clone(): Batch {
+    const s = this.sparse;
+    const [dense, labels, values, lengths, weights] = packedCopies([this.dense, this.labels, s.values, s.lengths, s.weights]);
     return new Batch({
-      dense: this.dense.slice(),
+      dense,
       denseDim: this.denseDim,
-      sparse: this.sparse.clone(),
-      labels: this.labels.slice(),
+      sparse: new KeyedJaggedTensor({ keys: s.keys, stride: s.stride, values, lengths, weights }),
+      labels,
       batchSize: this.batchSize,
     });
   }

@@ -16,6 +16,8 @@
  * });
  * kjt.stride; // 2
  */
+import { packedCopies } from './packed-copy.ts';
+
 export interface KeyedJaggedTensorInit {
   keys: readonly string[];
   values: Int32Array;
@@ -393,19 +395,14 @@ export class KeyedJaggedTensor {
   }
 
   /**
-   * A deep copy with its own buffers.
+   * A deep copy: its arrays share no memory with this tensor's (they share one new buffer).
    *
    * @example
    * const copy = kjt.clone(); // copy.values !== kjt.values
    */
   clone(): KeyedJaggedTensor {
-    return new KeyedJaggedTensor({
-      keys: this.keys,
-      stride: this.stride,
-      values: this.values.slice(),
-      lengths: this.lengths.slice(),
-      weights: this.weights?.slice(),
-    });
+    const [values, lengths, weights] = packedCopies([this.values, this.lengths, this.weights]);
+    return new KeyedJaggedTensor({ keys: this.keys, stride: this.stride, values, lengths, weights });
   }
 
   /**

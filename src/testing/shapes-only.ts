@@ -164,28 +164,21 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
       return { recvValueCounts, recvMeta };
     });
     splits.catch(() => undefined);
-    let inner: Awaitable<void> | undefined;
-    return {
-      wait: async () => {
-        if (inner) return inner;
-        const { recvValueCounts, recvMeta } = await splits;
-        if (inner) return inner;
-        const batchSizes = recvMeta.map((m) => m >> 1);
-        ctx.batchSizes = batchSizes;
-        const mine = this.ownedBy[this.env.rank];
-        const recvLengthCounts = batchSizes.map((b) => b * mine);
-        const bytes = 4 * (input.lengths.length + input.values.length);
-        const data = device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
-          await distPg.allToAllV(input.lengths, lengthCounts, recvLengthCounts, { label: `${label} lengths` });
-          const values = await distPg.allToAllV(input.values, valueCounts, recvValueCounts, { label: `${label} values` });
-          ctx.received = values.length;
-        });
-        data.catch(() => undefined);
-        ctx.dataDone = data;
-        inner = { wait: () => data };
-        return inner;
-      },
-    };
+    return new SplitsStage(splits, ({ recvValueCounts, recvMeta }) => {
+      const batchSizes = recvMeta.map((m) => m >> 1);
+      ctx.batchSizes = batchSizes;
+      const mine = this.ownedBy[this.env.rank];
+      const recvLengthCounts = batchSizes.map((b) => b * mine);
+      const bytes = 4 * (input.lengths.length + input.values.length);
+      const data = device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
+        await distPg.allToAllV(input.lengths, lengthCounts, recvLengthCounts, { label: `${label} lengths` });
+        const values = await distPg.allToAllV(input.values, valueCounts, recvValueCounts, { label: `${label} values` });
+        ctx.received = values.length;
+      });
+      data.catch(() => undefined);
+      ctx.dataDone = data;
+      return new Issued(data);
+    });
   }
 
   async computeAndOutputDist(ctx: ShapesOnlyContext, hooks?: ComputeHooks): Promise<PooledOutput> {
@@ -230,6 +223,43 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   /** A no-op optimizer face (nothing to update). */
   get optimizer(): StepOptimizer {
     return { zeroGrad: () => undefined, step: () => undefined, hasNonFiniteGrads: () => false };
+  }
+}
+
+/** What the splits exchange of one input dist delivers. */
+interface ReceivedSplits {
+  recvValueCounts: Int32Array;
+  recvMeta: Int32Array;
+}
+
+/**
+ * The first stage of an input dist: `wait()` awaits the splits and issues the data stage,
+ * once (later calls get the same stage). Classes rather than object literals, so no
+ * closure is named per batch (tsx keeps function names with an `Object.defineProperty`).
+ */
+class SplitsStage implements Awaitable<Awaitable<void>> {
+  private next: Awaitable<void> | undefined;
+
+  constructor(
+    private readonly splits: Promise<ReceivedSplits>,
+    private readonly issueData: (splits: ReceivedSplits) => Awaitable<void>,
+  ) {}
+
+  async wait(): Promise<Awaitable<void>> {
+    if (this.next) return this.next;
+    const received = await this.splits;
+    if (this.next) return this.next;
+    this.next = this.issueData(received);
+    return this.next;
+  }
+}
+
+/** An issued op as an awaitable. */
+class Issued implements Awaitable<void> {
+  constructor(private readonly done: Promise<void>) {}
+
+  wait(): Promise<void> {
+    return this.done;
   }
 }
 

@@ -8,7 +8,9 @@
  * Buffers are kept by power-of-two capacity; a copy is a view of `length` elements of one
  * (at a fixed skew, see `SKEW_BYTES`). Small arrays (≤ {@link SMALL_BYTES}) are plain
  * `slice()`s: they live on the JS heap and are cheaper than a pooled view. Only views this
- * pool made may be released, each at most once, and none may be read after its release.
+ * pool made may be released, each once (a second release is ignored only until the buffer
+ * is lent again), and none may be read after its release. A copy never released stays held
+ * by the pool (release on every path, failures included).
  *
  * @example
  * const pool = new ScratchPool();
@@ -33,8 +35,8 @@ type PooledArray = Int32Array | Float32Array;
 export class ScratchPool {
   /** Free buffers by log2 of their byte capacity. */
   private readonly free: ArrayBuffer[][] = [];
-  /** Views handed out by {@link ScratchPool.copy} and not yet released. */
-  private readonly lent = new WeakSet<ArrayBufferView>();
+  /** Buffers behind the views handed out by {@link ScratchPool.copy}, not yet released. */
+  private readonly lent = new Set<ArrayBuffer>();
 
   /**
    * A copy of `src` that does not share memory with it (pooled when large).
@@ -48,7 +50,7 @@ export class ScratchPool {
     const buffer = this.free[cls]?.pop() ?? new ArrayBuffer(2 ** cls + SKEW_BYTES);
     const view = new (src.constructor as new (b: ArrayBuffer, offset: number, length: number) => T)(buffer, SKEW_BYTES, src.length);
     view.set(src);
-    this.lent.add(view);
+    this.lent.add(buffer);
     return view;
   }
 
@@ -60,9 +62,9 @@ export class ScratchPool {
    * pool.release(kept);
    */
   release(view: PooledArray): void {
-    if (!this.lent.delete(view)) return;
-    const cls = sizeClass(view.buffer.byteLength - SKEW_BYTES);
-    (this.free[cls] ??= []).push(view.buffer as ArrayBuffer);
+    const buffer = view.buffer as ArrayBuffer;
+    if (!this.lent.delete(buffer)) return;
+    (this.free[sizeClass(buffer.byteLength - SKEW_BYTES)] ??= []).push(buffer);
   }
 }
 

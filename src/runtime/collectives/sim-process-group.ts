@@ -89,8 +89,8 @@ interface Arrival {
   readonly timeoutMs: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-  /** `call` holds copies taken from the fabric's scratch pool. */
-  readonly pooled: boolean;
+  /** `call` holds copies taken from the fabric's scratch pool, not yet given back. */
+  pooled: boolean;
   settled: boolean;
 }
 
@@ -306,7 +306,7 @@ export class SimCollectiveFabric {
       }
     }
     const results = computeResults(calls);
-    for (const a of arrivals) if (a.pooled) this.releaseCopies(a.call);
+    for (const a of arrivals) this.releaseCopies(a);
     let latest = -Infinity;
     let multiplier = 1;
     for (const a of arrivals) {
@@ -324,8 +324,11 @@ export class SimCollectiveFabric {
     }, doneAt - this.scheduler.now());
   }
 
-  /** Give a pooled arrival's copies back (the pool ignores its small, unpooled ones). */
-  private releaseCopies(call: CollectiveCall): void {
+  /** Give an arrival's pooled copies back, once (the pool ignores its small, unpooled ones). */
+  private releaseCopies(arrival: Arrival): void {
+    if (!arrival.pooled) return;
+    arrival.pooled = false;
+    const call = arrival.call;
     switch (call.kind) {
       case 'allToAllV':
         this.scratch.release(call.data);
@@ -350,6 +353,7 @@ export class SimCollectiveFabric {
     this.scheduler.clearTimeout(slot.timeout?.timer);
     slot.timeout = undefined;
     for (const a of slot.arrivals) {
+      if (a) this.releaseCopies(a);
       if (!a || a.settled) continue;
       a.settled = true;
       a.reject(makeError(a.rank));

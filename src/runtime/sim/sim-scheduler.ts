@@ -147,8 +147,8 @@ export class SimScheduler implements Clock {
    * await scheduler.sleep(3); // scheduler.now() grew by 3
    */
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.setTimeout(() => resolve(), ms);
+    return new Promise<void>((resolve) => {
+      this.setTimeout(resolve as () => void, ms);
     });
   }
 
@@ -225,7 +225,7 @@ export class SimScheduler implements Clock {
   }
 
   private async settle(): Promise<void> {
-    for (let i = 0; i < this.settleTurns; i++) await new Promise<void>((r) => nextTurn(r));
+    for (let i = 0; i < this.settleTurns; i++) await new Promise<void>(nextTurn);
   }
 
   private async drive(): Promise<void> {
