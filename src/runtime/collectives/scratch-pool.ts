@@ -62,6 +62,8 @@ export class ScratchPool {
    * pool.release(kept);
    */
   release(view: PooledArray): void {
+    // Never pooled; and `.buffer` of a small (on-heap) array would move it off the heap.
+    if (view.byteLength <= SMALL_BYTES || view.byteOffset !== SKEW_BYTES) return;
     const buffer = view.buffer as ArrayBuffer;
     if (!this.lent.delete(buffer)) return;
     (this.free[sizeClass(buffer.byteLength - SKEW_BYTES)] ??= []).push(buffer);
