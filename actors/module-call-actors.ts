@@ -70,8 +70,16 @@ export class ModuleCallActors {
     });
   }
 
-  /** Create and start the call's actor, then START its input dist. Resolves `call.ready` when data arrived. */
+  /**
+   * Create and start the call's actor, then START its input dist. Resolves `call.ready` when
+   * data arrived. The actor is made in a microtask: callers run inside another actor's action
+   * (the dist stage's work), where XState wants no actor created.
+   */
   start(ctx: BatchContext, call: ModuleCall): void {
+    queueMicrotask(() => this.launch(ctx, call));
+  }
+
+  private launch(ctx: BatchContext, call: ModuleCall): void {
     const actor = createActor(this.machine, {
       input: { rank: this.rank, module: call.key, batch: ctx.index },
       clock: this.clock,
