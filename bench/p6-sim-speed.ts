@@ -7,14 +7,16 @@
  * Side by side, alternating, median of the repeats: the sim floor (the same ops and
  * collectives issued by plain code), the direct port of the seed's progress() and the
  * actor pipeline. Rates are per CPU second of this process (robust to other load on the
- * machine) and per wall second. Then the actor traffic of one iteration and the XState
- * primitive costs, which explain the gap.
+ * machine) and per wall second. Then the actor traffic of one iteration and what the
+ * pipeline's machines cost in XState alone (instant effects), which explain the gap: the
+ * direct port plus that XState floor is the best rate this design can reach.
  *
  * Run: npx tsx bench/p6-sim-speed.ts [--quick]
  */
 import { runSim, useBackend } from './lib/sim-run.ts';
 import { simFloor } from './lib/sim-floor.ts';
-import { actorTraffic, xstatePrimitiveCosts } from './lib/actor-traffic.ts';
+import { actorTraffic } from './lib/actor-traffic.ts';
+import { machineCosts } from './lib/machine-costs.ts';
 import { fmt, isQuick, median, writeReport } from './lib/report.ts';
 
 const quick = isQuick();
@@ -54,13 +56,13 @@ for (let rep = 0; rep < repeats; rep++) {
 const rate = (k: Kind) => median(samples.get(k)!.map((s) => s.cpu));
 const wallRate = (k: Kind) => median(samples.get(k)!.map((s) => s.wall));
 const traffic = await actorTraffic(quick ? 40 : 100);
-const prim = await xstatePrimitiveCosts(quick ? 2000 : 5000);
+const machines = machineCosts(quick ? 2000 : 5000);
+const xstateFloorUs = machines.rankIterationUs;
 const actorUs = 1e6 / rate('actor pipeline');
 const directUs = 1e6 / rate('direct port');
 const floorUs = 1e6 / rate('sim floor');
 
 const rows = kinds.map((k) => [k, fmt(rate(k), 0), fmt(wallRate(k), 0), fmt(1e6 / rate(k), 0), k.startsWith('actor pipeline') ? (rate(k) >= TARGET ? '✓' : '✗') : '—']);
-const invokes = traffic.perIteration['@xstate.actor'] ?? 0;
 writeReport({
   name: 'p6-sim-speed',
   title: `P6 — sim speed, shapes-only, world ${W}: rank-iterations per second`,
@@ -73,8 +75,15 @@ writeReport({
     'actor overhead per rank-iteration (CPU µs, actor − direct port)': Number((actorUs - directUs).toFixed(0)),
     'pipeline-independent cost (direct port − sim floor, CPU µs)': Number((directUs - floorUs).toFixed(0)),
     'actor traffic per rank-iteration': traffic,
-    'XState primitives on this machine (CPU µs)': { 'fromPromise invoke round trip': Number(prim.invokeUs.toFixed(1)), 'event transition': Number(prim.eventUs.toFixed(1)) },
-    'estimate: invokes × invoke cost (µs)': Number((invokes * prim.invokeUs).toFixed(0)),
+    "XState alone, the pipeline's machines with instant effects (CPU µs)": {
+      'coordinator iteration (7 events)': Number(machines.coordinatorIterationUs.toFixed(1)),
+      'module actor on one batch (create + 8 events)': Number(machines.moduleBatchUs.toFixed(1)),
+      'stage job (2 events)': Number(machines.stageJobUs.toFixed(1)),
+      'plain event on a 2-state machine': Number(machines.plainEventUs.toFixed(1)),
+    },
+    'XState floor per rank-iteration (coordinator + module + copy and dist jobs interleaved over 8 ranks, CPU µs)': Number(xstateFloorUs.toFixed(0)),
+    'best this design reaches: direct port + XState floor (rank-it / CPU s)': Number((1e6 / (directUs + xstateFloorUs)).toFixed(0)),
+    'the rest of the actor overhead (glue, GC, async hops; CPU µs)': Number((actorUs - directUs - xstateFloorUs).toFixed(0)),
   },
   notes: [
     `${iterations} batches per rank per run, ${repeats} alternating repeats, local batch 64 (global 512), 8 features × 4 ids × dim 16, costs ${costs}.`,

@@ -1,19 +1,15 @@
 /**
  * What one pipeline iteration costs in actor traffic: actors created, events, snapshots
  * and XState microsteps (counted with an `inspect` observer), bus events, and device ops —
- * per rank-iteration, on a world-1 shapes-only run. Plus micro-measurements of the XState
- * primitives on this machine (CPU µs): a `fromPromise` invoke round trip and a plain event
- * transition.
+ * per rank-iteration, on a world-1 shapes-only run (what each costs: `machine-costs.ts`).
  *
  * @example
  * const t = await actorTraffic(100); t.perIteration['@xstate.actor']; // actors created per iteration
  */
-import { assign, createActor, fromPromise, setup } from 'xstate';
 import { createSimCluster } from '../../src/testing/sim-cluster.ts';
 import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes-only.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import type { StreamName } from '../../src/protocol/index.ts';
-import { median } from './report.ts';
 
 export interface ActorTraffic {
   perIteration: Record<string, number>;
@@ -51,45 +47,4 @@ export async function actorTraffic(iterations: number): Promise<ActorTraffic> {
     actorStateEventsPerIteration: states / iterations,
     deviceOpsPerIteration: ops / iterations,
   };
-}
-
-/** CPU µs of one `fromPromise` invoke round trip (state → invoke → done → next state) and of one event transition. */
-export async function xstatePrimitiveCosts(n = 5000): Promise<{ invokeUs: number; eventUs: number }> {
-  const loop = setup({ actors: { work: fromPromise(async () => 1) }, types: { context: {} as { n: number } } }).createMachine({
-    context: { n: 0 },
-    initial: 'a',
-    states: {
-      a: { invoke: { src: 'work', onDone: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } },
-      b: { always: 'a' },
-    },
-  });
-  const pingPong = setup({ types: { context: {} as { n: number }, events: {} as { type: 'GO' } } }).createMachine({
-    context: { n: 0 },
-    initial: 'a',
-    states: { a: { on: { GO: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } }, b: { on: { GO: 'a' } } },
-  });
-  const inv: number[] = [];
-  const ev: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const a = createActor(loop).start();
-    let c0 = process.cpuUsage();
-    await new Promise<void>((res) => {
-      const s = a.subscribe((snap) => {
-        if (snap.context.n >= n) {
-          s.unsubscribe();
-          res();
-        }
-      });
-    });
-    let c = process.cpuUsage(c0);
-    a.stop();
-    inv.push((c.user + c.system) / n);
-    const b = createActor(pingPong).start();
-    c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) b.send({ type: 'GO' });
-    c = process.cpuUsage(c0);
-    b.stop();
-    ev.push((c.user + c.system) / n);
-  }
-  return { invokeUs: median(inv), eventUs: median(ev) };
 }
