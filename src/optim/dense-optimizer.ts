@@ -185,7 +185,9 @@ export abstract class DenseOptimizer {
       throw new Error(`${this.constructor.name}.accumulate: gradient of '${name}' has shape [${grad.shape}], parameter has [${param.shape}]`);
     }
     const previous = this.buffers.get(name);
-    const next = tf.tidy(() => (previous ? tf.add(previous, grad) : tf.clone(tf.cast(grad, 'float32'))));
+    // the first gradient is kept by reference (a reshape shares the data; the caller still
+    // disposes its own handle): on wasm, cast and clone would each copy it
+    const next = tf.tidy(() => (previous ? tf.add(previous, grad) : grad.dtype === 'float32' ? tf.reshape(grad, grad.shape) : tf.cast(grad, 'float32')));
     previous?.dispose();
     this.buffers.set(name, next);
   }

@@ -4,9 +4,9 @@
  * with `i < j` (row-major upper triangle), and output `concat(dense, dots)`:
  * `[B, D + (F+1)F/2]`.
  *
- * Implemented as one batched matMul `V Vᵀ` followed by a constant 0/1 selection matMul that
- * picks the upper triangle. The selection is exact (each output is one product times 1 plus
- * zeros) and, unlike `tf.gather`, has a gradient that runs on wasm.
+ * Implemented as one custom-gradient op over typed arrays (`pairwise-dots.ts`): on wasm,
+ * tfjs's batched `V Vᵀ` matMul and its gradient take a slow non-XNNPACK path, and
+ * `tf.gather` has no gradient there. Dots accumulate in float64 and round once.
  *
  * @example
  * const inter = new DotInteraction({ numSparse: 8, dim: 16 });
@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.ts';
-import { installFastBatchMatMulGrad } from './batch-matmul-grad.ts';
+import { pairCount, pairwiseDotsBackward, pairwiseDotsForward } from './pairwise-dots.ts';
 
 export interface DotInteractionOptions {
   /** Number of sparse features F. */
@@ -43,25 +43,35 @@ export class DotInteraction extends Module {
   readonly dim: number;
   /** `D + (F+1)F/2`. */
   readonly outFeatures: number;
-  /** Constant `[(F+1)², P]` 0/1 matrix selecting the upper triangle of `V Vᵀ` (not a parameter). */
-  private readonly selection: tf.Tensor2D;
+  /** The custom-gradient op: `(dense, sparse) → [B, outFeatures]`. */
+  private readonly op: (dense: tf.Tensor2D, sparse: tf.Tensor2D) => tf.Tensor2D;
 
   constructor(options: DotInteractionOptions) {
     super();
     const { numSparse, dim } = options;
     if (!Number.isInteger(numSparse) || numSparse < 0) throw new Error(`DotInteraction: numSparse must be an integer >= 0, got ${numSparse}`);
     if (!Number.isInteger(dim) || dim <= 0) throw new Error(`DotInteraction: dim must be a positive integer, got ${dim}`);
-    installFastBatchMatMulGrad();
     this.numSparse = numSparse;
     this.dim = dim;
-    const n = numSparse + 1;
-    const pairs = upperTrianglePairs(n);
-    this.outFeatures = dim + pairs.length;
-    const sel = new Float32Array(n * n * pairs.length);
-    pairs.forEach(([i, j], p) => {
-      sel[(i * n + j) * pairs.length + p] = 1;
-    });
-    this.selection = tf.keep(tf.tensor2d(sel, [n * n, pairs.length]));
+    this.outFeatures = dim + pairCount(numSparse);
+    const width = this.outFeatures;
+    this.op = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [dense, sparse] = inputs as [tf.Tensor2D, tf.Tensor2D];
+      const batch = dense.shape[0];
+      const d = dense.dataSync() as Float32Array;
+      const s = sparse.dataSync() as Float32Array;
+      const out = new Float32Array(batch * width);
+      pairwiseDotsForward(d, s, batch, numSparse, dim, out);
+      return {
+        value: tf.tensor2d(out, [batch, width]),
+        gradFunc: (dy: tf.Tensor) => {
+          const dDense = new Float32Array(batch * dim);
+          const dSparse = new Float32Array(batch * numSparse * dim);
+          pairwiseDotsBackward(d, s, dy.dataSync() as Float32Array, batch, numSparse, dim, dDense, dSparse);
+          return [tf.tensor2d(dDense, [batch, dim]), tf.tensor2d(dSparse, [batch, numSparse * dim])];
+        },
+      };
+    }) as (dense: tf.Tensor2D, sparse: tf.Tensor2D) => tf.Tensor2D;
   }
 
   /** `dense: [B, D]`, `sparse: [B, F·D]` (F blocks of width D) → `[B, D + (F+1)F/2]`. */
@@ -77,16 +87,9 @@ export class DotInteraction extends Module {
       );
     }
     if (numSparse === 0) return dense;
-    const n = numSparse + 1;
-    const stacked = tf.reshape(tf.concat([dense, sparse], 1), [batch, n, dim]);
-    // explicit transpose: wasm's transposed matMul is much slower than a transpose + plain matMul
-    const gram = tf.matMul(stacked, tf.transpose(stacked, [0, 2, 1]));
-    const dots = tf.matMul(tf.reshape(gram, [batch, n * n]) as tf.Tensor2D, this.selection);
-    return tf.concat([dense, dots], 1) as tf.Tensor2D;
+    return this.op(dense, sparse);
   }
 
-  /** Free the constant selection matrix. */
-  dispose(): void {
-    this.selection.dispose();
-  }
+  /** Nothing to free (kept for symmetry with the other dense modules). */
+  dispose(): void {}
 }

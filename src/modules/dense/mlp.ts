@@ -4,7 +4,8 @@
  * PyTorch's `nn.Linear` default, U(-1/√in, 1/√in) for weight and bias.
  *
  * Weights are stored `[in, out]` so the forward is a plain (non-transposed) matMul, the fast
- * path on wasm; constructing a layer installs the explicit-transpose `BatchMatMul` gradient.
+ * path on wasm. A layer runs as one fused kernel (matMul + bias + ReLU, see `fused-linear.ts`);
+ * constructing a layer installs its gradient and the explicit-transpose `BatchMatMul` one.
  *
  * @example
  * const mlp = new MLP({ inFeatures: 13, layerSizes: [512, 256, 16], seed: 1 });
@@ -14,21 +15,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.ts';
 import { installFastBatchMatMulGrad } from './batch-matmul-grad.ts';
+import { fusedLinear, installFusedLinearGrad } from './fused-linear.ts';
 import { SeededRandom, deriveSeed, uniformArray } from './init.ts';
 
 /** Activation applied after a layer. */
 export type Activation = 'relu' | 'sigmoid' | 'none';
 
-function activate(x: tf.Tensor2D, activation: Activation): tf.Tensor2D {
-  switch (activation) {
-    case 'relu':
-      return tf.relu(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'none':
-      return x;
-  }
-}
 
 function checkPositiveInt(value: number, what: string): void {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got ${value}`);
@@ -62,6 +54,7 @@ export class Linear extends Module {
     checkPositiveInt(inFeatures, 'Linear: inFeatures');
     checkPositiveInt(outFeatures, 'Linear: outFeatures');
     installFastBatchMatMulGrad();
+    installFusedLinearGrad();
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     const bound = 1 / Math.sqrt(inFeatures);
@@ -75,13 +68,13 @@ export class Linear extends Module {
         : makeVariable(uniformArray(outFeatures, bound, new SeededRandom(deriveSeed(seed, 'bias'))), [outFeatures]);
   }
 
-  /** `x: [B, in]` → `[B, out]`. */
-  forward(x: tf.Tensor2D): tf.Tensor2D {
+  /** `x: [B, in]` → `[B, out]`, then `activation` (default none). */
+  forward(x: tf.Tensor2D, activation: Activation = 'none'): tf.Tensor2D {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear: expected input [batch, ${this.inFeatures}], got [${x.shape}]`);
     }
-    const y: tf.Tensor2D = tf.matMul(x, this.weight);
-    return this.bias ? (tf.add(y, this.bias) as tf.Tensor2D) : y;
+    if (activation === 'sigmoid') return tf.tidy(() => tf.sigmoid(fusedLinear(x, this.weight, this.bias, 'linear')));
+    return fusedLinear(x, this.weight, this.bias, activation === 'relu' ? 'relu' : 'linear');
   }
 
   /** Free the parameters. */
@@ -141,7 +134,7 @@ export class MLP extends Module {
     let h = x;
     this.layers.forEach((layer, i) => {
       const last = i === this.layers.length - 1;
-      h = activate(layer.forward(h), last ? this.lastActivation : 'relu');
+      h = layer.forward(h, last ? this.lastActivation : 'relu');
     });
     return h;
   }

@@ -49,6 +49,38 @@ describe('DotInteraction', () => {
     );
   });
 
+  it('has the gradients of the same interaction written with plain tfjs ops', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (batch, f, d, seed) => {
+        const rng = new SeededRandom(seed);
+        const dense = tf.tensor2d(uniformArray(batch * d, 1, rng), [batch, d]);
+        const sparse = tf.tensor2d(uniformArray(batch * f * d, 1, rng), [batch, f * d]);
+        const weights = tf.tensor2d(uniformArray(batch * (d + ((f + 1) * f) / 2), 1, rng), [batch, d + ((f + 1) * f) / 2]);
+        const inter = new DotInteraction({ numSparse: f, dim: d });
+        /** Reference: every dot as slice · slice, summed (tfjs's own gradients). */
+        const reference = (a: tf.Tensor2D, s: tf.Tensor2D): tf.Tensor2D => {
+          const vecs = [a, ...Array.from({ length: f }, (_, k) => tf.slice(s, [0, k * d], [batch, d]))];
+          const dots: tf.Tensor[] = [];
+          for (let i = 0; i <= f; i++) for (let j = i + 1; j <= f; j++) dots.push(tf.sum(tf.mul(vecs[i], vecs[j]), 1, true));
+          return tf.concat([a, ...dots], 1) as tf.Tensor2D;
+        };
+        const grads = (fn: (a: tf.Tensor2D, s: tf.Tensor2D) => tf.Tensor2D): Float32Array[] => {
+          const gs = tf.grads((a: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(fn(a as tf.Tensor2D, s as tf.Tensor2D), weights)))([dense, sparse]);
+          const out = gs.map((g) => g.dataSync() as Float32Array);
+          tf.dispose(gs);
+          return out;
+        };
+        const got = grads((a, s) => inter.forward(a, s));
+        const want = grads(reference);
+        got.forEach((g, i) => {
+          for (let j = 0; j < g.length; j++) expect(g[j]).toBeCloseTo(want[i][j], 5);
+        });
+        tf.dispose([dense, sparse, weights]);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('has gradients on wasm (no gather) and names bad shapes', () => {
     const inter = new DotInteraction({ numSparse: 2, dim: 3 });
     const dense = tf.ones([2, 3]) as tf.Tensor2D;

@@ -1,0 +1,111 @@
+/**
+ * `y = act(x W + b)` as one tfjs `_FusedMatMul` kernel (bias and ReLU inside XNNPACK's GEMM
+ * on wasm), with a registered gradient built from plain (non-transposed) matMuls and
+ * explicit transposes only.
+ *
+ * tfjs's own `tf.fused.matMul` does not fuse under a gradient tape when an activation is
+ * given, and its custom gradient uses transposed-operand matMuls, which take wasm's slow
+ * non-XNNPACK path. Running the kernel directly puts it on the tape with the gradient
+ * registered here, which tfjs evaluates lazily per input: the input gradient of a first
+ * layer (whose input is data) is never computed.
+ *
+ * The weight gradient picks the cheaper of `xᵀ·dz` and `(dzᵀ·x)ᵀ`: XNNPACK repacks the
+ * right operand of every matMul whose right operand is new (~12 ns per element here), so
+ * the orientation whose right operand is smaller wins when `in ≪ out`. Both sum the same
+ * products over the batch in the same order.
+ *
+ * @example
+ * installFusedLinearGrad();
+ * const y = fusedLinear(x, weight, bias, 'relu'); // x [B, in], weight [in, out], bias [out]
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const KERNEL = '_FusedMatMul';
+/** Marks our config in tfjs's (global) gradient registry, so installation is idempotent across module copies. */
+const MARK = 'sparsepipe.fusedLinearGrad';
+
+/** Activations the fused kernel applies (others are applied after it). */
+export type FusedActivation = 'relu' | 'linear';
+
+type MarkedGradConfig = tf.GradConfig & { [MARK]?: true; previous?: tf.GradConfig };
+
+/**
+ * Relative cost of the two weight-gradient orientations for `x: [B, in]`, `dz: [B, out]`:
+ * repacking a new right operand costs ~3× a transpose per element (measured on wasm).
+ */
+function weightGradViaDzT(batch: number, inF: number, outF: number): boolean {
+  const pack = 3;
+  const viaXT = batch * inF + pack * batch * outF; // transpose x, pack dz
+  const viaDzT = batch * outF + inF * outF + pack * batch * inF; // transpose dz and the result, pack x
+  return viaDzT < viaXT;
+}
+
+const fusedLinearGrad: MarkedGradConfig = {
+  kernelName: KERNEL,
+  inputsToSave: ['a', 'b'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    if (Array.isArray(dy)) throw new Error('fusedLinear gradient: expected one output gradient');
+    const [a3, b3, y3] = saved;
+    const { transposeA, transposeB, activation } = attrs as { transposeA?: boolean; transposeB?: boolean; activation?: string };
+    if (transposeA || transposeB || (activation !== 'relu' && activation !== 'linear') || a3.shape[0] !== 1 || b3.shape[0] !== 1) {
+      throw new Error(
+        `fusedLinear gradient: only [1, B, in] × [1, in, out] without transposes and with relu/linear is supported, ` +
+          `got a [${a3.shape}], b [${b3.shape}], transposeA ${String(transposeA)}, transposeB ${String(transposeB)}, activation ${String(activation)}`,
+      );
+    }
+    const [, batch, inF] = a3.shape as [number, number, number];
+    const outF = b3.shape[2] as number;
+    const x = tf.reshape(a3, [batch, inF]) as tf.Tensor2D;
+    const w = tf.reshape(b3, [inF, outF]) as tf.Tensor2D;
+    const dy2 = tf.reshape(dy, [batch, outF]) as tf.Tensor2D;
+    const dz: tf.Tensor2D = activation === 'relu' ? tf.mul(dy2, tf.step(tf.reshape(y3, [batch, outF]))) : dy2;
+    // dzᵀ, made once when the weight gradient uses it: the bias gradient then sums its rows
+    // (a reduction along the last axis, which wasm does without a transpose of its own)
+    const dzT = weightGradViaDzT(batch, inF, outF) ? tf.transpose(dz) : null;
+    return {
+      a: () => tf.reshape(tf.matMul(dz, tf.transpose(w)), [1, batch, inF]),
+      b: () => tf.reshape(dzT ? tf.transpose(tf.matMul(dzT, x)) : tf.matMul(tf.transpose(x), dz), [1, inF, outF]),
+      bias: () => (dzT ? tf.sum(dzT, 1) : tf.sum(dz, 0)),
+    };
+  },
+  [MARK]: true,
+};
+
+/** True when the fused-linear gradient is the one tfjs will use for `_FusedMatMul` kernels on the tape. */
+export function isFusedLinearGradInstalled(): boolean {
+  const current = tf.getGradient(KERNEL) as MarkedGradConfig | undefined;
+  return current?.[MARK] === true;
+}
+
+/**
+ * Register the `_FusedMatMul` gradient {@link fusedLinear} needs (idempotent). tfjs's own
+ * `tf.fused.matMul` is unaffected: it wraps the kernel in a custom gradient of its own.
+ *
+ * @example
+ * installFusedLinearGrad();
+ * isFusedLinearGradInstalled(); // true
+ */
+export function installFusedLinearGrad(): void {
+  if (isFusedLinearGradInstalled()) return;
+  const previous = tf.getGradient(KERNEL) as tf.GradConfig | undefined;
+  tf.registerGradient({ ...fusedLinearGrad, previous } as MarkedGradConfig);
+}
+
+/**
+ * `act(x · weight + bias)` in one kernel, differentiable once {@link installFusedLinearGrad}
+ * ran. `x: [B, in]`, `weight: [in, out]`, `bias: [out]` (optional).
+ *
+ * @example
+ * const h = fusedLinear(x, w, b, 'relu');
+ */
+export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, activation: FusedActivation): tf.Tensor2D {
+  const [batch, inF] = x.shape;
+  const outF = weight.shape[1];
+  return tf.tidy(() => {
+    const inputs: tf.NamedTensorMap = { a: tf.reshape(x, [1, batch, inF]), b: tf.reshape(weight, [1, inF, outF]) };
+    if (bias) inputs.bias = bias;
+    const y = tf.engine().runKernel(KERNEL, inputs, { transposeA: false, transposeB: false, activation }) as tf.Tensor;
+    return tf.reshape(y, [batch, outF]) as tf.Tensor2D;
+  });
+}
