@@ -17,3 +17,4 @@ export * from './testing/sim-dataloader.ts';
 export * from './testing/non-finite-loss.ts';
 export * from './testing/schedule-assertions.ts';
 export * from './testing/params-digest.ts';
+export * from './testing/shapes-only.ts';
