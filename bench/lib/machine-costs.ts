@@ -77,10 +77,7 @@ function cpuUsPer(n: number, body: () => void): number {
 export function machineCosts(n = 5000, rounds = 3): MachineCosts {
   const samples: Record<keyof MachineCosts, number[]> = { coordinatorIterationUs: [], moduleBatchUs: [], stageJobUs: [], plainEventUs: [], rankIterationUs: [] };
   for (let round = 0; round < rounds; round++) {
-    const c = createActor(coordinator, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
-    c.subscribe(() => {});
-    c.start();
-    c.send({ type: 'PROGRESS', training: true }); // connect once
+    const c = startedCoordinator();
     samples.coordinatorIterationUs.push(cpuUsPer(n, () => {
       for (let i = 0; i < n; i++) c.send({ type: 'PROGRESS', training: true });
     }));
@@ -88,20 +85,10 @@ export function machineCosts(n = 5000, rounds = 3): MachineCosts {
     c.stop();
 
     samples.moduleBatchUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) {
-        const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: i } });
-        m.subscribe(() => {});
-        m.start();
-        m.send({ type: 'START' });
-        m.send({ type: 'COMPUTE' });
-        m.send({ type: 'BACKWARD' });
-        if (m.getSnapshot().status !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
-      }
+      for (let i = 0; i < n; i++) runModuleBatch(i);
     }));
 
-    const s = createActor(stage, { input: { rank: 0, stage: 'copy' } });
-    s.subscribe(() => {});
-    s.start();
+    const s = startedStage('copy');
     samples.stageJobUs.push(cpuUsPer(n, () => {
       for (let i = 0; i < n; i++) s.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
     }));
@@ -122,6 +109,17 @@ export function machineCosts(n = 5000, rounds = 3): MachineCosts {
     plainEventUs: median(samples.plainEventUs),
     rankIterationUs: median(samples.rankIterationUs),
   };
+}
+
+/** A module actor's whole life on batch `i`: create, START, COMPUTE, BACKWARD → done. */
+function runModuleBatch(i: number): void {
+  const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: i } });
+  m.subscribe(() => {});
+  m.start();
+  m.send({ type: 'START' });
+  m.send({ type: 'COMPUTE' });
+  m.send({ type: 'BACKWARD' });
+  if (m.getSnapshot().status !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
 }
 
 function startedCoordinator() {
@@ -146,12 +144,7 @@ function interleaved(ranks: number, iterations: number): number {
       for (const r of all) {
         r.copy.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
         r.dist.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
-        const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: i } });
-        m.subscribe(() => {});
-        m.start();
-        m.send({ type: 'START' });
-        m.send({ type: 'COMPUTE' });
-        m.send({ type: 'BACKWARD' });
+        runModuleBatch(i);
         r.c.send({ type: 'PROGRESS', training: true });
       }
     }
