@@ -65,6 +65,46 @@ async function load(choice: BackendChoice): Promise<void> {
   }
 }
 
+/** Marks the aliasing `Identity` kernel config (idempotent installation). */
+const ALIASING = 'sparsepipe.aliasingIdentity';
+
+/** The slice of a backend an aliasing `Identity` needs (the wasm backend has it). */
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+/**
+ * On wasm, make `Identity` (what `tf.clone` and the gradient tape's saved tensors run) share
+ * its input's buffer by reference count, as wasm's own `Reshape` does, instead of copying it.
+ * tfjs tensors are immutable, so a shared buffer is indistinguishable from a copy; the tape
+ * clones every tensor a gradient saves (inputs and outputs of each dense layer), which was
+ * ~2–3 ms of memcpy per reference-DLRM iteration. String tensors keep the copying kernel.
+ * Idempotent.
+ *
+ * @example
+ * await initBackend('wasm'); // installs it
+ * tf.clone(x);               // same values, no copy
+ */
+export function installAliasingIdentity(backendName = 'wasm'): void {
+  const current = tf.getKernel('Identity', backendName) as (tf.KernelConfig & { [ALIASING]?: true }) | undefined;
+  if (!current || current[ALIASING]) return;
+  const copying = current.kernelFunc;
+  const config: tf.KernelConfig & { [ALIASING]: true } = {
+    kernelName: 'Identity',
+    backendName,
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const backend = args.backend as unknown as Partial<RefCountingBackend>;
+      if (x.dtype === 'string' || typeof backend.incRef !== 'function') return copying(args);
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+    [ALIASING]: true,
+  };
+  tf.unregisterKernel('Identity', backendName);
+  tf.registerKernel(config);
+}
+
 /**
  * Load and activate a tfjs backend; resolves with the active tfjs backend name.
  * Idempotent; switching backends later is allowed (tensors of the old backend stay there).
@@ -77,10 +117,14 @@ export async function initBackend(choice: BackendChoice = 'wasm'): Promise<strin
     throw new BackendUnavailableError(choice, `unknown backend "${String(choice)}" (choose wasm, cpu or gpu)`);
   }
   const name = TFJS_BACKEND_NAME[choice];
-  if (tf.getBackend() === name) return name;
+  if (tf.getBackend() === name) {
+    if (choice === 'wasm') installAliasingIdentity();
+    return name;
+  }
   await load(choice);
   const ok = await tf.setBackend(name);
   if (!ok) throw new BackendUnavailableError(choice, `tfjs could not initialise backend "${name}" (for --device ${choice})`);
   await tf.ready();
+  if (choice === 'wasm') installAliasingIdentity();
   return tf.getBackend();
 }
