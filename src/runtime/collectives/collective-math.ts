@@ -150,22 +150,31 @@ export function exchangeV<T extends Int32Array | Float32Array>(datas: readonly T
 }
 
 /**
- * Elementwise reduction in rank order, in float32: `((d0 + d1) + d2) + …`, then `/ n` for `avg`.
+ * Elementwise reduction in rank order, in float32: `((d0 + d1) + d2) + …` rounded after every
+ * add, then `/ n` for `avg` — the one order every backend (sim, threads, mpi) uses, so they
+ * agree bitwise. One pass over the inputs (each element read once, no copy of the first).
  *
  * @example
  * reduceInRankOrder([Float32Array.of(0.1), Float32Array.of(0.2)], 'sum'); // Float32Array [0.30000001192092896]
  */
 export function reduceInRankOrder(datas: readonly Float32Array[], op: ReduceOp): Float32Array {
-  const acc = Float32Array.from(datas[0]);
-  for (let r = 1; r < datas.length; r++) {
-    const d = datas[r];
-    for (let k = 0; k < acc.length; k++) acc[k] += d[k];
+  const n = datas.length;
+  const first = datas[0];
+  const length = first.length;
+  const out = new Float32Array(length);
+  const avg = op === 'avg';
+  if (n === 2) {
+    const second = datas[1];
+    if (avg) for (let k = 0; k < length; k++) out[k] = Math.fround(first[k] + second[k]) / 2;
+    else for (let k = 0; k < length; k++) out[k] = first[k] + second[k];
+    return out;
   }
-  if (op === 'avg') {
-    const n = datas.length;
-    for (let k = 0; k < acc.length; k++) acc[k] /= n;
+  for (let k = 0; k < length; k++) {
+    let s = first[k];
+    for (let r = 1; r < n; r++) s = Math.fround(s + datas[r][k]);
+    out[k] = avg ? s / n : s;
   }
-  return acc;
+  return out;
 }
 
 /**

@@ -12,8 +12,8 @@
  * The verdict is computed identically on every rank from the same n messages: the lowest
  * rank with invalid arguments, else the lowest rank whose call is incompatible with rank 0's,
  * else inconsistent allToAllV counts; otherwise the result comes from the same pure
- * functions as the sim backend (`exchangeSplits`; for allReduce a one-pass form of
- * `reduceInRankOrder`, property-tested bitwise equal to it), so it is bitwise equal to sim.
+ * functions as the sim backend (`exchangeSplits`, `reduceInRankOrder`), so it is bitwise
+ * equal to sim.
  *
  * @example
  * const { own, peers } = splitForPeers({ kind: 'barrier' }, undefined, 0, 2);
@@ -25,9 +25,9 @@ import {
   checkAllToAllVCounts,
   compatibleCalls,
   exchangeSplits,
+  reduceInRankOrder,
   type CollectiveCall,
 } from '../collective-math.ts';
-import { reduceInRankOrderFused } from './fused-reduce.ts';
 
 /** One rank's part of a collective as it travels to one peer. */
 export type WireCall =
@@ -176,7 +176,7 @@ export function assembleResult(calls: readonly WireCall[], rank: Rank): Int32Arr
     case 'allToAllSplits':
       return exchangeSplits(calls.map((c) => (c as typeof first).send))[rank];
     case 'allReduce':
-      return reduceInRankOrderFused(
+      return reduceInRankOrder(
         calls.map((c) => (c as typeof first).data),
         first.op,
       );
