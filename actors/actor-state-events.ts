@@ -19,21 +19,35 @@ export function stateName(value: unknown): string {
   return String(value);
 }
 
-export function reportStates(actor: AnyActorRef, name: string, bus: EventBus, extra: { batch?: number; module?: string } = {}): () => void {
-  let lastValue: unknown = actor.getSnapshot().value;
-  let last = stateName(lastValue);
-  bus.emit({ type: 'actor.state', actor: name, from: '', to: last, ...extra });
-  const sub = actor.subscribe({
-    next(snapshot) {
-      const value = (snapshot as { value: unknown }).value;
+/**
+ * `extra` adds fields to every event: fixed, or read from the snapshot (a reused module
+ * actor reports the batch it is on). State names are built only while the bus is observed.
+ */
+export function reportStates<TSnapshot extends { value: unknown }>(
+  actor: { getSnapshot(): TSnapshot; subscribe(next: (s: TSnapshot) => void): { unsubscribe(): void } } | AnyActorRef,
+  name: string,
+  bus: EventBus,
+  extra: { batch?: number; module?: string } | ((snapshot: TSnapshot) => { batch?: number; module?: string }) = {},
+): () => void {
+  const extraOf = typeof extra === 'function' ? extra : () => extra;
+  let lastValue: unknown = (actor.getSnapshot() as TSnapshot).value;
+  let last: string | null = null;
+  if (bus.observed) {
+    last = stateName(lastValue);
+    bus.emit({ type: 'actor.state', actor: name, from: '', to: last, ...extraOf(actor.getSnapshot() as TSnapshot) });
+  }
+  const sub = (actor as AnyActorRef).subscribe({
+    next(snapshot: TSnapshot) {
+      const value = snapshot.value;
       // Snapshots whose state did not change (context only) keep the same value object.
       if (value === lastValue) return;
+      const from = last ?? stateName(lastValue);
       lastValue = value;
+      last = null;
+      if (!bus.observed) return;
       const now = stateName(value);
-      if (now !== last) {
-        bus.emit({ type: 'actor.state', actor: name, from: last, to: now, ...extra });
-        last = now;
-      }
+      last = now;
+      if (now !== from) bus.emit({ type: 'actor.state', actor: name, from, to: now, ...extraOf(snapshot) });
     },
     error() {},
   });

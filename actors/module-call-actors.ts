@@ -3,12 +3,17 @@
  * running `shardedModuleBatchMachine` with implementations that call the module's
  * `inputDist` / `computeAndOutputDist` / `backward` and emit `dist.*` events.
  *
+ * An actor that finished its batch (`done`) goes back to a pool per module and takes a
+ * later batch (`START` with its index): a rank keeps as many actors per module as batches
+ * are in flight (≤ 3) instead of creating, starting and stopping one per batch. A failed
+ * actor is not reused.
+ *
  * @example
  * const actors = new ModuleCallActors(rank, bus, clock, (batch, key) => lookup(batch, key));
  * actors.start(ctx, call);     // START → … → ready
  * await call.ready.promise;
  */
-import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type InspectionEvent, type Observer, type SnapshotFrom } from 'xstate';
 import type { Clock, Rank } from '../src/protocol/index.ts';
 import { shardedModuleBatchMachine, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
@@ -18,8 +23,15 @@ import { effect } from './effect.ts';
 
 export type CallLookup = (batch: number, key: string) => ModuleCall;
 
+type ModuleActor = Actor<ReturnType<typeof shardedModuleBatchMachine.provide>>;
+
 export class ModuleCallActors {
   private readonly machine;
+  /** Actors whose batch is done, per module key. */
+  private readonly idle = new Map<string, ModuleActor[]>();
+  /** The call each busy actor is working on. */
+  private readonly current = new Map<ModuleActor, ModuleCall>();
+  private created = 0;
 
   constructor(
     private readonly rank: Rank,
@@ -71,44 +83,65 @@ export class ModuleCallActors {
   }
 
   /**
-   * Create and start the call's actor, then START its input dist. Resolves `call.ready` when
-   * data arrived. The actor is made in a microtask: callers run inside another actor's action
-   * (the dist stage's work), where XState wants no actor created.
+   * Take an idle actor of the call's module (or create one) and START its input dist on the
+   * call's batch. Resolves `call.ready` when data arrived. Done in a microtask: callers run
+   * inside another actor's action (the dist stage's work), where XState wants no actor
+   * created or sent to.
    */
   start(ctx: BatchContext, call: ModuleCall): void {
     queueMicrotask(() => this.launch(ctx, call));
   }
 
   private launch(ctx: BatchContext, call: ModuleCall): void {
+    const actor = this.idle.get(call.key)?.pop() ?? this.create(call.key);
+    this.current.set(actor, call);
+    call.actor = actor;
+    actor.send({ type: 'START', batch: ctx.index });
+  }
+
+  /** Stop every actor (the pipeline is disposed). */
+  stop(): void {
+    for (const pool of this.idle.values()) for (const a of pool) a.stop();
+    for (const a of this.current.keys()) a.stop();
+    this.idle.clear();
+    this.current.clear();
+  }
+
+  private create(key: string): ModuleActor {
+    const slot = this.created++;
     const actor = createActor(this.machine, {
-      input: { rank: this.rank, module: call.key, batch: ctx.index },
+      input: { rank: this.rank, module: key, batch: -1 },
       clock: this.clock,
       inspect: this.inspect,
-      id: `rank${this.rank}.${call.key}.b${ctx.index}`,
+      id: `rank${this.rank}.${key}.slot${slot}`,
     });
-    call.actor = actor;
-    // Per-batch actors report their states only while someone listens (they are short-lived
-    // and many: building the events nobody reads is most of their cost in long runs).
-    const stopReporting = this.bus.observed
-      ? reportStates(actor, `module:${call.key}`, this.bus, { batch: ctx.index, module: call.key })
-      : () => {};
+    reportStates(actor, `module:${key}`, this.bus, (s) => ({ batch: s.context.batch, module: key }));
     actor.subscribe(
-      (s) => {
-        if (s.value === 'ready' || s.value === 'computed' || (typeof s.value === 'object' && 'computeAndOutputDist' in s.value)) {
-          call.ready.resolve();
-        }
-        if (s.value === 'failed') {
-          const error = s.context.error ?? new Error(`sharded module '${call.key}' failed on batch ${ctx.index}`);
-          call.ready.reject(error);
-          call.computed.reject(error);
-          call.backwardDone.reject(error);
-        }
-        if (s.status === 'done') stopReporting();
-      },
-      (e) => call.ready.reject(e),
+      (s) => this.onSnapshot(actor, key, s),
+      (e) => this.current.get(actor)?.ready.reject(e),
     );
     actor.start();
-    actor.send({ type: 'START' });
+    return actor;
+  }
+
+  private onSnapshot(actor: ModuleActor, key: string, s: SnapshotFrom<typeof shardedModuleBatchMachine>): void {
+    const call = this.current.get(actor);
+    if (!call) return;
+    const v = s.value;
+    if (v === 'ready' || v === 'computed' || (typeof v === 'object' && 'computeAndOutputDist' in v)) call.ready.resolve();
+    else if (v === 'done') {
+      // The batch is finished: the actor waits in the pool for a later one.
+      this.current.delete(actor);
+      let pool = this.idle.get(key);
+      if (!pool) this.idle.set(key, (pool = []));
+      pool.push(actor);
+    } else if (v === 'failed') {
+      this.current.delete(actor);
+      const error = s.context.error ?? new Error(`sharded module '${key}' failed on batch ${s.context.batch}`);
+      call.ready.reject(error);
+      call.computed.reject(error);
+      call.backwardDone.reject(error);
+    }
   }
 
   static send(call: ModuleCall, type: 'COMPUTE' | 'BACKWARD' | 'RELEASE'): void {

@@ -109,6 +109,12 @@ export class RankEngine {
     );
   }
 
+  /** Stop the stage and module actors (the pipeline is disposed). */
+  dispose(): void {
+    this.stages.stop();
+    this.moduleActors.stop();
+  }
+
   /** The module plan found at connect (null before the first batch). */
   get modulePlan(): ModulePlan | null {
     return this.plan;

@@ -1,13 +1,16 @@
 /**
  * One sharded module working on one batch (one actor per module per in-flight batch, so
- * batch i can compute while batch i+1 is still distributing).
+ * batch i can compute while batch i+1 is still distributing). A finished actor (`done`) may
+ * be reused for a later batch: `START` with that batch's index begins its input dist again
+ * (the pipeline keeps one actor per in-flight slot instead of creating one per batch).
  *
  * ```
  * awaitingBatch ─START→ distInFlight ┬ waitingForSplits ─(splits arrived, data issued)→ dataInFlight ┐
  *                                    └───────────────────────────────────────────────(data arrived)┘→ ready
  * ready ─COMPUTE→ computeAndOutputDist (computing ─OUTPUT_DIST→ outputDist) ─COMPUTED→ computed
  * computed ─BACKWARD→ backward → done        computed ─RELEASE→ done (eval)
- * any error → failed
+ * done ─START (next batch)→ distInFlight
+ * any error → failed (final: a failed actor is not reused)
  * ```
  *
  * `distInFlight` spans the two-phase input dist: on entry `inputDist` issues the splits
@@ -20,6 +23,7 @@
  * @example
  * const a = createActor(shardedModuleBatchMachine.provide({ actions }), { input: { rank: 0, module: 'sparse', batch: 4 } });
  * a.start(); a.send({ type: 'START' });
+ * // … done; later: a.send({ type: 'START', batch: 7 });
  */
 import { assign, setup } from 'xstate';
 import type { BatchIndex, Rank } from '../src/protocol/index.ts';
@@ -36,7 +40,7 @@ export interface ModuleBatchContext extends ModuleBatchInput {
 }
 
 export type ModuleBatchEvent =
-  | { type: 'START' }
+  | { type: 'START'; batch?: BatchIndex }
   | { type: 'COMPUTE' }
   | { type: 'OUTPUT_DIST' }
   | { type: 'COMPUTED' }
@@ -60,6 +64,10 @@ export const shardedModuleBatchMachine = setup({
     /** Local lookup then output dist; sends OUTPUT_DIST when the lookup is done, COMPUTED (or COMPUTE_FAILED) at the end. */
     computeAndOutputDist: notProvidedEffect<ModuleBatchInput>('computeAndOutputDist'),
     backward: notProvidedEffect<ModuleBatchInput>('backward'),
+    /** A START naming a batch moves the actor to it (reuse for a later batch). */
+    assignBatch: assign(({ event }) =>
+      event.type === 'START' && event.batch !== undefined ? { batch: event.batch, error: undefined } : {},
+    ),
     recordError: assign(({ event }) => ({
       error: event.type === 'COMPUTE_FAILED' ? event.error : (event as { error?: unknown }).error,
     })),
@@ -69,7 +77,7 @@ export const shardedModuleBatchMachine = setup({
   context: ({ input }) => ({ ...input, error: undefined }),
   initial: 'awaitingBatch',
   states: {
-    awaitingBatch: { on: { START: 'distInFlight' } },
+    awaitingBatch: { on: { START: { target: 'distInFlight', actions: 'assignBatch' } } },
     distInFlight: {
       entry: { type: 'inputDist', params: ({ context }) => ids(context) },
       initial: 'waitingForSplits',
@@ -108,7 +116,7 @@ export const shardedModuleBatchMachine = setup({
         'backward.error': { target: 'failed', actions: 'recordError' },
       },
     },
-    done: { type: 'final' },
+    done: { on: { START: { target: 'distInFlight', actions: 'assignBatch' } } },
     failed: { type: 'final' },
   },
 });

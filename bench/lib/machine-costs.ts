@@ -1,7 +1,8 @@
 /**
  * What the pipeline's own machines cost in XState alone (CPU µs), run with effects that
  * answer at once: one coordinator training iteration (PROGRESS and six effect answers), one
- * sharded-module actor's life on a batch (create, START … backward.done: eight events) and
+ * sharded-module actor's batch (START … backward.done: eight events, the actor reused as the
+ * pipeline does) and
  * one stage job whose input is there (SUBMIT, work.done). Together with the events counted by
  * `actorTraffic`, this is the floor the actor design pays per rank-iteration before any of
  * its own work — the part of P6 no glue change can remove.
@@ -20,7 +21,7 @@ import { median } from './report.ts';
 export interface MachineCosts {
   /** One training iteration of the coordinator (7 events), A = 1. */
   coordinatorIterationUs: number;
-  /** One module actor's life on one batch: createActor, start, 8 events, final. */
+  /** One module actor's batch: 8 events, the actor reused from its previous batch. */
   moduleBatchUs: number;
   /** One stage job with its input ready (2 events). */
   stageJobUs: number;
@@ -84,9 +85,11 @@ export function machineCosts(n = 5000, rounds = 3): MachineCosts {
     if (c.getSnapshot().context.batchesTrained !== n + 1) throw new Error('machineCosts: the coordinator did not complete every iteration');
     c.stop();
 
+    const m = startedModuleActor();
     samples.moduleBatchUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) runModuleBatch(i);
+      for (let i = 0; i < n; i++) runModuleBatch(m, i);
     }));
+    m.stop();
 
     const s = startedStage('copy');
     samples.stageJobUs.push(cpuUsPer(n, () => {
@@ -111,15 +114,19 @@ export function machineCosts(n = 5000, rounds = 3): MachineCosts {
   };
 }
 
-/** A module actor's whole life on batch `i`: create, START, COMPUTE, BACKWARD → done. */
-function runModuleBatch(i: number): void {
-  const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: i } });
+function startedModuleActor() {
+  const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: -1 } });
   m.subscribe(() => {});
   m.start();
-  m.send({ type: 'START' });
+  return m;
+}
+
+/** One batch on a (reused) module actor: START with the batch, COMPUTE, BACKWARD → done. */
+function runModuleBatch(m: ReturnType<typeof startedModuleActor>, i: number): void {
+  m.send({ type: 'START', batch: i });
   m.send({ type: 'COMPUTE' });
   m.send({ type: 'BACKWARD' });
-  if (m.getSnapshot().status !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
+  if (m.getSnapshot().value !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
 }
 
 function startedCoordinator() {
@@ -138,13 +145,13 @@ function startedStage(name: 'copy' | 'dist') {
 }
 
 function interleaved(ranks: number, iterations: number): number {
-  const all = Array.from({ length: ranks }, () => ({ c: startedCoordinator(), copy: startedStage('copy'), dist: startedStage('dist') }));
+  const all = Array.from({ length: ranks }, () => ({ c: startedCoordinator(), copy: startedStage('copy'), dist: startedStage('dist'), m: startedModuleActor() }));
   const us = cpuUsPer(ranks * iterations, () => {
     for (let i = 0; i < iterations; i++) {
       for (const r of all) {
         r.copy.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
         r.dist.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
-        runModuleBatch(i);
+        runModuleBatch(r.m, i);
         r.c.send({ type: 'PROGRESS', training: true });
       }
     }
@@ -154,6 +161,7 @@ function interleaved(ranks: number, iterations: number): number {
     r.c.stop();
     r.copy.stop();
     r.dist.stop();
+    r.m.stop();
   }
   return us;
 }

@@ -233,6 +233,7 @@ export abstract class TrainPipeline {
   /** Stop every actor of this pipeline. */
   dispose(): void {
     this.coordinator.stop();
+    this.engine.dispose();
     this.bus.complete();
     this.metrics.complete();
   }

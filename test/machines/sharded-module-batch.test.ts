@@ -62,8 +62,8 @@ describe('sharded module, per batch', () => {
     compute.sendBack!({ type: 'COMPUTED' });
     expect(actor.getSnapshot().value).toBe('computed');
     actor.send({ type: 'BACKWARD' });
-    const end = await waitFor(actor, (s) => s.status === 'done');
-    expect(end.value).toBe('done');
+    const end = await waitFor(actor, (s) => s.value === 'done');
+    expect(end.status).toBe('active'); // done with this batch, reusable for a later one
     expect(states).toEqual([
       'awaitingBatch',
       'distInFlight.waitingForSplits',
@@ -96,9 +96,25 @@ describe('sharded module, per batch', () => {
     compute.sendBack!({ type: 'OUTPUT_DIST' });
     compute.sendBack!({ type: 'COMPUTED' });
     actor.send({ type: 'RELEASE' });
-    expect(actor.getSnapshot()).toMatchObject({ value: 'done', status: 'done' });
+    expect(actor.getSnapshot()).toMatchObject({ value: 'done', status: 'active' });
     expect(calls.map((c) => c.slot)).not.toContain('backward');
     expect(states.slice(-2)).toEqual(['computed', 'done']);
+  });
+
+  it('a done actor takes a later batch: START with its index runs the whole dist again on it', async () => {
+    const { actor, calls, compute } = fakeModule();
+    actor.send({ type: 'START' });
+    await waitFor(actor, (s) => s.value === 'ready');
+    actor.send({ type: 'COMPUTE' });
+    compute.sendBack!({ type: 'COMPUTED' });
+    actor.send({ type: 'RELEASE' });
+    expect(actor.getSnapshot().value).toBe('done');
+    calls.length = 0;
+    actor.send({ type: 'START', batch: 9 });
+    await waitFor(actor, (s) => s.value === 'ready');
+    expect(actor.getSnapshot().context).toMatchObject({ batch: 9, error: undefined });
+    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitData']);
+    for (const c of calls) expect(c.input).toEqual({ ...input, batch: 9 });
   });
 
   for (const slot of ['inputDist', 'awaitData', 'backward'] as const) {
