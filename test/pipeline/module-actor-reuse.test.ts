@@ -10,6 +10,7 @@ import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { useWasm } from './fixtures.ts';
+import { TRAINING_BATCH_WALK } from '../machines/module-batch-walk.ts';
 
 beforeAll(useWasm);
 
@@ -37,17 +38,7 @@ describe('module actors across batches', () => {
     expect(moduleActors.size).toBeGreaterThan(0);
     expect(moduleActors.size).toBeLessThanOrEqual(3);
     for (let b = 0; b < 12; b++) {
-      const walk = states.filter((e) => e.batch === b).map((e) => e.to);
-      expect(walk[0]).toBe('distInFlight.waitingForSplits');
-      expect(walk.slice(1)).toEqual([
-        'distInFlight.dataInFlight',
-        'ready',
-        'computeAndOutputDist.computing',
-        'computeAndOutputDist.outputDist',
-        'computed',
-        'backward',
-        'done',
-      ]);
+      expect(states.filter((e) => e.batch === b).map((e) => e.to)).toEqual(TRAINING_BATCH_WALK);
     }
   });
 });
