@@ -11,7 +11,8 @@
  * exchangeSplits([Int32Array.of(1, 2), Int32Array.of(3, 4)]); // [Int32Array [1, 3], Int32Array [2, 4]]
  * reduceInRankOrder([Float32Array.of(1), Float32Array.of(2)], 'avg'); // Float32Array [1.5]
  */
-import type { ReduceOp } from '../../protocol/index.ts';
+import type { Rank, ReduceOp } from '../../protocol/index.ts';
+import { CollectiveMismatchError } from './collective-errors.ts';
 
 /** A collective call as one rank made it (arguments already validated locally). */
 export type CollectiveCall =
@@ -101,6 +102,26 @@ export function checkAllToAllVCounts(
     }
   }
   return undefined;
+}
+
+/**
+ * The error every backend raises for inconsistent allToAllV counts (naming the sending and
+ * the receiving rank), built for the rank that throws it; undefined when the counts agree.
+ *
+ * @example
+ * const mismatch = allToAllVCountsError(7, sendCounts, recvCounts);
+ * if (mismatch) throw mismatch(myRank);
+ */
+export function allToAllVCountsError(
+  seq: number,
+  sendCounts: readonly Int32Array[],
+  recvCounts: readonly Int32Array[],
+): ((rank: Rank) => CollectiveMismatchError) | undefined {
+  const bad = checkAllToAllVCounts(sendCounts, recvCounts);
+  if (!bad) return undefined;
+  const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
+  const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
+  return (rank) => new CollectiveMismatchError(seq, bad.sender, sender, bad.receiver, receiver, rank);
 }
 
 /**

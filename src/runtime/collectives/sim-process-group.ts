@@ -39,7 +39,7 @@ import type { SimScheduler } from '../sim/sim-scheduler.ts';
 import { CollectiveMismatchError, InvalidCollectiveError, ProcessGroupClosedError } from './collective-errors.ts';
 import { ScratchPool } from './scratch-pool.ts';
 import {
-  checkAllToAllVCounts,
+  allToAllVCountsError,
   collectiveBytes,
   compatibleCalls,
   copyCallInputs,
@@ -294,14 +294,13 @@ export class SimCollectiveFabric {
     slot.timeout = undefined;
     if (calls[0].kind === 'allToAllV') {
       const vs = calls as Extract<CollectiveCall, { kind: 'allToAllV' }>[];
-      const bad = checkAllToAllVCounts(
+      const mismatch = allToAllVCountsError(
+        slot.index,
         vs.map((c) => c.sendCounts),
         vs.map((c) => c.recvCounts),
       );
-      if (bad) {
-        const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
-        const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
-        this.abort(slot, (r) => new CollectiveMismatchError(slot.index, bad.sender, sender, bad.receiver, receiver, r));
+      if (mismatch) {
+        this.abort(slot, mismatch);
         return;
       }
     }

@@ -18,7 +18,7 @@
  */
 import type { Rank } from '../../../protocol/index.ts';
 import { CollectiveMismatchError, InvalidCollectiveError } from '../collective-errors.ts';
-import { checkAllToAllVCounts, type CollectiveCall } from '../collective-math.ts';
+import { allToAllVCountsError, type CollectiveCall } from '../collective-math.ts';
 
 const KINDS = ['barrier', 'allToAllSplits', 'allToAllV', 'allReduce'] as const;
 type Kind = (typeof KINDS)[number];
@@ -153,15 +153,12 @@ export function judgeHeaders(seq: number, headers: readonly CallHeader[], rank: 
     if (!compatible(first, headers[r])) return new CollectiveMismatchError(seq, 0, describeHeader(first), r, describeHeader(headers[r]), rank);
   }
   if (first.kind === 'allToAllV') {
-    const bad = checkAllToAllVCounts(
+    const mismatch = allToAllVCountsError(
+      seq,
       headers.map((h) => h.vecA),
       headers.map((h) => h.vecB),
     );
-    if (bad) {
-      const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
-      const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
-      return new CollectiveMismatchError(seq, bad.sender, sender, bad.receiver, receiver, rank);
-    }
+    if (mismatch) return mismatch(rank);
   }
   return undefined;
 }

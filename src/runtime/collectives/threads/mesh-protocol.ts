@@ -22,7 +22,7 @@
 import type { Rank, ReduceOp } from '../../../protocol/index.ts';
 import { CollectiveMismatchError, InvalidCollectiveError } from '../collective-errors.ts';
 import {
-  checkAllToAllVCounts,
+  allToAllVCountsError,
   compatibleCalls,
   exchangeSplits,
   reduceInRankOrder,
@@ -147,15 +147,12 @@ export function judgeArrivals(seq: number, arrivals: readonly WireArrival[], ran
   }
   if (first.kind === 'allToAllV') {
     const vs = arrivals.map((a) => a.call as WireCall & { kind: 'allToAllV' });
-    const bad = checkAllToAllVCounts(
+    const mismatch = allToAllVCountsError(
+      seq,
       vs.map((c) => c.sendCounts),
       vs.map((c) => c.recvCounts),
     );
-    if (bad) {
-      const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
-      const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
-      return new CollectiveMismatchError(seq, bad.sender, sender, bad.receiver, receiver, rank);
-    }
+    if (mismatch) return mismatch(rank);
   }
   return undefined;
 }
