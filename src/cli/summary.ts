@@ -22,6 +22,7 @@ import { paramsDigest, paramsSummary, type LogicalParam, type ParamStats } from 
 import type { RankResult } from './rank-job.ts';
 import { medianSecondHalf, streamBusyFraction, type StreamBusy } from './run-stats.ts';
 import type { TrainOptions } from './train-options.ts';
+import { concatFloat32 } from '../tensors/concat-typed.ts';
 
 export interface TrainSummary {
   sparsepipe: string;
@@ -93,8 +94,8 @@ export function buildSummary(input: SummaryInput): TrainSummary {
   let auc: number | null = null;
   let heldOutExamples = 0;
   if (results.every((r) => r.heldOut)) {
-    const logits = concat(results.flatMap((r) => r.heldOut!.logits));
-    const labels = concat(results.flatMap((r) => r.heldOut!.labels));
+    const logits = concatFloat32(results.flatMap((r) => r.heldOut!.logits));
+    const labels = concatFloat32(results.flatMap((r) => r.heldOut!.labels));
     heldOutExamples = labels.length;
     heldOutLoss = finiteOrNull(logLossFromLogits(logits, labels));
     auc = finiteOrNull(aucByRanking(logits, labels));
@@ -129,14 +130,4 @@ export function buildSummary(input: SummaryInput): TrainSummary {
     params: paramsSummary(input.params),
     options: { ...options },
   };
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -17,6 +17,7 @@
  * kjt.stride; // 2
  */
 import { packedCopies } from './packed-copy.ts';
+import { concatFloat32, concatInt32 } from './concat-typed.ts';
 
 export interface KeyedJaggedTensorInit {
   keys: readonly string[];
@@ -428,25 +429,6 @@ export class KeyedJaggedTensor {
   }
 }
 
-function concatInt32(parts: readonly Int32Array[]): Int32Array {
-  const out = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function concatFloat32(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function sameArray(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
