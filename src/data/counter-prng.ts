@@ -23,7 +23,7 @@ export function hashInts(parts: readonly number[]): number {
     h = mixInto(h, lo);
     h = mixInto(h, hi);
   }
-  return finalize(h);
+  return fmix32(h);
 }
 
 /**
@@ -35,7 +35,7 @@ export function hashInts(parts: readonly number[]): number {
 export function hashString(s: string): number {
   let h = 0x811c9dc5 ^ s.length;
   for (let i = 0; i < s.length; i++) h = mixInto(h, s.charCodeAt(i));
-  return finalize(h);
+  return fmix32(h);
 }
 
 /**
@@ -45,7 +45,7 @@ export function hashString(s: string): number {
  * const state = hashPair(featureSeed, row);
  */
 export function hashPair(a: number, b: number): number {
-  return finalize(mixInto(mixInto(0x2545f491, a | 0), b | 0));
+  return fmix32(mixInto(mixInto(0x2545f491, a | 0), b | 0));
 }
 
 /**
@@ -72,7 +72,14 @@ function mixInto(h: number, x: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function finalize(h: number): number {
+/**
+ * murmur3's 32-bit finaliser: a cheap, well-mixed bijection on uint32 (also the embedding
+ * and dense initialisers' hash).
+ *
+ * @example
+ * fmix32(1); // a well-mixed uint32
+ */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -15,6 +15,7 @@
  * block[0] === full[10 * cfg.dim + 2]; // true
  */
 import { defaultInit, type EmbeddingBagConfig } from './config.ts';
+import { fmix32 } from '../../data/counter-prng.ts';
 
 /** A rectangular block of a table: rows `[rowStart, rowEnd)`, columns `[colStart, colEnd)`. */
 export interface TableBlock {
@@ -22,16 +23,6 @@ export interface TableBlock {
   rowEnd: number;
   colStart: number;
   colEnd: number;
-}
-
-/** murmur3's 32-bit finaliser: a cheap, well-mixed bijection on uint32. */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**
