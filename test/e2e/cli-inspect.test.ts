@@ -11,28 +11,16 @@
  * Skipped (with a message) when /usr/bin/chromium is absent: `apt-get install -y chromium`.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseTrainArgs, type TrainOptions } from '../../src/cli/train-options.ts';
+import { chromiumAvailable, chromiumLaunchOptions } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.log(`[cli-inspect e2e] skipped: ${CHROMIUM} not found (install it with \`apt-get install -y chromium\`)`);
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const hasChromium = chromiumAvailable('cli-inspect e2e');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/sparsepipe.js');
 const ARTIFACT = resolve(root, 'test-artifacts/inspector-cli.png');
@@ -92,7 +80,7 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
     exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
     url = (await stderr.match(/^sparsepipe: inspector at (http:\/\/127\.0\.0\.1:\d+\/)$/m))[1];
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch(chromiumLaunchOptions());
     page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
     page.on('pageerror', (e) => console.log(`[inspector page error] ${e.message}`));
     await page.goto(url);

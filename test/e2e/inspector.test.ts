@@ -7,7 +7,7 @@
  *
  * Skipped (with a message) when /usr/bin/chromium is absent: `apt-get install -y chromium`.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,24 +17,10 @@ import { allStatePaths, machineGraph } from '../../visualizations/charts/machine
 import { startInspector, type InspectorHandle } from '../../visualizations/inspector/server.ts';
 import { replayInspector } from '../../visualizations/inspector/replay.ts';
 import { liveSimRun, type LiveSimRun } from '../visualizations/live-sim-run.ts';
+import { chromiumAvailable, chromiumLaunchOptions } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 const ARTIFACT = resolve('test-artifacts/inspector.png');
-if (!hasChromium) {
-  console.log(`[inspector e2e] skipped: ${CHROMIUM} not found (install it with \`apt-get install -y chromium\`)`);
-}
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+const hasChromium = chromiumAvailable('inspector e2e');
 
 /** What the page shows, for comparing a live page with a replay. */
 async function picture(page: Page): Promise<Record<string, unknown>> {
@@ -75,7 +61,7 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     run.controls.pause(); // the run starts paused: the page is up before the first batch
     inspector = await startInspector({ host: '127.0.0.1', port: 0, feed: run.feed, controls: run.controls, paused: true, title: 'sparsepipe e2e' });
     run.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await chromium.launch(chromiumLaunchOptions());
     page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
     page.on('pageerror', (e) => console.log(`[inspector page error] ${e.message}`));
     await page.goto(inspector.url);
