@@ -42,8 +42,13 @@ function make(name: string, category: CostCase['category'], s: StageCosts): Cost
   return { name, category, costs, ...r };
 }
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): () => number {
+/**
+ * mulberry32: a tiny seeded PRNG, uniform in [0, 1).
+ *
+ * @example
+ * const next = mulberry32(7); next(); // the same sequence for the same seed
+ */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -55,7 +60,7 @@ function prng(seed: number): () => number {
 }
 
 export function costSweep(o: { random?: number; seed?: number } = {}): CostCase[] {
-  const rnd = prng(o.seed ?? 20240611);
+  const rnd = mulberry32(o.seed ?? 20240611);
   const logU = (lo: number, hi: number) => Math.exp(Math.log(lo) + rnd() * (Math.log(hi) - Math.log(lo)));
   const cases: CostCase[] = [];
   const n = o.random ?? 36;

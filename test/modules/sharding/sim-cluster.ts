@@ -10,6 +10,7 @@ import { KeyedJaggedTensor } from '../../../src/tensors/keyed-jagged-tensor.ts';
 import type { PooledOutput } from '../../../src/protocol/index.ts';
 import type { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
 import type { EmbeddingBagConfig } from '../../../src/modules/embedding/config.ts';
+import { mulberry32 } from '../../../bench/lib/cost-sweep.ts';
 
 export interface SimCluster {
   scheduler: SimScheduler;
@@ -24,17 +25,8 @@ export function simCluster(worldSize: number): SimCluster {
   return { scheduler, groups, devices };
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the schedule benches' PRNG): a small seeded PRNG. */
+export const rng = mulberry32;
 
 /** A random batch over every feature of `tables`: lengths 0..maxLen, ids in range, optional weights. */
 export function randomBatch(next: () => number, tables: readonly EmbeddingBagConfig[], B: number, maxLen: number, weighted: boolean): KeyedJaggedTensor {
