@@ -61,15 +61,9 @@ function keyIndex(kjt: KeyedJaggedTensor, feature: string): number {
  * const weighted = applyFeatureProcessors(kjt, { f: new PositionWeightedModule({ maxLength: 8 }) });
  */
 export function applyFeatureProcessors(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined): KeyedJaggedTensor {
-  const names = processors ? Object.keys(processors) : [];
-  if (names.length === 0) return kjt;
-  const weights = kjt.weights ? kjt.weights.slice() : new Float32Array(kjt.values.length).fill(1);
-  const offsets = kjt.offsets();
-  for (const f of names) {
-    const k = keyIndex(kjt, f);
+  return rewriteWeights(kjt, processors, (f, k, weights, offsets) => {
     processors![f].computeWeights(kjt.lengths, k * kjt.stride, kjt.stride, weights, offsets[k * kjt.stride], f);
-  }
-  return new KeyedJaggedTensor({ keys: kjt.keys, values: kjt.values, lengths: kjt.lengths, weights, stride: kjt.stride });
+  });
 }
 
 /**
@@ -115,12 +109,7 @@ export function featureProcessorsHaveNonFiniteGrad(processors: FeatureProcessorM
  * positionsFor(kjt, { f: pw }).weights; // e.g. [0, 1, 0, 0, 1, 2]
  */
 export function positionsFor(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined): KeyedJaggedTensor {
-  const names = processors ? Object.keys(processors) : [];
-  if (names.length === 0) return kjt;
-  const weights = kjt.weights ? kjt.weights.slice() : new Float32Array(kjt.values.length).fill(1);
-  const offsets = kjt.offsets();
-  for (const f of names) {
-    const k = keyIndex(kjt, f);
+  return rewriteWeights(kjt, processors, (f, k, weights, offsets) => {
     const max = processors![f].maxLength;
     for (let b = 0; b < kjt.stride; b++) {
       const bag = k * kjt.stride + b;
@@ -128,6 +117,23 @@ export function positionsFor(kjt: KeyedJaggedTensor, processors: FeatureProcesso
       if (n > max) throw new RangeError(`feature processor for '${f}': bag ${b} has ${n} ids, more than maxLength ${max}`);
       for (let i = 0; i < n; i++) weights[offsets[bag] + i] = i;
     }
-  }
+  });
+}
+
+/**
+ * `kjt` with new weights: a copy of its weights (1 where it had none) in which `rewrite`
+ * fills the entries of every processed feature (feature name, key index, weights, offsets).
+ * Returns `kjt` itself when there are no processors.
+ */
+function rewriteWeights(
+  kjt: KeyedJaggedTensor,
+  processors: FeatureProcessorMap | undefined,
+  rewrite: (feature: string, keyIndex: number, weights: Float32Array, offsets: Int32Array) => void,
+): KeyedJaggedTensor {
+  const names = processors ? Object.keys(processors) : [];
+  if (names.length === 0) return kjt;
+  const weights = kjt.weights ? kjt.weights.slice() : new Float32Array(kjt.values.length).fill(1);
+  const offsets = kjt.offsets();
+  for (const f of names) rewrite(f, keyIndex(kjt, f), weights, offsets);
   return new KeyedJaggedTensor({ keys: kjt.keys, values: kjt.values, lengths: kjt.lengths, weights, stride: kjt.stride });
 }
