@@ -66,6 +66,33 @@ export interface EmbeddingStepOptimizer<S> {
   importState(state: S): void;
 }
 
+/** What a fused embedding collection has that its optimizer face forwards to. */
+export interface FusedEmbeddingModule<S> {
+  zeroGrad(): void;
+  step(scale?: number): void | Promise<void>;
+  hasNonFiniteGrads(): boolean;
+  stateDict(): S;
+  loadStateDict(state: S): void;
+}
+
+/**
+ * The optimizer face of a fused embedding module: the module's own `zeroGrad` / `step` /
+ * `hasNonFiniteGrads`, its state dict as the optimizer state (tables and optimizer state
+ * travel together).
+ *
+ * @example
+ * const sparse = fusedStepOptimizer(ebc); sparse.step(0.5);
+ */
+export function fusedStepOptimizer<S>(m: FusedEmbeddingModule<S>): EmbeddingStepOptimizer<S> {
+  return {
+    zeroGrad: () => m.zeroGrad(),
+    step: (scale = 1) => m.step(scale),
+    hasNonFiniteGrads: () => m.hasNonFiniteGrads(),
+    exportState: () => m.stateDict(),
+    importState: (state) => m.loadStateDict(state),
+  };
+}
+
 /** `{ shape, l2, sum }` of one logical parameter tensor (for `--json` params and digests). */
 export interface ParamSummary {
   shape: number[];
@@ -151,13 +178,7 @@ export class EmbeddingBagCollection {
    * logical state dict (fused: tables and optimizer state travel together).
    */
   get optimizer(): EmbeddingStepOptimizer<EbcStateDict> {
-    return {
-      zeroGrad: () => this.zeroGrad(),
-      step: (scale = 1) => this.step(scale),
-      hasNonFiniteGrads: () => this.hasNonFiniteGrads(),
-      exportState: () => this.stateDict(),
-      importState: (state) => this.loadStateDict(state),
-    };
+    return fusedStepOptimizer(this);
   }
 
   /** The live weights of table `name`, row-major `[rows, dim]`. */

@@ -86,7 +86,7 @@ import {
   type EmbeddingParamsPartial,
   type ShardedEbcStateDict,
 } from './sharded-state.ts';
-import type { EbcStateDict, EmbeddingStepOptimizer, ParamSummary } from '../embedding/embedding-bag-collection.ts';
+import { fusedStepOptimizer, type EbcStateDict, type EmbeddingStepOptimizer, type ParamSummary } from '../embedding/embedding-bag-collection.ts';
 
 /** Where a sharded module runs. `rank` / `worldSize` must match `pg`'s. */
 export interface ShardedEnv {
@@ -432,13 +432,7 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
    * optimizer op); it is a collective only when feature processors exist and worldSize > 1.
    */
   get optimizer(): EmbeddingStepOptimizer<ShardedEbcStateDict> {
-    return {
-      zeroGrad: () => this.zeroGrad(),
-      step: (scale = 1) => this.step(scale),
-      hasNonFiniteGrads: () => this.hasNonFiniteGrads(),
-      exportState: () => this.stateDict(),
-      importState: (state) => this.loadStateDict(state),
-    };
+    return fusedStepOptimizer<ShardedEbcStateDict>(this);
   }
 
   /** This rank's shards and the (replicated) feature-processor parameters. */
