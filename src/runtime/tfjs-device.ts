@@ -12,19 +12,15 @@
  * device.waitStream('default', 'memcpy');
  * const y = await device.run('default', { kind: 'forward' }, () => model.apply(x), { uses: [x] });
  */
-import type { Clock, Device, Rank } from '../protocol/index.ts';
-import { StreamEngine, type HazardMode } from './stream-engine.ts';
+import type { Clock, Device } from '../protocol/index.ts';
+import { StreamEngine, type StreamEngineOptions } from './stream-engine.ts';
 import type { OpLog } from './op-log.ts';
-import type { StreamHazard } from './sim/hazard-checker.ts';
 import { wallClock } from './wall-clock.ts';
 
 /** Options of {@link TfjsDevice}. */
-export interface TfjsDeviceOptions {
-  rank?: Rank;
+export interface TfjsDeviceOptions extends Omit<StreamEngineOptions, 'clock' | 'timing'> {
   /** Default: {@link wallClock}. */
   clock?: Clock;
-  hazards?: HazardMode;
-  onHazard?: (hazard: StreamHazard) => void;
   /** Where op entries go (default: none, so long real runs keep memory flat). */
   opLog?: OpLog | false;
 }

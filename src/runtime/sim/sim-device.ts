@@ -17,22 +17,19 @@
  * const b = device.run('default', { kind: 'forward', label: 'fwd b0' }, () => 'out0');
  * await Promise.all([a, b]); scheduler.now(); // 3: the two streams overlapped
  */
-import type { Device, OpCost, Rank } from '../../protocol/index.ts';
-import { StreamEngine, type HazardMode } from '../stream-engine.ts';
+import type { Device, OpCost } from '../../protocol/index.ts';
+import { StreamEngine, type StreamEngineOptions } from '../stream-engine.ts';
 import type { OpLog } from '../op-log.ts';
 import { CostModel } from './cost-model.ts';
 import type { SimScheduler } from './sim-scheduler.ts';
-import type { StreamHazard } from './hazard-checker.ts';
 
 /** Options of {@link SimDevice}. */
-export interface SimDeviceOptions {
-  rank?: Rank;
+/** The stream engine's options (rank, hazards, op log) with the sim's clock and costs. */
+export interface SimDeviceOptions extends Omit<StreamEngineOptions, 'clock' | 'timing'> {
   /** The shared virtual clock. */
   scheduler: SimScheduler;
   /** Op durations (default: `new CostModel()`). */
   costModel?: CostModel;
-  hazards?: HazardMode;
-  onHazard?: (hazard: StreamHazard) => void;
   /** Where op entries go (default: a new OpLog for this device; `false`: none). */
   opLog?: OpLog | false;
 }
