@@ -8,6 +8,7 @@ import { waitFor } from 'xstate';
 import { microBatchesPerStep, type GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
 import type { CoordinatorInput } from '../../machines/coordinator-types.ts';
 import { coordinatorFakes, progress, startRecorded } from './coordinator-fakes.ts';
+import { TRAINING_ITERATION_WALK } from './state-walks.ts';
 
 const input = (gradAccum = 1, gradAccumSchedule: GradAccumSchedule = 'exact'): CoordinatorInput => ({
   rank: 0,
@@ -21,15 +22,7 @@ describe('coordinator with createActor and fake actors', () => {
     const { machine, log } = coordinatorFakes({ sources: [5] });
     const { actor, stable, micro } = startRecorded(machine, input(1));
     expect(await progress(actor)).toEqual({ kind: 'output', batch: 0, output: { batch: 0 } });
-    const iteration = [
-      'progressing.awaitingBatch',
-      'progressing.zeroGrad',
-      'progressing.forward',
-      'progressing.startingNextDist',
-      'progressing.backward',
-      'progressing.optimizerStep',
-      'ready',
-    ];
+    const iteration = TRAINING_ITERATION_WALK;
     expect(micro).toEqual(['gate', 'connecting', ...iteration]);
     // The transient gate never rests: subscribers do not see it; every other state rests.
     expect(stable).toEqual(['idle', 'connecting', ...iteration]);

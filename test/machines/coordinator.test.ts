@@ -10,6 +10,7 @@ import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type { CoordinatorInput, StepInput } from '../../machines/coordinator-types.ts';
 import { actorDone, actorError, invokeIdsBySrc, spawnedChildren } from './invoke-ids.ts';
 import { PureDriver, type ChildResponse } from './pure-driver.ts';
+import { TRAINING_ITERATION_WALK } from './state-walks.ts';
 import type { SpawnedChild } from './invoke-ids.ts';
 
 type Snap = SnapshotFrom<typeof coordinatorMachine>;
@@ -61,18 +62,7 @@ describe('coordinator, one training iteration (pure)', () => {
   it('walks idle → gate → connecting → awaitingBatch → … → backward → optimizerStep → ready', () => {
     const d = new PureDriver(coordinatorMachine, input(1), responder(3));
     d.send(PROGRESS);
-    expect(d.trace).toEqual([
-      'idle',
-      'gate',
-      'connecting',
-      'progressing.awaitingBatch',
-      'progressing.zeroGrad',
-      'progressing.forward',
-      'progressing.startingNextDist',
-      'progressing.backward',
-      'progressing.optimizerStep',
-      'ready',
-    ]);
+    expect(d.trace).toEqual(['idle', 'gate', 'connecting', ...TRAINING_ITERATION_WALK]);
     const ctx = d.snapshot.context;
     expect(ctx).toMatchObject({ connected: true, calls: 1, batchesTrained: 1, resultSeq: 1, windowSize: 0, current: null });
     expect(ctx.lastResult).toEqual({ kind: 'output', batch: 0, output: { loss: 0 } });

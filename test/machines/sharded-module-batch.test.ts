@@ -11,7 +11,7 @@ import {
   type ModuleBatchInput,
 } from '../../machines/sharded-module-batch.ts';
 import { PureDriver, valuePath } from './pure-driver.ts';
-import { TRAINING_BATCH_WALK } from './module-batch-walk.ts';
+import { TRAINING_BATCH_WALK } from './state-walks.ts';
 
 const input: ModuleBatchInput = { rank: 0, module: 'sparse_arch.ebc', batch: 5 };
 type PromiseSlot = 'inputDist' | 'awaitData' | 'backward';

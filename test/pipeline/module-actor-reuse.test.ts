@@ -10,7 +10,7 @@ import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { useWasm } from './fixtures.ts';
-import { TRAINING_BATCH_WALK } from '../machines/module-batch-walk.ts';
+import { TRAINING_BATCH_WALK } from '../machines/state-walks.ts';
 
 beforeAll(useWasm);
 
