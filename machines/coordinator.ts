@@ -63,6 +63,8 @@ export const coordinatorMachine = setup({
     shouldStepOptimizer: ({ context }) =>
       shouldStepOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum, context.current?.isLast ?? false),
     isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
+    /** Paused, but a STEP token lets this one iteration through (and spends it). */
+    spendsStepToken: ({ context }) => holdsStepToken(context),
   },
   actions: {
     // ── effects: each starts its work and later sends `<name>.done` (with `output`) or
@@ -90,37 +92,35 @@ export const coordinatorMachine = setup({
         : {},
     ),
     // A step token is spent only by an iteration that the pause would have held.
-    consumeStepToken: assign(({ context }) =>
-      context.paused && context.batchesTrained >= context.pauseFrom ? { stepTokens: Math.max(0, context.stepTokens - 1) } : {},
-    ),
+    consumeStepToken: assign(({ context }) => ({ stepTokens: Math.max(0, context.stepTokens - 1) })),
     pause: assign(({ event }) => ({
       paused: true,
       pauseFrom: event.type === 'PAUSE' ? (event.atBatchesTrained ?? 0) : 0,
     })),
     resume: assign({ paused: false, stepTokens: 0 }),
     allowOneStep: assign(({ context }) => ({ stepTokens: context.stepTokens + 1 })),
-    markConnected: assign({ connected: true, newSource: false, syncRequired: false }),
-    markSynced: assign({ syncRequired: false }),
-    assignCurrent: assign(({ event }) => {
-      const out = (event as unknown as { output: AwaitBatchOutput }).output;
-      return { current: out.batch === null ? null : { batch: out.batch, isLast: out.isLast } };
-    }),
-    openWindow: assign({ windowSize: 0 }),
-    countMicroBatch: assign(({ context }) => ({ windowSize: context.windowSize + 1 })),
-    closeWindow: assign({ windowSize: 0 }),
-    /** The iteration's output: carried by `backward.done` (training) or `complete.done` (eval), else kept from there. */
-    answerOutput: assign(({ context, event }) => {
-      const output = event.type === 'backward.done' || event.type === 'complete.done' ? (event as { output?: unknown }).output : context.output;
-      return {
-        calls: context.training ? context.calls + 1 : context.calls,
-        batchesTrained: context.batchesTrained + 1,
-        resultSeq: context.resultSeq + 1,
-        lastResult: { kind: 'output' as const, batch: context.current!.batch, output },
-        output: undefined,
-        current: null,
-      };
-    }),
-    assignOutput: assign(({ event }) => ({ output: (event as unknown as { output: unknown }).output })),
+    // Connecting / syncing end in `progressing`: they spend a held step token like the gate does.
+    markConnected: assign(({ context }) => ({ connected: true, newSource: false, syncRequired: false, stepTokens: tokensAfterEntry(context) })),
+    markSynced: assign(({ context }) => ({ syncRequired: false, stepTokens: tokensAfterEntry(context) })),
+    // Each transition of an iteration carries at most one assign: XState copies the
+    // context and rebuilds the snapshot for every assign, several times per iteration.
+    assignCurrent: assign(({ event }) => ({ current: currentOf(event) })),
+    /** The batch to run, opening a new accumulation window (the reset branch). */
+    assignCurrentOpeningWindow: assign(({ event }) => ({ current: currentOf(event), windowSize: 0 })),
+    /** Backward done, the step still to come: count the micro-batch, hold the output for the answer. */
+    countMicroBatchHoldingOutput: assign(({ context, event }) => ({
+      windowSize: context.windowSize + 1,
+      output: (event as unknown as { output: unknown }).output,
+    })),
+    /** Backward done and no step this time: count the micro-batch and answer with the output. */
+    countMicroBatchAndAnswer: assign(({ context, event }) => ({
+      ...outputAnswer(context, (event as { output?: unknown }).output),
+      windowSize: context.windowSize + 1,
+    })),
+    /** The step is done: close the window and answer with the held output. */
+    closeWindowAndAnswer: assign(({ context }) => ({ ...outputAnswer(context, context.output), windowSize: 0 })),
+    /** Eval: answer with the output `complete.done` carries. */
+    answerOutput: assign(({ context, event }) => outputAnswer(context, (event as { output?: unknown }).output)),
     answerExhausted: assign(({ context }) => ({
       connected: false,
       resultSeq: context.resultSeq + 1,
@@ -174,6 +174,7 @@ export const coordinatorMachine = setup({
         { guard: 'isPaused', target: 'paused' },
         { guard: 'isNotConnected', target: 'connecting' },
         { guard: 'needsSync', target: 'syncing' },
+        { guard: 'spendsStepToken', target: 'progressing', actions: 'consumeStepToken' },
         { target: 'progressing' },
       ],
     },
@@ -207,7 +208,6 @@ export const coordinatorMachine = setup({
       },
     },
     progressing: {
-      entry: 'consumeStepToken',
       initial: 'awaitingBatch',
       states: {
         awaitingBatch: {
@@ -215,7 +215,7 @@ export const coordinatorMachine = setup({
           on: {
             'awaitBatch.done': [
               { guard: 'noBatchArrived', target: '#coordinator.draining', actions: 'assignCurrent' },
-              { guard: 'shouldResetOptimizer', target: 'zeroGrad', actions: 'assignCurrent' },
+              { guard: 'shouldResetOptimizer', target: 'zeroGrad', actions: 'assignCurrentOpeningWindow' },
               { target: 'forward', actions: 'assignCurrent' },
             ],
             'awaitBatch.error': [
@@ -225,7 +225,7 @@ export const coordinatorMachine = setup({
           },
         },
         zeroGrad: {
-          entry: ['openWindow', { type: 'zeroGrad', params: ({ context }) => ({ rank: context.rank }) }],
+          entry: { type: 'zeroGrad', params: ({ context }) => ({ rank: context.rank }) },
           on: {
             'zeroGrad.done': 'forward',
             'zeroGrad.error': FAIL,
@@ -250,8 +250,8 @@ export const coordinatorMachine = setup({
           entry: { type: 'backward', params: ({ context }) => batchInput(context) },
           on: {
             'backward.done': [
-              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: ['countMicroBatch', 'assignOutput'] },
-              { target: '#coordinator.ready', actions: ['countMicroBatch', 'answerOutput'] },
+              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: 'countMicroBatchHoldingOutput' },
+              { target: '#coordinator.ready', actions: 'countMicroBatchAndAnswer' },
             ],
             'backward.error': FAIL,
           },
@@ -267,7 +267,7 @@ export const coordinatorMachine = setup({
             }),
           },
           on: {
-            'optimizerStep.done': { target: '#coordinator.ready', actions: ['closeWindow', 'answerOutput'] },
+            'optimizerStep.done': { target: '#coordinator.ready', actions: 'closeWindowAndAnswer' },
             'optimizerStep.error': FAIL,
           },
         },
@@ -313,6 +313,32 @@ export const coordinatorMachine = setup({
  */
 function schedulePosition(context: CoordinatorContext): number {
   return context.gradAccumSchedule === 'exact' ? context.windowSize : context.calls;
+}
+
+/** Paused, but this iteration may run on a STEP token (it is spent on the way in). */
+function holdsStepToken(context: CoordinatorContext): boolean {
+  return context.paused && context.batchesTrained >= context.pauseFrom;
+}
+
+function tokensAfterEntry(context: CoordinatorContext): number {
+  return holdsStepToken(context) ? Math.max(0, context.stepTokens - 1) : context.stepTokens;
+}
+
+function currentOf(event: CoordinatorEvent): CoordinatorContext['current'] {
+  const out = (event as unknown as { output: AwaitBatchOutput }).output;
+  return out.batch === null ? null : { batch: out.batch, isLast: out.isLast };
+}
+
+/** The context changes that answer the pending call with a batch's output. */
+function outputAnswer(context: CoordinatorContext, output: unknown): Partial<CoordinatorContext> {
+  return {
+    calls: context.training ? context.calls + 1 : context.calls,
+    batchesTrained: context.batchesTrained + 1,
+    resultSeq: context.resultSeq + 1,
+    lastResult: { kind: 'output', batch: context.current!.batch, output },
+    output: undefined,
+    current: null,
+  };
 }
 
 function batchInput(context: CoordinatorContext): { rank: number; batch: BatchIndex; training: boolean } {

@@ -4,10 +4,15 @@
  * like ops on a stream.
  *
  * ```
- * idle ─SUBMIT→ awaitingBatch ─(input ready)→ busy ─(work done)→ idle ─(queue not empty)→ awaitingBatch
- *   a job whose input is already there (`inputReady`) goes from idle straight to busy
+ * idle ─SUBMIT→ awaitingBatch ─(input ready)→ busy ─(work done)→ idle
+ *   a job whose input is already there (`inputReady`) goes straight to busy
+ *   work done with more jobs queued: on to the next one (busy or awaitingBatch)
+ *   SUBMIT while awaitingBatch / busy queues the job
  *   any error → failed ─RESET→ idle
  * ```
+ *
+ * Every change of state is the answer to one event: there is no transient state, so a job
+ * costs the stage two XState events (SUBMIT, work.done), or three when it waits for input.
  *
  * `awaitInput` waits for what the job needs (a batch from the dataloader, a finished copy,
  * a finished dist); `work` issues the stage's ops on its stream and waits for them.
@@ -61,8 +66,11 @@ export const stageMachine = setup({
     input: {} as StageInput,
   },
   guards: {
-    hasQueuedJob: ({ context }) => context.queue.length > 0,
-    hasReadyJob: ({ context }) => context.queue.length > 0 && context.queue[0].inputReady === true,
+    /** The submitted job's input is already there. */
+    submittedReady: ({ event }) => event.type === 'SUBMIT' && event.job.inputReady === true,
+    /** Work done; the job after it is queued (and, for the first guard, needs no input). */
+    nextJobReady: ({ context }) => context.queue.length > 1 && context.queue[1].inputReady === true,
+    hasNextJob: ({ context }) => context.queue.length > 1,
   },
   actions: {
     /** Wait for what the job needs; answers `awaitInput.done` / `awaitInput.error`. */
@@ -78,17 +86,19 @@ export const stageMachine = setup({
   id: 'stage',
   context: ({ input }) => ({ ...input, queue: [], jobsDone: 0, error: undefined }),
   initial: 'idle',
-  on: { SUBMIT: { actions: 'enqueue' } },
   states: {
     idle: {
-      always: [
-        { guard: 'hasReadyJob', target: 'busy' },
-        { guard: 'hasQueuedJob', target: 'awaitingBatch' },
-      ],
+      on: {
+        SUBMIT: [
+          { guard: 'submittedReady', target: 'busy', actions: 'enqueue' },
+          { target: 'awaitingBatch', actions: 'enqueue' },
+        ],
+      },
     },
     awaitingBatch: {
       entry: { type: 'awaitInput', params: ({ context }) => jobInput(context) },
       on: {
+        SUBMIT: { actions: 'enqueue' },
         'awaitInput.done': 'busy',
         'awaitInput.error': { target: 'failed', actions: 'recordError' },
       },
@@ -96,12 +106,20 @@ export const stageMachine = setup({
     busy: {
       entry: { type: 'work', params: ({ context }) => jobInput(context) },
       on: {
-        'work.done': { target: 'idle', actions: 'dequeue' },
+        SUBMIT: { actions: 'enqueue' },
+        'work.done': [
+          { guard: 'nextJobReady', target: 'busy', reenter: true, actions: 'dequeue' },
+          { guard: 'hasNextJob', target: 'awaitingBatch', actions: 'dequeue' },
+          { target: 'idle', actions: 'dequeue' },
+        ],
         'work.error': { target: 'failed', actions: 'recordError' },
       },
     },
     failed: {
-      on: { RESET: { target: 'idle', actions: 'clear' } },
+      on: {
+        SUBMIT: { actions: 'enqueue' },
+        RESET: { target: 'idle', actions: 'clear' },
+      },
     },
   },
 });

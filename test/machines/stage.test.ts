@@ -44,7 +44,7 @@ describe('stage machine', () => {
     expect(calls).toEqual(['awaitInput:0', 'work:0', 'awaitInput:1', 'work:1', 'awaitInput:2', 'work:2']);
     expect(jobInputs[0]).toEqual({ rank: 1, stage: 'copy', job: { batch: 0, payload: { tag: 'b0' } } });
     expect(end.context.error).toBeUndefined();
-    // idle → awaitingBatch → busy, three times, then idle (idle with a queued job is transient).
+    // idle → awaitingBatch → busy, then straight on to the next job's awaitingBatch, then idle.
     expect(states).toEqual(['idle', 'awaitingBatch', 'busy', 'awaitingBatch', 'busy', 'awaitingBatch', 'busy', 'idle']);
     actor.stop();
   });
@@ -69,7 +69,8 @@ describe('stage machine', () => {
     expect(d.value).toBe('busy');
     expect(d.spawned.at(-1)).toMatchObject({ src: 'work', input: { job: { batch: 7 } } });
     d.resolve('work');
-    expect(d.trace.slice(-2)).toEqual(['idle', 'awaitingBatch']);
+    // Work done with a job queued: on to that job, no pass through idle.
+    expect(d.trace.slice(-2)).toEqual(['busy', 'awaitingBatch']);
     expect(d.snapshot.context).toMatchObject({ jobsDone: 1, queue: [{ batch: 8 }] });
     expect(d.spawned.at(-1)).toMatchObject({ src: 'awaitInput', input: { job: { batch: 8 } } });
   });

@@ -27,6 +27,7 @@ describe('machineGraph', () => {
       'always [isPaused] -> paused',
       'always [isNotConnected] -> connecting',
       'always [needsSync] -> syncing',
+      'always [spendsStepToken] -> progressing',
       'always -> progressing',
     ]);
   });
