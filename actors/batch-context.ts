@@ -28,7 +28,6 @@ export interface ModuleCall {
   computed: Deferred<PooledOutput>;
   /** Gradient of the loss w.r.t. the pooled output, set by the dense step. */
   grad: Float32Array | null;
-  backwardDone: Deferred<void>;
 }
 
 /** What the dense forward (+ tape) of a batch produced. */
@@ -76,6 +75,5 @@ export function newModuleCall(key: string, name: string, module: ShardedModuleCo
     ready: deferred<void>(),
     computed: deferred<PooledOutput>(),
     grad: null,
-    backwardDone: deferred<void>(),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The sharded-module actors of a rank: one actor per module call per in-flight batch,
  * running `shardedModuleBatchMachine` with implementations that call the module's
- * `inputDist` / `computeAndOutputDist` / `backward` and emit `dist.*` events.
+ * `inputDist` / `computeAndOutputDist` and emit `dist.*` events.
  *
  * An actor that finished its batch (`done`) goes back to a pool per module and takes a
  * later batch (`START` with its index): a rank keeps as many actors per module as batches
@@ -68,16 +68,6 @@ export class ModuleCallActors {
             },
           );
         },
-        backward: effect('backward', async (input: ModuleBatchInput) => {
-          const call = lookup(input.batch, input.module);
-          try {
-            await call.module.backward(call.moduleContext, call.grad!);
-            call.backwardDone.resolve();
-          } catch (e) {
-            call.backwardDone.reject(e);
-            throw e;
-          }
-        }),
       },
     });
   }
@@ -128,7 +118,7 @@ export class ModuleCallActors {
     const call = this.current.get(actor);
     if (!call) return;
     const v = s.value;
-    if (v === 'ready' || v === 'computed' || (typeof v === 'object' && 'computeAndOutputDist' in v)) call.ready.resolve();
+    if (v === 'ready' || (typeof v === 'object' && 'computeAndOutputDist' in v)) call.ready.resolve();
     else if (v === 'done') {
       // The batch is finished: the actor waits in the pool for a later one.
       this.current.delete(actor);
@@ -140,11 +130,10 @@ export class ModuleCallActors {
       const error = s.context.error ?? new Error(`sharded module '${key}' failed on batch ${s.context.batch}`);
       call.ready.reject(error);
       call.computed.reject(error);
-      call.backwardDone.reject(error);
     }
   }
 
-  static send(call: ModuleCall, type: 'COMPUTE' | 'BACKWARD' | 'RELEASE'): void {
+  static send(call: ModuleCall, type: 'COMPUTE'): void {
     (call.actor as AnyActorRef | null)?.send({ type });
   }
 }

@@ -228,26 +228,26 @@ export class RankEngine {
     const ctx = this.head(input.batch);
     const result = await ctx.forward!;
     const device = this.o.device;
-    const calls = [...ctx.calls.values()];
-    ctx.backward = (async () => {
-      await device.run(
-        'default',
-        { kind: 'backward', label: `backward b${ctx.index}` },
-        () => {
-          this.o.bus.emit({ type: 'backward.start', batch: ctx.index });
-          if (result.denseGrads) {
-            accumulateDense(this.o.optimizer, result.denseGrads);
-            for (const g of result.denseGrads.values()) g.dispose();
-          }
-          for (const call of calls) ModuleCallActors.send(call, 'BACKWARD');
-        },
-      );
-      await Promise.all(calls.map((c) => c.backwardDone.promise));
-      this.o.bus.emit({ type: 'backward.end', batch: ctx.index });
-    })();
+    ctx.backward = this.runBackward(ctx, result);
     await ctx.backward;
     this.retire(ctx);
     return { batch: ctx.index, loss: result.loss, output: result.output };
+  }
+
+  /** The backward op on `default`: dense gradients into the accumulators, then every module call's (sparse) backward. */
+  private async runBackward(ctx: BatchContext, result: DenseResult): Promise<void> {
+    const { device, bus, optimizer } = this.o;
+    const sparse: Array<Promise<void>> = [];
+    await device.run('default', { kind: 'backward', label: `backward b${ctx.index}` }, () => {
+      bus.emit({ type: 'backward.start', batch: ctx.index });
+      if (result.denseGrads) {
+        accumulateDense(optimizer, result.denseGrads);
+        for (const g of result.denseGrads.values()) g.dispose();
+      }
+      for (const call of ctx.calls.values()) sparse.push(call.module.backward(call.moduleContext, call.grad!));
+    });
+    await (sparse.length === 1 ? sparse[0] : Promise.all(sparse));
+    bus.emit({ type: 'backward.end', batch: ctx.index });
   }
 
   private async optimizerStep(input: StepInput): Promise<void> {
@@ -280,12 +280,11 @@ export class RankEngine {
     bus.emit({ type: 'optimizer.end', batch: input.batch });
   }
 
-  /** Eval: waits for the forward's output and releases the module actors. */
+  /** Eval: waits for the forward's output (the module actors are done once computed). */
   private async complete(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     try {
       const result = await ctx.forward!;
-      for (const call of ctx.calls.values()) ModuleCallActors.send(call, 'RELEASE');
       return { batch: ctx.index, loss: result.loss, output: result.output };
     } finally {
       this.retire(ctx);

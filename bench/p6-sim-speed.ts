@@ -77,7 +77,7 @@ writeReport({
     'actor traffic per rank-iteration': traffic,
     "XState alone, the pipeline's machines with instant effects (CPU µs)": {
       'coordinator iteration (7 events)': Number(machines.coordinatorIterationUs.toFixed(1)),
-      'module actor on one batch (8 events, reused actor)': Number(machines.moduleBatchUs.toFixed(1)),
+      'module actor on one batch (6 events, reused actor)': Number(machines.moduleBatchUs.toFixed(1)),
       'stage job (2 events)': Number(machines.stageJobUs.toFixed(1)),
       'plain event on a 2-state machine': Number(machines.plainEventUs.toFixed(1)),
     },

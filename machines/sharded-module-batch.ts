@@ -7,18 +7,21 @@
  * ```
  * awaitingBatch ─START→ distInFlight ┬ waitingForSplits ─(splits arrived, data issued)→ dataInFlight ┐
  *                                    └───────────────────────────────────────────────(data arrived)┘→ ready
- * ready ─COMPUTE→ computeAndOutputDist (computing ─OUTPUT_DIST→ outputDist) ─COMPUTED→ computed
- * computed ─BACKWARD→ backward → done        computed ─RELEASE→ done (eval)
+ * ready ─COMPUTE→ computeAndOutputDist (computing ─OUTPUT_DIST→ outputDist) ─COMPUTED→ done
  * done ─START (next batch)→ distInFlight
  * any error → failed (final: a failed actor is not reused)
  * ```
+ *
+ * The actor covers what the pipeline rewrites: the module's pipelined forward (the
+ * two-phase input dist, then compute and output dist). Its backward belongs to the batch's
+ * backward op on the compute stream, which calls `module.backward` for every module call.
  *
  * `distInFlight` spans the two-phase input dist: on entry `inputDist` issues the splits
  * exchange and waits for the splits (`waitingForSplits`), whose arrival issues the data
  * exchange (`dataInFlight`, where `awaitData` waits for lengths / values / weights).
  * The work of each state is a named effect (`inputDist`, `awaitData`,
- * `computeAndOutputDist`, `backward`) provided by the pipeline, answering with
- * `<effect>.done` / `<effect>.error`; the machine only sequences.
+ * `computeAndOutputDist`) provided by the pipeline, answering with `<effect>.done` /
+ * `<effect>.error`; the machine only sequences.
  *
  * @example
  * const a = createActor(shardedModuleBatchMachine.provide({ actions }), { input: { rank: 0, module: 'sparse', batch: 4 } });
@@ -45,10 +48,8 @@ export type ModuleBatchEvent =
   | { type: 'OUTPUT_DIST' }
   | { type: 'COMPUTED' }
   | { type: 'COMPUTE_FAILED'; error: unknown }
-  | { type: 'BACKWARD' }
-  | { type: 'RELEASE' }
-  | EffectDone<'inputDist' | 'awaitData' | 'backward'>
-  | EffectError<'inputDist' | 'awaitData' | 'backward'>;
+  | EffectDone<'inputDist' | 'awaitData'>
+  | EffectError<'inputDist' | 'awaitData'>;
 
 export const shardedModuleBatchMachine = setup({
   types: {
@@ -63,7 +64,6 @@ export const shardedModuleBatchMachine = setup({
     awaitData: notProvidedEffect<ModuleBatchInput>('awaitData'),
     /** Local lookup then output dist; sends OUTPUT_DIST when the lookup is done, COMPUTED (or COMPUTE_FAILED) at the end. */
     computeAndOutputDist: notProvidedEffect<ModuleBatchInput>('computeAndOutputDist'),
-    backward: notProvidedEffect<ModuleBatchInput>('backward'),
     /** A START naming a batch moves the actor to it (reuse for a later batch). */
     assignBatch: assign(({ event }) =>
       event.type === 'START' && event.batch !== undefined ? { batch: event.batch, error: undefined } : {},
@@ -104,16 +104,8 @@ export const shardedModuleBatchMachine = setup({
         outputDist: {},
       },
       on: {
-        COMPUTED: 'computed',
+        COMPUTED: 'done',
         COMPUTE_FAILED: { target: 'failed', actions: 'recordError' },
-      },
-    },
-    computed: { on: { BACKWARD: 'backward', RELEASE: 'done' } },
-    backward: {
-      entry: { type: 'backward', params: ({ context }) => ids(context) },
-      on: {
-        'backward.done': 'done',
-        'backward.error': { target: 'failed', actions: 'recordError' },
       },
     },
     done: { on: { START: { target: 'distInFlight', actions: 'assignBatch' } } },

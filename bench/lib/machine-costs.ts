@@ -1,7 +1,7 @@
 /**
  * What the pipeline's own machines cost in XState alone (CPU µs), run with effects that
  * answer at once: one coordinator training iteration (PROGRESS and six effect answers), one
- * sharded-module actor's batch (START … backward.done: eight events, the actor reused as the
+ * sharded-module actor's batch (START … COMPUTED: six events, the actor reused as the
  * pipeline does) and
  * one stage job whose input is there (SUBMIT, work.done). Together with the events counted by
  * `actorTraffic`, this is the floor the actor design pays per rank-iteration before any of
@@ -21,7 +21,7 @@ import { median } from './report.ts';
 export interface MachineCosts {
   /** One training iteration of the coordinator (7 events), A = 1. */
   coordinatorIterationUs: number;
-  /** One module actor's batch: 8 events, the actor reused from its previous batch. */
+  /** One module actor's batch: 6 events, the actor reused from its previous batch. */
   moduleBatchUs: number;
   /** One stage job with its input ready (2 events). */
   stageJobUs: number;
@@ -56,7 +56,6 @@ const moduleBatch = shardedModuleBatchMachine.provide({
       self.send({ type: 'OUTPUT_DIST' });
       self.send({ type: 'COMPUTED' });
     },
-    backward: instant('backward'),
   },
 });
 
@@ -121,11 +120,10 @@ function startedModuleActor() {
   return m;
 }
 
-/** One batch on a (reused) module actor: START with the batch, COMPUTE, BACKWARD → done. */
+/** One batch on a (reused) module actor: START with the batch, COMPUTE → done. */
 function runModuleBatch(m: ReturnType<typeof startedModuleActor>, i: number): void {
   m.send({ type: 'START', batch: i });
   m.send({ type: 'COMPUTE' });
-  m.send({ type: 'BACKWARD' });
   if (m.getSnapshot().value !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
 }
 

@@ -1,6 +1,7 @@
 /**
- * One sharded module on one batch: the two-phase input dist, compute + output dist, then
- * backward (training) or RELEASE (eval); any failure ends in `failed` with the error.
+ * One sharded module on one batch: the two-phase input dist, then compute + output dist,
+ * then done (its backward runs in the batch's backward op, outside the actor); any failure
+ * ends in `failed` with the error.
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, waitFor } from 'xstate';
@@ -14,7 +15,7 @@ import { PureDriver, valuePath } from './pure-driver.ts';
 import { TRAINING_BATCH_WALK } from './state-walks.ts';
 
 const input: ModuleBatchInput = { rank: 0, module: 'sparse_arch.ebc', batch: 5 };
-type PromiseSlot = 'inputDist' | 'awaitData' | 'backward';
+type PromiseSlot = 'inputDist' | 'awaitData';
 
 /**
  * A module actor with fake slots: promise slots resolve (or reject per `fail`), the
@@ -33,7 +34,6 @@ function fakeModule(fail: Partial<Record<PromiseSlot, unknown>> = {}) {
     actions: {
       inputDist: slot('inputDist'),
       awaitData: slot('awaitData'),
-      backward: slot('backward'),
       computeAndOutputDist: ({ self }, ids: ModuleBatchInput) => {
         calls.push({ slot: 'computeAndOutputDist', input: ids });
         compute.sendBack = (e) => self.send(e);
@@ -51,7 +51,7 @@ function fakeModule(fail: Partial<Record<PromiseSlot, unknown>> = {}) {
 }
 
 describe('sharded module, per batch', () => {
-  it('training: goes through every state in order and ends done', async () => {
+  it('goes through every state in order and ends done', async () => {
     const { actor, calls, compute, states } = fakeModule();
     expect(actor.getSnapshot().value).toBe('awaitingBatch');
     actor.send({ type: 'START' });
@@ -61,35 +61,21 @@ describe('sharded module, per batch', () => {
     compute.sendBack!({ type: 'OUTPUT_DIST' });
     expect(actor.getSnapshot().value).toEqual({ computeAndOutputDist: 'outputDist' });
     compute.sendBack!({ type: 'COMPUTED' });
-    expect(actor.getSnapshot().value).toBe('computed');
-    actor.send({ type: 'BACKWARD' });
-    const end = await waitFor(actor, (s) => s.value === 'done');
-    expect(end.status).toBe('active'); // done with this batch, reusable for a later one
+    const end = actor.getSnapshot();
+    expect(end).toMatchObject({ value: 'done', status: 'active' }); // done with this batch, reusable for a later one
     expect(states).toEqual(['awaitingBatch', ...TRAINING_BATCH_WALK]);
-    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitData', 'computeAndOutputDist', 'backward']);
+    expect(calls.map((c) => c.slot)).toEqual(['inputDist', 'awaitData', 'computeAndOutputDist']);
     for (const c of calls) expect(c.input).toEqual(input);
   });
 
-  it('COMPUTED without OUTPUT_DIST (nothing to send) still reaches computed', async () => {
-    const { actor, compute } = fakeModule();
+  it('COMPUTED without OUTPUT_DIST (nothing to send) still ends done', async () => {
+    const { actor, compute, states } = fakeModule();
     actor.send({ type: 'START' });
     await waitFor(actor, (s) => s.value === 'ready');
     actor.send({ type: 'COMPUTE' });
     compute.sendBack!({ type: 'COMPUTED' });
-    expect(actor.getSnapshot().value).toBe('computed');
-  });
-
-  it('eval: RELEASE from computed ends done without backward', async () => {
-    const { actor, calls, compute, states } = fakeModule();
-    actor.send({ type: 'START' });
-    await waitFor(actor, (s) => s.value === 'ready');
-    actor.send({ type: 'COMPUTE' });
-    compute.sendBack!({ type: 'OUTPUT_DIST' });
-    compute.sendBack!({ type: 'COMPUTED' });
-    actor.send({ type: 'RELEASE' });
     expect(actor.getSnapshot()).toMatchObject({ value: 'done', status: 'active' });
-    expect(calls.map((c) => c.slot)).not.toContain('backward');
-    expect(states.slice(-2)).toEqual(['computed', 'done']);
+    expect(states.slice(-2)).toEqual(['computeAndOutputDist.computing', 'done']);
   });
 
   it('a done actor takes a later batch: START with its index runs the whole dist again on it', async () => {
@@ -98,7 +84,6 @@ describe('sharded module, per batch', () => {
     await waitFor(actor, (s) => s.value === 'ready');
     actor.send({ type: 'COMPUTE' });
     compute.sendBack!({ type: 'COMPUTED' });
-    actor.send({ type: 'RELEASE' });
     expect(actor.getSnapshot().value).toBe('done');
     calls.length = 0;
     actor.send({ type: 'START', batch: 9 });
@@ -108,17 +93,11 @@ describe('sharded module, per batch', () => {
     for (const c of calls) expect(c.input).toEqual({ ...input, batch: 9 });
   });
 
-  for (const slot of ['inputDist', 'awaitData', 'backward'] as const) {
+  for (const slot of ['inputDist', 'awaitData'] as const) {
     it(`an error in ${slot} ends in failed with the error`, async () => {
       const error = new Error(`${slot}: rank 1 did not answer within 100 ms`);
-      const { actor, compute } = fakeModule({ [slot]: error });
+      const { actor } = fakeModule({ [slot]: error });
       actor.send({ type: 'START' });
-      if (slot === 'backward') {
-        await waitFor(actor, (s) => s.value === 'ready');
-        actor.send({ type: 'COMPUTE' });
-        compute.sendBack!({ type: 'COMPUTED' });
-        actor.send({ type: 'BACKWARD' });
-      }
       const end = await waitFor(actor, (s) => s.status === 'done');
       expect(end.value).toBe('failed');
       expect(end.context.error).toBe(error);
@@ -137,7 +116,7 @@ describe('sharded module, per batch', () => {
     expect(actor.getSnapshot().context.error).toBe(error);
   });
 
-  it('events out of order are ignored (pure transition): COMPUTE before the data, BACKWARD before computed', () => {
+  it('events out of order are ignored (pure transition): COMPUTE before the data, COMPUTED before COMPUTE', () => {
     const d = new PureDriver(shardedModuleBatchMachine, input, () => undefined);
     d.send({ type: 'COMPUTE' });
     expect(d.value).toBe('awaitingBatch');
@@ -147,7 +126,7 @@ describe('sharded module, per batch', () => {
     expect(d.value).toBe('distInFlight.dataInFlight');
     d.resolve('awaitData');
     expect(d.value).toBe('ready');
-    d.send({ type: 'BACKWARD' }).send({ type: 'RELEASE' });
+    d.send({ type: 'COMPUTED' }).send({ type: 'OUTPUT_DIST' });
     expect(d.value).toBe('ready');
     d.send({ type: 'COMPUTE' });
     expect(d.value).toBe('computeAndOutputDist.computing');

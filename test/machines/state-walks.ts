@@ -14,8 +14,6 @@ export const TRAINING_BATCH_WALK: readonly string[] = [
   'ready',
   'computeAndOutputDist.computing',
   'computeAndOutputDist.outputDist',
-  'computed',
-  'backward',
   'done',
 ];
 
