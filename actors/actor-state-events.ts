@@ -41,10 +41,13 @@ export function reportStates<TSnapshot extends { value: unknown }>(
       const value = snapshot.value;
       // Snapshots whose state did not change (context only) keep the same value object.
       if (value === lastValue) return;
-      const from = last ?? stateName(lastValue);
+      const previous = lastValue;
       lastValue = value;
-      last = null;
-      if (!bus.observed) return;
+      if (!bus.observed) {
+        last = null;
+        return;
+      }
+      const from = last ?? stateName(previous);
       const now = stateName(value);
       last = now;
       if (now !== from) bus.emit({ type: 'actor.state', actor: name, from, to: now, ...extraOf(snapshot) });

@@ -17,7 +17,7 @@
  * const live = coordinatorMachine.provide({ actions: engine.effectImplementations() });
  */
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Device, DeviceEvent, ProcessGroup, Rank, ShardedModuleContract } from '../src/protocol/index.ts';
+import type { Device, DeviceEvent, PooledOutput, ProcessGroup, Rank, ShardedModuleContract } from '../src/protocol/index.ts';
 import type { AwaitBatchOutput, BatchInput, PipelineKind, StepInput } from '../machines/coordinator-types.ts';
 import { lossScaleFor } from '../machines/accumulation-schedule.ts';
 import type { Model } from '../src/modules/module.ts';
@@ -199,12 +199,14 @@ export class RankEngine {
 
   private zeroGrad(): void | Promise<void> {
     const done = this.o.optimizer.zeroGrad();
-    const report = () => {
-      this.o.bus.emit({ type: 'optimizer.zeroGrad', batch: this.queue[0]?.index });
-    };
-    if (done instanceof Promise) return done.then(report);
-    report();
+    if (done instanceof Promise) return done.then(this.reportZeroGrad);
+    this.reportZeroGrad();
   }
+
+  /** A method, not a per-call closure: the hot path creates no named function. */
+  private readonly reportZeroGrad = (): void => {
+    this.o.bus.emit({ type: 'optimizer.zeroGrad', batch: this.queue[0]?.index });
+  };
 
   private async forward(input: BatchInput): Promise<void> {
     const ctx = this.head(input.batch);
@@ -393,14 +395,7 @@ export class RankEngine {
       // Module computes are on the default stream too: wait for them on the host before
       // issuing the dense op, so the op never sits in the stream ahead of them.
       const outputs = await Promise.all(calls.map((c) => c.computed.promise));
-      const resolved: ResolvedCall[] = calls.map((call, j) => ({
-        module: call.module,
-        callIndex: callIndexOf(call.key),
-        output: outputs[j],
-        setGrad: (g: Float32Array) => {
-          call.grad = g;
-        },
-      }));
+      const resolved: ResolvedCall[] = calls.map((call, j) => new ComputedCall(call, outputs[j]));
       if (ctx.copyEvent) this.o.device.wait('default', ctx.copyEvent);
       const scale = training ? lossScaleFor(this.o.gradAccum) * (this.o.gradScaler?.scale ?? 1) : 1;
       const result = await this.o.device.run(
@@ -434,6 +429,23 @@ export class RankEngine {
         await call.ready.promise;
       }
     }
+  }
+}
+
+/** A module call whose output is computed, as the dense step sees it; its gradient lands on the call. */
+class ComputedCall implements ResolvedCall {
+  readonly module: ShardedModuleContract;
+  readonly callIndex: number;
+  constructor(
+    private readonly call: ModuleCall,
+    readonly output: PooledOutput,
+  ) {
+    this.module = call.module;
+    this.callIndex = callIndexOf(call.key);
+  }
+
+  setGrad(grad: Float32Array): void {
+    this.call.grad = grad;
   }
 }
 
