@@ -20,6 +20,7 @@ import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
+import { liveLogic } from './compiled-machine.ts';
 
 export type CallLookup = (batch: number, key: string) => ModuleCall;
 
@@ -27,6 +28,8 @@ type ModuleActor = Actor<ReturnType<typeof shardedModuleBatchMachine.provide>>;
 
 export class ModuleCallActors {
   private readonly machine;
+  /** What the actors run: the compiled machine, or XState's interpreter when inspected. */
+  private readonly logic;
   /** Actors whose batch is done, per module key. */
   private readonly idle = new Map<string, ModuleActor[]>();
   /** The call each busy actor is working on. */
@@ -70,6 +73,7 @@ export class ModuleCallActors {
         },
       },
     });
+    this.logic = liveLogic(this.machine, inspect);
   }
 
   /**
@@ -99,7 +103,7 @@ export class ModuleCallActors {
 
   private create(key: string): ModuleActor {
     const slot = this.created++;
-    const actor = createActor(this.machine, {
+    const actor = createActor(this.logic, {
       input: { rank: this.rank, module: key, batch: -1 },
       clock: this.clock,
       inspect: this.inspect,

@@ -15,6 +15,7 @@ import type { EventBus } from '../src/trace/event-bus.ts';
 import { deferred, type Deferred } from './deferred.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
+import { compileMachine, liveLogic } from './compiled-machine.ts';
 
 interface StageWork {
   awaitInput?: () => Promise<unknown>;
@@ -45,6 +46,8 @@ const liveStageMachine = stageMachine.provide({
   },
 });
 
+const compiledStageMachine = compileMachine(liveStageMachine);
+
 export interface StageRunnerOptions {
   clock: Clock;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -56,7 +59,7 @@ export class StageRunner {
 
   constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions) {
     const make = (stage: StageName) => {
-      const actor = createActor(liveStageMachine, {
+      const actor = createActor(liveLogic(liveStageMachine, options.inspect, compiledStageMachine), {
         input: { rank, stage },
         clock: options.clock,
         inspect: options.inspect,

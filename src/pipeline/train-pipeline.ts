@@ -18,6 +18,7 @@ import { GRAD_ACCUM_SCHEDULES } from '../../machines/accumulation-schedule.ts';
 import type { PipelineKind, ProgressResult } from '../../machines/coordinator-types.ts';
 import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
 import { reportStates } from '../../actors/actor-state-events.ts';
+import { liveLogic } from '../../actors/compiled-machine.ts';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { EventBus } from '../trace/event-bus.ts';
 import { GradScaler } from '../optim/grad-scaler.ts';
@@ -104,7 +105,8 @@ export abstract class TrainPipeline {
       },
       inspect: options.inspect,
     });
-    this.coordinator = createActor(coordinatorMachine.provide({ actions: this.engine.effectImplementations() }), {
+    const live = coordinatorMachine.provide({ actions: this.engine.effectImplementations() });
+    this.coordinator = createActor(liveLogic(live, options.inspect), {
       input: {
         rank: device.rank,
         kind,

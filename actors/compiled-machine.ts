@@ -1,0 +1,388 @@
+/**
+ * A statechart run from a transition table compiled out of an XState machine: the same
+ * states, transitions, guards, actions and `.provide()`d implementations, as actor logic for
+ * XState's own `createActor` (mailbox, system, subscriptions and inspection events stay
+ * XState's). The pipeline's actors take several events per iteration on every rank, and
+ * XState's general interpreter recomputes exit / entry sets, state values and tag sets for
+ * each; here they are computed once per (transition, active state) and reused.
+ *
+ * The subset it runs is what `machines/` uses — nested compound states, named and inline
+ * guards, `always`, `reenter`, `#id` targets, entry / exit / transition actions, `assign`,
+ * top-level final states — and `compileMachine` throws for anything else (parallel or
+ * history states, delayed transitions, invokes, built-in actions other than `assign`).
+ * test/actors/compiled-machine.test.ts walks every path of every pipeline machine through
+ * both interpreters and requires the same states, contexts and effects in the same order.
+ *
+ * @example
+ * const actor = createActor(compileMachine(stageMachine.provide({ actions })), { input: { rank: 0, stage: 'copy' } });
+ * actor.start();
+ * actor.send({ type: 'SUBMIT', job: { batch: 0, inputReady: true } });
+ * actor.getSnapshot().value; // 'busy'
+ */
+import { matchesState, type ActorLogic, type ActorScope, type AnyStateMachine, type EventObject, type Snapshot, type StateValue } from 'xstate';
+
+type Context = Record<string, unknown>;
+type AnyEvent = EventObject & Record<string, unknown>;
+type Scope = ActorScope<CompiledSnapshot, AnyEvent>;
+
+/** The snapshot of a compiled actor: the parts of a machine snapshot the pipeline and its tests read. */
+export type CompiledSnapshot = Snapshot<undefined> & {
+  value: StateValue;
+  context: Context;
+  /** The active atomic state (internal). */
+  readonly _atom: Node;
+  /** The machine it was compiled from (as on a machine snapshot). */
+  readonly machine: AnyStateMachine;
+  matches(value: StateValue): boolean;
+  hasTag(tag: string): boolean;
+  /** Whether `event` would be taken now (guards evaluated, nothing run). */
+  can(event: EventObject): boolean;
+  toJSON(): { status: string; value: StateValue; context: Context };
+};
+
+interface Node {
+  readonly id: string;
+  readonly key: string;
+  readonly parent: Node | null;
+  readonly type: string;
+  readonly entry: Action[];
+  readonly exit: Action[];
+  readonly on: Map<string, Transition[]>;
+  readonly always: Transition[] | null;
+  /** Compound states: the child entered by default. */
+  initialChild: Node | null;
+  /** Self, then each ancestor up to the root. */
+  chain: Node[];
+  /** The state value while this (atomic) state is active. */
+  value: StateValue;
+}
+
+interface Transition {
+  readonly source: Node;
+  readonly target: Node | null;
+  readonly reenter: boolean;
+  readonly guard: ((context: Context, event: AnyEvent) => boolean) | null;
+  readonly actions: Action[];
+  /** Per active atomic state: the actions to run in order and the atomic state it leads to. */
+  readonly steps: Map<Node, Step>;
+}
+
+interface Step {
+  actions: Action[];
+  atom: Node;
+}
+
+type Action =
+  | { kind: 'assign'; assignment: unknown }
+  | { kind: 'custom'; type: string; exec: (args: unknown, params: unknown) => void; params: unknown };
+
+const NO_TAGS: ReadonlySet<string> = new Set();
+const NO_CHILDREN = Object.freeze({});
+
+/** Shared by every compiled snapshot (prototype): what a machine snapshot offers besides its data. */
+const SNAPSHOT_METHODS = {
+  tags: NO_TAGS,
+  children: NO_CHILDREN,
+  historyValue: NO_CHILDREN,
+  matches(this: CompiledSnapshot, value: StateValue): boolean {
+    return matchesState(value, this.value);
+  },
+  hasTag(): boolean {
+    return false;
+  },
+  getMeta(): Record<string, unknown> {
+    return {};
+  },
+  toJSON(this: CompiledSnapshot) {
+    return { status: this.status, value: this.value, context: this.context };
+  },
+};
+
+/**
+ * Compile a (provided) machine into actor logic with the same behaviour.
+ *
+ * @example
+ * createActor(compileMachine(coordinatorMachine.provide({ actions })), { input }).start();
+ */
+export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSnapshot, AnyEvent, unknown> {
+  const impl = machine.implementations as { actions: Record<string, unknown>; guards: Record<string, unknown> };
+  const nodes = new Map<unknown, Node>();
+
+  const toAction = (a: unknown, where: string): Action => {
+    if (typeof a === 'string') return custom(a, undefined);
+    if (typeof a === 'function') {
+      const builtin = a as { type?: string; assignment?: unknown };
+      if (builtin.type === 'xstate.assign') return { kind: 'assign', assignment: builtin.assignment };
+      throw new Error(`compileMachine: ${where}: inline action '${builtin.type ?? 'function'}' is not supported`);
+    }
+    const o = a as { type: string; params?: unknown };
+    return custom(o.type, o.params);
+
+    function custom(type: string, params: unknown): Action {
+      const exec = impl.actions[type] as ((args: unknown, params: unknown) => void) & { type?: string; assignment?: unknown };
+      if (exec === undefined) throw new Error(`compileMachine: ${where}: action '${type}' has no implementation`);
+      if (exec.type === 'xstate.assign') return { kind: 'assign', assignment: exec.assignment };
+      if (typeof exec.type === 'string' && exec.type.startsWith('xstate.')) {
+        throw new Error(`compileMachine: ${where}: built-in action '${exec.type}' is not supported`);
+      }
+      return { kind: 'custom', type, exec, params };
+    }
+  };
+
+  const toGuard = (g: unknown, where: string): Transition['guard'] => {
+    if (g === undefined) return null;
+    const type = typeof g === 'string' ? g : typeof g === 'function' ? null : (g as { type: string }).type;
+    const params = typeof g === 'object' && g !== null ? (g as { params?: unknown }).params : undefined;
+    const fn = (type === null ? g : impl.guards[type]) as ((args: unknown, params: unknown) => boolean) | undefined;
+    if (typeof fn !== 'function') throw new Error(`compileMachine: ${where}: guard '${String(type)}' has no implementation`);
+    if ((fn as { check?: unknown }).check !== undefined) throw new Error(`compileMachine: ${where}: built-in guard combinators are not supported`);
+    return (context, event) => fn({ context, event }, typeof params === 'function' ? params({ context, event }) : params);
+  };
+
+  type SN = AnyStateMachine['root'];
+  const build = (sn: SN, parent: Node | null): Node => {
+    if (sn.type === 'parallel' || sn.type === 'history') throw new Error(`compileMachine: state '${sn.id}': ${sn.type} states are not supported`);
+    if (sn.after.length > 0) throw new Error(`compileMachine: state '${sn.id}': delayed transitions are not supported`);
+    if (sn.invoke.length > 0) throw new Error(`compileMachine: state '${sn.id}': invoke is not supported`);
+    const node: Node = {
+      id: sn.id,
+      key: sn.key,
+      parent,
+      type: sn.type,
+      entry: sn.entry.map((a: unknown) => toAction(a, `entry of '${sn.id}'`)),
+      exit: sn.exit.map((a: unknown) => toAction(a, `exit of '${sn.id}'`)),
+      on: new Map(),
+      always: null,
+      initialChild: null,
+      chain: [],
+      value: '',
+    };
+    node.chain = parent ? [node, ...parent.chain] : [node];
+    nodes.set(sn, node);
+    for (const child of Object.values(sn.states) as SN[]) build(child, node);
+    return node;
+  };
+  const root = build(machine.root, null);
+
+  const toTransition = (t: { source: unknown; target?: readonly unknown[]; reenter: boolean; guard?: unknown; actions: readonly unknown[]; eventType: string }, where: string): Transition => {
+    if (t.target && t.target.length > 1) throw new Error(`compileMachine: ${where}: multiple targets are not supported`);
+    if (t.target && t.target[0] === t.source && !t.reenter) throw new Error(`compileMachine: ${where}: a self-target without reenter is not supported`);
+    return {
+      source: nodes.get(t.source)!,
+      target: t.target && t.target.length === 1 ? nodes.get(t.target[0])! : null,
+      reenter: t.reenter,
+      guard: toGuard(t.guard, where),
+      actions: t.actions.map((a) => toAction(a, where)),
+      steps: new Map(),
+    };
+  };
+  for (const [sn, node] of nodes) {
+    const s = sn as SN;
+    for (const [eventType, list] of s.transitions as Map<string, Array<Parameters<typeof toTransition>[0]>>) {
+      if (eventType.includes('*')) throw new Error(`compileMachine: state '${s.id}': wildcard event '${eventType}' is not supported`);
+      (node.on as Map<string, Transition[]>).set(eventType, list.map((t) => toTransition(t, `'${eventType}' in '${s.id}'`)));
+    }
+    if (s.always) (node as { always: Transition[] | null }).always = s.always.map((t: Parameters<typeof toTransition>[0]) => toTransition(t, `always in '${s.id}'`));
+    if (s.type === 'compound') {
+      const target = s.initial.target as unknown[];
+      node.initialChild = nodes.get(target[0])!;
+    }
+  }
+  for (const node of nodes.values()) if (node.initialChild === null) node.value = valueOf(node);
+  {
+    let n: Node | null = root;
+    while (n) {
+      if (n.always) throw new Error(`compileMachine: '${machine.id}': eventless transitions on the initial state '${n.id}' are not supported`);
+      n = n.initialChild;
+    }
+  }
+
+  const enterDown = (from: Node, entry: Action[]): Node => {
+    let n = from;
+    entry.push(...n.entry);
+    while (n.initialChild) {
+      n = n.initialChild;
+      entry.push(...n.entry);
+    }
+    return n;
+  };
+
+  /** The actions and the next atomic state of `t` taken while `atom` is active. */
+  const stepOf = (t: Transition, atom: Node): Step => {
+    let step = t.steps.get(atom);
+    if (step) return step;
+    const actions: Action[] = [];
+    if (t.target === null) {
+      step = { actions: t.actions, atom };
+    } else {
+      const target = t.target;
+      const domain = domainOf(t, target);
+      for (const n of atom.chain) {
+        if (n === domain) break;
+        actions.push(...n.exit);
+      }
+      actions.push(...t.actions);
+      const path: Node[] = [];
+      for (const n of target.chain) {
+        if (n === domain) break;
+        path.unshift(n);
+      }
+      for (const n of path.slice(0, -1)) actions.push(...n.entry);
+      const next = enterDown(target, actions);
+      step = { actions, atom: next };
+    }
+    t.steps.set(atom, step);
+    return step;
+  };
+
+  const select = (atom: Node, context: Context, event: AnyEvent): Transition | null => {
+    for (const n of atom.chain) {
+      const list = n.on.get(event.type);
+      if (!list) continue;
+      for (const t of list) if (t.guard === null || t.guard(context, event)) return t;
+    }
+    return null;
+  };
+
+  const selectAlways = (atom: Node, context: Context, event: AnyEvent): Transition | null => {
+    for (const n of atom.chain) {
+      if (!n.always) continue;
+      for (const t of n.always) if (t.guard === null || t.guard(context, event)) return t;
+    }
+    return null;
+  };
+
+  const run = (actions: Action[], context: Context, event: AnyEvent, scope: Scope): Context => {
+    let ctx = context;
+    for (const a of actions) {
+      if (a.kind === 'assign') {
+        ctx = assignContext(a.assignment, ctx, event, scope);
+      } else {
+        const params = typeof a.params === 'function' ? (a.params as (args: unknown) => unknown)({ context: ctx, event }) : a.params;
+        a.exec({ context: ctx, event, self: scope.self, system: scope.system }, params);
+      }
+    }
+    return ctx;
+  };
+
+  const proto = Object.create(SNAPSHOT_METHODS, {
+    machine: { value: machine },
+    can: {
+      value(this: CompiledSnapshot, event: EventObject): boolean {
+        return this.status === 'active' && select(this._atom, this.context, event as AnyEvent) !== null;
+      },
+    },
+  }) as object;
+
+  const snapshot = (status: 'active' | 'done' | 'stopped', atom: Node, context: Context): CompiledSnapshot => {
+    const s = Object.create(proto) as { status: string; value: StateValue; context: Context; output: undefined; error: undefined; _atom: Node };
+    s.status = status;
+    s.value = atom.value;
+    s.context = context;
+    s.output = undefined;
+    s.error = undefined;
+    s._atom = atom;
+    return s as unknown as CompiledSnapshot;
+  };
+
+  const settle = (atom: Node, context: Context, event: AnyEvent, scope: Scope): CompiledSnapshot => {
+    let a = atom;
+    let ctx = context;
+    for (let guard = 0; ; guard++) {
+      if (a.type === 'final' && a.parent === root) return snapshot('done', a, ctx);
+      const t = selectAlways(a, ctx, event);
+      if (t === null) return snapshot('active', a, ctx);
+      if (guard > 1000) throw new Error(`compileMachine: '${machine.id}' took more than 1000 eventless transitions in a row`);
+      const step = stepOf(t, a);
+      ctx = run(step.actions, ctx, event, scope);
+      a = step.atom;
+    }
+  };
+
+  return {
+    config: machine,
+    transition(snap, event, scope) {
+      if (event.type === 'xstate.stop') return snapshot('stopped', snap._atom, snap.context);
+      if (snap.status !== 'active') return snap;
+      const t = select(snap._atom, snap.context, event as AnyEvent);
+      if (t === null) return snap;
+      const step = stepOf(t, snap._atom);
+      const ctx = run(step.actions, snap.context, event as AnyEvent, scope);
+      if (step.atom === snap._atom && ctx === snap.context && t.target === null) return snap;
+      return settle(step.atom, ctx, event as AnyEvent, scope);
+    },
+    getInitialSnapshot(scope, input) {
+      const ctxConfig = machine.config.context as unknown;
+      const context = (typeof ctxConfig === 'function' ? ctxConfig({ input, self: scope.self, spawn: noSpawn }) : (ctxConfig ?? {})) as Context;
+      const initEvent = { type: 'xstate.init', input } as AnyEvent;
+      const entry: Action[] = [];
+      const atom = enterDown(root, entry);
+      // Entry actions of the initial states run when the actor starts (as XState defers them).
+      const s = snapshot('active', atom, context);
+      (s as { _initialEntry?: Action[]; _initEvent?: AnyEvent })._initialEntry = entry;
+      (s as { _initEvent?: AnyEvent })._initEvent = initEvent;
+      return s;
+    },
+    start(snap, scope) {
+      const pending = snap as { _initialEntry?: Action[]; _initEvent?: AnyEvent };
+      if (pending._initialEntry && pending._initialEntry.length > 0) {
+        run(pending._initialEntry, snap.context, pending._initEvent!, scope);
+      }
+      delete pending._initialEntry;
+      delete pending._initEvent;
+    },
+    getPersistedSnapshot(snap) {
+      return { status: snap.status, value: snap.value, context: snap.context, output: undefined, error: snap.error } as never;
+    },
+  };
+}
+
+function assignContext(assignment: unknown, context: Context, event: AnyEvent, scope: Scope): Context {
+  const args = { context, event, spawn: noSpawn, self: scope.self, system: scope.system };
+  let partial: Context;
+  if (typeof assignment === 'function') {
+    partial = (assignment as (a: unknown, p: unknown) => Context)(args, undefined);
+  } else {
+    partial = {};
+    for (const [key, v] of Object.entries(assignment as Context)) {
+      partial[key] = typeof v === 'function' ? (v as (a: unknown, p: unknown) => unknown)(args, undefined) : v;
+    }
+  }
+  return Object.assign({}, context, partial);
+}
+
+function noSpawn(): never {
+  throw new Error('compileMachine: spawn is not supported');
+}
+
+/**
+ * The transition's domain (XState's): the source itself when the target is a proper
+ * descendant of it (and the source is not re-entered); otherwise the nearest proper
+ * ancestor of the target that is also a proper ancestor of the source.
+ */
+function domainOf(t: Transition, target: Node): Node {
+  if (!t.reenter && target !== t.source && target.chain.includes(t.source)) return t.source;
+  for (const a of target.chain.slice(1)) if (a !== t.source && t.source.chain.includes(a)) return a;
+  return target.chain[target.chain.length - 1];
+}
+
+function valueOf(atom: Node): StateValue {
+  const keys = atom.chain.slice(0, -1).reverse().map((n) => n.key);
+  let value: StateValue = keys[keys.length - 1];
+  for (let i = keys.length - 2; i >= 0; i--) value = { [keys[i]]: value };
+  return value;
+}
+
+/**
+ * The logic a live actor runs: the compiled form, or XState's own interpreter when an
+ * inspection observer is attached (inspection tools read machine snapshots and microsteps).
+ * Typed as the machine: the compiled snapshot carries what the pipeline reads of a machine
+ * snapshot (`value`, `context`, `status`, `matches`, `can`, `machine`).
+ *
+ * @example
+ * const actor = createActor(liveLogic(stageMachine.provide({ actions }), options.inspect), { input });
+ */
+export function liveLogic<TMachine extends AnyStateMachine>(machine: TMachine, inspect?: unknown, compiled?: ActorLogic<CompiledSnapshot, AnyEvent, unknown>): TMachine {
+  if (inspect !== undefined) return machine;
+  return (compiled ?? compileMachine(machine)) as unknown as TMachine;
+}
