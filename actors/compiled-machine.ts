@@ -373,16 +373,24 @@ function valueOf(atom: Node): StateValue {
   return value;
 }
 
+/** Which statechart interpreter the pipeline's live actors run (the machines are the same). */
+export type Interpreter = 'compiled' | 'xstate';
+
 /**
- * The logic a live actor runs: the compiled form, or XState's own interpreter when an
- * inspection observer is attached (inspection tools read machine snapshots and microsteps).
- * Typed as the machine: the compiled snapshot carries what the pipeline reads of a machine
- * snapshot (`value`, `context`, `status`, `matches`, `can`, `machine`).
+ * The logic a live actor runs: the compiled form (default), or XState's own interpreter
+ * when asked for or when an inspection observer is attached (inspection tools read machine
+ * snapshots and microsteps). Typed as the machine: the compiled snapshot carries what the
+ * pipeline reads of a machine snapshot (`value`, `context`, `status`, `matches`, `can`,
+ * `machine`).
  *
  * @example
- * const actor = createActor(liveLogic(stageMachine.provide({ actions }), options.inspect), { input });
+ * const actor = createActor(liveLogic(stageMachine.provide({ actions }), { inspect }), { input });
  */
-export function liveLogic<TMachine extends AnyStateMachine>(machine: TMachine, inspect?: unknown, compiled?: ActorLogic<CompiledSnapshot, AnyEvent, unknown>): TMachine {
-  if (inspect !== undefined) return machine;
+export function liveLogic<TMachine extends AnyStateMachine>(
+  machine: TMachine,
+  options: { inspect?: unknown; interpreter?: Interpreter },
+  compiled?: ActorLogic<CompiledSnapshot, AnyEvent, unknown>,
+): TMachine {
+  if (options.inspect !== undefined || options.interpreter === 'xstate') return machine;
   return (compiled ?? compileMachine(machine)) as unknown as TMachine;
 }

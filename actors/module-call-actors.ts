@@ -20,7 +20,7 @@ import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
-import { liveLogic } from './compiled-machine.ts';
+import { liveLogic, type Interpreter } from './compiled-machine.ts';
 
 export type CallLookup = (batch: number, key: string) => ModuleCall;
 
@@ -42,6 +42,7 @@ export class ModuleCallActors {
     private readonly clock: Clock,
     lookup: CallLookup,
     private readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
+    interpreter?: Interpreter,
   ) {
     const emit = bus.emit.bind(bus);
     this.machine = shardedModuleBatchMachine.provide({
@@ -73,7 +74,7 @@ export class ModuleCallActors {
         },
       },
     });
-    this.logic = liveLogic(this.machine, inspect);
+    this.logic = liveLogic(this.machine, { inspect, interpreter });
   }
 
   /**

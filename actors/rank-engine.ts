@@ -32,6 +32,7 @@ import { ModuleCallActors } from './module-call-actors.ts';
 import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
 import { StageRunner } from './stage-runner.ts';
 import { effect } from './effect.ts';
+import type { Interpreter } from './compiled-machine.ts';
 
 /** Where a pipelined module's input comes from (see src/pipeline/model-tracer.ts). */
 export interface PipelinedModulePlan {
@@ -75,6 +76,8 @@ export interface RankEngineOptions {
   /** Validate a fetched item; throws a (recoverable) error for a bad batch. */
   validate?(item: unknown, index: number): Batch;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The statechart interpreter of the stage and module actors (default compiled). */
+  interpreter?: Interpreter;
 }
 
 const DEPTH: Record<PipelineKind, number> = { none: 1, base: 2, sparseDist: 3 };
@@ -95,7 +98,7 @@ export class RankEngine {
   constructor(private readonly o: RankEngineOptions) {
     this.depth = DEPTH[o.kind];
     this.fetched = o.firstBatchIndex ?? 0;
-    this.stages = new StageRunner(o.rank, o.bus, { clock: o.device.clock, inspect: o.inspect });
+    this.stages = new StageRunner(o.rank, o.bus, { clock: o.device.clock, inspect: o.inspect, interpreter: o.interpreter });
     this.moduleActors = new ModuleCallActors(
       o.rank,
       o.bus,
@@ -106,6 +109,7 @@ export class RankEngine {
         return call;
       },
       o.inspect,
+      o.interpreter,
     );
   }
 

@@ -15,7 +15,7 @@ import type { EventBus } from '../src/trace/event-bus.ts';
 import { deferred, type Deferred } from './deferred.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
-import { compileMachine, liveLogic } from './compiled-machine.ts';
+import { compileMachine, liveLogic, type Interpreter } from './compiled-machine.ts';
 
 interface StageWork {
   awaitInput?: () => Promise<unknown>;
@@ -51,6 +51,8 @@ const compiledStageMachine = compileMachine(liveStageMachine);
 export interface StageRunnerOptions {
   clock: Clock;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** The statechart interpreter (default compiled; XState's own while inspected). */
+  interpreter?: Interpreter;
 }
 
 export class StageRunner {
@@ -59,7 +61,7 @@ export class StageRunner {
 
   constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions) {
     const make = (stage: StageName) => {
-      const actor = createActor(liveLogic(liveStageMachine, options.inspect, compiledStageMachine), {
+      const actor = createActor(liveLogic(liveStageMachine, options, compiledStageMachine), {
         input: { rank, stage },
         clock: options.clock,
         inspect: options.inspect,

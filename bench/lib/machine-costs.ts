@@ -7,6 +7,9 @@
  * `actorTraffic`, this is the floor the actor design pays per rank-iteration before any of
  * its own work — the part of P6 no glue change can remove.
  *
+ * With `interpreter: 'compiled'` the same machines run as the pipeline's live actors do by
+ * default (actors/compiled-machine.ts); `'xstate'` is XState's own interpreter.
+ *
  * @example
  * const m = machineCosts(5000);
  * m.rankIterationUs; // XState µs per rank-iteration (8 ranks, interleaved as in a run)
@@ -16,6 +19,7 @@ import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { stageMachine } from '../../machines/stage.ts';
 import { effect } from '../../actors/effect.ts';
+import { compileMachine, type Interpreter } from '../../actors/compiled-machine.ts';
 import { median } from './report.ts';
 
 export interface MachineCosts {
@@ -61,6 +65,19 @@ const moduleBatch = shardedModuleBatchMachine.provide({
 
 const stage = stageMachine.provide({ actions: { awaitInput: instant('awaitInput'), work: instant('work') } });
 
+/** The three machines as actor logic: XState's interpreter, or compiled (typed as the machines, as the pipeline does). */
+interface Logics {
+  coordinator: typeof coordinator;
+  moduleBatch: typeof moduleBatch;
+  stage: typeof stage;
+}
+const PLAIN: Logics = { coordinator, moduleBatch, stage };
+const COMPILED: Logics = {
+  coordinator: compileMachine(coordinator) as unknown as typeof coordinator,
+  moduleBatch: compileMachine(moduleBatch) as unknown as typeof moduleBatch,
+  stage: compileMachine(stage) as unknown as typeof stage,
+};
+
 const pingPong = setup({ types: { context: {} as { n: number }, events: {} as { type: 'GO' } } }).createMachine({
   context: { n: 0 },
   initial: 'a',
@@ -74,29 +91,30 @@ function cpuUsPer(n: number, body: () => void): number {
   return (c.user + c.system) / n;
 }
 
-export function machineCosts(n = 5000, rounds = 3): MachineCosts {
+export function machineCosts(n = 5000, rounds = 3, interpreter: Interpreter = 'xstate'): MachineCosts {
+  const live = interpreter === 'compiled' ? COMPILED : PLAIN;
   const samples: Record<keyof MachineCosts, number[]> = { coordinatorIterationUs: [], moduleBatchUs: [], stageJobUs: [], plainEventUs: [], rankIterationUs: [] };
   for (let round = 0; round < rounds; round++) {
-    const c = startedCoordinator();
+    const c = startedCoordinator(live);
     samples.coordinatorIterationUs.push(cpuUsPer(n, () => {
       for (let i = 0; i < n; i++) c.send({ type: 'PROGRESS', training: true });
     }));
     if (c.getSnapshot().context.batchesTrained !== n + 1) throw new Error('machineCosts: the coordinator did not complete every iteration');
     c.stop();
 
-    const m = startedModuleActor();
+    const m = startedModuleActor(live);
     samples.moduleBatchUs.push(cpuUsPer(n, () => {
       for (let i = 0; i < n; i++) runModuleBatch(m, i);
     }));
     m.stop();
 
-    const s = startedStage('copy');
+    const s = startedStage(live, 'copy');
     samples.stageJobUs.push(cpuUsPer(n, () => {
       for (let i = 0; i < n; i++) s.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
     }));
     s.stop();
 
-    samples.rankIterationUs.push(interleaved(8, Math.max(1, Math.floor(n / 8))));
+    samples.rankIterationUs.push(interleaved(live, 8, Math.max(1, Math.floor(n / 8))));
 
     const p = createActor(pingPong).start();
     samples.plainEventUs.push(cpuUsPer(n, () => {
@@ -113,8 +131,8 @@ export function machineCosts(n = 5000, rounds = 3): MachineCosts {
   };
 }
 
-function startedModuleActor() {
-  const m = createActor(moduleBatch, { input: { rank: 0, module: 'ebc', batch: -1 } });
+function startedModuleActor(live: Logics) {
+  const m = createActor(live.moduleBatch, { input: { rank: 0, module: 'ebc', batch: -1 } });
   m.subscribe(() => {});
   m.start();
   return m;
@@ -127,23 +145,23 @@ function runModuleBatch(m: ReturnType<typeof startedModuleActor>, i: number): vo
   if (m.getSnapshot().value !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
 }
 
-function startedCoordinator() {
-  const c = createActor(coordinator, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
+function startedCoordinator(live: Logics) {
+  const c = createActor(live.coordinator, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
   c.subscribe(() => {});
   c.start();
   c.send({ type: 'PROGRESS', training: true }); // connect once
   return c;
 }
 
-function startedStage(name: 'copy' | 'dist') {
-  const s = createActor(stage, { input: { rank: 0, stage: name } });
+function startedStage(live: Logics, name: 'copy' | 'dist') {
+  const s = createActor(live.stage, { input: { rank: 0, stage: name } });
   s.subscribe(() => {});
   s.start();
   return s;
 }
 
-function interleaved(ranks: number, iterations: number): number {
-  const all = Array.from({ length: ranks }, () => ({ c: startedCoordinator(), copy: startedStage('copy'), dist: startedStage('dist'), m: startedModuleActor() }));
+function interleaved(live: Logics, ranks: number, iterations: number): number {
+  const all = Array.from({ length: ranks }, () => ({ c: startedCoordinator(live), copy: startedStage(live, 'copy'), dist: startedStage(live, 'dist'), m: startedModuleActor(live) }));
   const us = cpuUsPer(ranks * iterations, () => {
     for (let i = 0; i < iterations; i++) {
       for (const r of all) {

@@ -25,6 +25,7 @@ import type { Batch } from '../../src/tensors/index.ts';
 import type { Model } from '../../src/modules/module.ts';
 import type { PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
+import type { Interpreter } from '../../src/pipeline/options.ts';
 import { DirectSparseDistPipeline } from '../direct-port/direct-sparse-dist.ts';
 
 export type Runner = 'actor' | 'direct';
@@ -45,6 +46,8 @@ export interface SimScenario {
   hazards?: HazardMode;
   /** Dense part of the shapes-only model (default 'tiny'). */
   dense?: 'tiny' | 'constant' | 'none';
+  /** The actors' statechart interpreter (default: the pipeline's, compiled). */
+  interpreter?: Interpreter;
   /** Called on rank 0 after every iteration (e.g. heap samples). */
   onIteration?: (i: number) => void;
 }
@@ -93,7 +96,7 @@ export async function runSim(s: SimScenario): Promise<SimRunResult> {
         if (rank === 0) s.onIteration?.(times.length);
       };
       if (s.runner === 'actor') {
-        const p = new TrainPipelineSparseDist({ model: r.model, optimizer: r.optimizer, device: devices[rank], pg: pgs[rank] });
+        const p = new TrainPipelineSparseDist({ model: r.model, optimizer: r.optimizer, device: devices[rank], pg: pgs[rank], interpreter: s.interpreter });
         for await (const _ of p.run(r.batches)) note();
         p.dispose();
       } else {

@@ -11,6 +11,8 @@ import type { Model } from '../modules/module.ts';
 import type { GradScaler } from '../optim/grad-scaler.ts';
 import type { Batch, BatchSpec } from '../tensors/index.ts';
 import type { PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
+import type { Interpreter } from '../../actors/compiled-machine.ts';
+export type { Interpreter } from '../../actors/compiled-machine.ts';
 import type { PipelineCounters } from '../../machines/coordinator-types.ts';
 
 /**
@@ -46,6 +48,14 @@ export interface TrainPipelineOptions {
   batchSpec?: BatchSpec;
   /** XState inspection observer for every actor of this pipeline (e.g. the inspector, @statelyai/inspect). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * The statechart interpreter the pipeline's actors run; the machines, states and events
+   * are the same. `'compiled'` (default): a transition table compiled from each machine
+   * (`actors/compiled-machine.ts`), several times cheaper per event. `'xstate'`: XState's
+   * own interpreter (microstep and action inspection events). An `inspect` observer
+   * implies `'xstate'`.
+   */
+  interpreter?: Interpreter;
   /** Counters of a checkpointed pipeline (`pipeline.exportState()`); the dataloader must restart at the same batch. */
   resumeState?: PipelineState;
   /** A name for events and charts (default: the pipeline kind). */

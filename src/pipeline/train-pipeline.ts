@@ -104,9 +104,10 @@ export abstract class TrainPipeline {
         return Batch.from(item as Batch);
       },
       inspect: options.inspect,
+      interpreter: options.interpreter,
     });
     const live = coordinatorMachine.provide({ actions: this.engine.effectImplementations() });
-    this.coordinator = createActor(liveLogic(live, options.inspect), {
+    this.coordinator = createActor(liveLogic(live, options), {
       input: {
         rank: device.rank,
         kind,
