@@ -152,6 +152,8 @@ export interface SimulateClusterOptions {
   gradScaling?: boolean | GradScaler;
   amp?: boolean;
   executeAllBatches?: boolean;
+  /** The actors' statechart interpreter (default compiled; see `TrainPipelineOptions.interpreter`). */
+  interpreter?: TrainPipelineOptions['interpreter'];
   /** Validate batches before they touch a device (default true when a batch spec is known). */
   validate?: boolean;
   faults?: readonly Fault[];
@@ -297,6 +299,7 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
       amp: options.amp,
       executeAllBatches: options.executeAllBatches,
       batchSpec: options.validate === false ? undefined : built.batchSpec,
+      interpreter: options.interpreter,
     });
     recorder.attach(pipeline.events$);
     for (const f of faults) {
