@@ -111,9 +111,12 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
   const toAction = (a: unknown, where: string): Action => {
     if (typeof a === 'string') return custom(a, undefined);
     if (typeof a === 'function') {
-      const builtin = a as { type?: string; assignment?: unknown };
-      if (builtin.type === 'xstate.assign') return { kind: 'assign', assignment: builtin.assignment };
-      throw new Error(`compileMachine: ${where}: inline action '${builtin.type ?? 'function'}' is not supported`);
+      const inline = a as ((args: unknown, params: unknown) => void) & { type?: string; assignment?: unknown };
+      if (inline.type === 'xstate.assign') return { kind: 'assign', assignment: inline.assignment };
+      if (typeof inline.type === 'string' && inline.type.startsWith('xstate.')) {
+        throw new Error(`compileMachine: ${where}: built-in action '${inline.type}' is not supported`);
+      }
+      return { kind: 'custom', type: inline.name || '(anonymous)', exec: inline, params: undefined };
     }
     const o = a as { type: string; params?: unknown };
     return custom(o.type, o.params);

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assign, createActor, setup, type AnyEventObject, type AnyStateMachine } from 'xstate';
+import { assign, createActor, raise, setup, type AnyEventObject, type AnyStateMachine } from 'xstate';
 import { compileMachine } from '../../actors/compiled-machine.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { COORDINATOR_EFFECTS, type CoordinatorInput } from '../../machines/coordinator-types.ts';
@@ -157,7 +157,20 @@ describe('compileMachine: the same behaviour as XState', () => {
     expect(() => compileMachine(delayed)).toThrow("compileMachine: state 'd.a': delayed transitions are not supported");
     const missing = setup({ actions: { work: () => {} } }).createMachine({ id: 'm', initial: 'a', states: { a: { entry: 'nope' as never } } });
     expect(() => compileMachine(missing)).toThrow("compileMachine: entry of 'm.a': action 'nope' has no implementation");
-    const raised = setup({}).createMachine({ id: 'r', initial: 'a', context: { n: 0 }, states: { a: { on: { GO: { actions: assign({ n: 1 }) } } } } });
-    expect(() => compileMachine(raised)).not.toThrow();
+    const raised = setup({}).createMachine({ id: 'r', initial: 'a', states: { a: { on: { GO: { actions: raise({ type: 'X' }) } } } } });
+    expect(() => compileMachine(raised)).toThrow("compileMachine: 'GO' in 'r.a': built-in action 'xstate.raise' is not supported");
+    // Inline assigns and inline functions are run.
+    const seen: number[] = [];
+    const inline = setup({}).createMachine({
+      id: 'i',
+      initial: 'a',
+      context: { n: 0 },
+      states: { a: { on: { GO: { actions: [assign({ n: ({ context }) => context.n + 1 }), ({ context }) => void seen.push(context.n)] } } } },
+    });
+    const actor = createActor(compileMachine(inline)).start();
+    actor.send({ type: 'GO' });
+    actor.send({ type: 'GO' });
+    expect(actor.getSnapshot().context).toEqual({ n: 2 });
+    expect(seen).toEqual([1, 2]);
   });
 });
