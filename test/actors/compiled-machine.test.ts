@@ -13,6 +13,7 @@ import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { COORDINATOR_EFFECTS, type CoordinatorInput } from '../../machines/coordinator-types.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { stageMachine } from '../../machines/stage.ts';
+import { COORDINATOR_REQUESTS } from '../machines/coordinator-events.ts';
 
 type EffectLog = Array<[string, unknown]>;
 
@@ -59,15 +60,7 @@ describe('compileMachine: the same behaviour as XState', () => {
   it('coordinator (A = 1, 2, 3; exact and torchrec-0.3.2 schedules; train, eval, pause, sync, failures)', () => {
     const recoverable = Object.assign(new Error('bad batch 3: lengths sum 7 ≠ values 8'), { recoverable: true });
     const events: AnyEventObject[] = [
-      { type: 'PROGRESS', training: true },
-      { type: 'PROGRESS', training: false },
-      { type: 'PROGRESS', training: true, syncRequired: true },
-      { type: 'PROGRESS', training: true, newSource: true },
-      { type: 'PAUSE' },
-      { type: 'PAUSE', atBatchesTrained: 2 },
-      { type: 'RESUME' },
-      { type: 'STEP' },
-      { type: 'RESET' },
+      ...COORDINATOR_REQUESTS,
       ...answers(
         COORDINATOR_EFFECTS,
         {

@@ -15,6 +15,7 @@ import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.t
 import { stageMachine } from '../../machines/stage.ts';
 import { actorDone, actorError, allStateNodes, invokeIdsBySrc, statePath } from './invoke-ids.ts';
 import { valuePath } from './pure-driver.ts';
+import { COORDINATOR_REQUESTS } from './coordinator-events.ts';
 
 type AnyPath = StatePath<AnyMachineSnapshot, AnyEventObject>;
 
@@ -62,14 +63,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
     const ids = invokeIdsBySrc(coordinatorMachine);
     const recoverable = Object.assign(new Error('bad batch'), { recoverable: true });
     const events: AnyEventObject[] = [
-      { type: 'PROGRESS', training: true },
-      { type: 'PROGRESS', training: false },
-      { type: 'PROGRESS', training: true, syncRequired: true },
-      { type: 'PROGRESS', training: true, newSource: true },
-      { type: 'PAUSE' },
-      { type: 'RESUME' },
-      { type: 'STEP' },
-      { type: 'RESET' },
+      ...COORDINATOR_REQUESTS,
       ...invokeEvents(coordinatorMachine, {
         awaitBatch: [{ batch: 0, isLast: false }, { batch: null, isLast: true }],
         backward: [{ loss: 1 }],
