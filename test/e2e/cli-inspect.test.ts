@@ -24,7 +24,8 @@ const hasChromium = chromiumAvailable('cli-inspect e2e');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/sparsepipe.js');
 const ARTIFACT = resolve(root, 'test-artifacts/inspector-cli.png');
-const BATCHES = 40;
+// Enough batches that the run is still going when the page pauses it (a batch takes ~20 ms here).
+const BATCHES = 400;
 
 const counter = async (page: Page) => Number(await page.textContent('#batch-counter'));
 const coordinatorState = (page: Page) =>
