@@ -311,7 +311,8 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
       if (t === null) return snap;
       const step = stepOf(t, snap._atom);
       const ctx = run(step.actions, snap.context, event as AnyEvent, scope);
-      if (step.atom === snap._atom && ctx === snap.context && t.target === null) return snap;
+      // Nothing changed and no eventless transition to look for: XState answers the same snapshot.
+      if (step.atom === snap._atom && ctx === snap.context && t.target === null && !snap._atom.chain.some(hasAlways)) return snap;
       return settle(step.atom, ctx, event as AnyEvent, scope);
     },
     getInitialSnapshot(scope, input) {
@@ -338,6 +339,10 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
       return { status: snap.status, value: snap.value, context: snap.context, output: undefined, error: snap.error } as never;
     },
   };
+}
+
+function hasAlways(node: Node): boolean {
+  return node.always !== null;
 }
 
 function assignContext(assignment: unknown, context: Context, event: AnyEvent, scope: Scope): Context {
