@@ -10,8 +10,10 @@
  * guards, `always`, `reenter`, `#id` targets, entry / exit / transition actions, `assign`,
  * top-level final states — and `compileMachine` throws for anything else (parallel or
  * history states, delayed transitions, invokes, built-in actions other than `assign`).
- * test/actors/compiled-machine.test.ts walks every path of every pipeline machine through
- * both interpreters and requires the same states, contexts and effects in the same order.
+ * test/actors/compiled-machine.test.ts drives every pipeline machine through both
+ * interpreters with random event sequences over its whole vocabulary and requires the same
+ * states, contexts and effects in the same order; test/actors/interpreters-agree.test.ts
+ * requires the same event log and parameters from a whole simulated run.
  *
  * @example
  * const actor = createActor(compileMachine(stageMachine.provide({ actions })), { input: { rank: 0, stage: 'copy' } });
