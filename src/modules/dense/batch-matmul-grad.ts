@@ -14,12 +14,9 @@
  * const [ga, gb] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).sum())([a, b]);
  */
 import * as tf from '@tensorflow/tfjs';
+import { markedGradient } from './marked-gradient.ts';
 
 const KERNEL = 'BatchMatMul';
-/** Marks our config in tfjs's (global) gradient registry, so installation is idempotent across module copies. */
-const MARK = 'sparsepipe.explicitTransposeBatchMatMulGrad';
-
-type MarkedGradConfig = tf.GradConfig & { [MARK]?: true; previous?: tf.GradConfig };
 
 /** Swap the last two axes (a plain matrix transpose for rank 2). */
 function transposeLastTwo(x: tf.Tensor): tf.Tensor {
@@ -47,7 +44,7 @@ function reduceToShape(grad: tf.Tensor, shape: readonly number[]): tf.Tensor {
   return tf.reshape(summed, [...shape]);
 }
 
-const explicitTransposeGrad: MarkedGradConfig = {
+const explicitTransposeGrad: tf.GradConfig = {
   kernelName: KERNEL,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved, attrs) => {
@@ -79,13 +76,13 @@ const explicitTransposeGrad: MarkedGradConfig = {
       b: () => reduceToShape(db(), b.shape),
     };
   },
-  [MARK]: true,
 };
+
+const registration = markedGradient('sparsepipe.explicitTransposeBatchMatMulGrad', explicitTransposeGrad);
 
 /** True when the explicit-transpose gradient is the one tfjs will use for `BatchMatMul`. */
 export function isFastBatchMatMulGradInstalled(): boolean {
-  const current = tf.getGradient(KERNEL) as MarkedGradConfig | undefined;
-  return current?.[MARK] === true;
+  return registration.isInstalled();
 }
 
 /**
@@ -97,10 +94,7 @@ export function isFastBatchMatMulGradInstalled(): boolean {
  * isFastBatchMatMulGradInstalled(); // true
  */
 export function installFastBatchMatMulGrad(): void {
-  if (isFastBatchMatMulGradInstalled()) return;
-  const previous = tf.getGradient(KERNEL) as tf.GradConfig | undefined;
-  const config: MarkedGradConfig = { ...explicitTransposeGrad, previous };
-  tf.registerGradient(config);
+  registration.install();
 }
 
 /**
@@ -112,8 +106,5 @@ export function installFastBatchMatMulGrad(): void {
  * isFastBatchMatMulGradInstalled(); // false
  */
 export function restoreDefaultBatchMatMulGrad(): void {
-  const current = tf.getGradient(KERNEL) as MarkedGradConfig | undefined;
-  if (current?.[MARK] !== true) return;
-  if (current.previous) tf.registerGradient(current.previous);
-  else tf.unregisterGradient(KERNEL);
+  registration.restore();
 }

@@ -19,15 +19,12 @@
  * const y = fusedLinear(x, weight, bias, 'relu'); // x [B, in], weight [in, out], bias [out]
  */
 import * as tf from '@tensorflow/tfjs';
+import { markedGradient } from './marked-gradient.ts';
 
 const KERNEL = '_FusedMatMul';
-/** Marks our config in tfjs's (global) gradient registry, so installation is idempotent across module copies. */
-const MARK = 'sparsepipe.fusedLinearGrad';
 
 /** Activations the fused kernel applies (others are applied after it). */
 export type FusedActivation = 'relu' | 'linear';
-
-type MarkedGradConfig = tf.GradConfig & { [MARK]?: true; previous?: tf.GradConfig };
 
 /**
  * Relative cost of the two weight-gradient orientations for `x: [B, in]`, `dz: [B, out]`:
@@ -40,7 +37,7 @@ function weightGradViaDzT(batch: number, inF: number, outF: number): boolean {
   return viaDzT < viaXT;
 }
 
-const fusedLinearGrad: MarkedGradConfig = {
+const fusedLinearGrad: tf.GradConfig = {
   kernelName: KERNEL,
   inputsToSave: ['a', 'b'],
   outputsToSave: [true],
@@ -69,13 +66,13 @@ const fusedLinearGrad: MarkedGradConfig = {
       bias: () => (dzT ? tf.sum(dzT, 1) : tf.sum(dz, 0)),
     };
   },
-  [MARK]: true,
 };
+
+const registration = markedGradient('sparsepipe.fusedLinearGrad', fusedLinearGrad);
 
 /** True when the fused-linear gradient is the one tfjs will use for `_FusedMatMul` kernels on the tape. */
 export function isFusedLinearGradInstalled(): boolean {
-  const current = tf.getGradient(KERNEL) as MarkedGradConfig | undefined;
-  return current?.[MARK] === true;
+  return registration.isInstalled();
 }
 
 /**
@@ -87,9 +84,7 @@ export function isFusedLinearGradInstalled(): boolean {
  * isFusedLinearGradInstalled(); // true
  */
 export function installFusedLinearGrad(): void {
-  if (isFusedLinearGradInstalled()) return;
-  const previous = tf.getGradient(KERNEL) as tf.GradConfig | undefined;
-  tf.registerGradient({ ...fusedLinearGrad, previous } as MarkedGradConfig);
+  registration.install();
 }
 
 /**
