@@ -21,7 +21,8 @@
  * actor.send({ type: 'SUBMIT', job: { batch: 0, inputReady: true } });
  * actor.getSnapshot().value; // 'busy'
  */
-import { matchesState, type ActorLogic, type ActorScope, type AnyStateMachine, type EventObject, type Snapshot, type StateValue } from 'xstate';
+import { matchesState, type ActorLogic, type ActorScope, type AnyStateMachine, type EventObject, type InspectionEvent, type Observer, type Snapshot, type StateValue } from 'xstate';
+import type { Clock } from '../src/protocol/index.ts';
 
 type Context = Record<string, unknown>;
 type AnyEvent = EventObject & Record<string, unknown>;
@@ -385,6 +386,14 @@ function valueOf(atom: Node): StateValue {
 
 /** Which statechart interpreter the pipeline's live actors run (the machines are the same). */
 export type Interpreter = 'compiled' | 'xstate';
+
+/** How a rank's live actors are created: their clock, an inspection observer, the interpreter. */
+export interface LiveActorOptions {
+  clock: Clock;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Default compiled; XState's own interpreter when `'xstate'` or inspected. */
+  interpreter?: Interpreter;
+}
 
 /**
  * The logic a live actor runs: the compiled form (default), or XState's own interpreter

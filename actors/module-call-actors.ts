@@ -9,18 +9,18 @@
  * actor is not reused.
  *
  * @example
- * const actors = new ModuleCallActors(rank, bus, clock, (batch, key) => lookup(batch, key));
+ * const actors = new ModuleCallActors(rank, bus, (batch, key) => lookup(batch, key), { clock });
  * actors.start(ctx, call);     // START → … → ready
  * await call.ready.promise;
  */
-import { createActor, type Actor, type AnyActorRef, type InspectionEvent, type Observer, type SnapshotFrom } from 'xstate';
-import type { Clock, Rank } from '../src/protocol/index.ts';
+import { createActor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import type { Rank } from '../src/protocol/index.ts';
 import { shardedModuleBatchMachine, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
-import { liveLogic, type Interpreter } from './compiled-machine.ts';
+import { liveLogic, type LiveActorOptions } from './compiled-machine.ts';
 
 export type CallLookup = (batch: number, key: string) => ModuleCall;
 
@@ -28,7 +28,7 @@ type ModuleActor = Actor<ReturnType<typeof shardedModuleBatchMachine.provide>>;
 
 export class ModuleCallActors {
   private readonly machine;
-  /** What the actors run: the compiled machine, or XState's interpreter when inspected. */
+  /** What the actors run: the compiled machine, or XState's interpreter (asked for, or inspected). */
   private readonly logic;
   /** Actors whose batch is done, per module key. */
   private readonly idle = new Map<string, ModuleActor[]>();
@@ -39,10 +39,8 @@ export class ModuleCallActors {
   constructor(
     private readonly rank: Rank,
     private readonly bus: EventBus,
-    private readonly clock: Clock,
     lookup: CallLookup,
-    private readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
-    interpreter?: Interpreter,
+    private readonly options: LiveActorOptions,
   ) {
     const emit = bus.emit.bind(bus);
     this.machine = shardedModuleBatchMachine.provide({
@@ -74,7 +72,7 @@ export class ModuleCallActors {
         },
       },
     });
-    this.logic = liveLogic(this.machine, { inspect, interpreter });
+    this.logic = liveLogic(this.machine, options);
   }
 
   /**
@@ -106,8 +104,8 @@ export class ModuleCallActors {
     const slot = this.created++;
     const actor = createActor(this.logic, {
       input: { rank: this.rank, module: key, batch: -1 },
-      clock: this.clock,
-      inspect: this.inspect,
+      clock: this.options.clock,
+      inspect: this.options.inspect,
       id: `rank${this.rank}.${key}.slot${slot}`,
     });
     reportStates(actor, `module:${key}`, this.bus, (s) => ({ batch: s.context.batch, module: key }));

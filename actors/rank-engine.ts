@@ -98,18 +98,17 @@ export class RankEngine {
   constructor(private readonly o: RankEngineOptions) {
     this.depth = DEPTH[o.kind];
     this.fetched = o.firstBatchIndex ?? 0;
-    this.stages = new StageRunner(o.rank, o.bus, { clock: o.device.clock, inspect: o.inspect, interpreter: o.interpreter });
+    const actors = { clock: o.device.clock, inspect: o.inspect, interpreter: o.interpreter };
+    this.stages = new StageRunner(o.rank, o.bus, actors);
     this.moduleActors = new ModuleCallActors(
       o.rank,
       o.bus,
-      o.device.clock,
       (batch, key) => {
         const call = this.byIndex.get(batch)?.calls.get(key);
         if (!call) throw new Error(`internal: no module call '${key}' for batch ${batch}`);
         return call;
       },
-      o.inspect,
-      o.interpreter,
+      actors,
     );
   }
 

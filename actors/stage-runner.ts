@@ -8,14 +8,14 @@
  * const stages = new StageRunner(0, bus, { clock });
  * const onDevice = await stages.submit('copy', 3, () => batch.to(device, 'memcpy'));
  */
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
-import type { Clock, Rank } from '../src/protocol/index.ts';
+import { createActor, type Actor } from 'xstate';
+import type { Rank } from '../src/protocol/index.ts';
 import { stageMachine, type StageJobInput, type StageName } from '../machines/stage.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import { deferred, type Deferred } from './deferred.ts';
 import { reportStates } from './actor-state-events.ts';
 import { effect } from './effect.ts';
-import { compileMachine, liveLogic, type Interpreter } from './compiled-machine.ts';
+import { compileMachine, liveLogic, type LiveActorOptions } from './compiled-machine.ts';
 
 interface StageWork {
   awaitInput?: () => Promise<unknown>;
@@ -48,12 +48,7 @@ const liveStageMachine = stageMachine.provide({
 
 const compiledStageMachine = compileMachine(liveStageMachine);
 
-export interface StageRunnerOptions {
-  clock: Clock;
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** The statechart interpreter (default compiled; XState's own while inspected). */
-  interpreter?: Interpreter;
-}
+export type StageRunnerOptions = LiveActorOptions;
 
 export class StageRunner {
   readonly actors: Record<StageName, Actor<typeof liveStageMachine>>;
