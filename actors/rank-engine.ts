@@ -232,7 +232,6 @@ export class RankEngine {
   private async backward(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     const result = await ctx.forward!;
-    const device = this.o.device;
     ctx.backward = this.runBackward(ctx, result);
     await ctx.backward;
     this.retire(ctx);
