@@ -92,7 +92,7 @@ export const coordinatorMachine = setup({
         : {},
     ),
     // A step token is spent only by an iteration that the pause would have held.
-    consumeStepToken: assign(({ context }) => ({ stepTokens: Math.max(0, context.stepTokens - 1) })),
+    consumeStepToken: assign(({ context }) => ({ stepTokens: tokensAfterEntry(context) })),
     pause: assign(({ event }) => ({
       paused: true,
       pauseFrom: event.type === 'PAUSE' ? (event.atBatchesTrained ?? 0) : 0,
