@@ -305,6 +305,11 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
     }
   };
 
+  const initialEntry: Action[] = [];
+  const initialAtom = enterDown(root, initialEntry);
+  /** The init event (it carries the input) of initial snapshots whose entry actions are still to run. */
+  const initEvents = new WeakMap<object, AnyEvent>();
+
   return {
     config: machine,
     transition(snap, event, scope) {
@@ -321,22 +326,14 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
     getInitialSnapshot(scope, input) {
       const ctxConfig = machine.config.context as unknown;
       const context = (typeof ctxConfig === 'function' ? ctxConfig({ input, self: scope.self, spawn: noSpawn }) : (ctxConfig ?? {})) as Context;
-      const initEvent = { type: 'xstate.init', input } as AnyEvent;
-      const entry: Action[] = [];
-      const atom = enterDown(root, entry);
-      // Entry actions of the initial states run when the actor starts (as XState defers them).
-      const s = snapshot('active', atom, context);
-      (s as { _initialEntry?: Action[]; _initEvent?: AnyEvent })._initialEntry = entry;
-      (s as { _initEvent?: AnyEvent })._initEvent = initEvent;
+      const s = snapshot('active', initialAtom, context);
+      if (initialEntry.length > 0) initEvents.set(s, { type: 'xstate.init', input } as AnyEvent);
       return s;
     },
     start(snap, scope) {
-      const pending = snap as { _initialEntry?: Action[]; _initEvent?: AnyEvent };
-      if (pending._initialEntry && pending._initialEntry.length > 0) {
-        run(pending._initialEntry, snap.context, pending._initEvent!, scope);
-      }
-      delete pending._initialEntry;
-      delete pending._initEvent;
+      // Entry actions of the initial states run when the actor starts (as XState defers them).
+      const initEvent = initEvents.get(snap);
+      if (initEvent) run(initialEntry, snap.context, initEvent, scope);
     },
     getPersistedSnapshot(snap) {
       return { status: snap.status, value: snap.value, context: snap.context, output: undefined, error: snap.error } as never;

@@ -143,6 +143,25 @@ describe('compileMachine: the same behaviour as XState', () => {
     expect(actor.getSnapshot().status).toBe('stopped');
   });
 
+  it("runs the initial states' entry actions when started, with the init event, like XState", () => {
+    const machine = setup({ types: { input: {} as { n: number } }, actions: { hello: () => {} } }).createMachine({
+      id: 'init',
+      initial: 'outer',
+      context: ({ input }) => ({ n: input.n }),
+      states: { outer: { entry: 'hello', initial: 'inner', states: { inner: { entry: { type: 'hello', params: ({ context }: { context: { n: number } }) => ({ n: context.n }) } } } } },
+    });
+    const seen = (interpreter: 'compiled' | 'xstate') => {
+      const log: unknown[] = [];
+      const m = machine.provide({ actions: { hello: ({ event }: { event: AnyEventObject }, params: unknown) => void log.push([event.type, event.input, params]) } });
+      const actor = createActor((interpreter === 'xstate' ? m : compileMachine(m)) as AnyStateMachine, { input: { n: 3 } });
+      expect(log).toEqual([]);
+      actor.start();
+      return log;
+    };
+    expect(seen('compiled')).toEqual(seen('xstate'));
+    expect(seen('compiled')).toEqual([['xstate.init', { n: 3 }, undefined], ['xstate.init', { n: 3 }, { n: 3 }]]);
+  });
+
   it('refuses what it cannot run, naming the state and the feature', () => {
     const parallel = setup({}).createMachine({ id: 'p', type: 'parallel', states: { a: {}, b: {} } });
     expect(() => compileMachine(parallel)).toThrow("compileMachine: state 'p': parallel states are not supported");
