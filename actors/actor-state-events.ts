@@ -24,17 +24,27 @@ export function stateName(value: unknown): string {
  * actor reports the batch it is on). State names are built only while the bus is observed.
  */
 export function reportStates<TSnapshot extends { value: unknown }>(
-  actor: { getSnapshot(): TSnapshot; subscribe(next: (s: TSnapshot) => void): { unsubscribe(): void } } | AnyActorRef,
+  actor:
+    | { getSnapshot(): TSnapshot; subscribe(next: (s: TSnapshot) => void): { unsubscribe(): void } }
+    | AnyActorRef,
   name: string,
   bus: EventBus,
-  extra: { batch?: number; module?: string } | ((snapshot: TSnapshot) => { batch?: number; module?: string }) = {},
+  extra:
+    | { batch?: number; module?: string }
+    | ((snapshot: TSnapshot) => { batch?: number; module?: string }) = {},
 ): () => void {
   const extraOf = typeof extra === 'function' ? extra : () => extra;
   let lastValue: unknown = (actor.getSnapshot() as TSnapshot).value;
   let last: string | null = null;
   if (bus.observed) {
     last = stateName(lastValue);
-    bus.emit({ type: 'actor.state', actor: name, from: '', to: last, ...extraOf(actor.getSnapshot() as TSnapshot) });
+    bus.emit({
+      type: 'actor.state',
+      actor: name,
+      from: '',
+      to: last,
+      ...extraOf(actor.getSnapshot() as TSnapshot),
+    });
   }
   const sub = (actor as AnyActorRef).subscribe({
     next(snapshot: TSnapshot) {
@@ -50,7 +60,8 @@ export function reportStates<TSnapshot extends { value: unknown }>(
       const from = last ?? stateName(previous);
       const now = stateName(value);
       last = now;
-      if (now !== from) bus.emit({ type: 'actor.state', actor: name, from, to: now, ...extraOf(snapshot) });
+      if (now !== from)
+        bus.emit({ type: 'actor.state', actor: name, from, to: now, ...extraOf(snapshot) });
     },
     error() {},
   });

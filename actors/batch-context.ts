@@ -8,7 +8,12 @@
  * ctx.copied.promise.then((onDevice) => …);
  */
 import type { AnyActorRef } from 'xstate';
-import type { BatchIndex, DeviceEvent, PooledOutput, ShardedModuleContract } from '../src/protocol/index.ts';
+import type {
+  BatchIndex,
+  DeviceEvent,
+  PooledOutput,
+  ShardedModuleContract,
+} from '../src/protocol/index.ts';
 import type { Batch } from '../src/tensors/index.ts';
 import { deferred, type Deferred } from './deferred.ts';
 
@@ -62,7 +67,13 @@ export class BatchContext {
   }
 }
 
-export function newModuleCall(key: string, name: string, module: ShardedModuleContract, input: unknown, moduleContext: unknown): ModuleCall {
+export function newModuleCall(
+  key: string,
+  name: string,
+  module: ShardedModuleContract,
+  input: unknown,
+  moduleContext: unknown,
+): ModuleCall {
   return {
     key,
     name,

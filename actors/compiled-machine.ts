@@ -21,7 +21,17 @@
  * actor.send({ type: 'SUBMIT', job: { batch: 0, inputReady: true } });
  * actor.getSnapshot().value; // 'busy'
  */
-import { matchesState, type ActorLogic, type ActorScope, type AnyStateMachine, type EventObject, type InspectionEvent, type Observer, type Snapshot, type StateValue } from 'xstate';
+import {
+  matchesState,
+  type ActorLogic,
+  type ActorScope,
+  type AnyStateMachine,
+  type EventObject,
+  type InspectionEvent,
+  type Observer,
+  type Snapshot,
+  type StateValue,
+} from 'xstate';
 import type { Clock } from '../src/protocol/index.ts';
 
 type Context = Record<string, unknown>;
@@ -77,7 +87,12 @@ interface Step {
 
 type Action =
   | { kind: 'assign'; assignment: unknown }
-  | { kind: 'custom'; type: string; exec: (args: unknown, params: unknown) => void; params: unknown };
+  | {
+      kind: 'custom';
+      type: string;
+      exec: (args: unknown, params: unknown) => void;
+      params: unknown;
+    };
 
 const NO_TAGS: ReadonlySet<string> = new Set();
 const NO_CHILDREN = Object.freeze({});
@@ -107,29 +122,50 @@ const SNAPSHOT_METHODS = {
  * @example
  * createActor(compileMachine(coordinatorMachine.provide({ actions })), { input }).start();
  */
-export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSnapshot, AnyEvent, unknown> {
-  const impl = machine.implementations as { actions: Record<string, unknown>; guards: Record<string, unknown> };
+export function compileMachine(
+  machine: AnyStateMachine,
+): ActorLogic<CompiledSnapshot, AnyEvent, unknown> {
+  const impl = machine.implementations as {
+    actions: Record<string, unknown>;
+    guards: Record<string, unknown>;
+  };
   const nodes = new Map<unknown, Node>();
 
   const toAction = (a: unknown, where: string): Action => {
     if (typeof a === 'string') return custom(a, undefined);
     if (typeof a === 'function') {
-      const inline = a as ((args: unknown, params: unknown) => void) & { type?: string; assignment?: unknown };
+      const inline = a as ((args: unknown, params: unknown) => void) & {
+        type?: string;
+        assignment?: unknown;
+      };
       if (inline.type === 'xstate.assign') return { kind: 'assign', assignment: inline.assignment };
       if (typeof inline.type === 'string' && inline.type.startsWith('xstate.')) {
-        throw new Error(`compileMachine: ${where}: built-in action '${inline.type}' is not supported`);
+        throw new Error(
+          `compileMachine: ${where}: built-in action '${inline.type}' is not supported`,
+        );
       }
-      return { kind: 'custom', type: inline.name || '(anonymous)', exec: inline, params: undefined };
+      return {
+        kind: 'custom',
+        type: inline.name || '(anonymous)',
+        exec: inline,
+        params: undefined,
+      };
     }
     const o = a as { type: string; params?: unknown };
     return custom(o.type, o.params);
 
     function custom(type: string, params: unknown): Action {
-      const exec = impl.actions[type] as ((args: unknown, params: unknown) => void) & { type?: string; assignment?: unknown };
-      if (exec === undefined) throw new Error(`compileMachine: ${where}: action '${type}' has no implementation`);
+      const exec = impl.actions[type] as ((args: unknown, params: unknown) => void) & {
+        type?: string;
+        assignment?: unknown;
+      };
+      if (exec === undefined)
+        throw new Error(`compileMachine: ${where}: action '${type}' has no implementation`);
       if (exec.type === 'xstate.assign') return { kind: 'assign', assignment: exec.assignment };
       if (typeof exec.type === 'string' && exec.type.startsWith('xstate.')) {
-        throw new Error(`compileMachine: ${where}: built-in action '${exec.type}' is not supported`);
+        throw new Error(
+          `compileMachine: ${where}: built-in action '${exec.type}' is not supported`,
+        );
       }
       return { kind: 'custom', type, exec, params };
     }
@@ -137,19 +173,29 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
 
   const toGuard = (g: unknown, where: string): Transition['guard'] => {
     if (g === undefined) return null;
-    const type = typeof g === 'string' ? g : typeof g === 'function' ? null : (g as { type: string }).type;
-    const params = typeof g === 'object' && g !== null ? (g as { params?: unknown }).params : undefined;
-    const fn = (type === null ? g : impl.guards[type]) as ((args: unknown, params: unknown) => boolean) | undefined;
-    if (typeof fn !== 'function') throw new Error(`compileMachine: ${where}: guard '${String(type)}' has no implementation`);
-    if ((fn as { check?: unknown }).check !== undefined) throw new Error(`compileMachine: ${where}: built-in guard combinators are not supported`);
-    return (context, event) => fn({ context, event }, typeof params === 'function' ? params({ context, event }) : params);
+    const type =
+      typeof g === 'string' ? g : typeof g === 'function' ? null : (g as { type: string }).type;
+    const params =
+      typeof g === 'object' && g !== null ? (g as { params?: unknown }).params : undefined;
+    const fn = (type === null ? g : impl.guards[type]) as
+      | ((args: unknown, params: unknown) => boolean)
+      | undefined;
+    if (typeof fn !== 'function')
+      throw new Error(`compileMachine: ${where}: guard '${String(type)}' has no implementation`);
+    if ((fn as { check?: unknown }).check !== undefined)
+      throw new Error(`compileMachine: ${where}: built-in guard combinators are not supported`);
+    return (context, event) =>
+      fn({ context, event }, typeof params === 'function' ? params({ context, event }) : params);
   };
 
   type SN = AnyStateMachine['root'];
   const build = (sn: SN, parent: Node | null): Node => {
-    if (sn.type === 'parallel' || sn.type === 'history') throw new Error(`compileMachine: state '${sn.id}': ${sn.type} states are not supported`);
-    if (sn.after.length > 0) throw new Error(`compileMachine: state '${sn.id}': delayed transitions are not supported`);
-    if (sn.invoke.length > 0) throw new Error(`compileMachine: state '${sn.id}': invoke is not supported`);
+    if (sn.type === 'parallel' || sn.type === 'history')
+      throw new Error(`compileMachine: state '${sn.id}': ${sn.type} states are not supported`);
+    if (sn.after.length > 0)
+      throw new Error(`compileMachine: state '${sn.id}': delayed transitions are not supported`);
+    if (sn.invoke.length > 0)
+      throw new Error(`compileMachine: state '${sn.id}': invoke is not supported`);
     const node: Node = {
       id: sn.id,
       key: sn.key,
@@ -170,9 +216,21 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
   };
   const root = build(machine.root, null);
 
-  const toTransition = (t: { source: unknown; target?: readonly unknown[]; reenter: boolean; guard?: unknown; actions: readonly unknown[]; eventType: string }, where: string): Transition => {
-    if (t.target && t.target.length > 1) throw new Error(`compileMachine: ${where}: multiple targets are not supported`);
-    if (t.target && t.target[0] === t.source && !t.reenter) throw new Error(`compileMachine: ${where}: a self-target without reenter is not supported`);
+  const toTransition = (
+    t: {
+      source: unknown;
+      target?: readonly unknown[];
+      reenter: boolean;
+      guard?: unknown;
+      actions: readonly unknown[];
+      eventType: string;
+    },
+    where: string,
+  ): Transition => {
+    if (t.target && t.target.length > 1)
+      throw new Error(`compileMachine: ${where}: multiple targets are not supported`);
+    if (t.target && t.target[0] === t.source && !t.reenter)
+      throw new Error(`compileMachine: ${where}: a self-target without reenter is not supported`);
     return {
       source: nodes.get(t.source)!,
       target: t.target && t.target.length === 1 ? nodes.get(t.target[0])! : null,
@@ -184,11 +242,23 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
   };
   for (const [sn, node] of nodes) {
     const s = sn as SN;
-    for (const [eventType, list] of s.transitions as Map<string, Array<Parameters<typeof toTransition>[0]>>) {
-      if (eventType.includes('*')) throw new Error(`compileMachine: state '${s.id}': wildcard event '${eventType}' is not supported`);
-      (node.on as Map<string, Transition[]>).set(eventType, list.map((t) => toTransition(t, `'${eventType}' in '${s.id}'`)));
+    for (const [eventType, list] of s.transitions as Map<
+      string,
+      Array<Parameters<typeof toTransition>[0]>
+    >) {
+      if (eventType.includes('*'))
+        throw new Error(
+          `compileMachine: state '${s.id}': wildcard event '${eventType}' is not supported`,
+        );
+      (node.on as Map<string, Transition[]>).set(
+        eventType,
+        list.map((t) => toTransition(t, `'${eventType}' in '${s.id}'`)),
+      );
     }
-    if (s.always) (node as { always: Transition[] | null }).always = s.always.map((t: Parameters<typeof toTransition>[0]) => toTransition(t, `always in '${s.id}'`));
+    if (s.always)
+      (node as { always: Transition[] | null }).always = s.always.map(
+        (t: Parameters<typeof toTransition>[0]) => toTransition(t, `always in '${s.id}'`),
+      );
     if (s.type === 'compound') {
       const target = s.initial.target as unknown[];
       node.initialChild = nodes.get(target[0])!;
@@ -198,7 +268,10 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
   {
     let n: Node | null = root;
     while (n) {
-      if (n.always) throw new Error(`compileMachine: '${machine.id}': eventless transitions on the initial state '${n.id}' are not supported`);
+      if (n.always)
+        throw new Error(
+          `compileMachine: '${machine.id}': eventless transitions on the initial state '${n.id}' are not supported`,
+        );
       n = n.initialChild;
     }
   }
@@ -264,7 +337,10 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
       if (a.kind === 'assign') {
         ctx = assignContext(a.assignment, ctx, event, scope);
       } else {
-        const params = typeof a.params === 'function' ? (a.params as (args: unknown) => unknown)({ context: ctx, event }) : a.params;
+        const params =
+          typeof a.params === 'function'
+            ? (a.params as (args: unknown) => unknown)({ context: ctx, event })
+            : a.params;
         a.exec({ context: ctx, event, self: scope.self, system: scope.system }, params);
       }
     }
@@ -275,13 +351,26 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
     machine: { value: machine },
     can: {
       value(this: CompiledSnapshot, event: EventObject): boolean {
-        return this.status === 'active' && select(this._atom, this.context, event as AnyEvent) !== null;
+        return (
+          this.status === 'active' && select(this._atom, this.context, event as AnyEvent) !== null
+        );
       },
     },
   }) as object;
 
-  const snapshot = (status: 'active' | 'done' | 'stopped', atom: Node, context: Context): CompiledSnapshot => {
-    const s = Object.create(proto) as { status: string; value: StateValue; context: Context; output: undefined; error: undefined; _atom: Node };
+  const snapshot = (
+    status: 'active' | 'done' | 'stopped',
+    atom: Node,
+    context: Context,
+  ): CompiledSnapshot => {
+    const s = Object.create(proto) as {
+      status: string;
+      value: StateValue;
+      context: Context;
+      output: undefined;
+      error: undefined;
+      _atom: Node;
+    };
     s.status = status;
     s.value = atom.value;
     s.context = context;
@@ -291,14 +380,22 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
     return s as unknown as CompiledSnapshot;
   };
 
-  const settle = (atom: Node, context: Context, event: AnyEvent, scope: Scope): CompiledSnapshot => {
+  const settle = (
+    atom: Node,
+    context: Context,
+    event: AnyEvent,
+    scope: Scope,
+  ): CompiledSnapshot => {
     let a = atom;
     let ctx = context;
     for (let guard = 0; ; guard++) {
       if (a.type === 'final' && a.parent === root) return snapshot('done', a, ctx);
       const t = selectAlways(a, ctx, event);
       if (t === null) return snapshot('active', a, ctx);
-      if (guard > 1000) throw new Error(`compileMachine: '${machine.id}' took more than 1000 eventless transitions in a row`);
+      if (guard > 1000)
+        throw new Error(
+          `compileMachine: '${machine.id}' took more than 1000 eventless transitions in a row`,
+        );
       const step = stepOf(t, a);
       ctx = run(step.actions, ctx, event, scope);
       a = step.atom;
@@ -320,12 +417,22 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
       const step = stepOf(t, snap._atom);
       const ctx = run(step.actions, snap.context, event as AnyEvent, scope);
       // Nothing changed and no eventless transition to look for: XState answers the same snapshot.
-      if (step.atom === snap._atom && ctx === snap.context && t.target === null && !snap._atom.chain.some(hasAlways)) return snap;
+      if (
+        step.atom === snap._atom &&
+        ctx === snap.context &&
+        t.target === null &&
+        !snap._atom.chain.some(hasAlways)
+      )
+        return snap;
       return settle(step.atom, ctx, event as AnyEvent, scope);
     },
     getInitialSnapshot(scope, input) {
       const ctxConfig = machine.config.context as unknown;
-      const context = (typeof ctxConfig === 'function' ? ctxConfig({ input, self: scope.self, spawn: noSpawn }) : (ctxConfig ?? {})) as Context;
+      const context = (
+        typeof ctxConfig === 'function'
+          ? ctxConfig({ input, self: scope.self, spawn: noSpawn })
+          : (ctxConfig ?? {})
+      ) as Context;
       const s = snapshot('active', initialAtom, context);
       if (initialEntry.length > 0) initEvents.set(s, { type: 'xstate.init', input } as AnyEvent);
       return s;
@@ -336,7 +443,13 @@ export function compileMachine(machine: AnyStateMachine): ActorLogic<CompiledSna
       if (initEvent) run(initialEntry, snap.context, initEvent, scope);
     },
     getPersistedSnapshot(snap) {
-      return { status: snap.status, value: snap.value, context: snap.context, output: undefined, error: snap.error } as never;
+      return {
+        status: snap.status,
+        value: snap.value,
+        context: snap.context,
+        output: undefined,
+        error: snap.error,
+      } as never;
     },
   };
 }
@@ -345,7 +458,12 @@ function hasAlways(node: Node): boolean {
   return node.always !== null;
 }
 
-function assignContext(assignment: unknown, context: Context, event: AnyEvent, scope: Scope): Context {
+function assignContext(
+  assignment: unknown,
+  context: Context,
+  event: AnyEvent,
+  scope: Scope,
+): Context {
   const args = { context, event, spawn: noSpawn, self: scope.self, system: scope.system };
   let partial: Context;
   if (typeof assignment === 'function') {
@@ -353,7 +471,8 @@ function assignContext(assignment: unknown, context: Context, event: AnyEvent, s
   } else {
     partial = {};
     for (const [key, v] of Object.entries(assignment as Context)) {
-      partial[key] = typeof v === 'function' ? (v as (a: unknown, p: unknown) => unknown)(args, undefined) : v;
+      partial[key] =
+        typeof v === 'function' ? (v as (a: unknown, p: unknown) => unknown)(args, undefined) : v;
     }
   }
   return Object.assign({}, context, partial);
@@ -375,7 +494,10 @@ function domainOf(t: Transition, target: Node): Node {
 }
 
 function valueOf(atom: Node): StateValue {
-  const keys = atom.chain.slice(0, -1).reverse().map((n) => n.key);
+  const keys = atom.chain
+    .slice(0, -1)
+    .reverse()
+    .map((n) => n.key);
   let value: StateValue = keys[keys.length - 1];
   for (let i = keys.length - 2; i >= 0; i--) value = { [keys[i]]: value };
   return value;

@@ -61,7 +61,10 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
   if (isShapesOnlyDense(input.model)) return shapesOnlyDenseStep(input);
   const { model, training } = input;
   const batch = input.amp ? withBfloat16Dense(input.batch) : input.batch;
-  const byModule = new Map<ShardedModuleContract, Map<number, { call: ResolvedCall; leaf: tf.Tensor2D }>>();
+  const byModule = new Map<
+    ShardedModuleContract,
+    Map<number, { call: ResolvedCall; leaf: tf.Tensor2D }>
+  >();
   const leaves: tf.Tensor2D[] = [];
   for (const call of input.calls) {
     const values = input.amp ? roundToBfloat16(call.output.values) : call.output.values;
@@ -132,8 +135,14 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
 }
 
 function shapesOnlyDenseStep(input: DenseStepInput): DenseResult {
-  if (input.training) for (const call of input.calls) call.setGrad(zeroGradient(call.output.values.length));
-  return { loss: 0, output: new Float32Array(input.batch.batchSize), missing: [], denseGrads: input.training ? new Map() : null };
+  if (input.training)
+    for (const call of input.calls) call.setGrad(zeroGradient(call.output.values.length));
+  return {
+    loss: 0,
+    output: new Float32Array(input.batch.batchSize),
+    missing: [],
+    denseGrads: input.training ? new Map() : null,
+  };
 }
 
 /**

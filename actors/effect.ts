@@ -39,6 +39,9 @@ export function effect<TParams, TOutput>(
 }
 
 /** An actor stopped meanwhile (pipeline disposed) takes no more events. */
-function answer(self: AnyActorRef, event: { type: string; output?: unknown; error?: unknown }): void {
+function answer(
+  self: AnyActorRef,
+  event: { type: string; output?: unknown; error?: unknown },
+): void {
   if (self.getSnapshot().status === 'active') self.send(event);
 }

@@ -15,7 +15,10 @@
  */
 import { createActor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { Rank } from '../src/protocol/index.ts';
-import { shardedModuleBatchMachine, type ModuleBatchInput } from '../machines/sharded-module-batch.ts';
+import {
+  shardedModuleBatchMachine,
+  type ModuleBatchInput,
+} from '../machines/sharded-module-batch.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { BatchContext, ModuleCall } from './batch-context.ts';
 import { reportStates } from './actor-state-events.ts';
@@ -108,7 +111,10 @@ export class ModuleCallActors {
       inspect: this.options.inspect,
       id: `rank${this.rank}.${key}.slot${slot}`,
     });
-    reportStates(actor, `module:${key}`, this.bus, (s) => ({ batch: s.context.batch, module: key }));
+    reportStates(actor, `module:${key}`, this.bus, (s) => ({
+      batch: s.context.batch,
+      module: key,
+    }));
     actor.subscribe(
       (s) => this.onSnapshot(actor, key, s),
       (e) => this.current.get(actor)?.ready.reject(e),
@@ -117,11 +123,16 @@ export class ModuleCallActors {
     return actor;
   }
 
-  private onSnapshot(actor: ModuleActor, key: string, s: SnapshotFrom<typeof shardedModuleBatchMachine>): void {
+  private onSnapshot(
+    actor: ModuleActor,
+    key: string,
+    s: SnapshotFrom<typeof shardedModuleBatchMachine>,
+  ): void {
     const call = this.current.get(actor);
     if (!call) return;
     const v = s.value;
-    if (v === 'ready' || (typeof v === 'object' && 'computeAndOutputDist' in v)) call.ready.resolve();
+    if (v === 'ready' || (typeof v === 'object' && 'computeAndOutputDist' in v))
+      call.ready.resolve();
     else if (v === 'done') {
       // The batch is finished: the actor waits in the pool for a later one.
       this.current.delete(actor);
@@ -130,7 +141,8 @@ export class ModuleCallActors {
       pool.push(actor);
     } else if (v === 'failed') {
       this.current.delete(actor);
-      const error = s.context.error ?? new Error(`sharded module '${key}' failed on batch ${s.context.batch}`);
+      const error =
+        s.context.error ?? new Error(`sharded module '${key}' failed on batch ${s.context.batch}`);
       call.ready.reject(error);
       call.computed.reject(error);
     }

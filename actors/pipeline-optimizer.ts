@@ -14,14 +14,18 @@ export interface Accumulating {
   accumulate(grads: ReadonlyMap<string, tf.Tensor | undefined>): void;
 }
 
-export type PipelineOptimizer = StepOptimizer & Partial<Accumulating> & { get?(name: string): StepOptimizer | undefined };
+export type PipelineOptimizer = StepOptimizer &
+  Partial<Accumulating> & { get?(name: string): StepOptimizer | undefined };
 
 function isAccumulating(x: unknown): x is Accumulating {
   return typeof (x as Accumulating | undefined)?.accumulate === 'function';
 }
 
 /** Add dense gradients to the optimizer's accumulation buffers. */
-export function accumulateDense(optimizer: PipelineOptimizer, grads: ReadonlyMap<string, tf.Tensor | undefined>): void {
+export function accumulateDense(
+  optimizer: PipelineOptimizer,
+  grads: ReadonlyMap<string, tf.Tensor | undefined>,
+): void {
   if (isAccumulating(optimizer)) return optimizer.accumulate(grads);
   const dense = optimizer.get?.('dense');
   if (isAccumulating(dense)) return dense.accumulate(grads);

@@ -17,8 +17,20 @@
  * const live = coordinatorMachine.provide({ actions: engine.effectImplementations() });
  */
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Device, DeviceEvent, PooledOutput, ProcessGroup, Rank, ShardedModuleContract } from '../src/protocol/index.ts';
-import type { AwaitBatchOutput, BatchInput, PipelineKind, StepInput } from '../machines/coordinator-types.ts';
+import type {
+  Device,
+  DeviceEvent,
+  PooledOutput,
+  ProcessGroup,
+  Rank,
+  ShardedModuleContract,
+} from '../src/protocol/index.ts';
+import type {
+  AwaitBatchOutput,
+  BatchInput,
+  PipelineKind,
+  StepInput,
+} from '../machines/coordinator-types.ts';
 import { lossScaleFor } from '../machines/accumulation-schedule.ts';
 import type { Model } from '../src/modules/module.ts';
 import { Batch } from '../src/tensors/index.ts';
@@ -248,7 +260,8 @@ export class RankEngine {
         accumulateDense(optimizer, result.denseGrads);
         for (const g of result.denseGrads.values()) g.dispose();
       }
-      for (const call of ctx.calls.values()) sparse.push(call.module.backward(call.moduleContext, call.grad!));
+      for (const call of ctx.calls.values())
+        sparse.push(call.module.backward(call.moduleContext, call.grad!));
     });
     await (sparse.length === 1 ? sparse[0] : Promise.all(sparse));
     bus.emit({ type: 'backward.end', batch: ctx.index });
@@ -256,30 +269,41 @@ export class RankEngine {
 
   private async optimizerStep(input: StepInput): Promise<void> {
     const { optimizer, gradScaler, bus, device } = this.o;
-    await device.run('default', { kind: 'optimizer', label: `optimizer b${input.batch}` }, async () => {
-      bus.emit({ type: 'optimizer.start', batch: input.batch });
-      await optimizer.synchronize?.();
-      let skip = false;
-      if (gradScaler?.enabled) {
-        let found = (await optimizer.hasNonFiniteGrads?.()) ?? false;
-        if (this.o.pg && this.o.pg.worldSize > 1) {
-          const any = await this.o.pg.allReduce(Float32Array.of(found ? 1 : 0), 'sum', { label: 'found-inf' });
-          found = any[0] > 0;
-        }
-        const scale = gradScaler.scale;
-        const update = gradScaler.update(found);
-        if (update.skipped) {
-          skip = true;
-          await optimizer.zeroGrad();
-          bus.emit({ type: 'optimizer.skipped', batch: input.batch, scale: update.scale });
+    await device.run(
+      'default',
+      { kind: 'optimizer', label: `optimizer b${input.batch}` },
+      async () => {
+        bus.emit({ type: 'optimizer.start', batch: input.batch });
+        await optimizer.synchronize?.();
+        let skip = false;
+        if (gradScaler?.enabled) {
+          let found = (await optimizer.hasNonFiniteGrads?.()) ?? false;
+          if (this.o.pg && this.o.pg.worldSize > 1) {
+            const any = await this.o.pg.allReduce(Float32Array.of(found ? 1 : 0), 'sum', {
+              label: 'found-inf',
+            });
+            found = any[0] > 0;
+          }
+          const scale = gradScaler.scale;
+          const update = gradScaler.update(found);
+          if (update.skipped) {
+            skip = true;
+            await optimizer.zeroGrad();
+            bus.emit({ type: 'optimizer.skipped', batch: input.batch, scale: update.scale });
+          } else {
+            await optimizer.step(input.scale / scale);
+          }
         } else {
-          await optimizer.step(input.scale / scale);
+          await optimizer.step(input.scale);
         }
-      } else {
-        await optimizer.step(input.scale);
-      }
-      if (!skip) bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
-    });
+        if (!skip)
+          bus.emit({
+            type: 'optimizer.step',
+            batch: input.batch,
+            microBatches: input.microBatches,
+          });
+      },
+    );
     // After the op completed (its duration included), like forward.end and backward.end.
     bus.emit({ type: 'optimizer.end', batch: input.batch });
   }
@@ -312,7 +336,8 @@ export class RankEngine {
 
   private head(batch: number): BatchContext {
     const ctx = this.queue[0];
-    if (!ctx || ctx.index !== batch) throw new Error(`internal: batch ${batch} is not at the head of the pipeline`);
+    if (!ctx || ctx.index !== batch)
+      throw new Error(`internal: batch ${batch} is not at the head of the pipeline`);
     return ctx;
   }
 
@@ -335,23 +360,29 @@ export class RankEngine {
     const ctx = new BatchContext(index, host);
     this.queue.push(ctx);
     this.byIndex.set(index, ctx);
-    this.stages.submit('copy', index, () => this.copyToDevice(ctx)).then(
-      (b) => {
-        ctx.copiedBatch = b;
-        ctx.copied.resolve(b);
-      },
-      (e) => ctx.copied.reject(e),
-    );
+    this.stages
+      .submit('copy', index, () => this.copyToDevice(ctx))
+      .then(
+        (b) => {
+          ctx.copiedBatch = b;
+          ctx.copied.resolve(b);
+        },
+        (e) => ctx.copied.reject(e),
+      );
   }
 
   /** The copy stage's work: the batch to the device on the memcpy stream. */
   private async copyToDevice(ctx: BatchContext): Promise<Batch> {
     const { device, bus } = this.o;
     const { host, index } = ctx;
-    const copy = await device.run('memcpy', { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` }, () => {
-      bus.emit({ type: 'copy.start', batch: index });
-      return host.clone();
-    });
+    const copy = await device.run(
+      'memcpy',
+      { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` },
+      () => {
+        bus.emit({ type: 'copy.start', batch: index });
+        return host.clone();
+      },
+    );
     ctx.copyEvent = device.record('memcpy');
     bus.emit({ type: 'copy.end', batch: index });
     return copy;
@@ -363,10 +394,12 @@ export class RankEngine {
     const gate = this.lastForwardEvent;
     // A finished copy leaves nothing to wait for: the stage goes straight to busy.
     const awaitInput = ctx.copiedBatch ? undefined : () => ctx.onDevice;
-    this.stages.submit('dist', ctx.index, () => this.distribute(ctx, gate), awaitInput).then(
-      () => ctx.distDone.resolve(),
-      (e) => ctx.distDone.reject(e),
-    );
+    this.stages
+      .submit('dist', ctx.index, () => this.distribute(ctx, gate), awaitInput)
+      .then(
+        () => ctx.distDone.resolve(),
+        (e) => ctx.distDone.reject(e),
+      );
   }
 
   /** The dist stage's work: start every pipelined module's actor on the batch, wait until all have their data. */
@@ -378,7 +411,13 @@ export class RankEngine {
     const pipelined = this.plan?.pipelined ?? [];
     const ready: Promise<void>[] = [];
     for (const p of pipelined) {
-      const call = newModuleCall(p.name, p.name, p.module, p.extract(batch), p.module.createContext(ctx.index));
+      const call = newModuleCall(
+        p.name,
+        p.name,
+        p.module,
+        p.extract(batch),
+        p.module.createContext(ctx.index),
+      );
       ctx.calls.set(call.key, call);
       ready.push(call.ready.promise);
       this.moduleActors.start(ctx, call);
@@ -468,4 +507,3 @@ function dataloaderError(e: unknown, position: number): unknown {
 }
 
 export { DataloaderError };
-

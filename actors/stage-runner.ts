@@ -70,7 +70,12 @@ export class StageRunner {
   }
 
   /** Queue a job on `stage`: `awaitInput` (left out when the input is already there), then `work`. */
-  submit<T>(stage: StageName, batch: number, work: () => Promise<T>, awaitInput?: () => Promise<unknown>): Promise<T> {
+  submit<T>(
+    stage: StageName,
+    batch: number,
+    work: () => Promise<T>,
+    awaitInput?: () => Promise<unknown>,
+  ): Promise<T> {
     const actor = this.actors[stage];
     if (actor.getSnapshot().value === 'failed') actor.send({ type: 'RESET' });
     const done = deferred<unknown>();

@@ -17,7 +17,10 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseArgs } from 'node:util';
-import { installFastBatchMatMulGrad, restoreDefaultBatchMatMulGrad } from '../src/modules/dense/batch-matmul-grad.ts';
+import {
+  installFastBatchMatMulGrad,
+  restoreDefaultBatchMatMulGrad,
+} from '../src/modules/dense/batch-matmul-grad.ts';
 import { SeededRandom, uniformArray } from '../src/modules/dense/init.ts';
 import { DotInteraction } from '../src/modules/dense/interaction.ts';
 import { bceWithLogits } from '../src/modules/dense/loss.ts';
@@ -37,7 +40,15 @@ await tf.setBackend(values.backend ?? 'wasm');
 await tf.ready();
 
 const rng = new SeededRandom(1);
-const rand = (shape: number[]) => tf.tensor(uniformArray(shape.reduce((a, b) => a * b, 1), 1, rng), shape);
+const rand = (shape: number[]) =>
+  tf.tensor(
+    uniformArray(
+      shape.reduce((a, b) => a * b, 1),
+      1,
+      rng,
+    ),
+    shape,
+  );
 
 /** Median wall time of `reps` runs of `fn` (after one warm-up), in ms. */
 function median(fn: () => void): number {
@@ -58,7 +69,9 @@ function compare(label: string, fn: () => void): void {
   const slow = median(fn);
   installFastBatchMatMulGrad();
   const fast = median(fn);
-  console.log(`${label.padEnd(30)} default ${slow.toFixed(1).padStart(8)} ms   fast ${fast.toFixed(1).padStart(8)} ms   ratio ${(slow / fast).toFixed(2).padStart(6)}`);
+  console.log(
+    `${label.padEnd(30)} default ${slow.toFixed(1).padStart(8)} ms   fast ${fast.toFixed(1).padStart(8)} ms   ratio ${(slow / fast).toFixed(2).padStart(6)}`,
+  );
 }
 
 // 1. one matMul's gradient
@@ -76,18 +89,27 @@ const features = 8;
 const dim = 16;
 const bottom = new MLP({ inFeatures: 13, layerSizes: [512, 256, dim], seed: 1 });
 const interaction = new DotInteraction({ numSparse: features, dim });
-const top = new MLP({ inFeatures: interaction.outFeatures, layerSizes: [512, 256, 1], seed: 2, lastActivation: 'none' });
+const top = new MLP({
+  inFeatures: interaction.outFeatures,
+  layerSizes: [512, 256, 1],
+  seed: 2,
+  lastActivation: 'none',
+});
 const dense = rand([batch, 13]) as tf.Tensor2D;
 const pooled = rand([batch, features * dim]) as tf.Tensor2D;
 const labels = tf.tidy(() => tf.cast(tf.greater(rand([batch, 1]), 0), 'float32'));
 const vars = [...bottom.namedParameters(), ...top.namedParameters()].map(([, v]) => v);
 compare(`DLRM dense fwd+bwd B=${batch}`, () => {
-  const { value, grads } = tf.engine().gradients(
-    () => bceWithLogits(top.forward(interaction.forward(bottom.forward(dense), pooled)), labels),
-    [...vars, pooled],
-  );
+  const { value, grads } = tf
+    .engine()
+    .gradients(
+      () => bceWithLogits(top.forward(interaction.forward(bottom.forward(dense), pooled)), labels),
+      [...vars, pooled],
+    );
   grads.forEach((g) => g.dataSync());
   tf.dispose([value, ...grads]);
 });
 
-console.log(`backend ${tf.getBackend()}, reps ${reps} (median), machine: ${process.arch} ${(await import('node:os')).cpus().length} cpus`);
+console.log(
+  `backend ${tf.getBackend()}, reps ${reps} (median), machine: ${process.arch} ${(await import('node:os')).cpus().length} cpus`,
+);

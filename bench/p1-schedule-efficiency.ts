@@ -25,19 +25,54 @@ let worst = 0;
 let failures = 0;
 const started = performance.now();
 
-async function measure(c: (typeof cases)[number], worldSize: number, model: 'shapes' | 'dlrm', coalesce: boolean): Promise<void> {
-  const r = await runSim({ runner: 'actor', model, dense: 'none', worldSize, costs: c.costs, batches, coalesce });
+async function measure(
+  c: (typeof cases)[number],
+  worldSize: number,
+  model: 'shapes' | 'dlrm',
+  coalesce: boolean,
+): Promise<void> {
+  const r = await runSim({
+    runner: 'actor',
+    model,
+    dense: 'none',
+    worldSize,
+    costs: c.costs,
+    batches,
+    coalesce,
+  });
   const bound = iterationBoundOf(c);
   const ratio = r.iterationMs / bound;
   worst = Math.max(worst, ratio);
   if (!(ratio <= TARGET)) failures++;
   const setup = `${model === 'shapes' ? 'shapes-only' : 'DLRM (real math)'}${coalesce ? '' : ', default scheduler'}`;
-  rows.push([c.name, c.category, c.costs, worldSize, setup, fmt(bound), fmt(r.iterationMs), fmt(ratio, 4), ratio <= TARGET ? '✓' : '✗']);
-  data.push({ case: c, worldSize, model, coalesce, bound, iterationMs: r.iterationMs, ratio, wallMs: r.wallMs });
+  rows.push([
+    c.name,
+    c.category,
+    c.costs,
+    worldSize,
+    setup,
+    fmt(bound),
+    fmt(r.iterationMs),
+    fmt(ratio, 4),
+    ratio <= TARGET ? '✓' : '✗',
+  ]);
+  data.push({
+    case: c,
+    worldSize,
+    model,
+    coalesce,
+    bound,
+    iterationMs: r.iterationMs,
+    ratio,
+    wallMs: r.wallMs,
+  });
 }
 
 for (const c of cases) await measure(c, 2, 'shapes', true);
-const world8 = cases.filter((c) => c.category !== 'random').filter((_, i) => i % 3 === 0).slice(0, quick ? 2 : 6);
+const world8 = cases
+  .filter((c) => c.category !== 'random')
+  .filter((_, i) => i % 3 === 0)
+  .slice(0, quick ? 2 : 6);
 for (const c of world8) await measure(c, 8, 'shapes', true);
 const crossCheck = cases.filter((c) => c.category !== 'random').slice(0, quick ? 1 : 3);
 for (const c of crossCheck) await measure(c, 2, 'dlrm', false);
@@ -46,11 +81,24 @@ writeReport({
   name: 'p1-schedule-efficiency',
   title: 'P1 — sim: steady-state iteration ÷ bound max(copy, splits+data, fwd+bwd+opt)',
   command: `npx tsx bench/p1-schedule-efficiency.ts${quick ? ' --quick' : ''}`,
-  columns: ['case', 'category', 'stage costs (ms)', 'world', 'model', 'bound (ms)', 'iteration (virtual ms)', '÷ bound', '≤ 1.01'],
+  columns: [
+    'case',
+    'category',
+    'stage costs (ms)',
+    'world',
+    'model',
+    'bound (ms)',
+    'iteration (virtual ms)',
+    '÷ bound',
+    '≤ 1.01',
+  ],
   rows,
   summary: {
     target: `≤ ${TARGET} everywhere`,
-    verdict: failures === 0 ? `met: worst ${fmt(worst, 4)} over ${rows.length} runs` : `NOT met in ${failures} of ${rows.length} runs (worst ${fmt(worst, 4)})`,
+    verdict:
+      failures === 0
+        ? `met: worst ${fmt(worst, 4)} over ${rows.length} runs`
+        : `NOT met in ${failures} of ${rows.length} runs (worst ${fmt(worst, 4)})`,
     worst: Number(worst.toFixed(6)),
     runs: rows.length,
   },
@@ -61,6 +109,12 @@ writeReport({
   ],
   data,
   headlines: [
-    { id: 'P1', what: `sim: iteration ÷ bound over ${cases.length} cost models (world 2, 8)`, target: '≤ 1.01 everywhere', result: `worst ${fmt(worst, 4)} (${rows.length} runs)`, met: failures === 0 },
+    {
+      id: 'P1',
+      what: `sim: iteration ÷ bound over ${cases.length} cost models (world 2, 8)`,
+      target: '≤ 1.01 everywhere',
+      result: `worst ${fmt(worst, 4)} (${rows.length} runs)`,
+      met: failures === 0,
+    },
   ],
 });

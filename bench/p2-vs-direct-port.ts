@@ -37,8 +37,24 @@ const started = performance.now();
 for (const c of cases) {
   for (const worldSize of c.category === 'splits > forward' && !quick ? [2, 8] : [2]) {
     // side by side: the port, then sparsepipe, on the same cluster set-up
-    const direct = await runSim({ runner: 'direct', model: 'shapes', dense: 'none', worldSize, costs: c.costs, batches, coalesce: true });
-    const actor = await runSim({ runner: 'actor', model: 'shapes', dense: 'none', worldSize, costs: c.costs, batches, coalesce: true });
+    const direct = await runSim({
+      runner: 'direct',
+      model: 'shapes',
+      dense: 'none',
+      worldSize,
+      costs: c.costs,
+      batches,
+      coalesce: true,
+    });
+    const actor = await runSim({
+      runner: 'actor',
+      model: 'shapes',
+      dense: 'none',
+      worldSize,
+      costs: c.costs,
+      batches,
+      coalesce: true,
+    });
     const ratio = direct.iterationMs / actor.iterationMs;
     const splitsOverFwd = c.distSplits > c.fwd;
     worstAll = Math.min(worstAll, ratio);
@@ -57,9 +73,36 @@ for (const c of cases) {
       }
     }
     const bound = iterationBoundOf(c);
-    const verdict = ratio < 1 - 5e-4 ? '✗ < 1' : splitsOverFwd ? (ratio >= 1.2 - 5e-4 ? '✓ ≥ 1.2' : '✓ ≥ 1, < 1.2') : '✓ ≥ 1';
-    rows.push([c.name, c.category, c.costs, worldSize, splitsOverFwd ? 'yes' : 'no', fmt(bound), fmt(actor.iterationMs), fmt(direct.iterationMs), fmt(ratio, 4), fmt(directPortModelOf(c) / bound, 4), verdict]);
-    data.push({ case: c, worldSize, bound, sparsepipeMs: actor.iterationMs, directMs: direct.iterationMs, ratio, portModelRatio: directPortModelOf(c) / bound });
+    const verdict =
+      ratio < 1 - 5e-4
+        ? '✗ < 1'
+        : splitsOverFwd
+          ? ratio >= 1.2 - 5e-4
+            ? '✓ ≥ 1.2'
+            : '✓ ≥ 1, < 1.2'
+          : '✓ ≥ 1';
+    rows.push([
+      c.name,
+      c.category,
+      c.costs,
+      worldSize,
+      splitsOverFwd ? 'yes' : 'no',
+      fmt(bound),
+      fmt(actor.iterationMs),
+      fmt(direct.iterationMs),
+      fmt(ratio, 4),
+      fmt(directPortModelOf(c) / bound, 4),
+      verdict,
+    ]);
+    data.push({
+      case: c,
+      worldSize,
+      bound,
+      sparsepipeMs: actor.iterationMs,
+      directMs: direct.iterationMs,
+      ratio,
+      portModelRatio: directPortModelOf(c) / bound,
+    });
   }
 }
 
@@ -67,10 +110,25 @@ writeReport({
   name: 'p2-vs-direct-port',
   title: 'P2 — sim: direct port of the seed (host blocks on splits) ÷ sparsepipe',
   command: `npx tsx bench/p2-vs-direct-port.ts${quick ? ' --quick' : ''}`,
-  columns: ['case', 'category', 'stage costs (ms)', 'world', 'splits > fwd', 'bound', 'sparsepipe (ms)', 'direct port (ms)', 'port ÷ sparsepipe', 'port model ÷ bound', 'verdict'],
+  columns: [
+    'case',
+    'category',
+    'stage costs (ms)',
+    'world',
+    'splits > fwd',
+    'bound',
+    'sparsepipe (ms)',
+    'direct port (ms)',
+    'port ÷ sparsepipe',
+    'port model ÷ bound',
+    'verdict',
+  ],
   rows,
   summary: {
-    'target ≥ 1.0 everywhere': below1 === 0 ? `met (worst ${fmt(worstAll, 4)} over ${rows.length} runs)` : `NOT met in ${below1} runs (worst ${fmt(worstAll, 4)})`,
+    'target ≥ 1.0 everywhere':
+      below1 === 0
+        ? `met (worst ${fmt(worstAll, 4)} over ${rows.length} runs)`
+        : `NOT met in ${below1} runs (worst ${fmt(worstAll, 4)})`,
     'target ≥ 1.2 where splits > fwd': `${splitsMet} of ${splitsCases} runs (worst ${fmt(worstSplits, 4)})`,
     '… of them, where the seed loses ≥ 20 % of the bound (1.2 reachable at all)': `${reachableMet} of ${reachable} runs ≥ 1.2`,
     '… of them, the designed "splits > forward" cases (compute-bound, splits latency dominant)': `${designedMet} of ${designed} runs ≥ 1.2`,
@@ -81,7 +139,19 @@ writeReport({
   ],
   data,
   headlines: [
-    { id: 'P2', what: 'sim: direct port of the seed ÷ sparsepipe, same sweep', target: '≥ 1.0 everywhere', result: `worst ${fmt(worstAll, 4)} (${rows.length} runs)`, met: below1 === 0 },
-    { id: 'P2', what: '… where splits latency > forward time', target: '≥ 1.2', result: `${splitsMet} of ${splitsCases} runs ≥ 1.2 (worst ${fmt(worstSplits, 4)}); ${reachableMet} of ${reachable} where 1.2 is reachable at all (the seed loses ≥ 20 % of the bound); the rest are bound by copy / dist / a long compute, where the seed loses < 20 %`, met: splitsMet === splitsCases },
+    {
+      id: 'P2',
+      what: 'sim: direct port of the seed ÷ sparsepipe, same sweep',
+      target: '≥ 1.0 everywhere',
+      result: `worst ${fmt(worstAll, 4)} (${rows.length} runs)`,
+      met: below1 === 0,
+    },
+    {
+      id: 'P2',
+      what: '… where splits latency > forward time',
+      target: '≥ 1.2',
+      result: `${splitsMet} of ${splitsCases} runs ≥ 1.2 (worst ${fmt(worstSplits, 4)}); ${reachableMet} of ${reachable} where 1.2 is reachable at all (the seed loses ≥ 20 % of the bound); the rest are bound by copy / dist / a long compute, where the seed loses < 20 %`,
+      met: splitsMet === splitsCases,
+    },
   ],
 });

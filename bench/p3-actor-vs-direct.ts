@@ -50,7 +50,14 @@ writeReport({
   name: 'p3-actor-vs-direct',
   title: 'P3 — real (wasm), reference DLRM, batch 512, world 1: actor pipeline vs direct port',
   command: `npx tsx bench/p3-actor-vs-direct.ts${quick ? ' --quick' : ''}`,
-  columns: ['pipeline', 'examples/s (wall, median)', 'examples / CPU s (median)', 'iteration ms (wall, median)', 'CPU ms per iteration (median)', 'runs'],
+  columns: [
+    'pipeline',
+    'examples/s (wall, median)',
+    'examples / CPU s (median)',
+    'iteration ms (wall, median)',
+    'CPU ms per iteration (median)',
+    'runs',
+  ],
   rows: (['actor', 'direct'] as const).map((r) => [
     r === 'actor' ? 'actor pipeline (TrainPipelineSparseDist)' : 'direct port of the seed',
     fmt(wall(r), 0),
@@ -70,6 +77,12 @@ writeReport({
   ],
   data: runs,
   headlines: [
-    { id: 'P3', what: 'real wasm, reference DLRM, batch 512, world 1: actor ÷ direct port (time per example)', target: `≤ ${TARGET}`, result: `${fmt(ratioWall, 4)} wall examples/s (median iteration ${fmt(ratioIter, 4)}, CPU ${fmt(ratioCpu, 4)})`, met: ratioWall <= TARGET },
+    {
+      id: 'P3',
+      what: 'real wasm, reference DLRM, batch 512, world 1: actor ÷ direct port (time per example)',
+      target: `≤ ${TARGET}`,
+      result: `${fmt(ratioWall, 4)} wall examples/s (median iteration ${fmt(ratioIter, 4)}, CPU ${fmt(ratioCpu, 4)})`,
+      met: ratioWall <= TARGET,
+    },
   ],
 });

@@ -12,4 +12,11 @@ const runner = process.argv[2] === 'direct' ? 'direct' : 'actor';
 const batches = Number(process.argv[3] ?? 30);
 const session = await RealSession.create({ config: referenceDlrmConfig(), globalBatch: 512 });
 const r = await session.run(runner, { warmup: 2, measured: batches });
-console.log(JSON.stringify({ runner, batches, wallMsPerIteration: r.wallMs / batches, cpuMsPerIteration: r.cpuMs / batches }));
+console.log(
+  JSON.stringify({
+    runner,
+    batches,
+    wallMsPerIteration: r.wallMs / batches,
+    cpuMsPerIteration: r.cpuMs / batches,
+  }),
+);

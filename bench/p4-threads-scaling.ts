@@ -24,9 +24,35 @@ const notes: string[] = [];
 
 async function run(ranks: number, round: number): Promise<void> {
   const out = join(dir, `threads-${ranks}-${round}.json`);
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', '--model-size', 'reference', '--backend', 'threads', '--device', 'wasm', '--ranks', String(ranks), '--batch-size', String(B), '--batches', String(batches), '--optimizer', 'sgd', '--held-out-examples', '0', '--json', out];
+  const args = [
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'train',
+    '--model-size',
+    'reference',
+    '--backend',
+    'threads',
+    '--device',
+    'wasm',
+    '--ranks',
+    String(ranks),
+    '--batch-size',
+    String(B),
+    '--batches',
+    String(batches),
+    '--optimizer',
+    'sgd',
+    '--held-out-examples',
+    '0',
+    '--json',
+    out,
+  ];
   const r = await runChild(process.execPath, args, { timeoutMs: 900_000, cwd: ROOT });
-  if (r.code !== 0 || !existsSync(out)) return void notes.push(`threads world ${ranks} failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop()}`);
+  if (r.code !== 0 || !existsSync(out))
+    return void notes.push(
+      `threads world ${ranks} failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop()}`,
+    );
   const { iterationMs } = JSON.parse(readFileSync(out, 'utf8')) as { iterationMs: number };
   samples[ranks].push((B * 1000) / iterationMs);
 }
@@ -41,14 +67,27 @@ const two = median(samples[2]);
 const ratio = two / one;
 writeReport({
   name: 'p4-threads-scaling',
-  title: 'P4 — real: threads world 2 ÷ world 1 examples/s (reference DLRM, batch 512, wasm, 2 cores)',
+  title:
+    'P4 — real: threads world 2 ÷ world 1 examples/s (reference DLRM, batch 512, wasm, 2 cores)',
   command: `npx tsx bench/p4-threads-scaling.ts${quick ? ' --quick' : ''}`,
   columns: ['ranks', 'examples/s (median)', 'samples'],
   rows: [
     [1, fmt(one, 0), samples[1].map((x) => x.toFixed(0)).join(', ')],
     [2, fmt(two, 0), samples[2].map((x) => x.toFixed(0)).join(', ')],
   ],
-  summary: { 'world 2 ÷ world 1': fmt(ratio, 3), target: '≥ 1.7 (limit 2.0)', verdict: ratio >= 1.7 ? 'met' : 'NOT met' },
+  summary: {
+    'world 2 ÷ world 1': fmt(ratio, 3),
+    target: '≥ 1.7 (limit 2.0)',
+    verdict: ratio >= 1.7 ? 'met' : 'NOT met',
+  },
   notes,
-  headlines: [{ id: 'P4', what: 'real: threads world 2 ÷ world 1 examples/s on 2 cores', target: '≥ 1.7', result: fmt(ratio, 3), met: ratio >= 1.7 }],
+  headlines: [
+    {
+      id: 'P4',
+      what: 'real: threads world 2 ÷ world 1 examples/s on 2 cores',
+      target: '≥ 1.7',
+      result: fmt(ratio, 3),
+      met: ratio >= 1.7,
+    },
+  ],
 });

@@ -41,31 +41,85 @@ const add = (k: string, v: number) => samples.set(k, [...(samples.get(k) ?? []),
 // ── which systems can run here ──────────────────────────────────────────────────────────
 async function findTorchPython(): Promise<string | null> {
   for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = await runChild(py, ['-c', 'import torch; print(torch.__version__)'], { timeoutMs: 60_000 });
+    const r = await runChild(py, ['-c', 'import torch; print(torch.__version__)'], {
+      timeoutMs: 60_000,
+    });
     if (r.code === 0) return py;
   }
   return null;
 }
 const python = await findTorchPython();
-if (!python) notes.push('PyTorch: not importable by /usr/bin/python3 or python3 — install Debian `python3-torch libopenblas0-pthread`; PyTorch rows skipped.');
+if (!python)
+  notes.push(
+    'PyTorch: not importable by /usr/bin/python3 or python3 — install Debian `python3-torch libopenblas0-pthread`; PyTorch rows skipped.',
+  );
 const hasThreads = existsSync(join(ROOT, 'src/runtime/collectives/threads/index.ts'));
-if (!hasThreads) notes.push('sparsepipe threads world 2: src/runtime/collectives/threads/ does not exist — skipped.');
+if (!hasThreads)
+  notes.push(
+    'sparsepipe threads world 2: src/runtime/collectives/threads/ does not exist — skipped.',
+  );
 const jsonDir = mkdtempSync(join(tmpdir(), 'sparsepipe-p5-'));
 const tsx = [process.execPath, '--import', 'tsx'] as const;
 
 async function torch(threads: number): Promise<void> {
-  const r = await runChild(python!, [join(ROOT, 'bench/p5_pytorch.py'), '--threads', String(threads), '--warmup', '5', '--iterations', String(torchIters)], { timeoutMs: 600_000 });
-  const d = lastJsonLine<{ examples_per_sec: number; torch: string; iteration_ms: number[] }>(r.stdout);
-  if (!d) return void notes.push(`PyTorch ${threads} thread(s) failed: ${r.stderr.trim().split('\n').pop()}`);
+  const r = await runChild(
+    python!,
+    [
+      join(ROOT, 'bench/p5_pytorch.py'),
+      '--threads',
+      String(threads),
+      '--warmup',
+      '5',
+      '--iterations',
+      String(torchIters),
+    ],
+    { timeoutMs: 600_000 },
+  );
+  const d = lastJsonLine<{ examples_per_sec: number; torch: string; iteration_ms: number[] }>(
+    r.stdout,
+  );
+  if (!d)
+    return void notes.push(
+      `PyTorch ${threads} thread(s) failed: ${r.stderr.trim().split('\n').pop()}`,
+    );
   // median iteration → rate (robust to a noisy neighbour)
-  add(`PyTorch ${d.torch} CPU, ${threads} thread${threads > 1 ? 's' : ''}`, (B * 1000) / median(d.iteration_ms));
+  add(
+    `PyTorch ${d.torch} CPU, ${threads} thread${threads > 1 ? 's' : ''}`,
+    (B * 1000) / median(d.iteration_ms),
+  );
 }
 
 async function cli(backend: 'threads' | 'sim', ranks: number): Promise<void> {
   const out = join(jsonDir, `${backend}-${ranks}.json`);
-  const args = ['src/cli/main.ts', 'train', '--model-size', 'reference', '--backend', backend, '--ranks', String(ranks), '--device', 'wasm', '--batch-size', String(B), '--batches', String(cliBatches), '--optimizer', 'sgd', '--lr', '0.05', '--held-out-examples', '0', '--json', out];
+  const args = [
+    'src/cli/main.ts',
+    'train',
+    '--model-size',
+    'reference',
+    '--backend',
+    backend,
+    '--ranks',
+    String(ranks),
+    '--device',
+    'wasm',
+    '--batch-size',
+    String(B),
+    '--batches',
+    String(cliBatches),
+    '--optimizer',
+    'sgd',
+    '--lr',
+    '0.05',
+    '--held-out-examples',
+    '0',
+    '--json',
+    out,
+  ];
   const r = await runChild(tsx[0], [...tsx.slice(1), ...args], { timeoutMs: 900_000, cwd: ROOT });
-  if (r.code !== 0 || !existsSync(out)) return void notes.push(`CLI ${backend} world ${ranks} failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop()}`);
+  if (r.code !== 0 || !existsSync(out))
+    return void notes.push(
+      `CLI ${backend} world ${ranks} failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop()}`,
+    );
   const d = JSON.parse(readFileSync(out, 'utf8')) as { iterationMs: number };
   add(`sparsepipe ${backend} world ${ranks} (CLI, wasm)`, (B * 1000) / d.iterationMs);
 }
@@ -91,8 +145,14 @@ for (let round = 0; round < rounds; round++) {
 const layersTimeout = quick ? 60_000 : 300_000;
 const layers: Record<string, string> = {};
 for (const backend of ['wasm', 'cpu'] as const) {
-  const r = await runChild(tsx[0], [...tsx.slice(1), 'bench/lib/tfjs-layers-dlrm.ts', backend, String(B)], { timeoutMs: backend === 'wasm' ? 300_000 : layersTimeout, cwd: ROOT });
-  const d = lastJsonLine<{ ok: boolean; stepMs?: number; error?: string; afterMs?: number }>(r.stdout);
+  const r = await runChild(
+    tsx[0],
+    [...tsx.slice(1), 'bench/lib/tfjs-layers-dlrm.ts', backend, String(B)],
+    { timeoutMs: backend === 'wasm' ? 300_000 : layersTimeout, cwd: ROOT },
+  );
+  const d = lastJsonLine<{ ok: boolean; stepMs?: number; error?: string; afterMs?: number }>(
+    r.stdout,
+  );
   layers[backend] = r.timedOut
     ? `cannot train: one model.fit step did not finish in ${layersTimeout / 1000} s (killed)`
     : !d
@@ -105,21 +165,50 @@ for (const backend of ['wasm', 'cpu'] as const) {
 const rate = (k: string) => median(samples.get(k) ?? []);
 const torchKeys = [...samples.keys()].filter((k) => k.startsWith('PyTorch'));
 const bestTorch = torchKeys.length ? Math.max(...torchKeys.map(rate)) : NaN;
-const rows: Array<Array<string | number>> = [...samples.keys()].map((k) => [k, fmt(rate(k), 0), fmt((B * 1000) / rate(k), 1), Number.isFinite(bestTorch) ? fmt(rate(k) / bestTorch, 3) : '—', (samples.get(k) ?? []).map((x) => x.toFixed(0)).join(', ')]);
-rows.push([`@tensorflow/tfjs layers (wasm): tf.layers.embedding + model.fit`, '—', '—', '—', layers.wasm]);
-rows.push([`@tensorflow/tfjs layers (cpu): tf.layers.embedding + model.fit`, '—', '—', '—', layers.cpu]);
+const rows: Array<Array<string | number>> = [...samples.keys()].map((k) => [
+  k,
+  fmt(rate(k), 0),
+  fmt((B * 1000) / rate(k), 1),
+  Number.isFinite(bestTorch) ? fmt(rate(k) / bestTorch, 3) : '—',
+  (samples.get(k) ?? []).map((x) => x.toFixed(0)).join(', '),
+]);
+rows.push([
+  `@tensorflow/tfjs layers (wasm): tf.layers.embedding + model.fit`,
+  '—',
+  '—',
+  '—',
+  layers.wasm,
+]);
+rows.push([
+  `@tensorflow/tfjs layers (cpu): tf.layers.embedding + model.fit`,
+  '—',
+  '—',
+  '—',
+  layers.cpu,
+]);
 const threadsKey = 'sparsepipe threads world 2 (CLI, wasm)';
 const p5 = rate(threadsKey) / bestTorch;
 writeReport({
   name: 'p5-vs-pytorch',
   title: 'P5 / P5b — reference DLRM, batch 512: sparsepipe vs PyTorch CPU vs plain tfjs layers',
   command: `npx tsx bench/p5-vs-pytorch.ts${quick ? ' --quick' : ''}`,
-  columns: ['system', 'examples/s (median)', 'ms per iteration', '÷ best PyTorch', 'samples (examples/s) or outcome'],
+  columns: [
+    'system',
+    'examples/s (median)',
+    'ms per iteration',
+    '÷ best PyTorch',
+    'samples (examples/s) or outcome',
+  ],
   rows,
   summary: {
     'P5 target': 'sparsepipe threads world 2 ≥ 0.5 × best PyTorch',
-    'P5 verdict': Number.isFinite(p5) ? `${p5 >= 0.5 ? 'met' : 'NOT met'}: ${fmt(p5, 3)}` : 'not measured (see notes)',
-    'P5b verdict': layers.wasm.startsWith('cannot') && layers.cpu.startsWith('cannot') ? 'shown: plain tfjs cannot train the reference DLRM' : `wasm: ${layers.wasm}; cpu: ${layers.cpu}`,
+    'P5 verdict': Number.isFinite(p5)
+      ? `${p5 >= 0.5 ? 'met' : 'NOT met'}: ${fmt(p5, 3)}`
+      : 'not measured (see notes)',
+    'P5b verdict':
+      layers.wasm.startsWith('cannot') && layers.cpu.startsWith('cannot')
+        ? 'shown: plain tfjs cannot train the reference DLRM'
+        : `wasm: ${layers.wasm}; cpu: ${layers.cpu}`,
   },
   notes: [
     `${rounds} alternating round(s); a rate is batch ÷ median iteration time of a run (PyTorch: ${torchIters} timed steps after 5; in-process sparsepipe: ${spMeasured} after 3; CLI: median of the second half of ${cliBatches} batches, data generated on the fly).`,
@@ -129,7 +218,21 @@ writeReport({
   ],
   data: Object.fromEntries(samples),
   headlines: [
-    { id: 'P5', what: 'reference DLRM: sparsepipe threads world 2 ÷ best PyTorch CPU (examples/s)', target: '≥ 0.5', result: Number.isFinite(p5) ? `${fmt(p5, 3)} (${fmt(rate(threadsKey), 0)} vs ${fmt(bestTorch, 0)} examples/s)` : 'not measured', met: Number.isFinite(p5) ? p5 >= 0.5 : null },
-    { id: 'P5b', what: 'same DLRM in plain tfjs layers (embedding + model.fit)', target: 'cannot train it', result: `wasm: ${layers.wasm}; cpu: ${layers.cpu}`, met: layers.wasm.startsWith('cannot') && layers.cpu.startsWith('cannot') },
+    {
+      id: 'P5',
+      what: 'reference DLRM: sparsepipe threads world 2 ÷ best PyTorch CPU (examples/s)',
+      target: '≥ 0.5',
+      result: Number.isFinite(p5)
+        ? `${fmt(p5, 3)} (${fmt(rate(threadsKey), 0)} vs ${fmt(bestTorch, 0)} examples/s)`
+        : 'not measured',
+      met: Number.isFinite(p5) ? p5 >= 0.5 : null,
+    },
+    {
+      id: 'P5b',
+      what: 'same DLRM in plain tfjs layers (embedding + model.fit)',
+      target: 'cannot train it',
+      result: `wasm: ${layers.wasm}; cpu: ${layers.cpu}`,
+      met: layers.wasm.startsWith('cannot') && layers.cpu.startsWith('cannot'),
+    },
   ],
 });

@@ -27,15 +27,51 @@ const iterations = quick ? 60 : 200;
 const repeats = quick ? 2 : 3;
 const TARGET = 2000;
 const costs = 'copy=2,dist=5,fwd=3,bwd=4,opt=1';
-type Kind = 'sim floor' | 'direct port' | 'actor pipeline' | 'actor pipeline, hazard checker on' | "actor pipeline on XState's interpreter";
-const kinds: Kind[] = ['sim floor', 'direct port', 'actor pipeline', 'actor pipeline, hazard checker on', "actor pipeline on XState's interpreter"];
+type Kind =
+  | 'sim floor'
+  | 'direct port'
+  | 'actor pipeline'
+  | 'actor pipeline, hazard checker on'
+  | "actor pipeline on XState's interpreter";
+const kinds: Kind[] = [
+  'sim floor',
+  'direct port',
+  'actor pipeline',
+  'actor pipeline, hazard checker on',
+  "actor pipeline on XState's interpreter",
+];
 const samples = new Map<Kind, Array<{ cpu: number; wall: number }>>(kinds.map((k) => [k, []]));
 
 // warm-up (JIT) of every path
 await simFloor({ worldSize: W, iterations: 10, localBatch: 64 });
-await runSim({ runner: 'direct', model: 'shapes', dense: 'none', worldSize: W, costs, batches: 10, coalesce: true });
-await runSim({ runner: 'actor', model: 'shapes', dense: 'none', worldSize: W, costs, batches: 10, coalesce: true });
-await runSim({ runner: 'actor', model: 'shapes', dense: 'none', worldSize: W, costs, batches: 10, coalesce: true, interpreter: 'xstate' });
+await runSim({
+  runner: 'direct',
+  model: 'shapes',
+  dense: 'none',
+  worldSize: W,
+  costs,
+  batches: 10,
+  coalesce: true,
+});
+await runSim({
+  runner: 'actor',
+  model: 'shapes',
+  dense: 'none',
+  worldSize: W,
+  costs,
+  batches: 10,
+  coalesce: true,
+});
+await runSim({
+  runner: 'actor',
+  model: 'shapes',
+  dense: 'none',
+  worldSize: W,
+  costs,
+  batches: 10,
+  coalesce: true,
+  interpreter: 'xstate',
+});
 
 for (let rep = 0; rep < repeats; rep++) {
   for (const kind of kinds) {
@@ -53,7 +89,12 @@ for (let rep = 0; rep < repeats; rep++) {
             hazards: kind === 'actor pipeline, hazard checker on' ? 'report' : 'off',
             interpreter: kind === "actor pipeline on XState's interpreter" ? 'xstate' : 'compiled',
           });
-    samples.get(kind)!.push({ cpu: r.rankIterations / (r.cpuMs / 1000), wall: r.rankIterations / (r.wallMs / 1000) });
+    samples
+      .get(kind)!
+      .push({
+        cpu: r.rankIterations / (r.cpuMs / 1000),
+        wall: r.rankIterations / (r.wallMs / 1000),
+      });
   }
 }
 const rate = (k: Kind) => median(samples.get(k)!.map((s) => s.cpu));
@@ -69,26 +110,53 @@ const machineRow = (m: typeof machines) => ({
   'coordinator iteration (7 events)': Number(m.coordinatorIterationUs.toFixed(1)),
   'module actor on one batch (6 events, reused actor)': Number(m.moduleBatchUs.toFixed(1)),
   'stage job (2 events)': Number(m.stageJobUs.toFixed(1)),
-  'per rank-iteration (coordinator + module + copy and dist jobs interleaved over 8 ranks)': Number(m.rankIterationUs.toFixed(0)),
+  'per rank-iteration (coordinator + module + copy and dist jobs interleaved over 8 ranks)': Number(
+    m.rankIterationUs.toFixed(0),
+  ),
 });
 
-const rows = kinds.map((k) => [k, fmt(rate(k), 0), fmt(wallRate(k), 0), fmt(1e6 / rate(k), 0), k.startsWith('actor pipeline') ? (rate(k) >= TARGET ? '✓' : '✗') : '—']);
+const rows = kinds.map((k) => [
+  k,
+  fmt(rate(k), 0),
+  fmt(wallRate(k), 0),
+  fmt(1e6 / rate(k), 0),
+  k.startsWith('actor pipeline') ? (rate(k) >= TARGET ? '✓' : '✗') : '—',
+]);
 writeReport({
   name: 'p6-sim-speed',
   title: `P6 — sim speed, shapes-only, world ${W}: rank-iterations per second`,
   command: `npx tsx bench/p6-sim-speed.ts${quick ? ' --quick' : ''}`,
-  columns: ['what', 'rank-it / CPU s (median)', 'rank-it / wall s (median)', 'CPU µs per rank-iteration', `≥ ${TARGET}`],
+  columns: [
+    'what',
+    'rank-it / CPU s (median)',
+    'rank-it / wall s (median)',
+    'CPU µs per rank-iteration',
+    `≥ ${TARGET}`,
+  ],
   rows,
   summary: {
     target: `≥ ${TARGET} rank-iterations/s`,
-    verdict: rate('actor pipeline') >= TARGET ? `met: ${fmt(rate('actor pipeline'), 0)}/s` : `NOT met: ${fmt(rate('actor pipeline'), 0)}/s (${fmt(TARGET / rate('actor pipeline'), 1)}× short)`,
-    'actor overhead per rank-iteration (CPU µs, actor − direct port)': Number((actorUs - directUs).toFixed(0)),
-    "actor overhead on XState's interpreter (CPU µs, actor − direct port)": Number((xstateActorUs - directUs).toFixed(0)),
-    'pipeline-independent cost (direct port − sim floor, CPU µs)': Number((directUs - floorUs).toFixed(0)),
+    verdict:
+      rate('actor pipeline') >= TARGET
+        ? `met: ${fmt(rate('actor pipeline'), 0)}/s`
+        : `NOT met: ${fmt(rate('actor pipeline'), 0)}/s (${fmt(TARGET / rate('actor pipeline'), 1)}× short)`,
+    'actor overhead per rank-iteration (CPU µs, actor − direct port)': Number(
+      (actorUs - directUs).toFixed(0),
+    ),
+    "actor overhead on XState's interpreter (CPU µs, actor − direct port)": Number(
+      (xstateActorUs - directUs).toFixed(0),
+    ),
+    'pipeline-independent cost (direct port − sim floor, CPU µs)': Number(
+      (directUs - floorUs).toFixed(0),
+    ),
     'actor traffic per rank-iteration': traffic,
-    "the pipeline's machines alone with instant effects, compiled (CPU µs)": machineRow(compiledMachines),
-    "the pipeline's machines alone with instant effects, XState's interpreter (CPU µs)": machineRow(machines),
-    'plain XState event on a 2-state machine (CPU µs: how fast this host runs XState now)': Number(machines.plainEventUs.toFixed(1)),
+    "the pipeline's machines alone with instant effects, compiled (CPU µs)":
+      machineRow(compiledMachines),
+    "the pipeline's machines alone with instant effects, XState's interpreter (CPU µs)":
+      machineRow(machines),
+    'plain XState event on a 2-state machine (CPU µs: how fast this host runs XState now)': Number(
+      machines.plainEventUs.toFixed(1),
+    ),
   },
   notes: [
     `${iterations} batches per rank per run, ${repeats} alternating repeats, local batch 64 (global 512), 8 features × 4 ids × dim 16, costs ${costs}.`,
@@ -96,6 +164,12 @@ writeReport({
   ],
   data: Object.fromEntries([...samples].map(([k, v]) => [k, v])),
   headlines: [
-    { id: 'P6', what: `sim shapes-only, world ${W}: rank-iterations/s (actor pipeline)`, target: `≥ ${TARGET}`, result: `${fmt(rate('actor pipeline'), 0)}/CPU-s (direct port ${fmt(rate('direct port'), 0)}, sim floor ${fmt(rate('sim floor'), 0)})`, met: rate('actor pipeline') >= TARGET },
+    {
+      id: 'P6',
+      what: `sim shapes-only, world ${W}: rank-iterations/s (actor pipeline)`,
+      target: `≥ ${TARGET}`,
+      result: `${fmt(rate('actor pipeline'), 0)}/CPU-s (direct port ${fmt(rate('direct port'), 0)}, sim floor ${fmt(rate('sim floor'), 0)})`,
+      met: rate('actor pipeline') >= TARGET,
+    },
   ],
 });

@@ -36,7 +36,9 @@ function heapAfterGc(): number {
 
 // ── 1. heap over N sim iterations ───────────────────────────────────────────────────
 const N = quick ? 10_000 : 100_000;
-const checkpoints = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0].map((f) => Math.round(f * N));
+const checkpoints = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0].map((f) =>
+  Math.round(f * N),
+);
 const heap = new Map<number, number>();
 const started = performance.now();
 const sim = await runSim({
@@ -64,8 +66,17 @@ const config = smallDlrmConfig({ bottom: [16, 8], top: [16, 1], embeddingDim: 8 
 const device = new TfjsDevice({ rank: 0 });
 const [pg] = createSimProcessGroups({ worldSize: 1, scheduler: new SimScheduler() });
 const rank = buildDlrmRank({ pg, device, config });
-const pipeline = new TrainPipelineSparseDist({ model: rank.model, optimizer: rank.optimizer, device, pg, batchSpec: batchSpecFor(config) });
-const data = new SyntheticClickLog({ seed: 5, features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })) });
+const pipeline = new TrainPipelineSparseDist({
+  model: rank.model,
+  optimizer: rank.optimizer,
+  device,
+  pg,
+  batchSpec: batchSpecFor(config),
+});
+const data = new SyntheticClickLog({
+  seed: 5,
+  features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })),
+});
 const pool = [...data.batches(64, { count: 50 })];
 function* cycle() {
   for (let i = 0; i < REAL; i++) yield pool[i % pool.length];
@@ -75,7 +86,8 @@ let it = 0;
 const realStart = performance.now();
 for await (const _ of pipeline.run(cycle())) {
   it++;
-  if (it === 10 || it === Math.round(REAL / 2) || it === REAL) tensorsAt.set(it, tf.memory().numTensors);
+  if (it === 10 || it === Math.round(REAL / 2) || it === REAL)
+    tensorsAt.set(it, tf.memory().numTensors);
 }
 const realWallS = (performance.now() - realStart) / 1000;
 pipeline.dispose();
@@ -89,11 +101,28 @@ writeReport({
   command: `node --expose-gc --import tsx bench/p7-memory.ts${quick ? ' --quick' : ''}`,
   columns: ['measure', 'at 10 %', 'at 50 %', 'at 100 %', 'growth 10 % → 100 %', 'target', 'met'],
   rows: [
-    [`heapUsed after GC, ${N.toLocaleString('en')} sim iterations (MiB)`, mb(h10), mb(h50), mb(h100), `${fmt(growth * 100, 2)} %`, '≤ 5 %', growth <= 0.05 ? '✓' : '✗'],
-    [`tf.memory().numTensors, ${REAL} real iterations (wasm)`, `${t10} (it. 10)`, String(tensorsAt.get(Math.round(REAL / 2))), String(tEnd), String(tEnd - t10), '0', tEnd - t10 <= 0 ? '✓' : '✗'],
+    [
+      `heapUsed after GC, ${N.toLocaleString('en')} sim iterations (MiB)`,
+      mb(h10),
+      mb(h50),
+      mb(h100),
+      `${fmt(growth * 100, 2)} %`,
+      '≤ 5 %',
+      growth <= 0.05 ? '✓' : '✗',
+    ],
+    [
+      `tf.memory().numTensors, ${REAL} real iterations (wasm)`,
+      `${t10} (it. 10)`,
+      String(tensorsAt.get(Math.round(REAL / 2))),
+      String(tEnd),
+      String(tEnd - t10),
+      '0',
+      tEnd - t10 <= 0 ? '✓' : '✗',
+    ],
   ],
   summary: {
-    heap: growth <= 0.05 ? `flat: ${fmt(growth * 100, 2)} % growth` : `grows ${fmt(growth * 100, 2)} %`,
+    heap:
+      growth <= 0.05 ? `flat: ${fmt(growth * 100, 2)} % growth` : `grows ${fmt(growth * 100, 2)} %`,
     tensors: tEnd - t10 <= 0 ? 'flat: 0 tensors gained' : `${tEnd - t10} tensors gained`,
   },
   notes: [
@@ -102,7 +131,19 @@ writeReport({
   ],
   data: { heap: Object.fromEntries(heap), tensors: Object.fromEntries(tensorsAt) },
   headlines: [
-    { id: 'P7', what: `heap over ${N.toLocaleString('en')} sim iterations`, target: '≤ 5 % growth', result: `${fmt(growth * 100, 2)} %`, met: growth <= 0.05 },
-    { id: 'P7', what: `tf.memory().numTensors over ${REAL} real iterations`, target: '0 growth', result: `${tEnd - t10}`, met: tEnd - t10 <= 0 },
+    {
+      id: 'P7',
+      what: `heap over ${N.toLocaleString('en')} sim iterations`,
+      target: '≤ 5 % growth',
+      result: `${fmt(growth * 100, 2)} %`,
+      met: growth <= 0.05,
+    },
+    {
+      id: 'P7',
+      what: `tf.memory().numTensors over ${REAL} real iterations`,
+      target: '0 growth',
+      result: `${tEnd - t10}`,
+      met: tEnd - t10 <= 0,
+    },
   ],
 });

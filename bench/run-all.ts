@@ -15,7 +15,12 @@ import { machine, markdownTable, RESULTS_DIR, isQuick, type Headline } from './l
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = isQuick();
 const onlyArg = process.argv.find((a) => a.startsWith('--only'));
-const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : process.argv[process.argv.indexOf(onlyArg) + 1]).split(',') : null;
+const only = onlyArg
+  ? (onlyArg.includes('=')
+      ? onlyArg.split('=')[1]
+      : process.argv[process.argv.indexOf(onlyArg) + 1]
+    ).split(',')
+  : null;
 
 interface Bench {
   id: string;
@@ -47,8 +52,16 @@ for (const b of benches) {
     .join('\n');
   console.log(table.trim() + '\n');
   const ok = r.code === 0 && !r.timedOut;
-  if (!ok) console.error(`✗ ${b.id} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}):\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`);
-  outcomes.push({ id: b.id, ok, seconds: Math.round(r.wallMs / 1000), error: ok ? undefined : r.stderr.trim().split('\n').pop() });
+  if (!ok)
+    console.error(
+      `✗ ${b.id} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}):\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`,
+    );
+  outcomes.push({
+    id: b.id,
+    ok,
+    seconds: Math.round(r.wallMs / 1000),
+    error: ok ? undefined : r.stderr.trim().split('\n').pop(),
+  });
 }
 
 // ── summary.md ─────────────────────────────────────────────────────────────────────────
@@ -57,7 +70,11 @@ const sections: string[] = [];
 for (const b of benches) {
   const file = join(RESULTS_DIR, `${b.result}.json`);
   if (!existsSync(file)) continue;
-  const j = JSON.parse(readFileSync(file, 'utf8')) as { headlines?: Headline[]; markdown: string; date: string };
+  const j = JSON.parse(readFileSync(file, 'utf8')) as {
+    headlines?: Headline[];
+    markdown: string;
+    date: string;
+  };
   headlines.push(...(j.headlines ?? []));
   sections.push(`${j.markdown.trim()}\n\n_measured ${j.date}_\n`);
 }
@@ -69,7 +86,13 @@ const summary = [
   '',
   markdownTable(
     ['#', 'what', 'target', 'measured', 'met'],
-    headlines.map((h) => [h.id, h.what, h.target, h.result, h.met === null ? '—' : h.met ? '✓' : '✗']),
+    headlines.map((h) => [
+      h.id,
+      h.what,
+      h.target,
+      h.result,
+      h.met === null ? '—' : h.met ? '✓' : '✗',
+    ]),
   ),
   '',
   ...outcomes.filter((o) => !o.ok).map((o) => `- ✗ ${o.id} did not finish: ${o.error ?? ''}`),
@@ -77,6 +100,11 @@ const summary = [
   ...sections,
 ].join('\n');
 writeFileSync(join(RESULTS_DIR, 'summary.md'), summary);
-console.log(summary.split('\n').slice(0, headlines.length + 6).join('\n'));
+console.log(
+  summary
+    .split('\n')
+    .slice(0, headlines.length + 6)
+    .join('\n'),
+);
 console.error(`wrote ${join(RESULTS_DIR, 'summary.md')}`);
 process.exit(outcomes.every((o) => o.ok) ? 0 : 1);

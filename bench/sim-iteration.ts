@@ -13,7 +13,11 @@ import { CostModel, parseCostOverrides } from '../src/runtime/index.ts';
 import { createSimCluster } from '../src/testing/sim-cluster.ts';
 import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../src/testing/dlrm-rank.ts';
 import { SyntheticClickLog } from '../src/data/synthetic.ts';
-import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist } from '../src/pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineBase,
+  TrainPipelineSparseDist,
+} from '../src/pipeline/train-pipeline.ts';
 
 export interface SimRunOptions {
   kind: PipelineKind;
@@ -29,19 +33,42 @@ export async function steadyIterationMs(o: SimRunOptions): Promise<number> {
     await tf.ready();
   }
   const config = smallDlrmConfig({ bottom: [8, 4], top: [8, 1], embeddingDim: 4 });
-  const cluster = createSimCluster({ worldSize: o.worldSize, costModel: new CostModel({ overrides: parseCostOverrides(o.costs) }) });
-  const data = new SyntheticClickLog({ seed: 3, features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })) });
+  const cluster = createSimCluster({
+    worldSize: o.worldSize,
+    costModel: new CostModel({ overrides: parseCostOverrides(o.costs) }),
+  });
+  const data = new SyntheticClickLog({
+    seed: 3,
+    features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })),
+  });
   const batches = o.batches ?? 24;
   const global = o.globalBatch ?? 32;
   const local = global / o.worldSize;
   const all = [...data.batches(global, { count: batches })];
   const times = await Promise.all(
     cluster.pgs.map(async (pg, rank) => {
-      const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
-      const P = o.kind === 'sparseDist' ? TrainPipelineSparseDist : o.kind === 'base' ? TrainPipelineBase : NonPipelinedTrainer;
-      const p = new P({ model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], pg, batchSpec: batchSpecFor(config) });
+      const r = buildDlrmRank({
+        pg,
+        distPg: cluster.distPgs[rank],
+        device: cluster.devices[rank],
+        config,
+      });
+      const P =
+        o.kind === 'sparseDist'
+          ? TrainPipelineSparseDist
+          : o.kind === 'base'
+            ? TrainPipelineBase
+            : NonPipelinedTrainer;
+      const p = new P({
+        model: r.model,
+        optimizer: r.optimizer,
+        device: cluster.devices[rank],
+        pg,
+        batchSpec: batchSpecFor(config),
+      });
       const ends: number[] = [];
-      for await (const _ of p.run(all.map((b) => b.sliceSamples(rank * local, (rank + 1) * local)))) ends.push(cluster.scheduler.now());
+      for await (const _ of p.run(all.map((b) => b.sliceSamples(rank * local, (rank + 1) * local))))
+        ends.push(cluster.scheduler.now());
       p.dispose();
       return ends;
     }),
@@ -55,5 +82,9 @@ export async function steadyIterationMs(o: SimRunOptions): Promise<number> {
 /** The bound max(copy, dist, fwd + bwd + opt) of a cost string. */
 export function iterationBound(costs: string): number {
   const o = parseCostOverrides(costs);
-  return Math.max(o.copy ?? 0, o.dist ?? (o.distSplits ?? 0) + (o.distData ?? 0), (o.forward ?? 0) + (o.backward ?? 0) + (o.optimizer ?? 0));
+  return Math.max(
+    o.copy ?? 0,
+    o.dist ?? (o.distSplits ?? 0) + (o.distData ?? 0),
+    (o.forward ?? 0) + (o.backward ?? 0) + (o.optimizer ?? 0),
+  );
 }

@@ -13,23 +13,41 @@ const TINY = {
   bottom: [8, 4],
   top: [8, 1],
   embeddingDim: 4,
-  tables: [0, 1, 2].map((i) => ({ name: `t${i}`, rows: 100, dim: 4, pooling: 'sum' as const, features: [`f${i}`] })),
+  tables: [0, 1, 2].map((i) => ({
+    name: `t${i}`,
+    rows: 100,
+    dim: 4,
+    pooling: 'sum' as const,
+    features: [`f${i}`],
+  })),
 };
 
 const SCENARIOS: Array<{ title: string; faults: Fault[]; gradScaling?: boolean }> = [
   { title: 'no fault', faults: [] },
   { title: 'slow rank', faults: [{ kind: 'slowRank', rank: 2, multiplier: 1.5 }] },
-  { title: 'late collective', faults: [{ kind: 'delayCollective', rank: 1, index: 3, extraMs: 20 }] },
+  {
+    title: 'late collective',
+    faults: [{ kind: 'delayCollective', rank: 1, index: 3, extraMs: 20 }],
+  },
   { title: 'dropped collective', faults: [{ kind: 'dropCollective', rank: 1, index: 3 }] },
   { title: 'dataloader stall', faults: [{ kind: 'dataloaderStall', rank: 0, atBatch: 3, ms: 40 }] },
-  { title: 'dataloader error', faults: [{ kind: 'dataloaderError', rank: 2, atBatch: 4, message: 'cannot read shard 4' }] },
+  {
+    title: 'dataloader error',
+    faults: [{ kind: 'dataloaderError', rank: 2, atBatch: 4, message: 'cannot read shard 4' }],
+  },
   { title: 'rank crash', faults: [{ kind: 'crash', rank: 1, atMs: 30, reason: 'out of memory' }] },
-  { title: 'inf loss, loss scaling on', faults: [{ kind: 'nonFiniteGrad', rank: 0, atBatch: 2 }], gradScaling: true },
+  {
+    title: 'inf loss, loss scaling on',
+    faults: [{ kind: 'nonFiniteGrad', rank: 0, atBatch: 2 }],
+    gradScaling: true,
+  },
 ];
 
 export async function main(print: (line: string) => void = console.log): Promise<void> {
   await initBackend('wasm');
-  const costModel = new CostModel({ overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1') });
+  const costModel = new CostModel({
+    overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1'),
+  });
   for (const s of SCENARIOS) {
     const result = await simulateCluster({
       worldSize: 3,
@@ -44,7 +62,10 @@ export async function main(print: (line: string) => void = console.log): Promise
     print(`── ${s.title} ${'─'.repeat(Math.max(0, 60 - s.title.length))}`);
     print(result.summary());
     const skipped = result.events({ type: 'optimizer.skipped', rank: 0 });
-    if (skipped.length > 0) print(`optimizer steps skipped on rank 0 at batch(es) ${skipped.map((e) => e.batch).join(', ')}`);
+    if (skipped.length > 0)
+      print(
+        `optimizer steps skipped on rank 0 at batch(es) ${skipped.map((e) => e.batch).join(', ')}`,
+      );
   }
 }
 

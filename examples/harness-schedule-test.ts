@@ -7,13 +7,27 @@
  */
 import { pathToFileURL } from 'node:url';
 import { CostModel, initBackend, parseCostOverrides } from 'sparsepipe';
-import { assertSchedule, boundFor, happensBefore, overlaps, simulateCluster, withinBound, type ScheduleCheck } from 'sparsepipe/testing';
+import {
+  assertSchedule,
+  boundFor,
+  happensBefore,
+  overlaps,
+  simulateCluster,
+  withinBound,
+  type ScheduleCheck,
+} from 'sparsepipe/testing';
 
 const TINY = {
   bottom: [8, 4],
   top: [8, 1],
   embeddingDim: 4,
-  tables: [0, 1, 2].map((i) => ({ name: `t${i}`, rows: 100, dim: 4, pooling: 'sum' as const, features: [`f${i}`] })),
+  tables: [0, 1, 2].map((i) => ({
+    name: `t${i}`,
+    rows: 100,
+    dim: 4,
+    pooling: 'sum' as const,
+    features: [`f${i}`],
+  })),
 };
 
 export async function main(print: (line: string) => void = console.log): Promise<void> {
@@ -22,7 +36,14 @@ export async function main(print: (line: string) => void = console.log): Promise
   const costModel = new CostModel({ overrides: parseCostOverrides(costs) });
   print(`cost model: ${costs} (virtual ms)`);
 
-  const result = await simulateCluster({ worldSize: 2, batches: 8, globalBatchSize: 32, costModel, dlrm: TINY, seed: 3 });
+  const result = await simulateCluster({
+    worldSize: 2,
+    batches: 8,
+    globalBatchSize: 32,
+    costModel,
+    dlrm: TINY,
+    seed: 3,
+  });
   if (!result.ok) throw new Error(result.summary());
 
   // Checks return { ok, message }; assertSchedule throws the message when ok is false.
@@ -38,14 +59,29 @@ export async function main(print: (line: string) => void = console.log): Promise
     print(`✓ ${c.message}`);
   }
   // A relation that does not hold reads as a sentence too:
-  const wrong = happensBefore(result, { type: 'forward.start', batch: 5 }, { type: 'dist.end', batch: 5 });
+  const wrong = happensBefore(
+    result,
+    { type: 'forward.start', batch: 5 },
+    { type: 'dist.end', batch: 5 },
+  );
   print(`✗ (expected to fail) ${wrong.message}`);
 
   print('');
   print('| pipeline | iteration (virtual ms) | bound | ÷ bound |');
   print('|---|---|---|---|');
   for (const kind of ['sparseDist', 'base', 'none'] as const) {
-    const r = kind === 'sparseDist' ? result : await simulateCluster({ worldSize: 2, batches: 8, globalBatchSize: 32, costModel, dlrm: TINY, seed: 3, pipeline: kind });
+    const r =
+      kind === 'sparseDist'
+        ? result
+        : await simulateCluster({
+            worldSize: 2,
+            batches: 8,
+            globalBatchSize: 32,
+            costModel,
+            dlrm: TINY,
+            seed: 3,
+            pipeline: kind,
+          });
     const bound = boundFor(costModel, kind);
     const ms = r.iterationMs();
     print(`| ${kind} | ${ms.toFixed(3)} | ${bound.describe()} | ${(ms / bound.ms).toFixed(3)} |`);

@@ -28,7 +28,11 @@ function checkAccum(gradAccum: number): void {
 }
 
 /** Zero the gradients at the start of call `calls`? */
-export function shouldResetOptimizer(schedule: GradAccumSchedule, calls: number, gradAccum: number): boolean {
+export function shouldResetOptimizer(
+  schedule: GradAccumSchedule,
+  calls: number,
+  gradAccum: number,
+): boolean {
   checkAccum(gradAccum);
   if (schedule === 'exact') return calls % gradAccum === 0;
   return calls > 0 && (calls + 2) % gradAccum === 0;
@@ -56,7 +60,11 @@ export function lossScaleFor(gradAccum: number): number {
  * Factor applied to the accumulated gradients at a step holding `microBatches` micro-batches:
  * `A / m` on the exact schedule (1 for a full window), always 1 on the seed's schedule.
  */
-export function stepScaleFor(schedule: GradAccumSchedule, gradAccum: number, microBatches: number): number {
+export function stepScaleFor(
+  schedule: GradAccumSchedule,
+  gradAccum: number,
+  microBatches: number,
+): number {
   checkAccum(gradAccum);
   if (schedule !== 'exact' || microBatches <= 0) return 1;
   return gradAccum / microBatches;
@@ -69,7 +77,11 @@ export function stepScaleFor(schedule: GradAccumSchedule, gradAccum: number, mic
  * @example
  * microBatchesPerStep('torchrec-0.3.2', 3, 12); // [[1,2],[4,5],[7,8],[10,11]]
  */
-export function microBatchesPerStep(schedule: GradAccumSchedule, gradAccum: number, calls: number): number[][] {
+export function microBatchesPerStep(
+  schedule: GradAccumSchedule,
+  gradAccum: number,
+  calls: number,
+): number[][] {
   const steps: number[][] = [];
   let window: number[] = [];
   for (let c = 0; c < calls; c++) {

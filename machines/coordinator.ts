@@ -51,17 +51,25 @@ export const coordinatorMachine = setup({
     input: {} as CoordinatorInput,
   },
   guards: {
-    isPaused: ({ context }) => context.paused && context.stepTokens === 0 && context.batchesTrained >= context.pauseFrom,
+    isPaused: ({ context }) =>
+      context.paused && context.stepTokens === 0 && context.batchesTrained >= context.pauseFrom,
     isNotConnected: ({ context }) => !context.connected,
     needsSync: ({ context }) => context.syncRequired,
     hasNewSource: ({ event }) => event.type === 'PROGRESS' && event.newSource === true,
     noBatchArrived: ({ event }) =>
-      event.type === 'awaitBatch.done' && (event as unknown as { output: AwaitBatchOutput }).output.batch === null,
+      event.type === 'awaitBatch.done' &&
+      (event as unknown as { output: AwaitBatchOutput }).output.batch === null,
     isTraining: ({ context }) => context.training,
     shouldResetOptimizer: ({ context }) =>
-      context.training && shouldResetOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum),
+      context.training &&
+      shouldResetOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum),
     shouldStepOptimizer: ({ context }) =>
-      shouldStepOptimizer(context.gradAccumSchedule, schedulePosition(context), context.gradAccum, context.current?.isLast ?? false),
+      shouldStepOptimizer(
+        context.gradAccumSchedule,
+        schedulePosition(context),
+        context.gradAccum,
+        context.current?.isLast ?? false,
+      ),
     isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
     /** Paused, but a STEP token lets this one iteration through (and spends it). */
     spendsStepToken: ({ context }) => holdsStepToken(context),
@@ -88,7 +96,11 @@ export const coordinatorMachine = setup({
     drain: notProvidedEffect<{ rank: number }>('drain'),
     recordRequest: assign(({ event }) =>
       event.type === 'PROGRESS'
-        ? { training: event.training, syncRequired: event.syncRequired ?? false, newSource: event.newSource ?? false }
+        ? {
+            training: event.training,
+            syncRequired: event.syncRequired ?? false,
+            newSource: event.newSource ?? false,
+          }
         : {},
     ),
     // A step token is spent only by an iteration that the pause would have held.
@@ -100,13 +112,24 @@ export const coordinatorMachine = setup({
     resume: assign({ paused: false, stepTokens: 0 }),
     allowOneStep: assign(({ context }) => ({ stepTokens: context.stepTokens + 1 })),
     // Connecting / syncing end in `progressing`: they spend a held step token like the gate does.
-    markConnected: assign(({ context }) => ({ connected: true, newSource: false, syncRequired: false, stepTokens: tokensAfterEntry(context) })),
-    markSynced: assign(({ context }) => ({ syncRequired: false, stepTokens: tokensAfterEntry(context) })),
+    markConnected: assign(({ context }) => ({
+      connected: true,
+      newSource: false,
+      syncRequired: false,
+      stepTokens: tokensAfterEntry(context),
+    })),
+    markSynced: assign(({ context }) => ({
+      syncRequired: false,
+      stepTokens: tokensAfterEntry(context),
+    })),
     // Each transition of an iteration carries at most one assign: XState copies the
     // context and rebuilds the snapshot for every assign, several times per iteration.
     assignCurrent: assign(({ event }) => ({ current: currentOf(event) })),
     /** The batch to run, opening a new accumulation window (the reset branch). */
-    assignCurrentOpeningWindow: assign(({ event }) => ({ current: currentOf(event), windowSize: 0 })),
+    assignCurrentOpeningWindow: assign(({ event }) => ({
+      current: currentOf(event),
+      windowSize: 0,
+    })),
     /** Backward done, the step still to come: count the micro-batch, hold the output for the answer. */
     countMicroBatchHoldingOutput: assign(({ context, event }) => ({
       windowSize: context.windowSize + 1,
@@ -118,9 +141,14 @@ export const coordinatorMachine = setup({
       windowSize: context.windowSize + 1,
     })),
     /** The step is done: close the window and answer with the held output. */
-    closeWindowAndAnswer: assign(({ context }) => ({ ...outputAnswer(context, context.output), windowSize: 0 })),
+    closeWindowAndAnswer: assign(({ context }) => ({
+      ...outputAnswer(context, context.output),
+      windowSize: 0,
+    })),
     /** Eval: answer with the output `complete.done` carries. */
-    answerOutput: assign(({ context, event }) => outputAnswer(context, (event as { output?: unknown }).output)),
+    answerOutput: assign(({ context, event }) =>
+      outputAnswer(context, (event as { output?: unknown }).output),
+    ),
     answerExhausted: assign(({ context }) => ({
       connected: false,
       resultSeq: context.resultSeq + 1,
@@ -137,7 +165,8 @@ export const coordinatorMachine = setup({
     })),
     answerStillFailed: assign(({ context }) => ({
       resultSeq: context.resultSeq + 1,
-      lastResult: context.lastResult?.kind === 'error' ? { ...context.lastResult } : context.lastResult,
+      lastResult:
+        context.lastResult?.kind === 'error' ? { ...context.lastResult } : context.lastResult,
     })),
   },
 }).createMachine({
@@ -211,11 +240,22 @@ export const coordinatorMachine = setup({
       initial: 'awaitingBatch',
       states: {
         awaitingBatch: {
-          entry: { type: 'awaitBatch', params: ({ context }) => ({ rank: context.rank, training: context.training }) },
+          entry: {
+            type: 'awaitBatch',
+            params: ({ context }) => ({ rank: context.rank, training: context.training }),
+          },
           on: {
             'awaitBatch.done': [
-              { guard: 'noBatchArrived', target: '#coordinator.draining', actions: 'assignCurrent' },
-              { guard: 'shouldResetOptimizer', target: 'zeroGrad', actions: 'assignCurrentOpeningWindow' },
+              {
+                guard: 'noBatchArrived',
+                target: '#coordinator.draining',
+                actions: 'assignCurrent',
+              },
+              {
+                guard: 'shouldResetOptimizer',
+                target: 'zeroGrad',
+                actions: 'assignCurrentOpeningWindow',
+              },
               { target: 'forward', actions: 'assignCurrent' },
             ],
             'awaitBatch.error': [
@@ -241,7 +281,10 @@ export const coordinatorMachine = setup({
         startingNextDist: {
           entry: { type: 'startNextDist', params: ({ context }) => batchInput(context) },
           on: {
-            'startNextDist.done': [{ guard: 'isTraining', target: 'backward' }, { target: 'completing' }],
+            'startNextDist.done': [
+              { guard: 'isTraining', target: 'backward' },
+              { target: 'completing' },
+            ],
             'startNextDist.error': FAIL,
           },
         },
@@ -250,7 +293,11 @@ export const coordinatorMachine = setup({
           entry: { type: 'backward', params: ({ context }) => batchInput(context) },
           on: {
             'backward.done': [
-              { guard: 'shouldStepOptimizer', target: 'optimizerStep', actions: 'countMicroBatchHoldingOutput' },
+              {
+                guard: 'shouldStepOptimizer',
+                target: 'optimizerStep',
+                actions: 'countMicroBatchHoldingOutput',
+              },
               { target: '#coordinator.ready', actions: 'countMicroBatchAndAnswer' },
             ],
             'backward.error': FAIL,
@@ -341,7 +388,11 @@ function outputAnswer(context: CoordinatorContext, output: unknown): Partial<Coo
   };
 }
 
-function batchInput(context: CoordinatorContext): { rank: number; batch: BatchIndex; training: boolean } {
+function batchInput(context: CoordinatorContext): {
+  rank: number;
+  batch: BatchIndex;
+  training: boolean;
+} {
   return { rank: context.rank, batch: context.current!.batch, training: context.training };
 }
 
@@ -350,5 +401,9 @@ function batchInput(context: CoordinatorContext): { rank: number; batch: BatchIn
  * answered and leave the pipeline ready; anything else fails the pipeline.
  */
 export function isRecoverableError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { recoverable?: unknown }).recoverable === true;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { recoverable?: unknown }).recoverable === true
+  );
 }

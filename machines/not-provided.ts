@@ -12,7 +12,9 @@
  */
 export function notProvidedEffect<TParams>(slot: string): (args: unknown, params: TParams) => void {
   return () => {
-    throw new Error(`effect '${slot}' was not provided: call machine.provide({ actions: { ${slot}: effect(…) } })`);
+    throw new Error(
+      `effect '${slot}' was not provided: call machine.provide({ actions: { ${slot}: effect(…) } })`,
+    );
   };
 }
 

@@ -66,7 +66,9 @@ export const shardedModuleBatchMachine = setup({
     computeAndOutputDist: notProvidedEffect<ModuleBatchInput>('computeAndOutputDist'),
     /** A START naming a batch moves the actor to it (reuse for a later batch). */
     assignBatch: assign(({ event }) =>
-      event.type === 'START' && event.batch !== undefined ? { batch: event.batch, error: undefined } : {},
+      event.type === 'START' && event.batch !== undefined
+        ? { batch: event.batch, error: undefined }
+        : {},
     ),
     recordError: assign(({ event }) => ({
       error: event.type === 'COMPUTE_FAILED' ? event.error : (event as { error?: unknown }).error,

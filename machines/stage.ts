@@ -77,8 +77,13 @@ export const stageMachine = setup({
     awaitInput: notProvidedEffect<StageJobInput>('awaitInput'),
     /** Issue the stage's ops and wait for them; answers `work.done` / `work.error`. */
     work: notProvidedEffect<StageJobInput>('work'),
-    enqueue: assign(({ context, event }) => (event.type === 'SUBMIT' ? { queue: [...context.queue, event.job] } : {})),
-    dequeue: assign(({ context }) => ({ queue: context.queue.slice(1), jobsDone: context.jobsDone + 1 })),
+    enqueue: assign(({ context, event }) =>
+      event.type === 'SUBMIT' ? { queue: [...context.queue, event.job] } : {},
+    ),
+    dequeue: assign(({ context }) => ({
+      queue: context.queue.slice(1),
+      jobsDone: context.jobsDone + 1,
+    })),
     recordError: assign(({ event }) => ({ error: (event as { error?: unknown }).error })),
     clear: assign({ queue: [], error: undefined }),
   },

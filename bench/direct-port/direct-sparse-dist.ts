@@ -28,7 +28,12 @@
  * const port = new DirectSparseDistPipeline({ model, optimizer, device });
  * for (;;) { const r = await port.progress(iterator); if (r.done) break; console.log(r.value.loss); }
  */
-import type { DeviceEvent, Device, ShardedModuleContract, Awaitable } from '../../src/protocol/index.ts';
+import type {
+  DeviceEvent,
+  Device,
+  ShardedModuleContract,
+  Awaitable,
+} from '../../src/protocol/index.ts';
 import type { Model } from '../../src/modules/module.ts';
 import { Batch, validateBatch, type BatchSpec } from '../../src/tensors/index.ts';
 import { planModules } from '../../src/pipeline/module-plan.ts';
@@ -36,7 +41,12 @@ import type { ModulePlan } from '../../actors/rank-engine.ts';
 import type { DenseResult } from '../../actors/batch-context.ts';
 import { runDenseStep } from '../../actors/dense-step.ts';
 import { accumulateDense, type PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
-import { lossScaleFor, shouldResetOptimizer, shouldStepOptimizer, stepScaleFor } from '../../machines/accumulation-schedule.ts';
+import {
+  lossScaleFor,
+  shouldResetOptimizer,
+  shouldStepOptimizer,
+  stepScaleFor,
+} from '../../machines/accumulation-schedule.ts';
 
 /** Options of {@link DirectSparseDistPipeline}. */
 export interface DirectSparseDistOptions {
@@ -97,7 +107,9 @@ export class DirectSparseDistPipeline {
   constructor(private readonly o: DirectSparseDistOptions) {
     this.gradAccum = o.gradAccum ?? 1;
     if (!Number.isInteger(this.gradAccum) || this.gradAccum < 1) {
-      throw new RangeError(`DirectSparseDistPipeline: gradAccum must be an integer ≥ 1, got ${String(o.gradAccum)}`);
+      throw new RangeError(
+        `DirectSparseDistPipeline: gradAccum must be an integer ≥ 1, got ${String(o.gradAccum)}`,
+      );
     }
   }
 
@@ -112,9 +124,14 @@ export class DirectSparseDistPipeline {
    * @example
    * const r = await port.progress(batches[Symbol.iterator]());
    */
-  async progress(iterator: DirectBatchIterator): Promise<IteratorResult<DirectIterationOutput, { batchesTrained: number }>> {
+  async progress(
+    iterator: DirectBatchIterator,
+  ): Promise<IteratorResult<DirectIterationOutput, { batchesTrained: number }>> {
     if (this.iterator !== iterator) {
-      if (this.queue.length > 0) throw new Error('DirectSparseDistPipeline: a new iterator was passed before the previous one was drained');
+      if (this.queue.length > 0)
+        throw new Error(
+          'DirectSparseDistPipeline: a new iterator was passed before the previous one was drained',
+        );
       this.iterator = iterator;
       this.exhausted = false;
       this.connected = false;
@@ -151,10 +168,14 @@ export class DirectSparseDistPipeline {
       this.windowSize++;
       if (shouldStepOptimizer('exact', this.calls, this.gradAccum, isLast)) {
         const scale = stepScaleFor('exact', this.gradAccum, this.windowSize);
-        await device.run('default', { kind: 'optimizer', label: `optimizer b${head.index}` }, async () => {
-          await optimizer.synchronize?.();
-          await optimizer.step(scale);
-        });
+        await device.run(
+          'default',
+          { kind: 'optimizer', label: `optimizer b${head.index}` },
+          async () => {
+            await optimizer.synchronize?.();
+            await optimizer.step(scale);
+          },
+        );
         this.windowSize = 0;
       }
       this.calls++;
@@ -172,7 +193,9 @@ export class DirectSparseDistPipeline {
         this.plan = planModules(this.o.model, await first.copied);
         if (this.plan.notPipelined.length > 0) {
           const names = this.plan.notPipelined.map((m) => `${m.name} (${m.reason})`).join(', ');
-          throw new Error(`DirectSparseDistPipeline supports pipelined sharded modules only; not pipelined: ${names}`);
+          throw new Error(
+            `DirectSparseDistPipeline supports pipelined sharded modules only; not pipelined: ${names}`,
+          );
         }
       }
       await this.startSparseDataDist(first, null);
@@ -192,7 +215,11 @@ export class DirectSparseDistPipeline {
     if (this.o.batchSpec) validateBatch(r.value, this.o.batchSpec, index);
     const host = Batch.from(r.value);
     const device = this.o.device;
-    const copied = device.run('memcpy', { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` }, () => host.clone());
+    const copied = device.run(
+      'memcpy',
+      { kind: 'copy', bytes: host.byteSize(), label: `copy b${index}` },
+      () => host.clone(),
+    );
     const copyEvent = device.record('memcpy');
     this.queue.push({ index, copied, copyEvent, calls: null });
   }
@@ -209,12 +236,16 @@ export class DirectSparseDistPipeline {
     });
     // The seed: `context.input_dist_requests[key] = awaitable.wait()` — a host sync on the splits.
     const calls: ModuleCallState[] = [];
-    for (const s of started) calls.push({ module: s.module, context: s.context, data: await s.splits.wait(), grad: null });
+    for (const s of started)
+      calls.push({ module: s.module, context: s.context, data: await s.splits.wait(), grad: null });
     b.calls = calls;
   }
 
   /** The pipelined forwards (wait for data, compute + output dist), then the dense forward op. */
-  private forward(b: InFlight, training: boolean): { issued: Promise<void>; result: Promise<DenseResult> } {
+  private forward(
+    b: InFlight,
+    training: boolean,
+  ): { issued: Promise<void>; result: Promise<DenseResult> } {
     const device = this.o.device;
     let markIssued!: () => void;
     const issued = new Promise<void>((resolve) => (markIssued = resolve));
@@ -236,11 +267,16 @@ export class DirectSparseDistPipeline {
             runDenseStep({
               model: this.o.model,
               batch,
-              calls: calls.map((c, j) => ({ module: c.module, callIndex: 0, output: outputs[j], setGrad: gradSetter(c) })),
+              calls: calls.map((c, j) => ({
+                module: c.module,
+                callIndex: 0,
+                output: outputs[j],
+                setGrad: gradSetter(c),
+              })),
               training,
               lossScale: scale,
               amp: false,
-              }),
+            }),
           { uses: [batch] },
         );
         markIssued();

@@ -20,7 +20,13 @@ export interface ActorTraffic {
 
 export async function actorTraffic(iterations: number): Promise<ActorTraffic> {
   const c = createSimCluster({ worldSize: 1 });
-  const r = buildShapesOnlyRank({ pg: c.pgs[0], device: c.devices[0], features: 8, dim: 16, dense: 'none' });
+  const r = buildShapesOnlyRank({
+    pg: c.pgs[0],
+    device: c.devices[0],
+    features: 8,
+    dim: 16,
+    dense: 'none',
+  });
   const counts: Record<string, number> = {};
   const p = new TrainPipelineSparseDist({
     model: r.model,
@@ -37,12 +43,20 @@ export async function actorTraffic(iterations: number): Promise<ActorTraffic> {
     bus++;
     if (e.type === 'actor.state') states++;
   });
-  for await (const _ of p.run(shapesOnlyBatches({ features: 8, batchSize: 64, idsPerFeature: 4, count: iterations }))) void _;
+  for await (const _ of p.run(
+    shapesOnlyBatches({ features: 8, batchSize: 64, idsPerFeature: 4, count: iterations }),
+  ))
+    void _;
   p.dispose();
   r.model.dispose();
-  const ops = (['memcpy', 'dataDist', 'default'] as StreamName[]).reduce((a, s) => a + c.devices[0].issuedOps(s), 0);
+  const ops = (['memcpy', 'dataDist', 'default'] as StreamName[]).reduce(
+    (a, s) => a + c.devices[0].issuedOps(s),
+    0,
+  );
   return {
-    perIteration: Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number((v / iterations).toFixed(2))])),
+    perIteration: Object.fromEntries(
+      Object.entries(counts).map(([k, v]) => [k, Number((v / iterations).toFixed(2))]),
+    ),
     busEventsPerIteration: bus / iterations,
     actorStateEventsPerIteration: states / iterations,
     deviceOpsPerIteration: ops / iterations,

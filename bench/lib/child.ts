@@ -16,10 +16,18 @@ export interface ChildResult {
   wallMs: number;
 }
 
-export function runChild(cmd: string, args: readonly string[], o: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<ChildResult> {
+export function runChild(
+  cmd: string,
+  args: readonly string[],
+  o: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv },
+): Promise<ChildResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: o.cwd,
+      env: o.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -35,7 +43,13 @@ export function runChild(cmd: string, args: readonly string[], o: { timeoutMs: n
     });
     child.on('error', (e) => {
       clearTimeout(timer);
-      resolve({ code: -1, stdout, stderr: stderr + String(e), timedOut, wallMs: performance.now() - t0 });
+      resolve({
+        code: -1,
+        stdout,
+        stderr: stderr + String(e),
+        timedOut,
+        wallMs: performance.now() - t0,
+      });
     });
   });
 }

@@ -63,7 +63,9 @@ const moduleBatch = shardedModuleBatchMachine.provide({
   },
 });
 
-const stage = stageMachine.provide({ actions: { awaitInput: instant('awaitInput'), work: instant('work') } });
+const stage = stageMachine.provide({
+  actions: { awaitInput: instant('awaitInput'), work: instant('work') },
+});
 
 /** The three machines as actor logic: XState's interpreter, or compiled (typed as the machines, as the pipeline does). */
 interface Logics {
@@ -78,10 +80,15 @@ const COMPILED: Logics = {
   stage: compileMachine(stage) as unknown as typeof stage,
 };
 
-const pingPong = setup({ types: { context: {} as { n: number }, events: {} as { type: 'GO' } } }).createMachine({
+const pingPong = setup({
+  types: { context: {} as { n: number }, events: {} as { type: 'GO' } },
+}).createMachine({
   context: { n: 0 },
   initial: 'a',
-  states: { a: { on: { GO: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } }, b: { on: { GO: 'a' } } },
+  states: {
+    a: { on: { GO: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } },
+    b: { on: { GO: 'a' } },
+  },
 });
 
 function cpuUsPer(n: number, body: () => void): number {
@@ -91,35 +98,54 @@ function cpuUsPer(n: number, body: () => void): number {
   return (c.user + c.system) / n;
 }
 
-export function machineCosts(n = 5000, rounds = 3, interpreter: Interpreter = 'xstate'): MachineCosts {
+export function machineCosts(
+  n = 5000,
+  rounds = 3,
+  interpreter: Interpreter = 'xstate',
+): MachineCosts {
   const live = interpreter === 'compiled' ? COMPILED : PLAIN;
-  const samples: Record<keyof MachineCosts, number[]> = { coordinatorIterationUs: [], moduleBatchUs: [], stageJobUs: [], plainEventUs: [], rankIterationUs: [] };
+  const samples: Record<keyof MachineCosts, number[]> = {
+    coordinatorIterationUs: [],
+    moduleBatchUs: [],
+    stageJobUs: [],
+    plainEventUs: [],
+    rankIterationUs: [],
+  };
   for (let round = 0; round < rounds; round++) {
     const c = startedCoordinator(live);
-    samples.coordinatorIterationUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) c.send({ type: 'PROGRESS', training: true });
-    }));
-    if (c.getSnapshot().context.batchesTrained !== n + 1) throw new Error('machineCosts: the coordinator did not complete every iteration');
+    samples.coordinatorIterationUs.push(
+      cpuUsPer(n, () => {
+        for (let i = 0; i < n; i++) c.send({ type: 'PROGRESS', training: true });
+      }),
+    );
+    if (c.getSnapshot().context.batchesTrained !== n + 1)
+      throw new Error('machineCosts: the coordinator did not complete every iteration');
     c.stop();
 
     const m = startedModuleActor(live);
-    samples.moduleBatchUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) runModuleBatch(m, i);
-    }));
+    samples.moduleBatchUs.push(
+      cpuUsPer(n, () => {
+        for (let i = 0; i < n; i++) runModuleBatch(m, i);
+      }),
+    );
     m.stop();
 
     const s = startedStage(live, 'copy');
-    samples.stageJobUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) s.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
-    }));
+    samples.stageJobUs.push(
+      cpuUsPer(n, () => {
+        for (let i = 0; i < n; i++) s.send({ type: 'SUBMIT', job: { batch: i, inputReady: true } });
+      }),
+    );
     s.stop();
 
     samples.rankIterationUs.push(interleaved(live, 8, Math.max(1, Math.floor(n / 8))));
 
     const p = createActor(pingPong).start();
-    samples.plainEventUs.push(cpuUsPer(n, () => {
-      for (let i = 0; i < n; i++) p.send({ type: 'GO' });
-    }));
+    samples.plainEventUs.push(
+      cpuUsPer(n, () => {
+        for (let i = 0; i < n; i++) p.send({ type: 'GO' });
+      }),
+    );
     p.stop();
   }
   return {
@@ -142,11 +168,14 @@ function startedModuleActor(live: Logics) {
 function runModuleBatch(m: ReturnType<typeof startedModuleActor>, i: number): void {
   m.send({ type: 'START', batch: i });
   m.send({ type: 'COMPUTE' });
-  if (m.getSnapshot().value !== 'done') throw new Error('machineCosts: a module actor did not finish its batch');
+  if (m.getSnapshot().value !== 'done')
+    throw new Error('machineCosts: a module actor did not finish its batch');
 }
 
 function startedCoordinator(live: Logics) {
-  const c = createActor(live.coordinator, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
+  const c = createActor(live.coordinator, {
+    input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },
+  });
   c.subscribe(() => {});
   c.start();
   c.send({ type: 'PROGRESS', training: true }); // connect once
@@ -161,7 +190,12 @@ function startedStage(live: Logics, name: 'copy' | 'dist') {
 }
 
 function interleaved(live: Logics, ranks: number, iterations: number): number {
-  const all = Array.from({ length: ranks }, () => ({ c: startedCoordinator(live), copy: startedStage(live, 'copy'), dist: startedStage(live, 'dist'), m: startedModuleActor(live) }));
+  const all = Array.from({ length: ranks }, () => ({
+    c: startedCoordinator(live),
+    copy: startedStage(live, 'copy'),
+    dist: startedStage(live, 'dist'),
+    m: startedModuleActor(live),
+  }));
   const us = cpuUsPer(ranks * iterations, () => {
     for (let i = 0; i < iterations; i++) {
       for (const r of all) {
@@ -173,7 +207,8 @@ function interleaved(live: Logics, ranks: number, iterations: number): number {
     }
   });
   for (const r of all) {
-    if (r.c.getSnapshot().context.batchesTrained !== iterations + 1) throw new Error('machineCosts: an interleaved coordinator missed an iteration');
+    if (r.c.getSnapshot().context.batchesTrained !== iterations + 1)
+      throw new Error('machineCosts: an interleaved coordinator missed an iteration');
     r.c.stop();
     r.copy.stop();
     r.dist.stop();

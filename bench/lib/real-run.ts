@@ -14,7 +14,12 @@ import { TfjsDevice } from '../../src/runtime/tfjs-device.ts';
 import { CostModel } from '../../src/runtime/sim/cost-model.ts';
 import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 import { createSimProcessGroups } from '../../src/runtime/collectives/sim-process-group.ts';
-import { batchSpecFor, buildDlrmRank, type DlrmConfig, type DlrmRank } from '../../src/testing/dlrm-rank.ts';
+import {
+  batchSpecFor,
+  buildDlrmRank,
+  type DlrmConfig,
+  type DlrmRank,
+} from '../../src/testing/dlrm-rank.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
@@ -42,11 +47,26 @@ export class RealSession {
   ) {}
 
   /** Build the model (once) and a pool of batches to cycle. */
-  static async create(o: { config: DlrmConfig; globalBatch: number; poolSize?: number; seed?: number }): Promise<RealSession> {
+  static async create(o: {
+    config: DlrmConfig;
+    globalBatch: number;
+    poolSize?: number;
+    seed?: number;
+  }): Promise<RealSession> {
     await initBackend('wasm');
     const scheduler = new SimScheduler();
-    const [pg] = createSimProcessGroups({ worldSize: 1, scheduler, costModel: CostModel.zero(), timeoutMs: Infinity });
-    const [distPg] = createSimProcessGroups({ worldSize: 1, scheduler, costModel: CostModel.zero(), timeoutMs: Infinity });
+    const [pg] = createSimProcessGroups({
+      worldSize: 1,
+      scheduler,
+      costModel: CostModel.zero(),
+      timeoutMs: Infinity,
+    });
+    const [distPg] = createSimProcessGroups({
+      worldSize: 1,
+      scheduler,
+      costModel: CostModel.zero(),
+      timeoutMs: Infinity,
+    });
     const device = new TfjsDevice({ rank: 0 });
     const rank = buildDlrmRank({ pg, distPg, device, config: o.config });
     const data = new SyntheticClickLog({
@@ -72,11 +92,21 @@ export class RealSession {
     };
     const { model, optimizer } = this.rank;
     if (runner === 'actor') {
-      const p = new TrainPipelineSparseDist({ model, optimizer, device: this.device, batchSpec: batchSpecFor(this.config) });
+      const p = new TrainPipelineSparseDist({
+        model,
+        optimizer,
+        device: this.device,
+        batchSpec: batchSpecFor(this.config),
+      });
       for await (const _ of p.run(batches)) note();
       p.dispose();
     } else {
-      const p = new DirectSparseDistPipeline({ model, optimizer, device: this.device, batchSpec: batchSpecFor(this.config) });
+      const p = new DirectSparseDistPipeline({
+        model,
+        optimizer,
+        device: this.device,
+        batchSpec: batchSpecFor(this.config),
+      });
       const it = batches[Symbol.iterator]();
       while (!(await p.progress(it)).done) note();
     }

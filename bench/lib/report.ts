@@ -43,12 +43,21 @@ export interface Headline {
 
 /** The machine the numbers were measured on (DESIGN §5: absolute times only with the machine named). */
 export function machine(): { cpu: string; cores: number; node: string; loadavg: number[] } {
-  return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))) };
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+  };
 }
 
 /** A markdown table. */
-export function markdownTable(columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const line = (cells: ReadonlyArray<string | number>) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+export function markdownTable(
+  columns: readonly string[],
+  rows: ReadonlyArray<ReadonlyArray<string | number>>,
+): string {
+  const line = (cells: ReadonlyArray<string | number>) =>
+    `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(columns), line(columns.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
@@ -61,13 +70,22 @@ export function writeReport(r: BenchReport): string {
     '',
     markdownTable(r.columns, r.rows),
     '',
-    ...Object.entries(r.summary).map(([k, v]) => `- **${k}**: ${typeof v === 'string' ? v : JSON.stringify(v)}`),
+    ...Object.entries(r.summary).map(
+      ([k, v]) => `- **${k}**: ${typeof v === 'string' ? v : JSON.stringify(v)}`,
+    ),
     ...(r.notes ?? []).map((n) => `- ${n}`),
     '',
   ].join('\n');
   console.log(md);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, `${r.name}.json`), JSON.stringify({ ...r, markdown: md, machine: machine(), date: new Date().toISOString() }, null, 2) + '\n');
+  writeFileSync(
+    join(RESULTS_DIR, `${r.name}.json`),
+    JSON.stringify(
+      { ...r, markdown: md, machine: machine(), date: new Date().toISOString() },
+      null,
+      2,
+    ) + '\n',
+  );
   return md;
 }
 

@@ -14,18 +14,36 @@ import { CostModel, parseCostOverrides } from '../../src/runtime/sim/cost-model.
 import { createSimProcessGroups } from '../../src/runtime/collectives/sim-process-group.ts';
 import { collectiveModelFor } from '../../src/testing/sim-cluster.ts';
 
-export async function simFloor(o: { worldSize: number; iterations: number; localBatch: number; costs?: string }): Promise<{ wallMs: number; cpuMs: number; rankIterations: number; simulatedMs: number }> {
+export async function simFloor(o: {
+  worldSize: number;
+  iterations: number;
+  localBatch: number;
+  costs?: string;
+}): Promise<{ wallMs: number; cpuMs: number; rankIterations: number; simulatedMs: number }> {
   const W = o.worldSize;
   const B = o.localBatch;
   const F = 8;
   const dim = 16;
   const ids = 4;
   const scheduler = new SimScheduler({ coalesce: true });
-  const cm = new CostModel({ overrides: parseCostOverrides(o.costs ?? 'copy=2,dist=5,fwd=3,bwd=4,opt=1') });
-  const pgs = createSimProcessGroups({ worldSize: W, scheduler, costModel: collectiveModelFor(cm) });
-  const dpgs = createSimProcessGroups({ worldSize: W, scheduler, costModel: collectiveModelFor(cm) });
-  const devices = pgs.map((_, r) => new SimDevice({ rank: r, scheduler, costModel: cm, opLog: false, hazards: 'off' }));
-  const owned = (r: number) => Array.from({ length: F }, (_, k) => Math.floor((k * W) / F)).filter((x) => x === r).length;
+  const cm = new CostModel({
+    overrides: parseCostOverrides(o.costs ?? 'copy=2,dist=5,fwd=3,bwd=4,opt=1'),
+  });
+  const pgs = createSimProcessGroups({
+    worldSize: W,
+    scheduler,
+    costModel: collectiveModelFor(cm),
+  });
+  const dpgs = createSimProcessGroups({
+    worldSize: W,
+    scheduler,
+    costModel: collectiveModelFor(cm),
+  });
+  const devices = pgs.map(
+    (_, r) => new SimDevice({ rank: r, scheduler, costModel: cm, opLog: false, hazards: 'off' }),
+  );
+  const owned = (r: number) =>
+    Array.from({ length: F }, (_, k) => Math.floor((k * W) / F)).filter((x) => x === r).length;
   const wall0 = performance.now();
   const cpu0 = process.cpuUsage();
   await Promise.all(
@@ -55,16 +73,27 @@ export async function simFloor(o: { worldSize: number; iterations: number; local
           await dpg.allToAllV(values, valueCounts, recvValues);
         });
         await d.run('default', { kind: 'other' }, () => 0);
-        await d.run('default', { kind: 'outputDist' }, () => pg.allToAllV(pooledSend, outSend, outRecv));
+        await d.run('default', { kind: 'outputDist' }, () =>
+          pg.allToAllV(pooledSend, outSend, outRecv),
+        );
         await d.run('default', { kind: 'forward' }, () => 0);
         await d.run('default', { kind: 'backward' }, () => 0);
-        await d.run('default', { kind: 'collective' }, () => pg.allToAllV(gradSend, outRecv, outSend));
+        await d.run('default', { kind: 'collective' }, () =>
+          pg.allToAllV(gradSend, outRecv, outSend),
+        );
         await d.run('default', { kind: 'other' }, () => 0);
-        await d.run('default', { kind: 'optimizer' }, () => (W > 1 ? pg.allReduce(one, 'avg') : undefined));
+        await d.run('default', { kind: 'optimizer' }, () =>
+          W > 1 ? pg.allReduce(one, 'avg') : undefined,
+        );
         await copy;
       }
     }),
   );
   const cpu = process.cpuUsage(cpu0);
-  return { wallMs: performance.now() - wall0, cpuMs: (cpu.user + cpu.system) / 1000, rankIterations: W * o.iterations, simulatedMs: scheduler.now() };
+  return {
+    wallMs: performance.now() - wall0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rankIterations: W * o.iterations,
+    simulatedMs: scheduler.now(),
+  };
 }

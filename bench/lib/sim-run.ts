@@ -83,9 +83,15 @@ export async function runSim(s: SimScenario): Promise<SimRunResult> {
   const pgModel = collectiveModelFor(costModel);
   const pgs = createSimProcessGroups({ worldSize: s.worldSize, scheduler, costModel: pgModel });
   const distPgs = createSimProcessGroups({ worldSize: s.worldSize, scheduler, costModel: pgModel });
-  const devices = pgs.map((_, rank) => new SimDevice({ rank, scheduler, costModel, opLog: false, hazards: s.hazards ?? 'off' }));
+  const devices = pgs.map(
+    (_, rank) =>
+      new SimDevice({ rank, scheduler, costModel, opLog: false, hazards: s.hazards ?? 'off' }),
+  );
   const batches = s.batches ?? 24;
-  const ranks: RankModel[] = s.model === 'shapes' ? shapesRanks(s, pgs, distPgs, devices, batches) : dlrmRanks(s, pgs, distPgs, devices, batches);
+  const ranks: RankModel[] =
+    s.model === 'shapes'
+      ? shapesRanks(s, pgs, distPgs, devices, batches)
+      : dlrmRanks(s, pgs, distPgs, devices, batches);
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   const ends = await Promise.all(
@@ -96,11 +102,21 @@ export async function runSim(s: SimScenario): Promise<SimRunResult> {
         if (rank === 0) s.onIteration?.(times.length);
       };
       if (s.runner === 'actor') {
-        const p = new TrainPipelineSparseDist({ model: r.model, optimizer: r.optimizer, device: devices[rank], pg: pgs[rank], interpreter: s.interpreter });
+        const p = new TrainPipelineSparseDist({
+          model: r.model,
+          optimizer: r.optimizer,
+          device: devices[rank],
+          pg: pgs[rank],
+          interpreter: s.interpreter,
+        });
         for await (const _ of p.run(r.batches)) note();
         p.dispose();
       } else {
-        const p = new DirectSparseDistPipeline({ model: r.model, optimizer: r.optimizer, device: devices[rank] });
+        const p = new DirectSparseDistPipeline({
+          model: r.model,
+          optimizer: r.optimizer,
+          device: devices[rank],
+        });
         const it = r.batches[Symbol.iterator]();
         while (!(await p.progress(it)).done) note();
       }
@@ -128,23 +144,58 @@ export function steadyGap(times: readonly number[]): number {
   return second[Math.floor(second.length / 2)] ?? NaN;
 }
 
-function shapesRanks(s: SimScenario, pgs: ReturnType<typeof createSimProcessGroups>, distPgs: ReturnType<typeof createSimProcessGroups>, devices: SimDevice[], count: number): RankModel[] {
+function shapesRanks(
+  s: SimScenario,
+  pgs: ReturnType<typeof createSimProcessGroups>,
+  distPgs: ReturnType<typeof createSimProcessGroups>,
+  devices: SimDevice[],
+  count: number,
+): RankModel[] {
   const local = (s.globalBatch ?? 64 * s.worldSize) / s.worldSize;
   return pgs.map((pg, rank) => {
-    const r = buildShapesOnlyRank({ pg, distPg: distPgs[rank], device: devices[rank], features: 8, dim: 16, dense: s.dense });
-    return { model: r.model, optimizer: r.optimizer, batches: { [Symbol.iterator]: () => shapesOnlyBatches({ features: 8, batchSize: local, idsPerFeature: 4, count }) }, dispose: () => r.model.dispose() };
+    const r = buildShapesOnlyRank({
+      pg,
+      distPg: distPgs[rank],
+      device: devices[rank],
+      features: 8,
+      dim: 16,
+      dense: s.dense,
+    });
+    return {
+      model: r.model,
+      optimizer: r.optimizer,
+      batches: {
+        [Symbol.iterator]: () =>
+          shapesOnlyBatches({ features: 8, batchSize: local, idsPerFeature: 4, count }),
+      },
+      dispose: () => r.model.dispose(),
+    };
   });
 }
 
-function dlrmRanks(s: SimScenario, pgs: ReturnType<typeof createSimProcessGroups>, distPgs: ReturnType<typeof createSimProcessGroups>, devices: SimDevice[], count: number): RankModel[] {
+function dlrmRanks(
+  s: SimScenario,
+  pgs: ReturnType<typeof createSimProcessGroups>,
+  distPgs: ReturnType<typeof createSimProcessGroups>,
+  devices: SimDevice[],
+  count: number,
+): RankModel[] {
   const config = smallDlrmConfig({ bottom: [8, 4], top: [8, 1], embeddingDim: 4 });
   const global = s.globalBatch ?? 32;
   const local = global / s.worldSize;
-  const data = new SyntheticClickLog({ seed: 3, features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })) });
+  const data = new SyntheticClickLog({
+    seed: 3,
+    features: config.tables.map((t) => ({ key: t.features[0], rows: t.rows })),
+  });
   const all = [...data.batches(global, { count })];
   void batchSpecFor;
   return pgs.map((pg, rank) => {
     const r = buildDlrmRank({ pg, distPg: distPgs[rank], device: devices[rank], config });
-    return { model: r.model, optimizer: r.optimizer, batches: all.map((b) => b.sliceSamples(rank * local, (rank + 1) * local)), dispose: () => r.model.dispose() };
+    return {
+      model: r.model,
+      optimizer: r.optimizer,
+      batches: all.map((b) => b.sliceSamples(rank * local, (rank + 1) * local)),
+      dispose: () => r.model.dispose(),
+    };
   });
 }

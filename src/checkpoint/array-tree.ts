@@ -75,7 +75,10 @@ export class BinarySink {
 }
 
 function toLittleEndian(array: StoredArray, dtype: ArrayDtype): Uint8Array {
-  if (LITTLE_ENDIAN_HOST) return new Uint8Array(array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength));
+  if (LITTLE_ENDIAN_HOST)
+    return new Uint8Array(
+      array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength),
+    );
   const out = new Uint8Array(array.length * BYTES[dtype]);
   const view = new DataView(out.buffer);
   for (let i = 0; i < array.length; i++) {
@@ -94,9 +97,19 @@ function fromLittleEndian(bytes: Uint8Array, dtype: ArrayDtype, length: number):
     return new Int32Array(copy.buffer, 0, length);
   }
   const view = new DataView(copy.buffer);
-  const out = dtype === 'float32' ? new Float32Array(length) : dtype === 'float64' ? new Float64Array(length) : new Int32Array(length);
+  const out =
+    dtype === 'float32'
+      ? new Float32Array(length)
+      : dtype === 'float64'
+        ? new Float64Array(length)
+        : new Int32Array(length);
   for (let i = 0; i < length; i++) {
-    out[i] = dtype === 'float32' ? view.getFloat32(i * 4, true) : dtype === 'float64' ? view.getFloat64(i * 8, true) : view.getInt32(i * 4, true);
+    out[i] =
+      dtype === 'float32'
+        ? view.getFloat32(i * 4, true)
+        : dtype === 'float64'
+          ? view.getFloat64(i * 8, true)
+          : view.getInt32(i * 4, true);
   }
   return out;
 }
@@ -111,23 +124,34 @@ function fromLittleEndian(bytes: Uint8Array, dtype: ArrayDtype, length: number):
 export function encodeArrays(value: unknown, sink: BinarySink, path = '$'): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError(`checkpoint: ${path} is ${value}, which JSON cannot hold`);
+    if (!Number.isFinite(value))
+      throw new TypeError(`checkpoint: ${path} is ${value}, which JSON cannot hold`);
     return value;
   }
   if (value === undefined) return null;
   if (dtypeOf(value)) return { $array: sink.append(value as StoredArray) };
-  if (ArrayBuffer.isView(value)) throw new TypeError(`checkpoint: ${path} is a ${value.constructor.name}; only Float32Array, Float64Array and Int32Array are stored`);
+  if (ArrayBuffer.isView(value))
+    throw new TypeError(
+      `checkpoint: ${path} is a ${value.constructor.name}; only Float32Array, Float64Array and Int32Array are stored`,
+    );
   if (Array.isArray(value)) return value.map((v, i) => encodeArrays(v, sink, `${path}[${i}]`));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = encodeArrays(v, sink, `${path}.${k}`);
+    for (const [k, v] of Object.entries(value))
+      if (v !== undefined) out[k] = encodeArrays(v, sink, `${path}.${k}`);
     return out;
   }
   throw new TypeError(`checkpoint: ${path} is a ${typeof value}, which a checkpoint cannot hold`);
 }
 
 function isRef(value: unknown): value is { $array: ArrayRef } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && '$array' in value && Object.keys(value).length === 1;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    '$array' in value &&
+    Object.keys(value).length === 1
+  );
 }
 
 /**
@@ -137,7 +161,12 @@ function isRef(value: unknown): value is { $array: ArrayRef } {
  * @example
  * const state = decodeArrays(manifest.ranks[0], { 'rank-0.bin': bytes }, 'ckpt');
  */
-export function decodeArrays(json: unknown, files: Readonly<Record<string, Uint8Array>>, dir: string, path = '$'): unknown {
+export function decodeArrays(
+  json: unknown,
+  files: Readonly<Record<string, Uint8Array>>,
+  dir: string,
+  path = '$',
+): unknown {
   if (Array.isArray(json)) return json.map((v, i) => decodeArrays(v, files, dir, `${path}[${i}]`));
   if (isRef(json)) return readRef(json.$array, files, dir, path);
   if (typeof json === 'object' && json !== null) {
@@ -148,17 +177,28 @@ export function decodeArrays(json: unknown, files: Readonly<Record<string, Uint8
   return json;
 }
 
-function readRef(ref: ArrayRef, files: Readonly<Record<string, Uint8Array>>, dir: string, path: string): StoredArray {
+function readRef(
+  ref: ArrayRef,
+  files: Readonly<Record<string, Uint8Array>>,
+  dir: string,
+  path: string,
+): StoredArray {
   const bad = (what: string): never => {
     throw new CheckpointError(dir, `manifest.json ${path}: ${what}`);
   };
   if (typeof ref !== 'object' || ref === null) bad('array reference is not an object');
-  if (!(ref.dtype in BYTES)) bad(`unknown dtype ${JSON.stringify(ref.dtype)} (float32, float64 or int32)`);
-  if (!Number.isSafeInteger(ref.offset) || ref.offset < 0 || ref.offset % 8 !== 0) bad(`offset ${JSON.stringify(ref.offset)} is not a non-negative multiple of 8`);
-  if (!Number.isSafeInteger(ref.length) || ref.length < 0) bad(`length ${JSON.stringify(ref.length)} is not a non-negative integer`);
+  if (!(ref.dtype in BYTES))
+    bad(`unknown dtype ${JSON.stringify(ref.dtype)} (float32, float64 or int32)`);
+  if (!Number.isSafeInteger(ref.offset) || ref.offset < 0 || ref.offset % 8 !== 0)
+    bad(`offset ${JSON.stringify(ref.offset)} is not a non-negative multiple of 8`);
+  if (!Number.isSafeInteger(ref.length) || ref.length < 0)
+    bad(`length ${JSON.stringify(ref.length)} is not a non-negative integer`);
   const bytes = files[ref.file];
   if (!bytes) bad(`refers to ${JSON.stringify(ref.file)}, which is not a file of the checkpoint`);
   const end = ref.offset + ref.length * BYTES[ref.dtype];
-  if (end > bytes.length) bad(`${ref.length} ${ref.dtype} values from byte ${ref.offset} run past the end of ${ref.file} (${bytes.length} bytes)`);
+  if (end > bytes.length)
+    bad(
+      `${ref.length} ${ref.dtype} values from byte ${ref.offset} run past the end of ${ref.file} (${bytes.length} bytes)`,
+    );
   return fromLittleEndian(bytes.subarray(ref.offset, end), ref.dtype, ref.length);
 }

@@ -20,7 +20,13 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join, resolve } from 'node:path';
 import { BinarySink, decodeArrays, encodeArrays } from './array-tree.ts';
 import { CheckpointError } from './checkpoint-error.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MANIFEST_FILE, type CheckpointManifest, type ResumeKey } from './manifest.ts';
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  MANIFEST_FILE,
+  type CheckpointManifest,
+  type ResumeKey,
+} from './manifest.ts';
 import type { RankCheckpointState } from './rank-state.ts';
 import { checkRankState } from './rank-state-check.ts';
 
@@ -62,13 +68,17 @@ async function statOrNull(path: string) {
 export async function checkCheckpointTarget(dir: string): Promise<void> {
   const parent = dirname(resolve(dir));
   const p = await statOrNull(parent);
-  if (!p?.isDirectory()) throw new CheckpointError(dir, `the parent directory ${parent} does not exist`);
+  if (!p?.isDirectory())
+    throw new CheckpointError(dir, `the parent directory ${parent} does not exist`);
   const s = await statOrNull(dir);
   if (!s) return;
   if (!s.isDirectory()) throw new CheckpointError(dir, 'exists and is not a directory');
   const entries = await readdir(dir);
   if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
-    throw new CheckpointError(dir, `exists, is not empty and holds no ${MANIFEST_FILE}: refusing to replace it`);
+    throw new CheckpointError(
+      dir,
+      `exists, is not empty and holds no ${MANIFEST_FILE}: refusing to replace it`,
+    );
   }
 }
 
@@ -82,7 +92,11 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents)
   await checkCheckpointTarget(dir);
   const files: Record<string, Uint8Array> = {};
   const ranks = contents.ranks.map((state, r) => {
-    if (state.rank !== r) throw new CheckpointError(dir, `rank states must be in rank order: position ${r} holds rank ${state.rank}`);
+    if (state.rank !== r)
+      throw new CheckpointError(
+        dir,
+        `rank states must be in rank order: position ${r} holds rank ${state.rank}`,
+      );
     const sink = new BinarySink(`rank-${r}.bin`);
     const json = encodeArrays(state, sink);
     files[sink.file] = sink.bytes();
@@ -95,7 +109,12 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents)
     resumeKey: contents.resumeKey,
     worldSize: contents.ranks.length,
     nextBatch: contents.nextBatch,
-    files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, { bytes: bytes.length, sha256: sha256(bytes) }])),
+    files: Object.fromEntries(
+      Object.entries(files).map(([name, bytes]) => [
+        name,
+        { bytes: bytes.length, sha256: sha256(bytes) },
+      ]),
+    ),
     ranks,
   };
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -145,27 +164,43 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   } catch (e) {
     return fail(`${MANIFEST_FILE} is not valid JSON (${(e as Error).message})`);
   }
-  if (typeof manifest !== 'object' || manifest === null) fail(`${MANIFEST_FILE} is not a JSON object`);
-  if (manifest.format !== CHECKPOINT_FORMAT) fail(`${MANIFEST_FILE}: format is ${JSON.stringify(manifest.format)}, expected "${CHECKPOINT_FORMAT}"`);
-  if (manifest.version !== CHECKPOINT_VERSION) fail(`${MANIFEST_FILE}: version ${JSON.stringify(manifest.version)} is not supported (this sparsepipe reads version ${CHECKPOINT_VERSION})`);
-  if (!Number.isInteger(manifest.worldSize) || manifest.worldSize < 1) fail(`${MANIFEST_FILE}: worldSize ${JSON.stringify(manifest.worldSize)} is not an integer ≥ 1`);
-  if (!Number.isInteger(manifest.nextBatch) || manifest.nextBatch < 0) fail(`${MANIFEST_FILE}: nextBatch ${JSON.stringify(manifest.nextBatch)} is not an integer ≥ 0`);
-  if (typeof manifest.resumeKey !== 'object' || manifest.resumeKey === null) fail(`${MANIFEST_FILE}: resumeKey is missing`);
-  if (typeof manifest.files !== 'object' || manifest.files === null) fail(`${MANIFEST_FILE}: files is missing`);
+  if (typeof manifest !== 'object' || manifest === null)
+    fail(`${MANIFEST_FILE} is not a JSON object`);
+  if (manifest.format !== CHECKPOINT_FORMAT)
+    fail(
+      `${MANIFEST_FILE}: format is ${JSON.stringify(manifest.format)}, expected "${CHECKPOINT_FORMAT}"`,
+    );
+  if (manifest.version !== CHECKPOINT_VERSION)
+    fail(
+      `${MANIFEST_FILE}: version ${JSON.stringify(manifest.version)} is not supported (this sparsepipe reads version ${CHECKPOINT_VERSION})`,
+    );
+  if (!Number.isInteger(manifest.worldSize) || manifest.worldSize < 1)
+    fail(`${MANIFEST_FILE}: worldSize ${JSON.stringify(manifest.worldSize)} is not an integer ≥ 1`);
+  if (!Number.isInteger(manifest.nextBatch) || manifest.nextBatch < 0)
+    fail(`${MANIFEST_FILE}: nextBatch ${JSON.stringify(manifest.nextBatch)} is not an integer ≥ 0`);
+  if (typeof manifest.resumeKey !== 'object' || manifest.resumeKey === null)
+    fail(`${MANIFEST_FILE}: resumeKey is missing`);
+  if (typeof manifest.files !== 'object' || manifest.files === null)
+    fail(`${MANIFEST_FILE}: files is missing`);
   if (!Array.isArray(manifest.ranks) || manifest.ranks.length !== manifest.worldSize) {
-    fail(`${MANIFEST_FILE}: ranks must list ${manifest.worldSize} rank states, found ${Array.isArray(manifest.ranks) ? manifest.ranks.length : 'none'}`);
+    fail(
+      `${MANIFEST_FILE}: ranks must list ${manifest.worldSize} rank states, found ${Array.isArray(manifest.ranks) ? manifest.ranks.length : 'none'}`,
+    );
   }
   const files: Record<string, Uint8Array> = {};
   for (const [name, record] of Object.entries(manifest.files)) {
-    if (basename(name) !== name) fail(`${MANIFEST_FILE}: file name ${JSON.stringify(name)} must not contain a path`);
+    if (basename(name) !== name)
+      fail(`${MANIFEST_FILE}: file name ${JSON.stringify(name)} must not contain a path`);
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(await readFile(join(dir, name)));
     } catch {
       return fail(`${name} is missing or unreadable`);
     }
-    if (bytes.length !== record?.bytes) fail(`${name} has ${bytes.length} bytes, the manifest says ${record?.bytes}`);
-    if (sha256(bytes) !== record.sha256) fail(`${name} is corrupt: its sha256 does not match the manifest`);
+    if (bytes.length !== record?.bytes)
+      fail(`${name} has ${bytes.length} bytes, the manifest says ${record?.bytes}`);
+    if (sha256(bytes) !== record.sha256)
+      fail(`${name} is corrupt: its sha256 does not match the manifest`);
     files[name] = bytes;
   }
   const ranks = manifest.ranks.map((json, r) => {

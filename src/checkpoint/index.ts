@@ -9,5 +9,17 @@
 export * from './checkpoint-error.ts';
 export * from './manifest.ts';
 export * from './rank-state.ts';
-export { checkCheckpointTarget, readCheckpoint, writeCheckpoint, type CheckpointContents, type LoadedCheckpoint } from './checkpoint-dir.ts';
-export { BinarySink, decodeArrays, encodeArrays, type ArrayDtype, type ArrayRef } from './array-tree.ts';
+export {
+  checkCheckpointTarget,
+  readCheckpoint,
+  writeCheckpoint,
+  type CheckpointContents,
+  type LoadedCheckpoint,
+} from './checkpoint-dir.ts';
+export {
+  BinarySink,
+  decodeArrays,
+  encodeArrays,
+  type ArrayDtype,
+  type ArrayRef,
+} from './array-tree.ts';

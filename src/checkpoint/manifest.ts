@@ -52,7 +52,8 @@ export function compareResumeKey(stored: ResumeKey, current: ResumeKey): string[
   for (const key of keys) {
     if (JSON.stringify(stored[key]) === JSON.stringify(current[key])) continue;
     if (!(key in stored)) out.push(`the checkpoint does not record ${key}`);
-    else if (!(key in current)) out.push(`the checkpoint records ${key} ${show(stored[key])}, which this run does not set`);
+    else if (!(key in current))
+      out.push(`the checkpoint records ${key} ${show(stored[key])}, which this run does not set`);
     else {
       const [path, a, b] = firstDifference(key, stored[key], current[key]);
       out.push(`${path} is ${show(b)}, the checkpoint has ${show(a)}`);
@@ -67,7 +68,8 @@ function firstDifference(path: string, a: unknown, b: unknown): [string, unknown
   if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
     for (const k of keys) {
-      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return firstDifference(Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`, a[k], b[k]);
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+        return firstDifference(Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`, a[k], b[k]);
     }
   }
   return [path, a, b];

@@ -10,14 +10,25 @@ import type { RankCheckpointState } from './rank-state.ts';
 
 type Check = (value: unknown, path: string) => string | undefined;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 
-const integer: Check = (v, p) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : `${p}: expected an integer ≥ 0, got ${JSON.stringify(v)}`);
-const number: Check = (v, p) => (typeof v === 'number' && Number.isFinite(v) ? undefined : `${p}: expected a number, got ${JSON.stringify(v)}`);
-const string: Check = (v, p) => (typeof v === 'string' ? undefined : `${p}: expected a string, got ${JSON.stringify(v)}`);
-const f32: Check = (v, p) => (v instanceof Float32Array ? undefined : `${p}: expected a float32 array reference`);
-const f64: Check = (v, p) => (v instanceof Float64Array ? undefined : `${p}: expected a float64 array reference`);
-const i32: Check = (v, p) => (v instanceof Int32Array ? undefined : `${p}: expected an int32 array reference`);
+const integer: Check = (v, p) =>
+  Number.isInteger(v) && (v as number) >= 0
+    ? undefined
+    : `${p}: expected an integer ≥ 0, got ${JSON.stringify(v)}`;
+const number: Check = (v, p) =>
+  typeof v === 'number' && Number.isFinite(v)
+    ? undefined
+    : `${p}: expected a number, got ${JSON.stringify(v)}`;
+const string: Check = (v, p) =>
+  typeof v === 'string' ? undefined : `${p}: expected a string, got ${JSON.stringify(v)}`;
+const f32: Check = (v, p) =>
+  v instanceof Float32Array ? undefined : `${p}: expected a float32 array reference`;
+const f64: Check = (v, p) =>
+  v instanceof Float64Array ? undefined : `${p}: expected a float64 array reference`;
+const i32: Check = (v, p) =>
+  v instanceof Int32Array ? undefined : `${p}: expected an int32 array reference`;
 const anyObject: Check = (v, p) => (isObject(v) ? undefined : `${p}: expected an object`);
 const optional =
   (check: Check): Check =>
@@ -57,22 +68,46 @@ function arrayOf(check: Check): Check {
   };
 }
 
-const block = { table: string, rowStart: integer, rowEnd: integer, colStart: integer, colEnd: integer };
+const block = {
+  table: string,
+  rowStart: integer,
+  rowEnd: integer,
+  colStart: integer,
+  colEnd: integer,
+};
 
 const rankState = shape({
   rank: integer,
-  pipeline: shape({ calls: integer, windowSize: integer, batchesTrained: integer, nextBatch: integer }),
+  pipeline: shape({
+    calls: integer,
+    windowSize: integer,
+    batchesTrained: integer,
+    nextBatch: integer,
+  }),
   gradScaler: optional(anyObject),
   dense: shape({
     params: recordOf(f32),
-    optimizer: shape({ kind: string, lr: number, hyper: recordOf(number), stepCount: integer, slots: recordOf(recordOf(f32)), accumulated: recordOf(f32) }),
+    optimizer: shape({
+      kind: string,
+      lr: number,
+      hyper: recordOf(number),
+      stepCount: integer,
+      slots: recordOf(recordOf(f32)),
+      accumulated: recordOf(f32),
+    }),
   }),
   sparse: shape({
     state: shape({
       kind: string,
       rank: integer,
       plan: anyObject,
-      shards: arrayOf(shape({ ...block, weights: f32, optimizer: shape({ kind: string, momentum: optional(f32) }) })),
+      shards: arrayOf(
+        shape({
+          ...block,
+          weights: f32,
+          optimizer: shape({ kind: string, momentum: optional(f32) }),
+        }),
+      ),
       featureProcessors: recordOf(f32),
     }),
     grads: arrayOf(shape({ ...block, width: integer, rows: i32, values: f64 })),

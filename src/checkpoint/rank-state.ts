@@ -72,9 +72,14 @@ export interface CheckpointableRank {
  * @example
  * const state = captureRankState(pg.rank, { model, dense, ebc }, pipeline.exportState());
  */
-export function captureRankState(rank: number, parts: CheckpointableRank, pipeline: PipelineState): RankCheckpointState {
+export function captureRankState(
+  rank: number,
+  parts: CheckpointableRank,
+  pipeline: PipelineState,
+): RankCheckpointState {
   const params: Record<string, Float32Array> = {};
-  for (const [name, v] of parts.model.namedParameters()) params[name] = Float32Array.from(v.dataSync() as Float32Array);
+  for (const [name, v] of parts.model.namedParameters())
+    params[name] = Float32Array.from(v.dataSync() as Float32Array);
   const grads = parts.ebc.localShards().map((shard): ShardGradState => {
     const width = shard.grad.width;
     const rows: number[] = [];
@@ -106,12 +111,16 @@ export function captureRankState(rank: number, parts: CheckpointableRank, pipeli
 export function restoreRankState(parts: CheckpointableRank, state: RankCheckpointState): void {
   const variables = new Map(parts.model.namedParameters());
   for (const name of Object.keys(state.dense.params)) {
-    if (!variables.has(name)) throw new Error(`dense parameter '${name}' is not a parameter of this model`);
+    if (!variables.has(name))
+      throw new Error(`dense parameter '${name}' is not a parameter of this model`);
   }
   for (const [name, v] of variables) {
     const values = state.dense.params[name];
     if (!values) throw new Error(`dense parameter '${name}' is missing`);
-    if (values.length !== v.size) throw new Error(`dense parameter '${name}' has ${values.length} values, the model's has ${v.size} (shape [${v.shape.join(', ')}])`);
+    if (values.length !== v.size)
+      throw new Error(
+        `dense parameter '${name}' has ${values.length} values, the model's has ${v.size} (shape [${v.shape.join(', ')}])`,
+      );
   }
   const shards = parts.ebc.localShards();
   const gradOf = new Map(state.sparse.grads.map((g) => [shardKey(g), g]));
@@ -119,12 +128,25 @@ export function restoreRankState(parts: CheckpointableRank, state: RankCheckpoin
     const key = shardKey({ table: shard.table.name, ...shard.block });
     const g = gradOf.get(key);
     if (!g) throw new Error(`no gradient accumulator for shard ${key}`);
-    if (g.width !== shard.grad.width) throw new Error(`gradient accumulator of shard ${key} has width ${g.width}, expected ${shard.grad.width}`);
-    if (g.values.length !== g.rows.length * g.width) throw new Error(`gradient accumulator of shard ${key} has ${g.values.length} values for ${g.rows.length} rows × ${g.width}`);
+    if (g.width !== shard.grad.width)
+      throw new Error(
+        `gradient accumulator of shard ${key} has width ${g.width}, expected ${shard.grad.width}`,
+      );
+    if (g.values.length !== g.rows.length * g.width)
+      throw new Error(
+        `gradient accumulator of shard ${key} has ${g.values.length} values for ${g.rows.length} rows × ${g.width}`,
+      );
     const nRows = shard.block.rowEnd - shard.block.rowStart;
-    for (const r of g.rows) if (!(r >= 0 && r < nRows)) throw new Error(`gradient accumulator of shard ${key} holds row ${r}, outside [0, ${nRows})`);
+    for (const r of g.rows)
+      if (!(r >= 0 && r < nRows))
+        throw new Error(
+          `gradient accumulator of shard ${key} holds row ${r}, outside [0, ${nRows})`,
+        );
   }
-  if (gradOf.size !== shards.length) throw new Error(`the state has ${gradOf.size} shard accumulators, this rank holds ${shards.length} shards`);
+  if (gradOf.size !== shards.length)
+    throw new Error(
+      `the state has ${gradOf.size} shard accumulators, this rank holds ${shards.length} shards`,
+    );
 
   parts.dense.importState(state.dense.optimizer);
   parts.ebc.loadStateDict(state.sparse.state);
@@ -153,6 +175,12 @@ export function resumeStateOf(state: RankCheckpointState): PipelineState {
   return { ...state.pipeline, gradScaler: state.gradScaler ?? undefined };
 }
 
-function shardKey(s: { table: string; rowStart: number; rowEnd: number; colStart: number; colEnd: number }): string {
+function shardKey(s: {
+  table: string;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+}): string {
   return `'${s.table}' rows [${s.rowStart}, ${s.rowEnd}) cols [${s.colStart}, ${s.colEnd})`;
 }

@@ -44,13 +44,18 @@ export async function chromeTraceJson(events: readonly PipelineEvent[]): Promise
  * @example
  * minimalChromeTrace(events).traceEvents.length;
  */
-export function minimalChromeTrace(events: readonly PipelineEvent[]): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
-  const tid = (stream: string): number => STREAM_NAMES.indexOf(stream as (typeof STREAM_NAMES)[number]) + 1;
+export function minimalChromeTrace(events: readonly PipelineEvent[]): {
+  traceEvents: TraceEvent[];
+  displayTimeUnit: 'ms';
+} {
+  const tid = (stream: string): number =>
+    STREAM_NAMES.indexOf(stream as (typeof STREAM_NAMES)[number]) + 1;
   const out: TraceEvent[] = [];
   const ranks = [...new Set(events.map((e) => e.rank))].sort((a, b) => a - b);
   for (const rank of ranks) {
     out.push({ name: 'process_name', ph: 'M', pid: rank, tid: 0, args: { name: `rank ${rank}` } });
-    for (const s of STREAM_NAMES) out.push({ name: 'thread_name', ph: 'M', pid: rank, tid: tid(s), args: { name: s } });
+    for (const s of STREAM_NAMES)
+      out.push({ name: 'thread_name', ph: 'M', pid: rank, tid: tid(s), args: { name: s } });
   }
   const timed: TraceEvent[] = [];
   const open = new Map<string, PipelineEvent>();
@@ -69,7 +74,15 @@ export function minimalChromeTrace(events: readonly PipelineEvent[]): { traceEve
         if (!start) continue;
         open.delete(key);
         const name = e.module ? `${kind} ${e.module}` : kind;
-        timed.push({ name, ph: 'X', pid: e.rank, tid: tid(SPAN_STREAM[kind as SpanKind]), ts: start.t * 1000, dur: (e.t - start.t) * 1000, args });
+        timed.push({
+          name,
+          ph: 'X',
+          pid: e.rank,
+          tid: tid(SPAN_STREAM[kind as SpanKind]),
+          ts: start.t * 1000,
+          dur: (e.t - start.t) * 1000,
+          args,
+        });
       }
       continue;
     }
@@ -77,7 +90,15 @@ export function minimalChromeTrace(events: readonly PipelineEvent[]): { traceEve
     void batch;
     void module;
     const stream = type === 'dist.splits' ? 'dataDist' : 'default';
-    timed.push({ name: type, ph: 'i', s: 't', pid: rank, tid: tid(stream), ts: t * 1000, args: { ...args, ...rest } });
+    timed.push({
+      name: type,
+      ph: 'i',
+      s: 't',
+      pid: rank,
+      tid: tid(stream),
+      ts: t * 1000,
+      args: { ...args, ...rest },
+    });
   }
   timed.sort((a, b) => a.ts! - b.ts!);
   return { traceEvents: [...out, ...timed], displayTimeUnit: 'ms' };

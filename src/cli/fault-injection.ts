@@ -52,8 +52,10 @@ export function parseFault(text: string, run: { ranks: number; batches: number }
   if (!m) throw new UsageError(`${where}: expected die:<rank>@<batch> (e.g. die:1@3)`);
   const rank = Number(m[1]);
   const batch = Number(m[2]);
-  if (!Number.isSafeInteger(rank) || rank >= run.ranks) throw new UsageError(`${where}: rank ${m[1]} is not below --ranks ${run.ranks}`);
-  if (!Number.isSafeInteger(batch) || batch >= run.batches) throw new UsageError(`${where}: batch ${m[2]} is not below --batches ${run.batches}`);
+  if (!Number.isSafeInteger(rank) || rank >= run.ranks)
+    throw new UsageError(`${where}: rank ${m[1]} is not below --ranks ${run.ranks}`);
+  if (!Number.isSafeInteger(batch) || batch >= run.batches)
+    throw new UsageError(`${where}: batch ${m[2]} is not below --batches ${run.batches}`);
   return { kind: 'die', rank, batch, text };
 }
 
@@ -63,7 +65,10 @@ export function parseFault(text: string, run: { ranks: number; batches: number }
  * @example
  * const fault = faultFromEnv(process.env, { ranks: 2, batches: 8 });
  */
-export function faultFromEnv(env: Readonly<Record<string, string | undefined>>, run: { ranks: number; batches: number }): RankFault | null {
+export function faultFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  run: { ranks: number; batches: number },
+): RankFault | null {
   const text = env[FAULT_ENV];
   if (text === undefined || text === '') return null;
   return parseFault(text, run);
@@ -87,7 +92,11 @@ export function faultMessage(fault: RankFault): string {
  * const beforeBatch = dieHook(job.fault, spec.rank, () => process.exit(137));
  * await runRankJobOnDevice(spec, device, pg, distPg, { beforeBatch });
  */
-export function dieHook(fault: RankFault | null | undefined, rank: number, die: (fault: RankFault) => void | Promise<void>): RankHooks['beforeBatch'] {
+export function dieHook(
+  fault: RankFault | null | undefined,
+  rank: number,
+  die: (fault: RankFault) => void | Promise<void>,
+): RankHooks['beforeBatch'] {
   if (!fault || fault.rank !== rank) return undefined;
   return async (batch) => {
     if (batch === fault.batch) await die(fault);

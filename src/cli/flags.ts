@@ -49,7 +49,8 @@ export function positiveNumberFlag(): FlagSpec<number> {
     arity: 'value',
     parse(text, flag) {
       const n = text !== undefined && text.trim() !== '' ? Number(text) : NaN;
-      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number > 0, got ${show(text)}`);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new UsageError(`${flag} must be a number > 0, got ${show(text)}`);
       return n;
     },
   };
@@ -105,7 +106,11 @@ export function optionalFlag<T>(inner: FlagSpec<T>, fallback: T): FlagSpec<T> {
  * @example
  * parseFlags(['--lr=0.1', 'extra'], { '--lr': positiveNumberFlag() }, 'train'); // { values: { '--lr': 0.1 }, positionals: ['extra'] }
  */
-export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: string): ParsedFlags {
+export function parseFlags(
+  argv: readonly string[],
+  specs: FlagSpecs,
+  command: string,
+): ParsedFlags {
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -117,12 +122,16 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
     const eq = arg.indexOf('=');
     const flag = eq < 0 ? arg : arg.slice(0, eq);
     const spec = specs[flag];
-    if (!spec) throw new UsageError(`unknown option ${flag} for \`sparsepipe ${command}\` (see \`sparsepipe ${command} --help\`)`);
+    if (!spec)
+      throw new UsageError(
+        `unknown option ${flag} for \`sparsepipe ${command}\` (see \`sparsepipe ${command} --help\`)`,
+      );
     if (flag in values) throw new UsageError(`${flag} is given twice`);
     let text: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (text === undefined && spec.arity === 'value') {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new UsageError(`${flag} needs a value`);
+      if (next === undefined || (next.startsWith('--') && next.length > 2))
+        throw new UsageError(`${flag} needs a value`);
       text = next;
       i++;
     } else if (text === undefined && spec.arity === 'optional') {

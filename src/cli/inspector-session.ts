@@ -48,10 +48,16 @@ interface InspectorModule {
 
 const INSPECTOR_SERVER = new URL('../../visualizations/inspector/server.ts', import.meta.url);
 
-export async function startInspectorSession(port: number, title: string, options: InspectorSessionOptions = {}): Promise<InspectorSession> {
+export async function startInspectorSession(
+  port: number,
+  title: string,
+  options: InspectorSessionOptions = {},
+): Promise<InspectorSession> {
   const mod = (await importOptional(INSPECTOR_SERVER)) as InspectorModule | null;
   if (typeof mod?.startInspector !== 'function') {
-    throw new CliError('--inspect is not available yet (visualizations/inspector/server.ts is missing)');
+    throw new CliError(
+      '--inspect is not available yet (visualizations/inspector/server.ts is missing)',
+    );
   }
   const feed = new Subject<PipelineEvent>();
   const live = new Set<TrainPipeline>();
@@ -86,7 +92,12 @@ export async function startInspectorSession(port: number, title: string, options
     url: handle.url,
     attach(pipeline) {
       live.add(pipeline);
-      subs.push(pipeline.events$.subscribe({ next: (e) => feed.next(e), complete: () => live.delete(pipeline) }));
+      subs.push(
+        pipeline.events$.subscribe({
+          next: (e) => feed.next(e),
+          complete: () => live.delete(pipeline),
+        }),
+      );
       if (paused) pipeline.pause();
     },
     finish,

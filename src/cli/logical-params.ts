@@ -34,9 +34,12 @@ export interface ParamStats {
  * @example
  * Object.keys(logicalParams(results)); // ['dense.bottom.layers.0.bias', …, 'sparse.t0', …]
  */
-export function logicalParams(results: readonly Pick<RankResult, 'denseParams' | 'sparseState'>[]): Map<string, LogicalParam> {
+export function logicalParams(
+  results: readonly Pick<RankResult, 'denseParams' | 'sparseState'>[],
+): Map<string, LogicalParam> {
   const out = new Map<string, LogicalParam>();
-  for (const [name, p] of Object.entries(results[0].denseParams)) out.set(`dense.${name}`, { shape: [...p.shape], values: p.values });
+  for (const [name, p] of Object.entries(results[0].denseParams))
+    out.set(`dense.${name}`, { shape: [...p.shape], values: p.values });
   const logical = assembleStateDict(results.map((r) => r.sparseState));
   const plan = results[0].sparseState.plan;
   for (const [name, values] of Object.entries(logical.tables)) {
@@ -45,7 +48,8 @@ export function logicalParams(results: readonly Pick<RankResult, 'denseParams' |
     const dim = Math.max(...shards.map((s) => s.colEnd));
     out.set(`sparse.${name}`, { shape: [rows, dim], values });
   }
-  for (const [f, values] of Object.entries(logical.featureProcessors)) out.set(`sparse.fp.${f}`, { shape: [values.length], values });
+  for (const [f, values] of Object.entries(logical.featureProcessors))
+    out.set(`sparse.fp.${f}`, { shape: [values.length], values });
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
@@ -67,7 +71,8 @@ export function paramsDigest(params: ReadonlyMap<string, LogicalParam>): string 
 }
 
 function littleEndianBytes(values: Float32Array): Uint8Array {
-  if (endianness() === 'LE') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (endianness() === 'LE')
+    return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   const out = new Uint8Array(values.byteLength);
   const view = new DataView(out.buffer);
   values.forEach((v, i) => view.setFloat32(i * 4, v, true));
@@ -80,7 +85,9 @@ function littleEndianBytes(values: Float32Array): Uint8Array {
  * @example
  * paramsSummary(params)['dense.top.layers.1.bias'].sum;
  */
-export function paramsSummary(params: ReadonlyMap<string, LogicalParam>): Record<string, ParamStats> {
+export function paramsSummary(
+  params: ReadonlyMap<string, LogicalParam>,
+): Record<string, ParamStats> {
   const out: Record<string, ParamStats> = {};
   for (const [name, p] of params) {
     let sq = 0;

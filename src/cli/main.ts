@@ -19,12 +19,24 @@ export type { CliIo } from './cli-io.ts';
 const CHARTS_MODULE = new URL('../../visualizations/charts/generate.ts', import.meta.url);
 const REPLAY_MODULE = new URL('../../visualizations/inspector/replay.ts', import.meta.url);
 
-type SubcommandRunner = (argv: readonly string[], io: { log: (line: string) => void; error: (line: string) => void }) => Promise<number>;
+type SubcommandRunner = (
+  argv: readonly string[],
+  io: { log: (line: string) => void; error: (line: string) => void },
+) => Promise<number>;
 
-async function runOptional(url: URL, exportName: string, what: string, argv: readonly string[], io: CliIo): Promise<number> {
+async function runOptional(
+  url: URL,
+  exportName: string,
+  what: string,
+  argv: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const mod = await importOptional(url);
   const run = mod?.[exportName];
-  if (typeof run !== 'function') throw new CliError(`${what} is not available yet (${exportName} is missing from ${url.pathname.split('/').slice(-3).join('/')})`);
+  if (typeof run !== 'function')
+    throw new CliError(
+      `${what} is not available yet (${exportName} is missing from ${url.pathname.split('/').slice(-3).join('/')})`,
+    );
   return (run as SubcommandRunner)(argv, { log: io.out, error: io.err });
 }
 
@@ -64,12 +76,27 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         io.out(BENCH_TEXT);
         return 0;
       case 'charts':
-        return await runOptional(CHARTS_MODULE, 'runChartsCommand', '`sparsepipe charts`', rest, io);
+        return await runOptional(
+          CHARTS_MODULE,
+          'runChartsCommand',
+          '`sparsepipe charts`',
+          rest,
+          io,
+        );
       case 'inspect':
-        if (rest.length === 0) throw new UsageError('`sparsepipe inspect` needs a FILE (a trace or event log of a run)');
-        return await runOptional(REPLAY_MODULE, 'runInspectCommand', '`sparsepipe inspect`', rest, io);
+        if (rest.length === 0)
+          throw new UsageError('`sparsepipe inspect` needs a FILE (a trace or event log of a run)');
+        return await runOptional(
+          REPLAY_MODULE,
+          'runInspectCommand',
+          '`sparsepipe inspect`',
+          rest,
+          io,
+        );
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: train, bench, charts, inspect; see sparsepipe --help)`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)} (commands: train, bench, charts, inspect; see sparsepipe --help)`,
+        );
     }
   } catch (error) {
     io.err(errorLine(error));

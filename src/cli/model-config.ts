@@ -15,11 +15,19 @@ import type { TrainOptions } from './train-options.ts';
 /** Synthetic data reads this (the `--data` value of a synthetic run). */
 export const SYNTHETIC = 'synthetic';
 
-export function modelConfigFor(o: Pick<TrainOptions, 'modelSize' | 'optimizer' | 'lr' | 'seed' | 'data'>): DlrmConfig {
+export function modelConfigFor(
+  o: Pick<TrainOptions, 'modelSize' | 'optimizer' | 'lr' | 'seed' | 'data'>,
+): DlrmConfig {
   const base = o.modelSize === 'reference' ? referenceDlrmConfig() : smallDlrmConfig();
   const hyper = { optimizer: o.optimizer, lr: o.lr, seed: o.seed };
   if (o.data === SYNTHETIC) return { ...base, ...hyper };
   const { rows, dim, pooling } = base.tables[0];
-  const tables = CRITEO_CATEGORICAL_COLUMNS.map((key) => ({ name: `t_${key}`, rows, dim, pooling, features: [key] }));
+  const tables = CRITEO_CATEGORICAL_COLUMNS.map((key) => ({
+    name: `t_${key}`,
+    rows,
+    dim,
+    pooling,
+    features: [key],
+  }));
   return { ...base, ...hyper, tables };
 }

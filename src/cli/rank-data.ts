@@ -69,7 +69,12 @@ export function* syntheticRankBatches(log: SyntheticClickLog, slice: RankSlice):
  * @example
  * for (const b of heldOutRankBatches(log.heldOut(), 4096, 0, 4)) …
  */
-export function* heldOutRankBatches(heldOut: SyntheticClickLog, examples: number, rank: number, worldSize: number): Generator<Batch> {
+export function* heldOutRankBatches(
+  heldOut: SyntheticClickLog,
+  examples: number,
+  rank: number,
+  worldSize: number,
+): Generator<Batch> {
   const count = Math.ceil(examples / 512);
   for (let j = 0; j < count; j++) {
     const start = Math.floor((j * examples) / count);
@@ -92,9 +97,19 @@ export interface CriteoRankSource {
  * @example
  * const { batches, reader } = criteoRankBatches('day_0.tsv', config, false, slice);
  */
-export function criteoRankBatches(path: string, config: DlrmConfig, skipBadRows: boolean, slice: RankSlice): CriteoRankSource {
+export function criteoRankBatches(
+  path: string,
+  config: DlrmConfig,
+  skipBadRows: boolean,
+  slice: RankSlice,
+): CriteoRankSource {
   const features = config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows })));
-  const reader = readCriteoTsv(path, { batchSize: slice.globalBatchSize, features, skipBadRows, dropLast: slice.worldSize > 1 });
+  const reader = readCriteoTsv(path, {
+    batchSize: slice.globalBatchSize,
+    features,
+    skipBadRows,
+    dropLast: slice.worldSize > 1,
+  });
   const local = slice.globalBatchSize / slice.worldSize;
   async function* batches(): AsyncGenerator<Batch> {
     let i = 0;
@@ -102,7 +117,9 @@ export function criteoRankBatches(path: string, config: DlrmConfig, skipBadRows:
       if (i >= slice.to) break;
       if (i >= slice.from) {
         const size = slice.worldSize > 1 ? local : global.batchSize;
-        yield slice.worldSize > 1 ? global.sliceSamples(slice.rank * size, (slice.rank + 1) * size) : global;
+        yield slice.worldSize > 1
+          ? global.sliceSamples(slice.rank * size, (slice.rank + 1) * size)
+          : global;
       }
       i++;
     }

@@ -16,18 +16,37 @@ import type { Device, PipelineEvent, ProcessGroup } from '../protocol/index.ts';
 import { isSpanEvent } from '../protocol/index.ts';
 import { wallClock } from '../runtime/wall-clock.ts';
 import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
-import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type IterationMetrics, type TrainPipeline } from '../pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineBase,
+  TrainPipelineSparseDist,
+  type IterationMetrics,
+  type TrainPipeline,
+} from '../pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../pipeline/options.ts';
 import { batchSpecFor, buildDlrmRank, type DlrmConfig } from '../testing/dlrm-rank.ts';
 import type { ShardedEbcStateDict } from '../modules/sharding/sharded-state.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
 import type { Batch } from '../tensors/batch.ts';
-import { captureRankState, restoreRankState, resumeStateOf, type RankCheckpointState } from '../checkpoint/rank-state.ts';
-import { criteoRankBatches, heldOutRankBatches, syntheticLogFor, syntheticRankBatches, type RankSlice } from './rank-data.ts';
+import {
+  captureRankState,
+  restoreRankState,
+  resumeStateOf,
+  type RankCheckpointState,
+} from '../checkpoint/rank-state.ts';
+import {
+  criteoRankBatches,
+  heldOutRankBatches,
+  syntheticLogFor,
+  syntheticRankBatches,
+  type RankSlice,
+} from './rank-data.ts';
 import type { PipelineChoice } from './train-options.ts';
 
 /** Where a run's data comes from. */
-export type DataSpec = { kind: 'synthetic'; seed: number } | { kind: 'criteo'; path: string; skipBadRows: boolean };
+export type DataSpec =
+  | { kind: 'synthetic'; seed: number }
+  | { kind: 'criteo'; path: string; skipBadRows: boolean };
 
 /** Everything one rank needs to do its part (plain data). */
 export interface RankJobSpec {
@@ -116,14 +135,21 @@ const PIPELINE_CLASS = {
  * @example
  * const results = await Promise.all(specs.map((s, r) => runRankJob(s, envs[r])));
  */
-export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHooks = {}): Promise<RankResult> {
+export async function runRankJob(
+  spec: RankJobSpec,
+  env: RankEnv,
+  hooks: RankHooks = {},
+): Promise<RankResult> {
   const { config } = spec;
   const rank = buildDlrmRank({ pg: env.pg, distPg: env.distPg, device: env.device, config });
   if (spec.resume) {
     try {
       restoreRankState({ model: rank.model, dense: rank.dense, ebc: rank.ebc }, spec.resume);
     } catch (e) {
-      throw new Error(`--resume: rank ${spec.rank}'s state does not fit this model: ${(e as Error).message}`, { cause: e });
+      throw new Error(
+        `--resume: rank ${spec.rank}'s state does not fit this model: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
   const common: Omit<TrainPipelineOptions, 'name'> = {
@@ -189,17 +215,30 @@ export async function runRankJob(spec: RankJobSpec, env: RankEnv, hooks: RankHoo
   const clockEnd = env.device.clock.now();
   const wallTrainMs = wallClock.now() - wallStart;
   const checkpoint = spec.captureCheckpoint
-    ? captureRankState(spec.rank, { model: rank.model, dense: rank.dense, ebc: rank.ebc }, pipeline.exportState())
+    ? captureRankState(
+        spec.rank,
+        { model: rank.model, dense: rank.dense, ebc: rank.ebc },
+        pipeline.exportState(),
+      )
     : null;
 
   let heldOut: RankResult['heldOut'] = null;
   if (spec.heldOutExamples > 0 && spec.data.kind === 'synthetic') {
-    heldOut = await evaluate(spec, common, syntheticLogFor(config, spec.data.seed).heldOut(), hooks);
+    heldOut = await evaluate(
+      spec,
+      common,
+      syntheticLogFor(config, spec.data.seed).heldOut(),
+      hooks,
+    );
   }
   pipeline.dispose();
 
   const denseParams: RankResult['denseParams'] = {};
-  for (const [name, v] of rank.model.namedParameters()) denseParams[name] = { shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) };
+  for (const [name, v] of rank.model.namedParameters())
+    denseParams[name] = {
+      shape: [...v.shape],
+      values: Float32Array.from(v.dataSync() as Float32Array),
+    };
   const sparseState = rank.ebc.stateDict();
   rank.dense.dispose();
   for (const [, v] of rank.model.namedParameters()) v.dispose();

@@ -17,24 +17,42 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
   const lines = [
     `sparsepipe train: ${o.model} (${o.modelSize}) on ${data}, ${o.ranks} rank${o.ranks === 1 ? '' : 's'} (${o.backend} backend, ${o.device} device), pipeline ${o.pipeline}`,
     `  batches     ${s.batchesThisRun} this run (${s.examplesThisRun} examples)` +
-      (s.firstBatch > 0 ? `, ${s.batchesTrained} in all from checkpoint batch ${s.firstBatch}` : '') +
+      (s.firstBatch > 0
+        ? `, ${s.batchesTrained} in all from checkpoint batch ${s.firstBatch}`
+        : '') +
       `; global batch ${o.batchSize}, grad-accum ${o.gradAccum} (${o.gradAccumSchedule}), ${o.optimizer} lr ${o.lr}, seed ${o.seed}`,
   ];
   if (s.losses.length > 0) {
-    lines.push(`  loss        first ${f(s.losses[0])}  last ${f(s.losses.at(-1)!)}  min ${f(Math.min(...s.losses))}  (global batch mean)`);
+    lines.push(
+      `  loss        first ${f(s.losses[0])}  last ${f(s.losses.at(-1)!)}  min ${f(Math.min(...s.losses))}  (global batch mean)`,
+    );
   }
   if (s.heldOutLoss !== null) {
     const bayes = s.bayesOptimalLoss !== null ? `, Bayes-optimal ${f(s.bayesOptimalLoss)}` : '';
-    lines.push(`  held-out    loss ${f(s.heldOutLoss)}  AUC ${f(s.auc)}  (${s.heldOutExamples} examples${bayes})`);
+    lines.push(
+      `  held-out    loss ${f(s.heldOutLoss)}  AUC ${f(s.auc)}  (${s.heldOutExamples} examples${bayes})`,
+    );
   }
-  const iter = s.iterationMs === null ? 'n/a' : `${s.iterationMs.toFixed(3)} ms (${s.iterationClock}, median of the second half)`;
-  lines.push(`  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s (wall, training only); iteration ${iter}`);
-  lines.push(`  time        wall ${(s.wallMs / 1000).toFixed(2)} s (training ${(s.trainWallMs / 1000).toFixed(2)} s)` + (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''));
+  const iter =
+    s.iterationMs === null
+      ? 'n/a'
+      : `${s.iterationMs.toFixed(3)} ms (${s.iterationClock}, median of the second half)`;
+  lines.push(
+    `  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s (wall, training only); iteration ${iter}`,
+  );
+  lines.push(
+    `  time        wall ${(s.wallMs / 1000).toFixed(2)} s (training ${(s.trainWallMs / 1000).toFixed(2)} s)` +
+      (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''),
+  );
   const b = s.streamBusy;
-  lines.push(`  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`);
+  lines.push(
+    `  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`,
+  );
   if (s.skippedRows !== null) lines.push(`  data        ${s.skippedRows} malformed rows skipped`);
   if (s.checkpoint.pendingMicroBatches > 0) {
-    lines.push(`  checkpoint  stopped mid accumulation window: ${s.checkpoint.pendingMicroBatches} micro-batch(es) held for the resumed run`);
+    lines.push(
+      `  checkpoint  stopped mid accumulation window: ${s.checkpoint.pendingMicroBatches} micro-batch(es) held for the resumed run`,
+    );
   }
   lines.push(`  params      sha256 ${s.paramsDigest}`);
   if (written.length > 0) lines.push(`  wrote       ${written.join(', ')}`);

@@ -24,6 +24,12 @@ export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {
     '--lr': o.lr,
     '--seed': o.seed,
     // optimizer, lr and seed are compared as flags above
-    'model configuration': { denseIn: config.denseIn, bottom: config.bottom, top: config.top, embeddingDim: config.embeddingDim, tables: config.tables },
+    'model configuration': {
+      denseIn: config.denseIn,
+      bottom: config.bottom,
+      top: config.top,
+      embeddingDim: config.embeddingDim,
+      tables: config.tables,
+    },
   };
 }

@@ -6,7 +6,12 @@
  * medianSecondHalf([NaN, 5, 4, 3, 3]); // 3
  * streamBusyFraction(events); // { memcpy: 0.2, dataDist: 0.4, default: 0.9 }
  */
-import { SPAN_STREAM, type PipelineEvent, type SpanKind, type StreamName } from '../protocol/index.ts';
+import {
+  SPAN_STREAM,
+  type PipelineEvent,
+  type SpanKind,
+  type StreamName,
+} from '../protocol/index.ts';
 
 /**
  * Median of the finite values in the second half of `values` (null when there are none):
@@ -16,7 +21,9 @@ import { SPAN_STREAM, type PipelineEvent, type SpanKind, type StreamName } from 
  * medianSecondHalf([NaN, 9, 1, 2, 4]); // 2 (the median of the second half [1, 2, 4])
  */
 export function medianSecondHalf(values: ArrayLike<number>): number | null {
-  const half = Array.from(values).slice(Math.floor(values.length / 2)).filter((v) => Number.isFinite(v));
+  const half = Array.from(values)
+    .slice(Math.floor(values.length / 2))
+    .filter((v) => Number.isFinite(v));
   if (half.length === 0) return null;
   const sorted = [...half].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -55,7 +62,11 @@ export function streamBusyFraction(events: readonly PipelineEvent[]): StreamBusy
 
 function rankBusy(events: readonly PipelineEvent[]): StreamBusy {
   const open = new Map<string, number>();
-  const intervals: Record<StreamName, Array<[number, number]>> = { memcpy: [], dataDist: [], default: [] };
+  const intervals: Record<StreamName, Array<[number, number]>> = {
+    memcpy: [],
+    dataDist: [],
+    default: [],
+  };
   let first = Infinity;
   let last = -Infinity;
   for (const e of events) {

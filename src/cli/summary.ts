@@ -18,7 +18,12 @@
  * summary.finalLoss;
  */
 import { logLossOfLogits as logLossFromLogits, rocAuc as aucByRanking } from '../data/metrics.ts';
-import { paramsDigest, paramsSummary, type LogicalParam, type ParamStats } from './logical-params.ts';
+import {
+  paramsDigest,
+  paramsSummary,
+  type LogicalParam,
+  type ParamStats,
+} from './logical-params.ts';
 import type { RankResult } from './rank-job.ts';
 import { medianSecondHalf, streamBusyFraction, type StreamBusy } from './run-stats.ts';
 import type { TrainOptions } from './train-options.ts';
@@ -76,7 +81,8 @@ export interface SummaryInput {
   pendingMicroBatches: number;
 }
 
-const finiteOrNull = (x: number | null | undefined): number | null => (x !== null && x !== undefined && Number.isFinite(x) ? x : null);
+const finiteOrNull = (x: number | null | undefined): number | null =>
+  x !== null && x !== undefined && Number.isFinite(x) ? x : null;
 
 /**
  * Gather the ranks' results into the summary.
@@ -87,7 +93,10 @@ const finiteOrNull = (x: number | null | undefined): number | null => (x !== nul
 export function buildSummary(input: SummaryInput): TrainSummary {
   const { options, results } = input;
   const steps = Math.min(...results.map((r) => r.losses.length));
-  const losses = Array.from({ length: steps }, (_, i) => results.reduce((s, r) => s + r.losses[i], 0) / results.length);
+  const losses = Array.from(
+    { length: steps },
+    (_, i) => results.reduce((s, r) => s + r.losses[i], 0) / results.length,
+  );
   const firstBatch = results[0].firstBatch;
   const examplesThisRun = results.reduce((s, r) => s + r.examples, 0);
   let heldOutLoss: number | null = null;
@@ -125,7 +134,11 @@ export function buildSummary(input: SummaryInput): TrainSummary {
     examplesPerSecond: trainWallMs > 0 ? examplesThisRun / (trainWallMs / 1000) : 0,
     streamBusy: streamBusyFraction(events),
     skippedRows: options.data === 'synthetic' ? null : results[0].skippedRows,
-    checkpoint: { resumedFrom: input.resumedFrom, written: options.checkpointOut, pendingMicroBatches: input.pendingMicroBatches },
+    checkpoint: {
+      resumedFrom: input.resumedFrom,
+      written: options.checkpointOut,
+      pendingMicroBatches: input.pendingMicroBatches,
+    },
     paramsDigest: paramsDigest(input.params),
     params: paramsSummary(input.params),
     options: { ...options },

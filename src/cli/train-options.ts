@@ -7,10 +7,26 @@
  * const options = parseTrainArgs(['--ranks', '2', '--batches', '8']);
  * options.batchSize; // 256 (the global batch, split evenly across ranks)
  */
-import { GRAD_ACCUM_SCHEDULES, type GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
-import { CostSpecError, parseCostOverrides, type CostOverrides } from '../runtime/sim/cost-model.ts';
+import {
+  GRAD_ACCUM_SCHEDULES,
+  type GradAccumSchedule,
+} from '../../machines/accumulation-schedule.ts';
+import {
+  CostSpecError,
+  parseCostOverrides,
+  type CostOverrides,
+} from '../runtime/sim/cost-model.ts';
 import { UsageError } from './cli-io.ts';
-import { enumFlag, intFlag, optionalFlag, parseFlags, positiveNumberFlag, switchFlag, textFlag, type FlagSpecs } from './flags.ts';
+import {
+  enumFlag,
+  intFlag,
+  optionalFlag,
+  parseFlags,
+  positiveNumberFlag,
+  switchFlag,
+  textFlag,
+  type FlagSpecs,
+} from './flags.ts';
 
 export const BACKENDS = ['sim', 'threads', 'mpi'] as const;
 export const DEVICES = ['sim', 'wasm', 'cpu', 'gpu'] as const;
@@ -109,11 +125,18 @@ export const TRAIN_FLAGS: FlagSpecs = {
  * @example
  * parseTrainArgs(['--grad-accum', '0']); // throws UsageError: --grad-accum must be an integer ≥ 1, got "0"
  */
-export function parseTrainArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): TrainOptions | 'help' {
+export function parseTrainArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TrainOptions | 'help' {
   const { values, positionals } = parseFlags(argv, TRAIN_FLAGS, 'train');
   if (values['--help']) return 'help';
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} for \`sparsepipe train\` (options start with --)`);
-  const get = <T>(flag: string, fallback: T): T => (flag in values ? (values[flag] as T) : fallback);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `unexpected argument ${JSON.stringify(positionals[0])} for \`sparsepipe train\` (options start with --)`,
+    );
+  const get = <T>(flag: string, fallback: T): T =>
+    flag in values ? (values[flag] as T) : fallback;
 
   const backend = get<Backend>('--backend', 'sim');
   const device = get<DeviceChoice>('--device', backend === 'sim' ? 'sim' : 'wasm');
@@ -167,34 +190,56 @@ function parseCost(spec: string): CostOverrides {
 
 function checkCombinations(o: TrainOptions, given: Record<string, unknown>): void {
   if (o.batchSize % o.ranks !== 0) {
-    throw new UsageError(`--batch-size ${o.batchSize} is not divisible by --ranks ${o.ranks} (it is the global batch, split evenly across ranks)`);
+    throw new UsageError(
+      `--batch-size ${o.batchSize} is not divisible by --ranks ${o.ranks} (it is the global batch, split evenly across ranks)`,
+    );
   }
   if (o.backend !== 'sim' && o.device === 'sim') {
-    throw new UsageError(`--device sim needs --backend sim (--backend ${o.backend} runs real ranks: choose --device wasm, cpu or gpu)`);
+    throw new UsageError(
+      `--device sim needs --backend sim (--backend ${o.backend} runs real ranks: choose --device wasm, cpu or gpu)`,
+    );
   }
   if (o.cost !== '' && o.device !== 'sim') {
-    throw new UsageError(`--cost sets simulated op durations and needs --device sim, got --device ${o.device}`);
+    throw new UsageError(
+      `--cost sets simulated op durations and needs --device sim, got --device ${o.device}`,
+    );
   }
   if (o.inspectWait && o.backend !== 'sim') {
-    throw new UsageError(`--inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere)`);
+    throw new UsageError(
+      `--inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere)`,
+    );
   }
   if (o.inspect !== null && o.backend !== 'sim') {
-    throw new UsageError(`--inspect needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere — record with --trace-events and replay with \`sparsepipe inspect FILE\`)`);
+    throw new UsageError(
+      `--inspect needs --backend sim (the inspector follows in-process ranks; --backend ${o.backend} runs them elsewhere — record with --trace-events and replay with \`sparsepipe inspect FILE\`)`,
+    );
   }
-  if (o.skipBadRows && o.data === 'synthetic') throw new UsageError('--skip-bad-rows applies to a Criteo TSV file given with --data FILE.tsv, not to synthetic data');
+  if (o.skipBadRows && o.data === 'synthetic')
+    throw new UsageError(
+      '--skip-bad-rows applies to a Criteo TSV file given with --data FILE.tsv, not to synthetic data',
+    );
   if (o.heldOutExamples > 0 && o.heldOutExamples < o.ranks) {
-    throw new UsageError(`--held-out-examples ${o.heldOutExamples} must be 0 or at least --ranks ${o.ranks}`);
+    throw new UsageError(
+      `--held-out-examples ${o.heldOutExamples} must be 0 or at least --ranks ${o.ranks}`,
+    );
   }
   if ('--held-out-examples' in given && o.data !== 'synthetic' && o.heldOutExamples > 0) {
-    throw new UsageError('--held-out-examples needs synthetic data (a Criteo file has no held-out stream)');
+    throw new UsageError(
+      '--held-out-examples needs synthetic data (a Criteo file has no held-out stream)',
+    );
   }
-  const paths = (['--checkpoint-out', '--resume', '--trace', '--trace-events', '--json'] as const).filter((f) => f in given);
+  const paths = (
+    ['--checkpoint-out', '--resume', '--trace', '--trace-events', '--json'] as const
+  ).filter((f) => f in given);
   for (let i = 0; i < paths.length; i++) {
     for (let j = i + 1; j < paths.length; j++) {
       const a = given[paths[i]];
       const b = given[paths[j]];
-      const bothDirs = new Set([paths[i], paths[j]]).has('--resume') && new Set([paths[i], paths[j]]).has('--checkpoint-out');
-      if (a === b && !bothDirs) throw new UsageError(`${paths[i]} and ${paths[j]} name the same path ${JSON.stringify(a)}`);
+      const bothDirs =
+        new Set([paths[i], paths[j]]).has('--resume') &&
+        new Set([paths[i], paths[j]]).has('--checkpoint-out');
+      if (a === b && !bothDirs)
+        throw new UsageError(`${paths[i]} and ${paths[j]} name the same path ${JSON.stringify(a)}`);
     }
   }
 }

@@ -17,7 +17,12 @@ import { stat } from 'node:fs/promises';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { wallClock } from '../runtime/wall-clock.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-error.ts';
-import { checkCheckpointTarget, readCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint-dir.ts';
+import {
+  checkCheckpointTarget,
+  readCheckpoint,
+  writeCheckpoint,
+  type LoadedCheckpoint,
+} from '../checkpoint/checkpoint-dir.ts';
 import { compareResumeKey } from '../checkpoint/manifest.ts';
 import type { DlrmConfig } from '../testing/dlrm-rank.ts';
 import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
@@ -71,7 +76,11 @@ export interface TrainHooks {
  * @example
  * const summary = await train(parseTrainArgs(['--batches', '4']) as TrainOptions, io);
  */
-export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks = {}): Promise<TrainSummary | null> {
+export async function train(
+  options: TrainOptions,
+  io: CliIo,
+  hooks: TrainHooks = {},
+): Promise<TrainSummary | null> {
   const direct = mpiDirectPlan(options); // --backend mpi started by an external mpirun: this process is one rank
   if (direct) options = direct.options;
   if (!direct || direct.leader) await preflight(options); // outputs are rank 0's
@@ -79,16 +88,31 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
   const resumed = options.resume ? await loadForResume(options, config) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   const specs = rankSpecs(options, config, resumed, firstBatch);
-  const launcher: RankLauncher = direct?.launcher ?? { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
+  const launcher: RankLauncher =
+    direct?.launcher ??
+    { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
 
   const inspector: InspectorSession | null =
     options.inspect !== null
-      ? await startInspectorSession(options.inspect, `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`, { paused: options.inspectWait })
+      ? await startInspectorSession(
+          options.inspect,
+          `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`,
+          { paused: options.inspectWait },
+        )
       : null;
   if (inspector) io.err(`sparsepipe: inspector at ${inspector.url}`);
-  if (inspector && options.inspectWait) io.err('sparsepipe: the run starts paused: press resume or step in the inspector page');
+  if (inspector && options.inspectWait)
+    io.err('sparsepipe: the run starts paused: press resume or step in the inspector page');
   const toTrain = options.batches - firstBatch;
-  const bar = io.isTTY && toTrain > 0 ? new ProgressBar({ total: toTrain, examplesPerBatch: options.batchSize, write: io.errRaw, now: wallClock.now }) : null;
+  const bar =
+    io.isTTY && toTrain > 0
+      ? new ProgressBar({
+          total: toTrain,
+          examplesPerBatch: options.batchSize,
+          write: io.errRaw,
+          now: wallClock.now,
+        })
+      : null;
   const observer: LaunchObserver = {
     onIteration: bar ? (m) => bar.update(m) : undefined,
     rankHooks: inspector ? () => ({ onPipeline: (p) => inspector.attach(p) }) : undefined,
@@ -104,7 +128,9 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
     bar?.done();
     if (inspector && (io.isTTY || options.inspectWait)) {
       inspector.finish();
-      io.err(`sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C`);
+      io.err(
+        `sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C`,
+      );
       await untilInterrupted();
     }
     await inspector?.close();
@@ -135,10 +161,13 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
 
   const written: string[] = [];
   if (options.checkpointOut) {
-    if (states.some((s) => s === null)) throw new CliError('internal: a rank returned no checkpoint state');
+    if (states.some((s) => s === null))
+      throw new CliError('internal: a rank returned no checkpoint state');
     const nextBatch = states[0]!.pipeline.nextBatch;
     if (nextBatch !== summary.batchesTrained) {
-      throw new CliError(`internal: the pipeline reports next batch ${nextBatch} after ${summary.batchesTrained} batches trained; no checkpoint written`);
+      throw new CliError(
+        `internal: the pipeline reports next batch ${nextBatch} after ${summary.batchesTrained} batches trained; no checkpoint written`,
+      );
     }
     await writeCheckpoint(options.checkpointOut, {
       resumeKey: resumeKeyOf(options, config),
@@ -149,11 +178,17 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
     written.push(`checkpoint ${options.checkpointOut}/`);
   }
   if (options.trace) {
-    await writeFileAtomic(options.trace, await chromeTraceJson(mergeEvents(results.map((r) => r.events))));
+    await writeFileAtomic(
+      options.trace,
+      await chromeTraceJson(mergeEvents(results.map((r) => r.events))),
+    );
     written.push(`trace ${options.trace}`);
   }
   if (options.traceEvents) {
-    await writeFileAtomic(options.traceEvents, JSON.stringify(mergeEvents(results.map((r) => r.events))));
+    await writeFileAtomic(
+      options.traceEvents,
+      JSON.stringify(mergeEvents(results.map((r) => r.events))),
+    );
     written.push(`events ${options.traceEvents}`);
   }
   if (options.json) {
@@ -168,7 +203,10 @@ export async function train(options: TrainOptions, io: CliIo, hooks: TrainHooks 
 async function preflight(o: TrainOptions): Promise<void> {
   if (o.data !== SYNTHETIC) {
     const s = await stat(o.data).catch(() => null);
-    if (!s?.isFile()) throw new UsageError(`--data ${JSON.stringify(o.data)}: no such file (give "synthetic" or a Criteo TSV file)`);
+    if (!s?.isFile())
+      throw new UsageError(
+        `--data ${JSON.stringify(o.data)}: no such file (give "synthetic" or a Criteo TSV file)`,
+      );
   }
   for (const [flag, path] of [
     ['--json', o.json],
@@ -183,7 +221,8 @@ async function preflight(o: TrainOptions): Promise<void> {
     try {
       await checkCheckpointTarget(o.checkpointOut);
     } catch (e) {
-      if (e instanceof CheckpointError) throw new UsageError(`--checkpoint-out ${e.dir}: ${e.reason}`);
+      if (e instanceof CheckpointError)
+        throw new UsageError(`--checkpoint-out ${e.dir}: ${e.reason}`);
       throw e;
     }
   }
@@ -200,13 +239,24 @@ async function loadForResume(o: TrainOptions, config: DlrmConfig): Promise<Loade
     throw e;
   }
   const problems = compareResumeKey(loaded.manifest.resumeKey, resumeKeyOf(o, config));
-  if (problems.length > 0) throw new CliError(`--resume ${dir}: options differ from the checkpoint's: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new CliError(
+      `--resume ${dir}: options differ from the checkpoint's: ${problems.join('; ')}`,
+    );
   const done = loaded.manifest.nextBatch;
-  if (done > o.batches) throw new CliError(`--resume ${dir}: the checkpoint has already trained ${done} batches, more than --batches ${o.batches}`);
+  if (done > o.batches)
+    throw new CliError(
+      `--resume ${dir}: the checkpoint has already trained ${done} batches, more than --batches ${o.batches}`,
+    );
   return loaded;
 }
 
-function rankSpecs(o: TrainOptions, config: DlrmConfig, resumed: LoadedCheckpoint | null, firstBatch: number): RankJobSpec[] {
+function rankSpecs(
+  o: TrainOptions,
+  config: DlrmConfig,
+  resumed: LoadedCheckpoint | null,
+  firstBatch: number,
+): RankJobSpec[] {
   return Array.from({ length: o.ranks }, (_, rank) => ({
     rank,
     worldSize: o.ranks,
@@ -214,7 +264,10 @@ function rankSpecs(o: TrainOptions, config: DlrmConfig, resumed: LoadedCheckpoin
     pipeline: o.pipeline,
     gradAccum: o.gradAccum,
     gradAccumSchedule: o.gradAccumSchedule,
-    data: o.data === SYNTHETIC ? { kind: 'synthetic', seed: o.seed } : { kind: 'criteo', path: o.data, skipBadRows: o.skipBadRows },
+    data:
+      o.data === SYNTHETIC
+        ? { kind: 'synthetic', seed: o.seed }
+        : { kind: 'criteo', path: o.data, skipBadRows: o.skipBadRows },
     globalBatchSize: o.batchSize,
     firstBatch,
     totalBatches: o.batches,

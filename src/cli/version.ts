@@ -7,6 +7,8 @@
 import { readFile } from 'node:fs/promises';
 
 export async function sparsepipeVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  const pkg = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version?: string };
   return pkg.version ?? '0.0.0';
 }

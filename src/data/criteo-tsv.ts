@@ -28,9 +28,15 @@ import { KeyedJaggedTensor } from '../tensors/keyed-jagged-tensor.ts';
 import { hashString } from './counter-prng.ts';
 
 /** Dense (integer) columns of the format. */
-export const CRITEO_DENSE_COLUMNS: readonly string[] = Array.from({ length: 13 }, (_, i) => `I${i + 1}`);
+export const CRITEO_DENSE_COLUMNS: readonly string[] = Array.from(
+  { length: 13 },
+  (_, i) => `I${i + 1}`,
+);
 /** Categorical columns of the format (also the default feature keys). */
-export const CRITEO_CATEGORICAL_COLUMNS: readonly string[] = Array.from({ length: 26 }, (_, i) => `C${i + 1}`);
+export const CRITEO_CATEGORICAL_COLUMNS: readonly string[] = Array.from(
+  { length: 26 },
+  (_, i) => `C${i + 1}`,
+);
 const COLUMN_COUNT = 1 + 13 + 26;
 
 /** A categorical feature to read and the size of its embedding table. */
@@ -88,13 +94,28 @@ const HEX = /^[0-9a-fA-F]+$/;
  * @example
  * parseCriteoLine('1\t5\t\t…', features, 'data.tsv', 3).ids;
  */
-export function parseCriteoLine(line: string, features: readonly CriteoFeature[], file: string, lineNumber: number): CriteoRow {
+export function parseCriteoLine(
+  line: string,
+  features: readonly CriteoFeature[],
+  file: string,
+  lineNumber: number,
+): CriteoRow {
   const cols = line.split('\t');
   if (cols.length !== COLUMN_COUNT) {
-    throw new CriteoParseError(file, lineNumber, 'columns', `expected ${COLUMN_COUNT} tab-separated columns (label, I1-I13, C1-C26), got ${cols.length}`);
+    throw new CriteoParseError(
+      file,
+      lineNumber,
+      'columns',
+      `expected ${COLUMN_COUNT} tab-separated columns (label, I1-I13, C1-C26), got ${cols.length}`,
+    );
   }
   const bad = (field: string, value: string, what: string): never => {
-    throw new CriteoParseError(file, lineNumber, field, `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} ${what}`);
+    throw new CriteoParseError(
+      file,
+      lineNumber,
+      field,
+      `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} ${what}`,
+    );
   };
   const labelText = cols[0];
   if (labelText !== '0' && labelText !== '1') bad('label', labelText, 'is not 0 or 1');
@@ -107,7 +128,8 @@ export function parseCriteoLine(line: string, features: readonly CriteoFeature[]
   }
   for (let c = 0; c < 26; c++) {
     const text = cols[14 + c];
-    if (text !== '' && !HEX.test(text)) bad(CRITEO_CATEGORICAL_COLUMNS[c], text, 'is not a hexadecimal id');
+    if (text !== '' && !HEX.test(text))
+      bad(CRITEO_CATEGORICAL_COLUMNS[c], text, 'is not a hexadecimal id');
   }
   const ids = new Int32Array(features.length);
   features.forEach((f, k) => {
@@ -143,16 +165,24 @@ export class CriteoTsvReader implements AsyncIterable<Batch> {
     private readonly options: CriteoTsvOptions,
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
-      throw new RangeError(`CriteoTsvReader: batchSize must be an integer ≥ 1; got ${options.batchSize}`);
+      throw new RangeError(
+        `CriteoTsvReader: batchSize must be an integer ≥ 1; got ${options.batchSize}`,
+      );
     }
     const rows = options.rowsPerFeature ?? 100_000;
-    this.features = (options.features ?? CRITEO_CATEGORICAL_COLUMNS.map((key) => ({ key, rows }))).map((f) => ({ ...f }));
+    this.features = (
+      options.features ?? CRITEO_CATEGORICAL_COLUMNS.map((key) => ({ key, rows }))
+    ).map((f) => ({ ...f }));
     const seen = new Set<string>();
     for (const f of this.features) {
       categoricalIndex(f.key);
-      if (seen.has(f.key)) throw new RangeError(`CriteoTsvReader: feature ${f.key} is listed twice`);
+      if (seen.has(f.key))
+        throw new RangeError(`CriteoTsvReader: feature ${f.key} is listed twice`);
       seen.add(f.key);
-      if (!Number.isInteger(f.rows) || f.rows < 1) throw new RangeError(`CriteoTsvReader: feature ${f.key} needs an integer rows ≥ 1; got ${f.rows}`);
+      if (!Number.isInteger(f.rows) || f.rows < 1)
+        throw new RangeError(
+          `CriteoTsvReader: feature ${f.key} needs an integer rows ≥ 1; got ${f.rows}`,
+        );
     }
     this.keys = this.features.map((f) => f.key);
     this.batchSize = options.batchSize;
@@ -238,6 +268,7 @@ export function readCriteoTsv(path: string, options: CriteoTsvOptions): CriteoTs
 
 function categoricalIndex(key: string): number {
   const i = CRITEO_CATEGORICAL_COLUMNS.indexOf(key);
-  if (i < 0) throw new RangeError(`Criteo feature "${key}" is not a categorical column (expected C1 … C26)`);
+  if (i < 0)
+    throw new RangeError(`Criteo feature "${key}" is not a categorical column (expected C1 … C26)`);
   return i;
 }

@@ -13,6 +13,8 @@ export class DataloaderError extends Error {
     readonly position: number,
     override readonly cause: unknown,
   ) {
-    super(`the dataloader threw while fetching batch ${position}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `the dataloader threw while fetching batch ${position}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }

@@ -24,11 +24,23 @@
  * for (;;) { const r = await source.next(); if (r.done) break; train(r.value); }
  * await source.return();
  */
-import { from, isObservable, Observable, takeWhile, type InteropObservable, type Subscribable, type Subscription } from 'rxjs';
+import {
+  from,
+  isObservable,
+  Observable,
+  takeWhile,
+  type InteropObservable,
+  type Subscribable,
+  type Subscription,
+} from 'rxjs';
 import type { Batch } from '../tensors/batch.ts';
 
 /** Anything accepted as a dataloader. */
-export type DataloaderInput<T = Batch> = Iterable<T> | AsyncIterable<T> | Observable<T> | Subscribable<T>;
+export type DataloaderInput<T = Batch> =
+  | Iterable<T>
+  | AsyncIterable<T>
+  | Observable<T>
+  | Subscribable<T>;
 
 /** What the pipeline pulls batches from. */
 export interface PullSource<T = Batch> {
@@ -69,22 +81,40 @@ export class DataloaderOverflowError extends Error {
  * const source = toPullSource(from(batches));  // an RxJS Observable
  * const first = await source.next();
  */
-export function toPullSource<T = Batch>(input: DataloaderInput<T>, options: PullSourceOptions = {}): PullSource<T> {
+export function toPullSource<T = Batch>(
+  input: DataloaderInput<T>,
+  options: PullSourceOptions = {},
+): PullSource<T> {
   const x = input as unknown;
   if (typeof x === 'object' && x !== null) {
     if (typeof (x as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
-      return serialized('asyncIterable', iteratorSource(() => (x as AsyncIterable<T>)[Symbol.asyncIterator]()));
+      return serialized(
+        'asyncIterable',
+        iteratorSource(() => (x as AsyncIterable<T>)[Symbol.asyncIterator]()),
+      );
     }
     if (typeof (x as Iterable<T>)[Symbol.iterator] === 'function') {
-      return serialized('iterable', iteratorSource(() => (x as Iterable<T>)[Symbol.iterator]()));
+      return serialized(
+        'iterable',
+        iteratorSource(() => (x as Iterable<T>)[Symbol.iterator]()),
+      );
     }
-    if (isObservable(x) || typeof (x as Subscribable<T>).subscribe === 'function' || hasInteropObservable(x)) {
+    if (
+      isObservable(x) ||
+      typeof (x as Subscribable<T>).subscribe === 'function' ||
+      hasInteropObservable(x)
+    ) {
       const maxBuffered = options.maxBuffered ?? 1024;
       if (!(maxBuffered >= 1)) throw new RangeError(`maxBuffered must be ≥ 1; got ${maxBuffered}`);
-      return serialized('observable', observableSource(toRxObservable(x as Subscribable<T>), maxBuffered));
+      return serialized(
+        'observable',
+        observableSource(toRxObservable(x as Subscribable<T>), maxBuffered),
+      );
     }
   }
-  throw new TypeError(`dataloader must be an Iterable, AsyncIterable or Observable of batches; got ${describeInput(x)}`);
+  throw new TypeError(
+    `dataloader must be an Iterable, AsyncIterable or Observable of batches; got ${describeInput(x)}`,
+  );
 }
 
 interface RawSource<T> {
@@ -177,7 +207,8 @@ function observableSource<T>(source: Observable<T>, maxBuffered: number): RawSou
   return {
     async next() {
       if (!subscription && !stopped) subscribe();
-      while (queue.length === 0 && !ended) await new Promise<void>((resolve) => (waiter = { resolve }));
+      while (queue.length === 0 && !ended)
+        await new Promise<void>((resolve) => (waiter = { resolve }));
       if (queue.length > 0) return { done: false, value: queue.shift()! };
       if (ended!.failed) {
         const error = ended!.error;
@@ -198,12 +229,16 @@ function observableSource<T>(source: Observable<T>, maxBuffered: number): RawSou
 
 function hasInteropObservable(x: object): boolean {
   const sym = (Symbol as { observable?: symbol }).observable;
-  return (sym !== undefined && typeof (x as Record<symbol, unknown>)[sym] === 'function') || typeof (x as Record<string, unknown>)['@@observable'] === 'function';
+  return (
+    (sym !== undefined && typeof (x as Record<symbol, unknown>)[sym] === 'function') ||
+    typeof (x as Record<string, unknown>)['@@observable'] === 'function'
+  );
 }
 
 function toRxObservable<T>(x: Subscribable<T>): Observable<T> {
   if (isObservable(x)) return x as Observable<T>;
-  if (typeof x.subscribe === 'function') return new Observable<T>((subscriber) => x.subscribe(subscriber));
+  if (typeof x.subscribe === 'function')
+    return new Observable<T>((subscriber) => x.subscribe(subscriber));
   return from(x as unknown as InteropObservable<T>);
 }
 
@@ -213,5 +248,7 @@ function describeInput(x: unknown): string {
   if (typeof x !== 'object') return typeof x;
   if (x instanceof Promise) return 'a Promise (await it, or pass an AsyncIterable)';
   const name = (x as { constructor?: { name?: string } }).constructor?.name;
-  return name && name !== 'Object' ? `${name} (not iterable)` : 'an object that is neither iterable nor observable';
+  return name && name !== 'Object'
+    ? `${name} (not iterable)`
+    : 'an object that is neither iterable nor observable';
 }

@@ -8,7 +8,8 @@
 
 /** Mean binary cross-entropy of probabilities `p` against labels (clamped away from 0 and 1). */
 export function logLoss(p: ArrayLike<number>, labels: ArrayLike<number>): number {
-  if (p.length !== labels.length) throw new RangeError(`logLoss: ${p.length} predictions for ${labels.length} labels`);
+  if (p.length !== labels.length)
+    throw new RangeError(`logLoss: ${p.length} predictions for ${labels.length} labels`);
   let sum = 0;
   for (let i = 0; i < p.length; i++) {
     const q = Math.min(1 - 1e-7, Math.max(1e-7, p[i]));
@@ -19,7 +20,8 @@ export function logLoss(p: ArrayLike<number>, labels: ArrayLike<number>): number
 
 /** Mean BCE of logits (numerically stable), for model outputs. */
 export function logLossOfLogits(logits: ArrayLike<number>, labels: ArrayLike<number>): number {
-  if (logits.length !== labels.length) throw new RangeError(`logLossOfLogits: ${logits.length} logits for ${labels.length} labels`);
+  if (logits.length !== labels.length)
+    throw new RangeError(`logLossOfLogits: ${logits.length} logits for ${labels.length} labels`);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) {
     const z = logits[i];

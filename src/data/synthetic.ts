@@ -101,7 +101,10 @@ export interface SyntheticBatchRange {
 
 const TRAIN_STREAM = 0;
 const HELD_OUT_STREAM = 1;
-const DEFAULT_FEATURES: readonly SyntheticFeature[] = Array.from({ length: 8 }, (_, i) => ({ key: `C${i + 1}`, rows: 1000 }));
+const DEFAULT_FEATURES: readonly SyntheticFeature[] = Array.from({ length: 8 }, (_, i) => ({
+  key: `C${i + 1}`,
+  rows: 1000,
+}));
 const SQRT3 = Math.sqrt(3);
 
 /** The hidden model shared by every stream of a log. */
@@ -147,7 +150,8 @@ export class SyntheticClickLog {
    */
   constructor(options: SyntheticClickLogOptions, shareWith?: SyntheticClickLog) {
     const o = options;
-    if (!Number.isSafeInteger(o.seed)) throw new RangeError(`SyntheticClickLog: seed must be a safe integer; got ${o.seed}`);
+    if (!Number.isSafeInteger(o.seed))
+      throw new RangeError(`SyntheticClickLog: seed must be a safe integer; got ${o.seed}`);
     this.options = { ...o };
     this.seed = o.seed;
     this.denseDim = o.denseDim ?? 13;
@@ -160,10 +164,16 @@ export class SyntheticClickLog {
     this.stream = o.stream ?? TRAIN_STREAM;
     checkOptions(this, o);
     this.termWeights = termWeights(o.termShares ?? { dense: 0.4, firstOrder: 0.4, pairwise: 0.2 });
-    this.idCounts = this.features.map((f) => idRange(f.idsPerFeature ?? o.idsPerFeature ?? 4, f.key));
-    this.samplers = this.features.map((f, i) => new ZipfSampler(f.rows, this.zipfExponent, hashInts([this.seed, 0x5c7a, i])));
+    this.idCounts = this.features.map((f) =>
+      idRange(f.idsPerFeature ?? o.idsPerFeature ?? 4, f.key),
+    );
+    this.samplers = this.features.map(
+      (f, i) => new ZipfSampler(f.rows, this.zipfExponent, hashInts([this.seed, 0x5c7a, i])),
+    );
     if (shareWith && !sameModelOptions(shareWith.options, o)) {
-      throw new RangeError('SyntheticClickLog: shareWith must be built from the same options (apart from stream)');
+      throw new RangeError(
+        'SyntheticClickLog: shareWith must be built from the same options (apart from stream)',
+      );
     }
     this.rowSeeds = Int32Array.from(this.features, (_, f) => hashInts([this.seed, 0xe3b, f]));
     this.pooledScratch = new Float64Array(this.features.length * this.embeddingDim);
@@ -227,10 +237,12 @@ export class SyntheticClickLog {
    * const [b0, b1] = log.batches(128, { count: 2 });
    */
   batches(batchSize: number, range: SyntheticBatchRange = {}): Iterable<Batch> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer ≥ 1; got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be an integer ≥ 1; got ${batchSize}`);
     const start = range.start ?? 0;
     const count = range.count ?? Infinity;
-    if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`start must be a non-negative example index; got ${start}`);
+    if (!Number.isSafeInteger(start) || start < 0)
+      throw new RangeError(`start must be a non-negative example index; got ${start}`);
     if (!(count >= 0)) throw new RangeError(`count must be ≥ 0; got ${count}`);
     const self = this;
     return {
@@ -288,8 +300,14 @@ export class SyntheticClickLog {
   plantedProbabilities(batch: Batch): Float64Array {
     const B = batch.batchSize;
     const K = this.features.length;
-    if (batch.denseDim !== this.denseDim || batch.sparse.keys.length !== K || batch.sparse.keys.some((k, i) => k !== this.keys[i])) {
-      throw new RangeError(`plantedProbabilities: the batch does not have this log's denseDim ${this.denseDim} and keys ${this.keys.join(', ')}`);
+    if (
+      batch.denseDim !== this.denseDim ||
+      batch.sparse.keys.length !== K ||
+      batch.sparse.keys.some((k, i) => k !== this.keys[i])
+    ) {
+      throw new RangeError(
+        `plantedProbabilities: the batch does not have this log's denseDim ${this.denseDim} and keys ${this.keys.join(', ')}`,
+      );
     }
     const out = new Float64Array(B);
     const { values } = batch.sparse;
@@ -441,7 +459,9 @@ export class SyntheticClickLog {
     const K = this.features.length;
     const D = this.embeddingDim;
     const denseWeights = Float64Array.from({ length: this.denseDim }, () => rng.gaussian());
-    const projections = this.features.map(() => Float64Array.from({ length: D }, () => rng.gaussian()));
+    const projections = this.features.map(() =>
+      Float64Array.from({ length: D }, () => rng.gaussian()),
+    );
     const pairWeights = Float64Array.from({ length: (K * (K - 1)) / 2 }, () => rng.gaussian());
     const weights = { denseWeights, projections, pairWeights };
 
@@ -462,7 +482,11 @@ export class SyntheticClickLog {
       const v = xs.reduce((s, x) => s + (x - mean[i]) ** 2, 0) / (n - 1);
       std[i] = v > 1e-12 ? Math.sqrt(v) : 1; // an absent term (no dense / < 2 features) stays 0
     }
-    const z = terms.map((t) => this.logitScale * t.reduce((s, x, i) => s + (this.termWeights[i] * (x - mean[i])) / std[i], 0));
+    const z = terms.map(
+      (t) =>
+        this.logitScale *
+        t.reduce((s, x, i) => s + (this.termWeights[i] * (x - mean[i])) / std[i], 0),
+    );
     // Solve mean(sigmoid(bias + z)) = baseRate by bisection (monotone in bias).
     let lo = -30;
     let hi = 30;
@@ -476,17 +500,24 @@ export class SyntheticClickLog {
   }
 }
 
-function termWeights(shares: { dense: number; firstOrder: number; pairwise: number }): Float64Array {
+function termWeights(shares: {
+  dense: number;
+  firstOrder: number;
+  pairwise: number;
+}): Float64Array {
   const xs = [shares.dense, shares.firstOrder, shares.pairwise];
   const total = xs.reduce((s, x) => s + x, 0);
   if (xs.some((x) => !(x >= 0) || !Number.isFinite(x)) || !(total > 0)) {
-    throw new RangeError(`SyntheticClickLog: termShares must be finite numbers ≥ 0 with a positive sum; got ${JSON.stringify(shares)}`);
+    throw new RangeError(
+      `SyntheticClickLog: termShares must be finite numbers ≥ 0 with a positive sum; got ${JSON.stringify(shares)}`,
+    );
   }
   return Float64Array.from(xs, (x) => Math.sqrt(x / total));
 }
 
 function checkIndex(n: number): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`example index must be a non-negative safe integer; got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new RangeError(`example index must be a non-negative safe integer; got ${n}`);
 }
 
 function sigmoid(x: number): number {
@@ -502,7 +533,9 @@ function logLoss(p: number, y: number): number {
 function idRange(spec: IdsPerFeature, key: string): { min: number; max: number } {
   const r = typeof spec === 'number' ? { min: spec, max: spec } : spec;
   if (!Number.isInteger(r.min) || !Number.isInteger(r.max) || r.min < 0 || r.max < r.min) {
-    throw new RangeError(`SyntheticClickLog: idsPerFeature of ${key} must be an integer ≥ 0 or { min, max } with 0 ≤ min ≤ max; got ${JSON.stringify(spec)}`);
+    throw new RangeError(
+      `SyntheticClickLog: idsPerFeature of ${key} must be an integer ≥ 0 or { min, max } with 0 ≤ min ≤ max; got ${JSON.stringify(spec)}`,
+    );
   }
   return r;
 }
@@ -512,15 +545,28 @@ function sameModelOptions(a: SyntheticClickLogOptions, b: SyntheticClickLogOptio
 }
 
 function checkOptions(log: SyntheticClickLog, o: SyntheticClickLogOptions): void {
-  if (!Number.isInteger(log.denseDim) || log.denseDim < 0) throw new RangeError(`SyntheticClickLog: denseDim must be an integer ≥ 0; got ${o.denseDim}`);
-  if (!Number.isInteger(log.embeddingDim) || log.embeddingDim < 1) throw new RangeError(`SyntheticClickLog: embeddingDim must be an integer ≥ 1; got ${o.embeddingDim}`);
-  if (!(log.baseRate > 0 && log.baseRate < 1)) throw new RangeError(`SyntheticClickLog: baseRate must be in (0, 1); got ${o.baseRate}`);
-  if (!(log.logitScale >= 0) || !Number.isFinite(log.logitScale)) throw new RangeError(`SyntheticClickLog: logitScale must be a finite number ≥ 0; got ${o.logitScale}`);
-  if (!Number.isSafeInteger(log.stream)) throw new RangeError(`SyntheticClickLog: stream must be a safe integer; got ${o.stream}`);
+  if (!Number.isInteger(log.denseDim) || log.denseDim < 0)
+    throw new RangeError(`SyntheticClickLog: denseDim must be an integer ≥ 0; got ${o.denseDim}`);
+  if (!Number.isInteger(log.embeddingDim) || log.embeddingDim < 1)
+    throw new RangeError(
+      `SyntheticClickLog: embeddingDim must be an integer ≥ 1; got ${o.embeddingDim}`,
+    );
+  if (!(log.baseRate > 0 && log.baseRate < 1))
+    throw new RangeError(`SyntheticClickLog: baseRate must be in (0, 1); got ${o.baseRate}`);
+  if (!(log.logitScale >= 0) || !Number.isFinite(log.logitScale))
+    throw new RangeError(
+      `SyntheticClickLog: logitScale must be a finite number ≥ 0; got ${o.logitScale}`,
+    );
+  if (!Number.isSafeInteger(log.stream))
+    throw new RangeError(`SyntheticClickLog: stream must be a safe integer; got ${o.stream}`);
   const seen = new Set<string>();
   for (const f of log.features) {
-    if (seen.has(f.key)) throw new RangeError(`SyntheticClickLog: feature key "${f.key}" appears twice`);
+    if (seen.has(f.key))
+      throw new RangeError(`SyntheticClickLog: feature key "${f.key}" appears twice`);
     seen.add(f.key);
-    if (!Number.isInteger(f.rows) || f.rows < 1) throw new RangeError(`SyntheticClickLog: feature ${f.key} must have an integer rows ≥ 1; got ${f.rows}`);
+    if (!Number.isInteger(f.rows) || f.rows < 1)
+      throw new RangeError(
+        `SyntheticClickLog: feature ${f.key} must have an integer rows ≥ 1; got ${f.rows}`,
+      );
   }
 }

@@ -26,8 +26,10 @@ export class ZipfSampler {
     readonly exponent: number,
     scrambleSeed: number,
   ) {
-    if (!Number.isInteger(rows) || rows < 1 || rows > 2 ** 31) throw new RangeError(`ZipfSampler: rows must be an integer in [1, 2^31]; got ${rows}`);
-    if (!(exponent >= 0) || !Number.isFinite(exponent)) throw new RangeError(`ZipfSampler: exponent must be a finite number ≥ 0; got ${exponent}`);
+    if (!Number.isInteger(rows) || rows < 1 || rows > 2 ** 31)
+      throw new RangeError(`ZipfSampler: rows must be an integer in [1, 2^31]; got ${rows}`);
+    if (!(exponent >= 0) || !Number.isFinite(exponent))
+      throw new RangeError(`ZipfSampler: exponent must be a finite number ≥ 0; got ${exponent}`);
     this.top = exponent === 1 ? Math.log(rows + 1) : (rows + 1) ** (1 - exponent) - 1;
     let a = rows === 1 ? 1 : 1 + (hashInts([scrambleSeed, rows, 1]) % (rows - 1));
     while (gcd(a, rows) !== 1) a = (a % (rows - 1)) + 1;

@@ -74,30 +74,52 @@ export class DLRM extends Model<DlrmBatch> {
   constructor(options: DLRMOptions) {
     super();
     const { denseIn, bottom, top, sparseArch, featureNames, embeddingDim, seed } = options;
-    if (!Number.isInteger(denseIn) || denseIn <= 0) throw new Error(`DLRM: denseIn must be a positive integer, got ${denseIn}`);
-    if (!Number.isInteger(embeddingDim) || embeddingDim <= 0) throw new Error(`DLRM: embeddingDim must be a positive integer, got ${embeddingDim}`);
+    if (!Number.isInteger(denseIn) || denseIn <= 0)
+      throw new Error(`DLRM: denseIn must be a positive integer, got ${denseIn}`);
+    if (!Number.isInteger(embeddingDim) || embeddingDim <= 0)
+      throw new Error(`DLRM: embeddingDim must be a positive integer, got ${embeddingDim}`);
     if (bottom.at(-1) !== embeddingDim) {
-      throw new Error(`DLRM: the bottom MLP must end in embeddingDim (${embeddingDim}), got bottom [${bottom.join(', ')}]`);
+      throw new Error(
+        `DLRM: the bottom MLP must end in embeddingDim (${embeddingDim}), got bottom [${bottom.join(', ')}]`,
+      );
     }
-    if (top.at(-1) !== 1) throw new Error(`DLRM: the top MLP must end in 1 (one logit), got top [${top.join(', ')}]`);
-    if (new Set(featureNames).size !== featureNames.length) throw new Error(`DLRM: featureNames has duplicates: [${featureNames.join(', ')}]`);
-    if (typeof sparseArch?.forward !== 'function') throw new Error('DLRM: sparseArch must have a forward(features) method');
+    if (top.at(-1) !== 1)
+      throw new Error(`DLRM: the top MLP must end in 1 (one logit), got top [${top.join(', ')}]`);
+    if (new Set(featureNames).size !== featureNames.length)
+      throw new Error(`DLRM: featureNames has duplicates: [${featureNames.join(', ')}]`);
+    if (typeof sparseArch?.forward !== 'function')
+      throw new Error('DLRM: sparseArch must have a forward(features) method');
     this.denseIn = denseIn;
     this.featureNames = [...featureNames];
     this.embeddingDim = embeddingDim;
-    this.bottom = new MLP({ inFeatures: denseIn, layerSizes: bottom, seed: deriveSeed(seed, 'bottom'), lastActivation: 'relu' });
+    this.bottom = new MLP({
+      inFeatures: denseIn,
+      layerSizes: bottom,
+      seed: deriveSeed(seed, 'bottom'),
+      lastActivation: 'relu',
+    });
     this.sparseArch = sparseArch;
     this.interaction = new DotInteraction({ numSparse: featureNames.length, dim: embeddingDim });
-    this.top = new MLP({ inFeatures: this.interaction.outFeatures, layerSizes: top, seed: deriveSeed(seed, 'top'), lastActivation: 'none' });
+    this.top = new MLP({
+      inFeatures: this.interaction.outFeatures,
+      layerSizes: top,
+      seed: deriveSeed(seed, 'top'),
+      lastActivation: 'none',
+    });
   }
 
   /** Scalar mean BCE loss and logits `[B, 1]`. */
   forward(batch: DlrmBatch): ModelOutput {
     const { batchSize, dense, labels } = batch;
     if (dense.length !== batchSize * this.denseIn) {
-      throw new Error(`DLRM.forward: batch.dense has ${dense.length} values, expected batchSize ${batchSize} × denseIn ${this.denseIn}`);
+      throw new Error(
+        `DLRM.forward: batch.dense has ${dense.length} values, expected batchSize ${batchSize} × denseIn ${this.denseIn}`,
+      );
     }
-    if (labels.length !== batchSize) throw new Error(`DLRM.forward: batch.labels has ${labels.length} values, expected batchSize ${batchSize}`);
+    if (labels.length !== batchSize)
+      throw new Error(
+        `DLRM.forward: batch.labels has ${labels.length} values, expected batchSize ${batchSize}`,
+      );
     const { losses, output } = tf.tidy(() => {
       const embedded = this.bottom.forward(tf.tensor2d(dense, [batchSize, this.denseIn]));
       const pooled = this.sparseArch.forward(batch.sparse);

@@ -51,10 +51,14 @@ export class CombinedOptimizer implements StepOptimizer {
     const list: Array<readonly [string, StepOptimizer]> = [];
     if (parts.dense) list.push(['dense', parts.dense]);
     const sparse = parts.sparse ?? {};
-    const entries = Array.isArray(sparse) ? sparse.map((o, i) => [String(i), o] as const) : Object.entries(sparse);
+    const entries = Array.isArray(sparse)
+      ? sparse.map((o, i) => [String(i), o] as const)
+      : Object.entries(sparse);
     for (const [name, optimizer] of entries) {
       if (typeof optimizer?.step !== 'function' || typeof optimizer.zeroGrad !== 'function') {
-        throw new Error(`CombinedOptimizer: sparse optimizer '${name}' must have step(scale) and zeroGrad()`);
+        throw new Error(
+          `CombinedOptimizer: sparse optimizer '${name}' must have step(scale) and zeroGrad()`,
+        );
       }
       list.push([`sparse.${name}`, optimizer]);
     }
@@ -86,7 +90,8 @@ export class CombinedOptimizer implements StepOptimizer {
   /** True when any part that can tell reports inf/NaN (every such part is asked). */
   async hasNonFiniteGrads(): Promise<boolean> {
     let found = false;
-    for (const [, o] of this.parts) if (o.hasNonFiniteGrads && (await o.hasNonFiniteGrads())) found = true;
+    for (const [, o] of this.parts)
+      if (o.hasNonFiniteGrads && (await o.hasNonFiniteGrads())) found = true;
     return found;
   }
 
@@ -101,12 +106,18 @@ export class CombinedOptimizer implements StepOptimizer {
   importState(state: CombinedOptimizerState): void {
     for (const name of Object.keys(state)) {
       const part = this.get(name);
-      if (!part) throw new Error(`CombinedOptimizer.importState: state has a part '${name}' that this optimizer does not (parts: ${this.names.join(', ')})`);
-      if (!part.importState) throw new Error(`CombinedOptimizer.importState: part '${name}' cannot import state`);
+      if (!part)
+        throw new Error(
+          `CombinedOptimizer.importState: state has a part '${name}' that this optimizer does not (parts: ${this.names.join(', ')})`,
+        );
+      if (!part.importState)
+        throw new Error(`CombinedOptimizer.importState: part '${name}' cannot import state`);
     }
     for (const [name, o] of this.parts) {
-      if (o.exportState && !(name in state)) throw new Error(`CombinedOptimizer.importState: state has no entry for part '${name}'`);
+      if (o.exportState && !(name in state))
+        throw new Error(`CombinedOptimizer.importState: state has no entry for part '${name}'`);
     }
-    for (const [name, o] of this.parts) if (name in state) (o.importState as (s: unknown) => void).call(o, state[name]);
+    for (const [name, o] of this.parts)
+      if (name in state) (o.importState as (s: unknown) => void).call(o, state[name]);
   }
 }

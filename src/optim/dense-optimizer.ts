@@ -72,7 +72,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function checkLearningRate(lr: number, where: string): void {
-  if (!Number.isFinite(lr) || lr < 0) throw new Error(`${where}: lr must be a finite number >= 0, got ${lr}`);
+  if (!Number.isFinite(lr) || lr < 0)
+    throw new Error(`${where}: lr must be a finite number >= 0, got ${lr}`);
 }
 
 /**
@@ -107,8 +108,12 @@ export abstract class DenseOptimizer {
     const layout: GradientSlice[] = [];
     let offset = 0;
     for (const [name, variable] of list) {
-      if (map.has(name)) throw new Error(`${this.constructor.name}: parameter name '${name}' appears twice`);
-      if (variable.dtype !== 'float32') throw new Error(`${this.constructor.name}: parameter '${name}' must be float32, got ${variable.dtype}`);
+      if (map.has(name))
+        throw new Error(`${this.constructor.name}: parameter name '${name}' appears twice`);
+      if (variable.dtype !== 'float32')
+        throw new Error(
+          `${this.constructor.name}: parameter '${name}' must be float32, got ${variable.dtype}`,
+        );
       map.set(name, variable);
       layout.push({ name, shape: [...variable.shape], offset, size: variable.size });
       offset += variable.size;
@@ -154,7 +159,10 @@ export abstract class DenseOptimizer {
     for (const [key, grad] of entries) {
       if (grad === undefined) continue;
       const name = this.params.has(key) ? key : this.byVariableName.get(key);
-      if (name === undefined) throw new Error(`${this.constructor.name}.accumulate: no parameter named '${key}' (known: ${this.paramNames.join(', ')})`);
+      if (name === undefined)
+        throw new Error(
+          `${this.constructor.name}.accumulate: no parameter named '${key}' (known: ${this.paramNames.join(', ')})`,
+        );
       this.addToBuffer(name, grad);
     }
   }
@@ -166,7 +174,9 @@ export abstract class DenseOptimizer {
   accumulateOrdered(grads: ReadonlyArray<tf.Tensor | undefined>): void {
     this.checkNotSynchronized('accumulateOrdered');
     if (grads.length !== this.layout.length) {
-      throw new Error(`${this.constructor.name}.accumulateOrdered: got ${grads.length} gradients for ${this.layout.length} parameters`);
+      throw new Error(
+        `${this.constructor.name}.accumulateOrdered: got ${grads.length} gradients for ${this.layout.length} parameters`,
+      );
     }
     grads.forEach((grad, i) => {
       if (grad !== undefined) this.addToBuffer(this.layout[i].name, grad);
@@ -175,19 +185,29 @@ export abstract class DenseOptimizer {
 
   private checkNotSynchronized(method: string): void {
     if (this.synchronized) {
-      throw new Error(`${this.constructor.name}.${method}: gradients were already all-reduced for this step; call step() or zeroGrad() first`);
+      throw new Error(
+        `${this.constructor.name}.${method}: gradients were already all-reduced for this step; call step() or zeroGrad() first`,
+      );
     }
   }
 
   private addToBuffer(name: string, grad: tf.Tensor): void {
     const param = this.params.get(name)!;
     if (!sameShape(grad.shape, param.shape)) {
-      throw new Error(`${this.constructor.name}.accumulate: gradient of '${name}' has shape [${grad.shape}], parameter has [${param.shape}]`);
+      throw new Error(
+        `${this.constructor.name}.accumulate: gradient of '${name}' has shape [${grad.shape}], parameter has [${param.shape}]`,
+      );
     }
     const previous = this.buffers.get(name);
     // the first gradient is kept by reference (a reshape shares the data; the caller still
     // disposes its own handle): on wasm, cast and clone would each copy it
-    const next = tf.tidy(() => (previous ? tf.add(previous, grad) : grad.dtype === 'float32' ? tf.reshape(grad, grad.shape) : tf.cast(grad, 'float32')));
+    const next = tf.tidy(() =>
+      previous
+        ? tf.add(previous, grad)
+        : grad.dtype === 'float32'
+          ? tf.reshape(grad, grad.shape)
+          : tf.cast(grad, 'float32'),
+    );
     previous?.dispose();
     this.buffers.set(name, next);
   }
@@ -202,7 +222,9 @@ export abstract class DenseOptimizer {
     const flat = this.flattenGradients();
     const reduced = await this.allReduce(flat);
     if (reduced.length !== flat.length) {
-      throw new Error(`${this.constructor.name}.synchronize: allReduce returned ${reduced.length} values, expected ${flat.length}`);
+      throw new Error(
+        `${this.constructor.name}.synchronize: allReduce returned ${reduced.length} values, expected ${flat.length}`,
+      );
     }
     this.loadFlatGradients(reduced);
     this.synchronized = true;
@@ -223,14 +245,19 @@ export abstract class DenseOptimizer {
   loadFlatGradients(flat: Float32Array): void {
     this.clearBuffers();
     for (const slice of this.layout) {
-      this.buffers.set(slice.name, tf.tensor(flat.subarray(slice.offset, slice.offset + slice.size), slice.shape, 'float32'));
+      this.buffers.set(
+        slice.name,
+        tf.tensor(flat.subarray(slice.offset, slice.offset + slice.size), slice.shape, 'float32'),
+      );
     }
   }
 
   /** True when an accumulated gradient holds an inf or NaN (after {@link synchronize}, the same on every replica). */
   hasNonFiniteGrads(): boolean {
     if (this.buffers.size === 0) return false;
-    const allFinite = tf.tidy(() => tf.all(tf.stack([...this.buffers.values()].map((b) => tf.all(tf.isFinite(b))))));
+    const allFinite = tf.tidy(() =>
+      tf.all(tf.stack([...this.buffers.values()].map((b) => tf.all(tf.isFinite(b))))),
+    );
     const ok = allFinite.dataSync()[0];
     allFinite.dispose();
     return !ok;
@@ -238,7 +265,8 @@ export abstract class DenseOptimizer {
 
   /** Apply the accumulated gradients × `scale` (e.g. 1/lossScale), then clear them. */
   async step(scale = 1): Promise<void> {
-    if (!Number.isFinite(scale)) throw new Error(`${this.constructor.name}.step: scale must be finite, got ${scale}`);
+    if (!Number.isFinite(scale))
+      throw new Error(`${this.constructor.name}.step: scale must be finite, got ${scale}`);
     await this.synchronize();
     tf.tidy(() => {
       for (const slice of this.layout) {
@@ -261,16 +289,26 @@ export abstract class DenseOptimizer {
   /** A copy of everything needed to resume (see {@link DenseOptimizerState}). */
   exportState(): DenseOptimizerState {
     const accumulated: Record<string, Float32Array> = {};
-    for (const [name, buffer] of this.buffers) accumulated[name] = Float32Array.from(buffer.dataSync() as Float32Array);
-    return { kind: this.kind, lr: this.lr, hyper: this.exportHyper(), stepCount: this.steps, slots: this.exportSlots(), accumulated };
+    for (const [name, buffer] of this.buffers)
+      accumulated[name] = Float32Array.from(buffer.dataSync() as Float32Array);
+    return {
+      kind: this.kind,
+      lr: this.lr,
+      hyper: this.exportHyper(),
+      stepCount: this.steps,
+      slots: this.exportSlots(),
+      accumulated,
+    };
   }
 
   /** Restore a state from {@link exportState} (hyper-parameters included, like PyTorch's `load_state_dict`). */
   importState(state: DenseOptimizerState): void {
     const where = `${this.constructor.name}.importState`;
-    if (state.kind !== this.kind) throw new Error(`${where}: state is for a '${state.kind}' optimizer, this is '${this.kind}'`);
+    if (state.kind !== this.kind)
+      throw new Error(`${where}: state is for a '${state.kind}' optimizer, this is '${this.kind}'`);
     checkLearningRate(state.lr, where);
-    for (const [name, values] of Object.entries(state.accumulated)) this.checkValues(where, `accumulated['${name}']`, name, values);
+    for (const [name, values] of Object.entries(state.accumulated))
+      this.checkValues(where, `accumulated['${name}']`, name, values);
     this.checkExtraState(state.hyper, state.slots, where); // validate everything before changing anything
     this.loadExtraState(state.hyper, state.slots);
     this.lr = state.lr;
@@ -298,17 +336,26 @@ export abstract class DenseOptimizer {
   }
 
   /** Throw (naming the field) unless `hyper` and `slots` can be loaded; must not change anything. */
-  protected checkExtraState(_hyper: Record<string, number>, _slots: Record<string, Record<string, Float32Array>>, _where: string): void {}
+  protected checkExtraState(
+    _hyper: Record<string, number>,
+    _slots: Record<string, Record<string, Float32Array>>,
+    _where: string,
+  ): void {}
 
   /** Load hyper-parameters and slots already checked by {@link checkExtraState}. */
-  protected loadExtraState(_hyper: Record<string, number>, _slots: Record<string, Record<string, Float32Array>>): void {}
+  protected loadExtraState(
+    _hyper: Record<string, number>,
+    _slots: Record<string, Record<string, Float32Array>>,
+  ): void {}
 
   /** Throws unless `values` fits parameter `name`. */
   protected checkValues(where: string, what: string, name: string, values: Float32Array): void {
     const param = this.params.get(name);
     if (!param) throw new Error(`${where}: ${what} names no parameter of this optimizer`);
     if (!(values instanceof Float32Array) || values.length !== param.size) {
-      throw new Error(`${where}: ${what} must be a Float32Array of ${param.size} values, got ${values?.length}`);
+      throw new Error(
+        `${where}: ${what} must be a Float32Array of ${param.size} values, got ${values?.length}`,
+      );
     }
   }
 
@@ -379,8 +426,13 @@ export class Adagrad extends DenseOptimizer {
     return { sum };
   }
 
-  protected override checkExtraState(hyper: Record<string, number>, slots: Record<string, Record<string, Float32Array>>, where: string): void {
-    if (hyper.eps !== undefined && !(hyper.eps >= 0)) throw new Error(`${where}: hyper.eps must be >= 0, got ${hyper.eps}`);
+  protected override checkExtraState(
+    hyper: Record<string, number>,
+    slots: Record<string, Record<string, Float32Array>>,
+    where: string,
+  ): void {
+    if (hyper.eps !== undefined && !(hyper.eps >= 0))
+      throw new Error(`${where}: hyper.eps must be >= 0, got ${hyper.eps}`);
     const sum = slots.sum;
     if (!sum) throw new Error(`${where}: Adagrad state has no 'sum' slot`);
     for (const name of this.sums.keys()) {
@@ -390,7 +442,10 @@ export class Adagrad extends DenseOptimizer {
     }
   }
 
-  protected override loadExtraState(hyper: Record<string, number>, slots: Record<string, Record<string, Float32Array>>): void {
+  protected override loadExtraState(
+    hyper: Record<string, number>,
+    slots: Record<string, Record<string, Float32Array>>,
+  ): void {
     if (hyper.eps !== undefined) this.eps = hyper.eps;
     for (const [name, v] of this.sums) {
       const t = tf.tensor(slots.sum[name], v.shape, 'float32');

@@ -73,7 +73,8 @@ export function hasNonFinite(arrays: readonly Float32Array[]): boolean {
 }
 
 function positive(value: number, what: string): number {
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`GradScaler: ${what} must be a finite number > 0, got ${value}`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`GradScaler: ${what} must be a finite number > 0, got ${value}`);
   return value;
 }
 
@@ -86,7 +87,12 @@ function positive(value: number, what: string): number {
  */
 export class GradScaler {
   private current = 2 ** 16;
-  private config: Required<Omit<GradScalerOptions, 'initScale'>> = { growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000, enabled: true };
+  private config: Required<Omit<GradScalerOptions, 'initScale'>> = {
+    growthFactor: 2,
+    backoffFactor: 0.5,
+    growthInterval: 2000,
+    enabled: true,
+  };
   private tracker = 0;
 
   constructor(options: GradScalerOptions = {}) {
@@ -182,15 +188,22 @@ export class GradScaler {
     positive(state.scale, 'scale');
     positive(state.growthFactor, 'growthFactor');
     positive(state.backoffFactor, 'backoffFactor');
-    if (state.growthFactor <= 1) throw new Error(`GradScaler: growthFactor must be > 1, got ${state.growthFactor}`);
-    if (state.backoffFactor >= 1) throw new Error(`GradScaler: backoffFactor must be < 1, got ${state.backoffFactor}`);
+    if (state.growthFactor <= 1)
+      throw new Error(`GradScaler: growthFactor must be > 1, got ${state.growthFactor}`);
+    if (state.backoffFactor >= 1)
+      throw new Error(`GradScaler: backoffFactor must be < 1, got ${state.backoffFactor}`);
     if (!Number.isInteger(state.growthInterval) || state.growthInterval < 1) {
-      throw new Error(`GradScaler: growthInterval must be an integer >= 1, got ${state.growthInterval}`);
+      throw new Error(
+        `GradScaler: growthInterval must be an integer >= 1, got ${state.growthInterval}`,
+      );
     }
     if (!Number.isInteger(state.growthTracker) || state.growthTracker < 0) {
-      throw new Error(`GradScaler: growthTracker must be an integer >= 0, got ${state.growthTracker}`);
+      throw new Error(
+        `GradScaler: growthTracker must be an integer >= 0, got ${state.growthTracker}`,
+      );
     }
-    if (typeof state.enabled !== 'boolean') throw new Error(`GradScaler: enabled must be a boolean, got ${String(state.enabled)}`);
+    if (typeof state.enabled !== 'boolean')
+      throw new Error(`GradScaler: enabled must be a boolean, got ${String(state.enabled)}`);
     this.current = state.scale;
     this.tracker = state.growthTracker;
     this.config = {

@@ -75,11 +75,19 @@ export function traceModel<B>(model: Model<B>, batch: B): TracePlan {
   for (const [name, module] of sharded) {
     const inputs = calls.get(module) ?? [];
     if (inputs.length === 0) {
-      plan.notPipelined.push({ name, module, reason: 'not called by model.forward on the traced batch' });
+      plan.notPipelined.push({
+        name,
+        module,
+        reason: 'not called by model.forward on the traced batch',
+      });
       continue;
     }
     if (inputs.length > 1) {
-      plan.notPipelined.push({ name, module, reason: `called ${inputs.length} times in one forward (only single calls are pipelined)` });
+      plan.notPipelined.push({
+        name,
+        module,
+        reason: `called ${inputs.length} times in one forward (only single calls are pipelined)`,
+      });
       continue;
     }
     const info = argInfoOf(inputs[0], paths);
@@ -89,7 +97,10 @@ export function traceModel<B>(model: Model<B>, batch: B): TracePlan {
   return plan;
 }
 
-function argInfoOf(input: unknown, paths: WeakMap<object, readonly PropertyKey[]>): ArgInfo | string {
+function argInfoOf(
+  input: unknown,
+  paths: WeakMap<object, readonly PropertyKey[]>,
+): ArgInfo | string {
   if (typeof input === 'object' && input !== null) {
     const path = paths.get(input);
     if (path) return { kind: 'path', path };
@@ -117,7 +128,11 @@ function isTraceable(v: unknown): v is object {
   );
 }
 
-function recordingProxy(target: unknown, path: readonly PropertyKey[], paths: WeakMap<object, readonly PropertyKey[]>): unknown {
+function recordingProxy(
+  target: unknown,
+  path: readonly PropertyKey[],
+  paths: WeakMap<object, readonly PropertyKey[]>,
+): unknown {
   if (!isTraceable(target)) return target;
   const cache = new Map<PropertyKey, unknown>();
   const p = new Proxy(target, {

@@ -13,7 +13,10 @@ import type { Batch } from '../tensors/index.ts';
 import { extractInput, formatArgInfo } from './arg-info.ts';
 import { traceModel } from './model-tracer.ts';
 
-export function planModules(model: Model<Batch>, firstBatch: Batch): ModulePlan & { describe(): string[] } {
+export function planModules(
+  model: Model<Batch>,
+  firstBatch: Batch,
+): ModulePlan & { describe(): string[] } {
   const trace = traceModel(model, firstBatch);
   return {
     pipelined: trace.pipelined.map((p) => ({

@@ -72,14 +72,21 @@ export abstract class TrainPipeline {
     const gradAccum = options.gradAccum ?? 1;
     const schedule = options.gradAccumSchedule ?? 'exact';
     if (!GRAD_ACCUM_SCHEDULES.includes(schedule)) {
-      throw new RangeError(`gradAccumSchedule must be one of ${GRAD_ACCUM_SCHEDULES.join(', ')}; got ${JSON.stringify(options.gradAccumSchedule)}`);
+      throw new RangeError(
+        `gradAccumSchedule must be one of ${GRAD_ACCUM_SCHEDULES.join(', ')}; got ${JSON.stringify(options.gradAccumSchedule)}`,
+      );
     }
     if (!Number.isInteger(gradAccum) || gradAccum < 1) {
       throw new RangeError(`gradAccum must be an integer ≥ 1, got ${String(options.gradAccum)}`);
     }
     this.gradScaler =
-      options.gradScaling instanceof GradScaler ? options.gradScaling : options.gradScaling ? new GradScaler() : undefined;
-    if (options.resumeState?.gradScaler && this.gradScaler) this.gradScaler.importState(options.resumeState.gradScaler);
+      options.gradScaling instanceof GradScaler
+        ? options.gradScaling
+        : options.gradScaling
+          ? new GradScaler()
+          : undefined;
+    if (options.resumeState?.gradScaler && this.gradScaler)
+      this.gradScaler.importState(options.resumeState.gradScaler);
     this.nextBatch = options.resumeState?.nextBatch ?? 0;
     this.bus = new EventBus(device.rank, device.clock);
     this.events$ = this.bus.events$;
@@ -129,8 +136,13 @@ export abstract class TrainPipeline {
    * @example
    * for (;;) { const r = await pipeline.progress(loader); if (r.done) break; console.log(r.value.loss); }
    */
-  async progress(dataloader: DataloaderInput<unknown>): Promise<IteratorResult<IterationOutput, ExhaustedResult>> {
-    if (this.running.value) throw new Error('progress() is already running on this pipeline: await the previous call first');
+  async progress(
+    dataloader: DataloaderInput<unknown>,
+  ): Promise<IteratorResult<IterationOutput, ExhaustedResult>> {
+    if (this.running.value)
+      throw new Error(
+        'progress() is already running on this pipeline: await the previous call first',
+      );
     this.running.next(true);
     try {
       const newSource = this.engine.setSource(dataloader, () => toPullSource(dataloader));
@@ -158,7 +170,9 @@ export abstract class TrainPipeline {
    * @example
    * for await (const out of pipeline.run(loader)) losses.push(out.loss);
    */
-  async *run(dataloader: DataloaderInput<unknown>): AsyncGenerator<IterationOutput, ExhaustedResult> {
+  async *run(
+    dataloader: DataloaderInput<unknown>,
+  ): AsyncGenerator<IterationOutput, ExhaustedResult> {
     for (;;) {
       const r = await this.progress(dataloader);
       if (r.done) return r.value;
@@ -222,7 +236,8 @@ export abstract class TrainPipeline {
    * const state = pipeline.exportState(); // { calls, windowSize, batchesTrained, nextBatch }
    */
   exportState(): PipelineState {
-    if (this.running.value) throw new Error('exportState() while progress() is running: await it first');
+    if (this.running.value)
+      throw new Error('exportState() while progress() is running: await it first');
     const c = this.coordinator.getSnapshot().context;
     return {
       calls: c.calls,
@@ -253,7 +268,9 @@ export abstract class TrainPipeline {
     });
   }
 
-  private toIteratorResult(result: ProgressResult): IteratorResult<IterationOutput, ExhaustedResult> {
+  private toIteratorResult(
+    result: ProgressResult,
+  ): IteratorResult<IterationOutput, ExhaustedResult> {
     if (result.kind === 'output') {
       const value = result.output as IterationOutput;
       const t = this.options.device.clock.now();

@@ -18,7 +18,17 @@ import type { Rank, StreamName } from './ids.ts';
 /** What an op costs; the cost model turns this into a duration. */
 export interface OpCost {
   /** Which stage the op belongs to; a cost model may override the duration per kind. */
-  kind: 'copy' | 'dist' | 'distSplits' | 'distData' | 'forward' | 'backward' | 'optimizer' | 'outputDist' | 'collective' | 'other';
+  kind:
+    | 'copy'
+    | 'dist'
+    | 'distSplits'
+    | 'distData'
+    | 'forward'
+    | 'backward'
+    | 'optimizer'
+    | 'outputDist'
+    | 'collective'
+    | 'other';
   /** Bytes moved (copies, collectives). */
   bytes?: number;
   /** Floating-point operations (compute). */
@@ -60,7 +70,12 @@ export interface Device {
    * lists promises the op must not start before (data produced elsewhere, e.g. a module's
    * distributed input). A plain array is taken as `uses`.
    */
-  run<T>(stream: StreamName, cost: OpCost, fn: () => T | Promise<T>, options?: DeviceRunOptions | readonly StreamTagged[]): Promise<T>;
+  run<T>(
+    stream: StreamName,
+    cost: OpCost,
+    fn: () => T | Promise<T>,
+    options?: DeviceRunOptions | readonly StreamTagged[],
+  ): Promise<T>;
   /** Record an event on `stream` (covers every op issued on it so far). */
   record(stream: StreamName): DeviceEvent;
   /** Later ops on `stream` wait for `event`. */

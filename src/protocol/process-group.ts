@@ -32,7 +32,12 @@ export interface ProcessGroup {
    * Variable all-to-all: `sendCounts[j]` elements of `data` (contiguous, in rank order) go to
    * rank j; we receive `recvCounts[j]` elements from rank j, concatenated in rank order.
    */
-  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T>;
+  allToAllV<T extends Int32Array | Float32Array>(
+    data: T,
+    sendCounts: Int32Array,
+    recvCounts: Int32Array,
+    opts?: CollectiveOptions,
+  ): Promise<T>;
   /** Elementwise reduce across ranks; every rank gets the result. Does not modify `data`. */
   allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array>;
   barrier(opts?: CollectiveOptions): Promise<void>;

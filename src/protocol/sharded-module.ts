@@ -62,5 +62,9 @@ export interface ShardedModuleContract<In = unknown, Ctx = unknown> {
 
 /** Type guard used by the tracer. */
 export function isShardedModule(x: unknown): x is ShardedModuleContract {
-  return typeof x === 'object' && x !== null && (x as { isShardedModule?: unknown }).isShardedModule === true;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x as { isShardedModule?: unknown }).isShardedModule === true
+  );
 }

@@ -24,10 +24,22 @@
  * engine.waitStream('default', 'memcpy');
  * const out = engine.run('default', { kind: 'forward' }, async () => model(await copied), { uses: [await copied] });
  */
-import type { Clock, DeviceEvent, OpCost, Rank, StreamName, StreamTagged } from '../protocol/index.ts';
+import type {
+  Clock,
+  DeviceEvent,
+  OpCost,
+  Rank,
+  StreamName,
+  StreamTagged,
+} from '../protocol/index.ts';
 import { STREAM_NAMES } from '../protocol/index.ts';
 import { OpLog, type OpLogEntry } from './op-log.ts';
-import { HazardChecker, StreamHazardError, type ProducerTag, type StreamHazard } from './sim/hazard-checker.ts';
+import {
+  HazardChecker,
+  StreamHazardError,
+  type ProducerTag,
+  type StreamHazard,
+} from './sim/hazard-checker.ts';
 
 /** How long ops take once their function has settled. */
 export interface OpTiming {
@@ -76,7 +88,9 @@ interface StreamState {
 
 const noop = (): void => {};
 
-function isUsesArray(options: RunOptions | readonly unknown[] | undefined): options is readonly unknown[] {
+function isUsesArray(
+  options: RunOptions | readonly unknown[] | undefined,
+): options is readonly unknown[] {
   return Array.isArray(options);
 }
 
@@ -103,7 +117,8 @@ export class StreamEngine {
     this.tracking = this.hazardMode !== 'off';
     this.onHazard = options.onHazard;
     this.opLog = options.opLog === false ? undefined : (options.opLog ?? new OpLog());
-    for (const name of STREAM_NAMES) this.streams.set(name, { tail: Promise.resolve(), nextSeq: 0 });
+    for (const name of STREAM_NAMES)
+      this.streams.set(name, { tail: Promise.resolve(), nextSeq: 0 });
   }
 
   /**
@@ -122,7 +137,10 @@ export class StreamEngine {
     const st = this.state(stream);
     const uses = isUsesArray(options) ? options : options?.uses;
     const after = isUsesArray(options) ? undefined : options?.after;
-    const op: ProducerTag = cost.label === undefined ? { stream, seq: st.nextSeq } : { stream, seq: st.nextSeq, label: cost.label };
+    const op: ProducerTag =
+      cost.label === undefined
+        ? { stream, seq: st.nextSeq }
+        : { stream, seq: st.nextSeq, label: cost.label };
     if (this.tracking && uses && uses.length > 0) {
       const found = this.checker.check(op, uses, this.clock.now(), this.rank);
       if (found.length > 0 && this.hazardMode === 'throw') throw new StreamHazardError(found[0]);
@@ -253,7 +271,10 @@ export class StreamEngine {
 
   private state(stream: StreamName): StreamState {
     const st = this.streams.get(stream);
-    if (!st) throw new RangeError(`unknown stream "${String(stream)}" (streams: ${STREAM_NAMES.join(', ')})`);
+    if (!st)
+      throw new RangeError(
+        `unknown stream "${String(stream)}" (streams: ${STREAM_NAMES.join(', ')})`,
+      );
     return st;
   }
 }

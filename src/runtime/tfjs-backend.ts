@@ -61,7 +61,11 @@ async function load(choice: BackendChoice): Promise<void> {
   try {
     await import(specifier);
   } catch (error) {
-    throw new BackendUnavailableError('gpu', `backend "gpu": loading ${GPU_PACKAGE} failed: ${String(error)}`, { cause: error });
+    throw new BackendUnavailableError(
+      'gpu',
+      `backend "gpu": loading ${GPU_PACKAGE} failed: ${String(error)}`,
+      { cause: error },
+    );
   }
 }
 
@@ -86,7 +90,9 @@ interface RefCountingBackend {
  * tf.clone(x);               // same values, no copy
  */
 export function installAliasingIdentity(backendName = 'wasm'): void {
-  const current = tf.getKernel('Identity', backendName) as (tf.KernelConfig & { [ALIASING]?: true }) | undefined;
+  const current = tf.getKernel('Identity', backendName) as
+    | (tf.KernelConfig & { [ALIASING]?: true })
+    | undefined;
   if (!current || current[ALIASING]) return;
   const copying = current.kernelFunc;
   const config: tf.KernelConfig & { [ALIASING]: true } = {
@@ -114,7 +120,10 @@ export function installAliasingIdentity(backendName = 'wasm'): void {
  */
 export async function initBackend(choice: BackendChoice = 'wasm'): Promise<string> {
   if (!(choice in TFJS_BACKEND_NAME)) {
-    throw new BackendUnavailableError(choice, `unknown backend "${String(choice)}" (choose wasm, cpu or gpu)`);
+    throw new BackendUnavailableError(
+      choice,
+      `unknown backend "${String(choice)}" (choose wasm, cpu or gpu)`,
+    );
   }
   const name = TFJS_BACKEND_NAME[choice];
   if (tf.getBackend() === name) {
@@ -123,7 +132,11 @@ export async function initBackend(choice: BackendChoice = 'wasm'): Promise<strin
   }
   await load(choice);
   const ok = await tf.setBackend(name);
-  if (!ok) throw new BackendUnavailableError(choice, `tfjs could not initialise backend "${name}" (for --device ${choice})`);
+  if (!ok)
+    throw new BackendUnavailableError(
+      choice,
+      `tfjs could not initialise backend "${name}" (for --device ${choice})`,
+    );
   await tf.ready();
   if (choice === 'wasm') installAliasingIdentity();
   return tf.getBackend();

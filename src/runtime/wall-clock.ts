@@ -11,6 +11,8 @@ import type { Clock } from '../protocol/index.ts';
 
 export const wallClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn: (...args: unknown[]) => void, timeoutMs: number): unknown => globalThis.setTimeout(fn, timeoutMs),
-  clearTimeout: (id: unknown): void => globalThis.clearTimeout(id as ReturnType<typeof globalThis.setTimeout>),
+  setTimeout: (fn: (...args: unknown[]) => void, timeoutMs: number): unknown =>
+    globalThis.setTimeout(fn, timeoutMs),
+  clearTimeout: (id: unknown): void =>
+    globalThis.clearTimeout(id as ReturnType<typeof globalThis.setTimeout>),
 };

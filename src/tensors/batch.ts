@@ -90,8 +90,20 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
     const sparse =
       s instanceof KeyedJaggedTensor
         ? s
-        : new KeyedJaggedTensor({ keys: s.keys, values: s.values, lengths: s.lengths, weights: s.weights, stride: s.stride });
-    return new Batch({ dense: data.dense, denseDim: data.denseDim, sparse, labels: data.labels, batchSize: data.batchSize });
+        : new KeyedJaggedTensor({
+            keys: s.keys,
+            values: s.values,
+            lengths: s.lengths,
+            weights: s.weights,
+            stride: s.stride,
+          });
+    return new Batch({
+      dense: data.dense,
+      denseDim: data.denseDim,
+      sparse,
+      labels: data.labels,
+      batchSize: data.batchSize,
+    });
   }
 
   /**
@@ -102,7 +114,11 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
    * const next = await batch.to(device, 'memcpy', 'copy batch 3');
    */
   to(device: Device, stream: StreamName, label = 'copy batch'): Promise<this> {
-    return device.run(stream, { kind: 'copy', bytes: this.byteSize(), label }, () => this.clone() as this);
+    return device.run(
+      stream,
+      { kind: 'copy', bytes: this.byteSize(), label },
+      () => this.clone() as this,
+    );
   }
 
   /**
@@ -134,7 +150,13 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
    */
   clone(): Batch {
     const s = this.sparse;
-    const [dense, labels, values, lengths, weights] = packedCopies([this.dense, this.labels, s.values, s.lengths, s.weights]);
+    const [dense, labels, values, lengths, weights] = packedCopies([
+      this.dense,
+      this.labels,
+      s.values,
+      s.lengths,
+      s.weights,
+    ]);
     return new Batch({
       dense,
       denseDim: this.denseDim,
@@ -151,8 +173,16 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
    * const mine = global.sliceSamples(rank * local, (rank + 1) * local);
    */
   sliceSamples(start: number, end: number): Batch {
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > this.batchSize) {
-      throw new RangeError(`sliceSamples(${start}, ${end}) is not a valid range of the ${this.batchSize} samples`);
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(end) ||
+      start < 0 ||
+      end < start ||
+      end > this.batchSize
+    ) {
+      throw new RangeError(
+        `sliceSamples(${start}, ${end}) is not a valid range of the ${this.batchSize} samples`,
+      );
     }
     return new Batch({
       dense: this.dense.slice(start * this.denseDim, end * this.denseDim),
@@ -174,7 +204,10 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
     if (batches.length === 0) throw new RangeError('Batch.concatSamples needs at least one batch');
     const denseDim = batches[0].denseDim;
     batches.forEach((b, i) => {
-      if (b.denseDim !== denseDim) throw new RangeError(`concatSamples: batch ${i} has denseDim ${b.denseDim}, batch 0 has ${denseDim}`);
+      if (b.denseDim !== denseDim)
+        throw new RangeError(
+          `concatSamples: batch ${i} has denseDim ${b.denseDim}, batch 0 has ${denseDim}`,
+        );
     });
     const batchSize = batches.reduce((s, b) => s + b.batchSize, 0);
     const dense = new Float32Array(batchSize * denseDim);
@@ -213,6 +246,7 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
 
 function sameFloats(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  for (let i = 0; i < a.length; i++)
+    if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
   return true;
 }

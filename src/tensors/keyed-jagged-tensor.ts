@@ -57,7 +57,9 @@ export class KeyedJaggedTensor {
     this.values = init.values;
     this.lengths = init.lengths;
     this.weights = init.weights;
-    this.stride = init.stride ?? (init.keys.length === 0 ? 0 : Math.floor(init.lengths.length / init.keys.length));
+    this.stride =
+      init.stride ??
+      (init.keys.length === 0 ? 0 : Math.floor(init.lengths.length / init.keys.length));
   }
 
   /**
@@ -131,7 +133,10 @@ export class KeyedJaggedTensor {
    */
   keyIndex(key: string): number {
     const k = this.keys.indexOf(key);
-    if (k < 0) throw new RangeError(`KeyedJaggedTensor has no key "${key}" (keys: ${this.keys.join(', ') || 'none'})`);
+    if (k < 0)
+      throw new RangeError(
+        `KeyedJaggedTensor has no key "${key}" (keys: ${this.keys.join(', ') || 'none'})`,
+      );
     return k;
   }
 
@@ -230,7 +235,13 @@ export class KeyedJaggedTensor {
       weights?.set(this.weights!.subarray(opk[k], opk[k + 1]), at);
       at += opk[k + 1] - opk[k];
     });
-    return new KeyedJaggedTensor({ keys: keyIndices.map((k) => this.keys[k]), stride: this.stride, values, lengths, weights });
+    return new KeyedJaggedTensor({
+      keys: keyIndices.map((k) => this.keys[k]),
+      stride: this.stride,
+      values,
+      lengths,
+      weights,
+    });
   }
 
   /**
@@ -241,17 +252,24 @@ export class KeyedJaggedTensor {
    * KeyedJaggedTensor.concat(kjt.split([1, 1])); // equal to kjt
    */
   static concat(kjts: readonly KeyedJaggedTensor[]): KeyedJaggedTensor {
-    if (kjts.length === 0) throw new RangeError('KeyedJaggedTensor.concat needs at least one tensor');
+    if (kjts.length === 0)
+      throw new RangeError('KeyedJaggedTensor.concat needs at least one tensor');
     const stride = kjts[0].stride;
     const weighted = kjts[0].weights !== undefined;
     const seen = new Set<string>();
     kjts.forEach((t, i) => {
-      if (t.stride !== stride) throw new RangeError(`concat: tensor ${i} has stride ${t.stride}, tensor 0 has ${stride}`);
+      if (t.stride !== stride)
+        throw new RangeError(`concat: tensor ${i} has stride ${t.stride}, tensor 0 has ${stride}`);
       if ((t.weights !== undefined) !== weighted) {
-        throw new RangeError(`concat: tensor ${i} ${weighted ? 'has no' : 'has'} weights, tensor 0 ${weighted ? 'has' : 'has none'}`);
+        throw new RangeError(
+          `concat: tensor ${i} ${weighted ? 'has no' : 'has'} weights, tensor 0 ${weighted ? 'has' : 'has none'}`,
+        );
       }
       for (const key of t.keys) {
-        if (seen.has(key)) throw new RangeError(`concat: key "${key}" appears in more than one tensor (keys must be disjoint)`);
+        if (seen.has(key))
+          throw new RangeError(
+            `concat: key "${key}" appears in more than one tensor (keys must be disjoint)`,
+          );
         seen.add(key);
       }
     });
@@ -271,8 +289,16 @@ export class KeyedJaggedTensor {
    * kjt.sliceSamples(1, 2).lengths; // Int32Array [0, 1] for the class example
    */
   sliceSamples(start: number, end: number): KeyedJaggedTensor {
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > this.stride) {
-      throw new RangeError(`sliceSamples(${start}, ${end}) is not a valid range of the ${this.stride} samples`);
+    if (
+      !Number.isInteger(start) ||
+      !Number.isInteger(end) ||
+      start < 0 ||
+      end < start ||
+      end > this.stride
+    ) {
+      throw new RangeError(
+        `sliceSamples(${start}, ${end}) is not a valid range of the ${this.stride} samples`,
+      );
     }
     const n = end - start;
     const offsets = this.offsets();
@@ -305,15 +331,20 @@ export class KeyedJaggedTensor {
    * KeyedJaggedTensor.concatSamples([kjt.sliceSamples(0, 1), kjt.sliceSamples(1, 2)]); // equal to kjt
    */
   static concatSamples(kjts: readonly KeyedJaggedTensor[]): KeyedJaggedTensor {
-    if (kjts.length === 0) throw new RangeError('KeyedJaggedTensor.concatSamples needs at least one tensor');
+    if (kjts.length === 0)
+      throw new RangeError('KeyedJaggedTensor.concatSamples needs at least one tensor');
     const keys = kjts[0].keys;
     const weighted = kjts[0].weights !== undefined;
     kjts.forEach((t, i) => {
       if (t.keys.length !== keys.length || t.keys.some((k, j) => k !== keys[j])) {
-        throw new RangeError(`concatSamples: tensor ${i} has keys [${t.keys.join(', ')}], tensor 0 has [${keys.join(', ')}]`);
+        throw new RangeError(
+          `concatSamples: tensor ${i} has keys [${t.keys.join(', ')}], tensor 0 has [${keys.join(', ')}]`,
+        );
       }
       if ((t.weights !== undefined) !== weighted) {
-        throw new RangeError(`concatSamples: tensor ${i} ${weighted ? 'has no' : 'has'} weights, tensor 0 ${weighted ? 'has' : 'has none'}`);
+        throw new RangeError(
+          `concatSamples: tensor ${i} ${weighted ? 'has no' : 'has'} weights, tensor 0 ${weighted ? 'has' : 'has none'}`,
+        );
       }
     });
     const stride = kjts.reduce((s, t) => s + t.stride, 0);
@@ -362,7 +393,8 @@ export class KeyedJaggedTensor {
    * const copy = KeyedJaggedTensor.fromJSON(JSON.parse(JSON.stringify(kjt)));
    */
   static fromJSON(json: unknown): KeyedJaggedTensor {
-    if (typeof json !== 'object' || json === null) throw new TypeError(`KeyedJaggedTensor.fromJSON: expected an object, got ${typeof json}`);
+    if (typeof json !== 'object' || json === null)
+      throw new TypeError(`KeyedJaggedTensor.fromJSON: expected an object, got ${typeof json}`);
     const j = json as Partial<Record<keyof KeyedJaggedTensorJSON, unknown>>;
     const numbers = (name: string, v: unknown): number[] => {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) {
@@ -381,7 +413,8 @@ export class KeyedJaggedTensor {
       stride: j.stride,
       values: Int32Array.from(numbers('values', j.values)),
       lengths: Int32Array.from(numbers('lengths', j.lengths)),
-      weights: j.weights === undefined ? undefined : Float32Array.from(numbers('weights', j.weights)),
+      weights:
+        j.weights === undefined ? undefined : Float32Array.from(numbers('weights', j.weights)),
     });
   }
 
@@ -403,7 +436,13 @@ export class KeyedJaggedTensor {
    */
   clone(): KeyedJaggedTensor {
     const [values, lengths, weights] = packedCopies([this.values, this.lengths, this.weights]);
-    return new KeyedJaggedTensor({ keys: this.keys, stride: this.stride, values, lengths, weights });
+    return new KeyedJaggedTensor({
+      keys: this.keys,
+      stride: this.stride,
+      values,
+      lengths,
+      weights,
+    });
   }
 
   /**
@@ -428,7 +467,6 @@ export class KeyedJaggedTensor {
     return this.offsetPerKeyCache!;
   }
 }
-
 
 function sameArray(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;

@@ -29,7 +29,9 @@ export class KeyedTensor {
 
   constructor(init: KeyedTensorInit) {
     if (init.keys.length !== init.lengthPerKey.length) {
-      throw new RangeError(`KeyedTensor: ${init.keys.length} keys but ${init.lengthPerKey.length} widths in lengthPerKey`);
+      throw new RangeError(
+        `KeyedTensor: ${init.keys.length} keys but ${init.lengthPerKey.length} widths in lengthPerKey`,
+      );
     }
     const width = init.lengthPerKey.reduce((s, w) => s + w, 0);
     if (init.values.rank !== 2 || init.values.shape[1] !== width) {
@@ -70,9 +72,12 @@ export class KeyedTensor {
    */
   static fromTensorList(keys: readonly string[], tensors: readonly tf.Tensor2D[]): KeyedTensor {
     if (keys.length !== tensors.length) {
-      throw new RangeError(`KeyedTensor.fromTensorList: ${keys.length} keys but ${tensors.length} tensors`);
+      throw new RangeError(
+        `KeyedTensor.fromTensorList: ${keys.length} keys but ${tensors.length} tensors`,
+      );
     }
-    if (tensors.length === 0) throw new RangeError('KeyedTensor.fromTensorList needs at least one tensor');
+    if (tensors.length === 0)
+      throw new RangeError('KeyedTensor.fromTensorList needs at least one tensor');
     const rows = tensors[0].shape[0];
     tensors.forEach((t, i) => {
       if (t.rank !== 2 || t.shape[0] !== rows) {
@@ -105,7 +110,8 @@ export class KeyedTensor {
    */
   get(key: string): tf.Tensor2D {
     const k = this.keys.indexOf(key);
-    if (k < 0) throw new RangeError(`KeyedTensor has no key "${key}" (keys: ${this.keys.join(', ')})`);
+    if (k < 0)
+      throw new RangeError(`KeyedTensor has no key "${key}" (keys: ${this.keys.join(', ')})`);
     const offsets = this.offsetPerKey();
     return tf.slice(this.values, [0, offsets[k]], [this.values.shape[0], this.lengthPerKey[k]]);
   }

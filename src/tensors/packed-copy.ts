@@ -24,14 +24,19 @@ export type Packable = Int32Array | Float32Array | undefined;
  * const [values, lengths, weights] = packedCopies([kjt.values, kjt.lengths, kjt.weights]);
  * values.buffer === lengths.buffer; // true
  */
-export function packedCopies<const T extends readonly Packable[]>(arrays: T): { -readonly [K in keyof T]: T[K] } {
+export function packedCopies<const T extends readonly Packable[]>(
+  arrays: T,
+): { -readonly [K in keyof T]: T[K] } {
   let elements = 0;
   for (const a of arrays) if (a) elements += a.length;
   const buffer = new ArrayBuffer(4 * elements);
   let at = 0;
   const out = arrays.map((a) => {
     if (!a) return undefined;
-    const copy = a instanceof Int32Array ? new Int32Array(buffer, at, a.length) : new Float32Array(buffer, at, a.length);
+    const copy =
+      a instanceof Int32Array
+        ? new Int32Array(buffer, at, a.length)
+        : new Float32Array(buffer, at, a.length);
     copy.set(a);
     at += a.byteLength;
     return copy;

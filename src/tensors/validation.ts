@@ -60,14 +60,21 @@ export class InvalidBatchError extends Error {
  * validateBatch(next.value, spec, batchIndex);
  * const b = Batch.from(next.value);
  */
-export function validateBatch(batch: unknown, spec: BatchSpec, batchIndex?: number): asserts batch is BatchData {
+export function validateBatch(
+  batch: unknown,
+  spec: BatchSpec,
+  batchIndex?: number,
+): asserts batch is BatchData {
   checkSpec(spec);
   const fail = (field: string, reason: string): never => {
     throw new InvalidBatchError(field, reason, batchIndex);
   };
 
   if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
-    fail('batch', `expected a Batch object with dense, denseDim, sparse, labels and batchSize; got ${describe(batch)}`);
+    fail(
+      'batch',
+      `expected a Batch object with dense, denseDim, sparse, labels and batchSize; got ${describe(batch)}`,
+    );
   }
   const b = batch as Record<string, unknown>;
 
@@ -87,20 +94,30 @@ export function validateBatch(batch: unknown, spec: BatchSpec, batchIndex?: numb
   }
   const D = spec.denseDim;
   const dense = b.dense;
-  if (!(dense instanceof Float32Array)) fail('dense', `expected a Float32Array; got ${describe(dense)}`);
+  if (!(dense instanceof Float32Array))
+    fail('dense', `expected a Float32Array; got ${describe(dense)}`);
   const d = dense as Float32Array;
   if (d.length !== batchSize * D) {
-    fail('dense', `length ${d.length} does not match batchSize × denseDim = ${batchSize} × ${D} = ${batchSize * D}`);
+    fail(
+      'dense',
+      `length ${d.length} does not match batchSize × denseDim = ${batchSize} × ${D} = ${batchSize * D}`,
+    );
   }
   for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) fail(`dense[${Math.floor(i / D)}][${i % D}]`, `value ${d[i]} is not finite (row ${Math.floor(i / D)}, column ${i % D})`);
+    if (!Number.isFinite(d[i]))
+      fail(
+        `dense[${Math.floor(i / D)}][${i % D}]`,
+        `value ${d[i]} is not finite (row ${Math.floor(i / D)}, column ${i % D})`,
+      );
   }
 
   // labels
   const labels = b.labels;
-  if (!(labels instanceof Float32Array)) fail('labels', `expected a Float32Array; got ${describe(labels)}`);
+  if (!(labels instanceof Float32Array))
+    fail('labels', `expected a Float32Array; got ${describe(labels)}`);
   const l = labels as Float32Array;
-  if (l.length !== batchSize) fail('labels', `length ${l.length} does not match batchSize ${batchSize}`);
+  if (l.length !== batchSize)
+    fail('labels', `length ${l.length} does not match batchSize ${batchSize}`);
   for (let i = 0; i < l.length; i++) {
     if (!Number.isFinite(l[i])) fail(`labels[${i}]`, `label ${l[i]} is not finite`);
     if (l[i] < 0 || l[i] > 1) fail(`labels[${i}]`, `label ${l[i]} is outside [0, 1]`);
@@ -116,30 +133,44 @@ export function validateBatch(batch: unknown, spec: BatchSpec, batchIndex?: numb
   const K = spec.keys.length;
 
   const lengths = s.lengths;
-  if (!(lengths instanceof Int32Array)) fail('sparse.lengths', `expected an Int32Array; got ${describe(lengths)}`);
+  if (!(lengths instanceof Int32Array))
+    fail('sparse.lengths', `expected an Int32Array; got ${describe(lengths)}`);
   const len = lengths as Int32Array;
   if (s.stride !== undefined && s.stride !== batchSize) {
     fail('sparse.stride', `stride ${describe(s.stride)} does not equal batchSize ${batchSize}`);
   }
   if (len.length !== K * batchSize) {
-    fail('sparse.lengths', `length ${len.length} does not match keys × batchSize = ${K} × ${batchSize} = ${K * batchSize}`);
+    fail(
+      'sparse.lengths',
+      `length ${len.length} does not match keys × batchSize = ${K} × ${batchSize} = ${K * batchSize}`,
+    );
   }
   let total = 0;
   for (let i = 0; i < len.length; i++) {
-    if (len[i] < 0) fail(`sparse.lengths[${spec.keys[Math.floor(i / batchSize)]}][${i % batchSize}]`, `length ${len[i]} is negative`);
+    if (len[i] < 0)
+      fail(
+        `sparse.lengths[${spec.keys[Math.floor(i / batchSize)]}][${i % batchSize}]`,
+        `length ${len[i]} is negative`,
+      );
     total += len[i];
   }
 
   const values = s.values;
-  if (!(values instanceof Int32Array)) fail('sparse.values', `expected an Int32Array; got ${describe(values)}`);
+  if (!(values instanceof Int32Array))
+    fail('sparse.values', `expected an Int32Array; got ${describe(values)}`);
   const v = values as Int32Array;
-  if (v.length !== total) fail('sparse.values', `has ${v.length} ids but the lengths add up to ${total}`);
+  if (v.length !== total)
+    fail('sparse.values', `has ${v.length} ids but the lengths add up to ${total}`);
 
   const weights = s.weights;
   if (weights !== undefined) {
-    if (!(weights instanceof Float32Array)) fail('sparse.weights', `expected a Float32Array or undefined; got ${describe(weights)}`);
+    if (!(weights instanceof Float32Array))
+      fail('sparse.weights', `expected a Float32Array or undefined; got ${describe(weights)}`);
     if ((weights as Float32Array).length !== v.length) {
-      fail('sparse.weights', `has ${(weights as Float32Array).length} weights but there are ${v.length} ids`);
+      fail(
+        'sparse.weights',
+        `has ${(weights as Float32Array).length} weights but there are ${v.length} ids`,
+      );
     }
   }
   const w = weights as Float32Array | undefined;
@@ -153,9 +184,13 @@ export function validateBatch(batch: unknown, spec: BatchSpec, batchIndex?: numb
       for (let p = 0; p < n; p++, at++) {
         const id = v[at];
         if (id < 0 || id >= rows) {
-          fail(`sparse.values[${key}][${sample}][${p}]`, `id ${id} is out of range [0, ${rows}) of feature ${key} (sample ${sample}, position ${p})`);
+          fail(
+            `sparse.values[${key}][${sample}][${p}]`,
+            `id ${id} is out of range [0, ${rows}) of feature ${key} (sample ${sample}, position ${p})`,
+          );
         }
-        if (w && !Number.isFinite(w[at])) fail(`sparse.weights[${key}][${sample}][${p}]`, `weight ${w[at]} is not finite`);
+        if (w && !Number.isFinite(w[at]))
+          fail(`sparse.weights[${key}][${sample}][${p}]`, `weight ${w[at]} is not finite`);
       }
     }
   }
@@ -178,21 +213,31 @@ function checkKeys(
   if (unexpected.length > 0) problems.push(`unexpected ${unexpected.join(', ')}`);
   if (duplicated.length > 0) problems.push(`duplicated ${[...new Set(duplicated)].join(', ')}`);
   if (problems.length > 0) {
-    fail('sparse.keys', `features do not match the configured ones: ${problems.join('; ')} (configured: ${expected.join(', ')})`);
+    fail(
+      'sparse.keys',
+      `features do not match the configured ones: ${problems.join('; ')} (configured: ${expected.join(', ')})`,
+    );
   }
   if (keys.some((k, i) => k !== expected[i])) {
-    fail('sparse.keys', `features are in the wrong order: got ${keys.join(', ')}, expected ${expected.join(', ')}`);
+    fail(
+      'sparse.keys',
+      `features are in the wrong order: got ${keys.join(', ')}, expected ${expected.join(', ')}`,
+    );
   }
 }
 
 function checkSpec(spec: BatchSpec): void {
   if (!Number.isInteger(spec.denseDim) || spec.denseDim < 0) {
-    throw new TypeError(`BatchSpec.denseDim must be a non-negative integer; got ${describe(spec.denseDim)}`);
+    throw new TypeError(
+      `BatchSpec.denseDim must be a non-negative integer; got ${describe(spec.denseDim)}`,
+    );
   }
   for (const key of spec.keys) {
     const rows = spec.rowsPerKey[key];
     if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 1) {
-      throw new TypeError(`BatchSpec.rowsPerKey["${key}"] must be an integer ≥ 1; got ${describe(rows)}`);
+      throw new TypeError(
+        `BatchSpec.rowsPerKey["${key}"] must be an integer ≥ 1; got ${describe(rows)}`,
+      );
     }
   }
 }
@@ -202,9 +247,11 @@ function describe(x: unknown): string {
   if (x === null) return 'null';
   if (x === undefined) return 'undefined';
   if (typeof x === 'number') return Number.isNaN(x) ? 'NaN' : `${x}`;
-  if (typeof x === 'string') return `string ${JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x)}`;
+  if (typeof x === 'string')
+    return `string ${JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}…` : x)}`;
   if (typeof x !== 'object') return typeof x;
-  if (ArrayBuffer.isView(x)) return `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length})`;
+  if (ArrayBuffer.isView(x))
+    return `${x.constructor.name}(${(x as unknown as ArrayLike<unknown>).length})`;
   if (Array.isArray(x)) return `Array(${x.length})`;
   const name = (x as { constructor?: { name?: string } }).constructor?.name;
   return name && name !== 'Object' ? name : 'object';

@@ -37,7 +37,13 @@ export function smallDlrmConfig(overrides: Partial<DlrmConfig> = {}): DlrmConfig
     bottom: [32, embeddingDim],
     top: [32, 1],
     embeddingDim,
-    tables: [0, 1, 2, 3].map((i) => ({ name: `t${i}`, rows: 1000, dim: embeddingDim, pooling: 'sum' as const, features: [`f${i}`] })),
+    tables: [0, 1, 2, 3].map((i) => ({
+      name: `t${i}`,
+      rows: 1000,
+      dim: embeddingDim,
+      pooling: 'sum' as const,
+      features: [`f${i}`],
+    })),
     optimizer: 'sgd',
     lr: 0.05,
     seed: 1,
@@ -52,7 +58,13 @@ export function referenceDlrmConfig(overrides: Partial<DlrmConfig> = {}): DlrmCo
     bottom: [512, 256, 16],
     top: [512, 256, 1],
     embeddingDim: 16,
-    tables: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ name: `t${i}`, rows: 100_000, dim: 16, pooling: 'sum' as const, features: [`f${i}`] })),
+    tables: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({
+      name: `t${i}`,
+      rows: 100_000,
+      dim: 16,
+      pooling: 'sum' as const,
+      features: [`f${i}`],
+    })),
     optimizer: 'sgd',
     lr: 0.05,
     seed: 1,
@@ -95,7 +107,10 @@ export function buildDlrmRank(options: {
     tables: config.tables,
     plan,
     env: { rank: pg.rank, worldSize: pg.worldSize, pg, distPg: options.distPg, device },
-    optimizer: config.optimizer === 'adagrad' ? { kind: 'adagrad', lr: config.lr } : { kind: 'sgd', lr: config.lr },
+    optimizer:
+      config.optimizer === 'adagrad'
+        ? { kind: 'adagrad', lr: config.lr }
+        : { kind: 'sgd', lr: config.lr },
     seed: config.seed,
     featureProcessors: options.featureProcessors,
     name: 'sparseArch',
@@ -109,8 +124,14 @@ export function buildDlrmRank(options: {
     embeddingDim: config.embeddingDim,
     seed: config.seed,
   });
-  const allReduce = pg.worldSize > 1 ? (flat: Float32Array) => pg.allReduce(flat, 'avg', { label: 'dense grads' }) : undefined;
-  const dense = config.optimizer === 'adagrad' ? new Adagrad(model, { lr: config.lr, allReduce }) : new SGD(model, { lr: config.lr, allReduce });
+  const allReduce =
+    pg.worldSize > 1
+      ? (flat: Float32Array) => pg.allReduce(flat, 'avg', { label: 'dense grads' })
+      : undefined;
+  const dense =
+    config.optimizer === 'adagrad'
+      ? new Adagrad(model, { lr: config.lr, allReduce })
+      : new SGD(model, { lr: config.lr, allReduce });
   const optimizer = new CombinedOptimizer({ dense, sparse: { sparseArch: ebc.optimizer } });
   return { model, ebc, optimizer, dense, plan };
 }

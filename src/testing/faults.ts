@@ -207,7 +207,8 @@ export function checkFault(f: Fault, worldSize: number, where = 'fault'): void {
   const bad = (field: string, why: string): never => {
     throw new RangeError(`${where} (${f.kind}): ${field} ${why}`);
   };
-  if (!Number.isInteger(f.rank) || f.rank < 0 || f.rank >= worldSize) bad('rank', `${f.rank} is not in 0..${worldSize - 1}`);
+  if (!Number.isInteger(f.rank) || f.rank < 0 || f.rank >= worldSize)
+    bad('rank', `${f.rank} is not in 0..${worldSize - 1}`);
   const nonNegativeInt = (field: string, v: number) => {
     if (!Number.isInteger(v) || v < 0) bad(field, `must be an integer ≥ 0, got ${v}`);
   };
@@ -216,7 +217,8 @@ export function checkFault(f: Fault, worldSize: number, where = 'fault'): void {
   };
   switch (f.kind) {
     case 'slowRank':
-      if (!Number.isFinite(f.multiplier) || f.multiplier <= 0) bad('multiplier', `must be a finite number > 0, got ${f.multiplier}`);
+      if (!Number.isFinite(f.multiplier) || f.multiplier <= 0)
+        bad('multiplier', `must be a finite number > 0, got ${f.multiplier}`);
       return;
     case 'delayCollective':
       nonNegative('extraMs', f.extraMs);
@@ -237,7 +239,8 @@ export function checkFault(f: Fault, worldSize: number, where = 'fault'): void {
       return;
     case 'nonFiniteGrad':
       nonNegativeInt('atBatch', f.atBatch);
-      if (f.value !== undefined && Number.isFinite(f.value)) bad('value', `must be Infinity, -Infinity or NaN, got ${f.value}`);
+      if (f.value !== undefined && Number.isFinite(f.value))
+        bad('value', `must be Infinity, -Infinity or NaN, got ${f.value}`);
       return;
   }
 }
@@ -251,10 +254,14 @@ export function checkFault(f: Fault, worldSize: number, where = 'fault'): void {
  * slowedCostModel(new CostModel({ overrides: { forward: 3 } }), 2).duration({ kind: 'forward' }); // 6
  */
 export function slowedCostModel(model: CostModel, multiplier: number): CostModel {
-  if (!Number.isFinite(multiplier) || multiplier <= 0) throw new RangeError(`slowedCostModel: multiplier must be a finite number > 0, got ${multiplier}`);
+  if (!Number.isFinite(multiplier) || multiplier <= 0)
+    throw new RangeError(
+      `slowedCostModel: multiplier must be a finite number > 0, got ${multiplier}`,
+    );
   const o = model.options();
   const overrides: CostOverrides = {};
-  for (const [k, v] of Object.entries(o.overrides)) overrides[k as keyof CostOverrides] = (v as number) * multiplier;
+  for (const [k, v] of Object.entries(o.overrides))
+    overrides[k as keyof CostOverrides] = (v as number) * multiplier;
   return new CostModel({
     latencyMs: o.latencyMs * multiplier,
     copyBytesPerMs: o.copyBytesPerMs / multiplier,
@@ -293,7 +300,10 @@ export class DroppedCollectiveError extends InjectedFaultError {
     fault: DropCollectiveFault,
     readonly collective: string,
   ) {
-    super(fault, `rank ${fault.rank}: ${collective} on the ${fault.channel ?? 'default'} channel was dropped (injected fault): its peers never received it`);
+    super(
+      fault,
+      `rank ${fault.rank}: ${collective} on the ${fault.channel ?? 'default'} channel was dropped (injected fault): its peers never received it`,
+    );
   }
 }
 
@@ -309,7 +319,10 @@ export class RankCrashedError extends InjectedFaultError {
     fault: CrashFault,
     readonly atMs: number,
   ) {
-    super(fault, `rank ${fault.rank} crashed at t=${atMs} ms (injected fault${fault.reason ? `: ${fault.reason}` : ''})`);
+    super(
+      fault,
+      `rank ${fault.rank} crashed at t=${atMs} ms (injected fault${fault.reason ? `: ${fault.reason}` : ''})`,
+    );
   }
 }
 
@@ -323,6 +336,9 @@ export class RankCrashedError extends InjectedFaultError {
 export class InjectedDataloaderError extends InjectedFaultError {
   override readonly name = 'InjectedDataloaderError';
   constructor(fault: DataloaderErrorFault) {
-    super(fault, fault.message ?? `injected dataloader error at batch ${fault.atBatch} on rank ${fault.rank}`);
+    super(
+      fault,
+      fault.message ?? `injected dataloader error at batch ${fault.atBatch} on rank ${fault.rank}`,
+    );
   }
 }

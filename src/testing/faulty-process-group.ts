@@ -17,7 +17,12 @@
  */
 import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../protocol/index.ts';
 import type { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
-import { DroppedCollectiveError, type CollectiveChannel, type DelayCollectiveFault, type DropCollectiveFault } from './faults.ts';
+import {
+  DroppedCollectiveError,
+  type CollectiveChannel,
+  type DelayCollectiveFault,
+  type DropCollectiveFault,
+} from './faults.ts';
 
 /**
  * Options of {@link FaultyProcessGroup}.
@@ -66,8 +71,15 @@ export class FaultyProcessGroup implements ProcessGroup {
     return this.through('allToAllSplits', opts, () => this.inner.allToAllSplits(send, opts));
   }
 
-  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T> {
-    return this.through('allToAllV', opts, () => this.inner.allToAllV(data, sendCounts, recvCounts, opts));
+  allToAllV<T extends Int32Array | Float32Array>(
+    data: T,
+    sendCounts: Int32Array,
+    recvCounts: Int32Array,
+    opts?: CollectiveOptions,
+  ): Promise<T> {
+    return this.through('allToAllV', opts, () =>
+      this.inner.allToAllV(data, sendCounts, recvCounts, opts),
+    );
   }
 
   allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
@@ -82,7 +94,11 @@ export class FaultyProcessGroup implements ProcessGroup {
     await this.inner.close?.();
   }
 
-  private through<R>(kind: string, opts: CollectiveOptions | undefined, submit: () => Promise<R>): Promise<R> {
+  private through<R>(
+    kind: string,
+    opts: CollectiveOptions | undefined,
+    submit: () => Promise<R>,
+  ): Promise<R> {
     const index = this.calls++;
     if (this.dropped) return Promise.reject(this.dropped);
     const { drop, scheduler } = this.o;

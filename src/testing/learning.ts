@@ -51,15 +51,34 @@ export async function trainAndEvaluate(o: LearningOptions): Promise<LearningResu
   const heldOut = data.heldOut();
   const cluster = createSimCluster({ worldSize });
   const local = o.batchSize / worldSize;
-  const evalBatches = [...heldOut.batches(o.batchSize, { count: Math.ceil((o.heldOutExamples ?? 4096) / o.batchSize) })];
+  const evalBatches = [
+    ...heldOut.batches(o.batchSize, {
+      count: Math.ceil((o.heldOutExamples ?? 4096) / o.batchSize),
+    }),
+  ];
   const perRank = await Promise.all(
     cluster.pgs.map(async (pg, rank) => {
-      const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
-      const opts = { model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], pg, batchSpec: batchSpecFor(config) };
+      const r = buildDlrmRank({
+        pg,
+        distPg: cluster.distPgs[rank],
+        device: cluster.devices[rank],
+        config,
+      });
+      const opts = {
+        model: r.model,
+        optimizer: r.optimizer,
+        device: cluster.devices[rank],
+        pg,
+        batchSpec: batchSpecFor(config),
+      };
       const train = new TrainPipelineSparseDist({ ...opts, name: 'train' });
       const losses: number[] = [];
-      const slice = (b: import('../tensors/index.ts').Batch) => b.sliceSamples(rank * local, (rank + 1) * local);
-      for await (const out of train.run([...data.batches(o.batchSize, { count: o.steps })].map(slice))) losses.push(out.loss);
+      const slice = (b: import('../tensors/index.ts').Batch) =>
+        b.sliceSamples(rank * local, (rank + 1) * local);
+      for await (const out of train.run(
+        [...data.batches(o.batchSize, { count: o.steps })].map(slice),
+      ))
+        losses.push(out.loss);
       r.model.eval();
       const evaluate = new TrainPipelineSparseDist({ ...opts, name: 'eval' });
       const logits: number[] = [];
@@ -73,7 +92,8 @@ export async function trainAndEvaluate(o: LearningOptions): Promise<LearningResu
   const logits: number[] = [];
   const labels: number[] = [];
   evalBatches.forEach((b, i) => {
-    for (let r = 0; r < worldSize; r++) logits.push(...perRank[r].logits.slice(i * local, (i + 1) * local));
+    for (let r = 0; r < worldSize; r++)
+      logits.push(...perRank[r].logits.slice(i * local, (i + 1) * local));
     labels.push(...b.labels);
   });
   const planted = evalBatches.flatMap((b) => [...heldOut.plantedProbabilities(b)]);

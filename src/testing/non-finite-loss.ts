@@ -54,7 +54,9 @@ export class NonFiniteLoss {
   ) {
     const original = model.forward.bind(model) as (batch: unknown) => ModelOutput;
     const value = o.value ?? Infinity;
-    (model as unknown as { forward: (batch: unknown) => ModelOutput }).forward = (batch: unknown) => {
+    (model as unknown as { forward: (batch: unknown) => ModelOutput }).forward = (
+      batch: unknown,
+    ) => {
       const out = original(batch);
       if (this.current !== o.atBatch) return out;
       this.current = undefined; // once

@@ -52,21 +52,31 @@ export function paramEntries(model: Module): ParamEntry[] {
   const sparse: ParamEntry[] = [];
   for (const [path, m] of model.namedModules()) {
     const prefix = path || '(model)';
-    const holder = m as unknown as { localShards?: () => readonly ShardLike[]; stateDict?: () => unknown };
+    const holder = m as unknown as {
+      localShards?: () => readonly ShardLike[];
+      stateDict?: () => unknown;
+    };
     if (typeof holder.localShards === 'function') {
       for (const s of holder.localShards()) {
         const { rowStart, rowEnd, colStart, colEnd } = s.block;
-        sparse.push({ name: `${prefix}.${s.table.name}[${rowStart}:${rowEnd},${colStart}:${colEnd}]`, shape: [rowEnd - rowStart, colEnd - colStart], values: s.weights });
+        sparse.push({
+          name: `${prefix}.${s.table.name}[${rowStart}:${rowEnd},${colStart}:${colEnd}]`,
+          shape: [rowEnd - rowStart, colEnd - colStart],
+          values: s.weights,
+        });
       }
       const fps = (holder.stateDict?.() as StateDictLike | undefined)?.featureProcessors ?? {};
-      for (const [f, v] of Object.entries(fps)) sparse.push({ name: `${prefix}.fp.${f}`, shape: [v.length], values: v });
+      for (const [f, v] of Object.entries(fps))
+        sparse.push({ name: `${prefix}.fp.${f}`, shape: [v.length], values: v });
     } else if (typeof holder.stateDict === 'function') {
       const sd = holder.stateDict() as StateDictLike | undefined;
       for (const [t, v] of Object.entries(sd?.tables ?? {})) {
-        if (v instanceof Float32Array) sparse.push({ name: `${prefix}.${t}`, shape: [v.length], values: v });
+        if (v instanceof Float32Array)
+          sparse.push({ name: `${prefix}.${t}`, shape: [v.length], values: v });
       }
       for (const [f, v] of Object.entries(sd?.featureProcessors ?? {})) {
-        if (v instanceof Float32Array) sparse.push({ name: `${prefix}.fp.${f}`, shape: [v.length], values: v });
+        if (v instanceof Float32Array)
+          sparse.push({ name: `${prefix}.fp.${f}`, shape: [v.length], values: v });
       }
     }
   }

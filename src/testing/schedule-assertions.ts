@@ -102,12 +102,16 @@ export function happensBefore(source: LogSource, a: EventMatcher, b: EventMatche
     const as = indicesOf(log, { ...a, rank: a.rank ?? rank });
     const bs = indicesOf(log, { ...b, rank: b.rank ?? rank });
     const what = `${describeMatcher(a)} before ${describeMatcher(b)}`;
-    if (as.length === 0) return fail(`${where}expected ${what}, but no event matches ${describeMatcher(a)}`);
-    if (bs.length === 0) return fail(`${where}expected ${what}, but no event matches ${describeMatcher(b)}`);
+    if (as.length === 0)
+      return fail(`${where}expected ${what}, but no event matches ${describeMatcher(a)}`);
+    if (bs.length === 0)
+      return fail(`${where}expected ${what}, but no event matches ${describeMatcher(b)}`);
     const lastA = as[as.length - 1];
     const firstB = bs[0];
     if (lastA < firstB) {
-      return pass(`${where}${describeMatcher(a)} (t=${fmt(log[lastA].t)} ms) happens before ${describeMatcher(b)} (t=${fmt(log[firstB].t)} ms)`);
+      return pass(
+        `${where}${describeMatcher(a)} (t=${fmt(log[lastA].t)} ms) happens before ${describeMatcher(b)} (t=${fmt(log[firstB].t)} ms)`,
+      );
     }
     return fail(
       `${where}expected ${what}, but ${b.type} was event #${firstB} at t=${fmt(log[firstB].t)} ms ` +
@@ -136,11 +140,24 @@ export interface SpanInterval {
  */
 export function spanInterval(source: LogSource, m: SpanMatcher): SpanInterval | string {
   const log = logOf(source);
-  const starts = indicesOf(log, { type: `${m.span}.start` as PipelineEventType, batch: m.batch, rank: m.rank, module: m.module });
-  const ends = indicesOf(log, { type: `${m.span}.end` as PipelineEventType, batch: m.batch, rank: m.rank, module: m.module });
+  const starts = indicesOf(log, {
+    type: `${m.span}.start` as PipelineEventType,
+    batch: m.batch,
+    rank: m.rank,
+    module: m.module,
+  });
+  const ends = indicesOf(log, {
+    type: `${m.span}.end` as PipelineEventType,
+    batch: m.batch,
+    rank: m.rank,
+    module: m.module,
+  });
   if (starts.length === 0) return `no ${m.span}.start event for ${describeSpan(m)}`;
   if (ends.length === 0) return `no ${m.span}.end event for ${describeSpan(m)}`;
-  return { start: Math.min(...starts.map((i) => log[i].t)), end: Math.max(...ends.map((i) => log[i].t)) };
+  return {
+    start: Math.min(...starts.map((i) => log[i].t)),
+    end: Math.max(...ends.map((i) => log[i].t)),
+  };
 }
 
 /**
@@ -157,12 +174,20 @@ export function overlaps(source: LogSource, a: SpanMatcher, b: SpanMatcher): Sch
     const where = rank === undefined ? '' : `rank ${rank}: `;
     const ia = spanInterval(log, { ...a, rank: a.rank ?? rank });
     const ib = spanInterval(log, { ...b, rank: b.rank ?? rank });
-    if (typeof ia === 'string') return fail(`${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ia}`);
-    if (typeof ib === 'string') return fail(`${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ib}`);
+    if (typeof ia === 'string')
+      return fail(
+        `${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ia}`,
+      );
+    if (typeof ib === 'string')
+      return fail(
+        `${where}expected ${describeSpan(a)} to overlap ${describeSpan(b)}, but there is ${ib}`,
+      );
     const shared = Math.min(ia.end, ib.end) - Math.max(ia.start, ib.start);
     const text = `${describeSpan(a)} [${fmt(ia.start)}, ${fmt(ia.end)}] ms and ${describeSpan(b)} [${fmt(ib.start)}, ${fmt(ib.end)}] ms`;
     if (shared > 0) return pass(`${where}${text} overlap by ${fmt(shared)} ms`);
-    return fail(`${where}expected ${text} to overlap, but they ${shared === 0 ? 'only touch' : `are ${fmt(-shared)} ms apart`}`);
+    return fail(
+      `${where}expected ${text} to overlap, but they ${shared === 0 ? 'only touch' : `are ${fmt(-shared)} ms apart`}`,
+    );
   });
 }
 
@@ -192,7 +217,10 @@ export function steadyStateIterationMs(source: LogSource, options: { rank?: Rank
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     if (gaps.length === 0) continue;
     const second = gaps.slice(Math.floor(gaps.length / 2)).sort((x, y) => x - y);
-    const median = second.length % 2 === 1 ? second[(second.length - 1) / 2] : (second[second.length / 2 - 1] + second[second.length / 2]) / 2;
+    const median =
+      second.length % 2 === 1
+        ? second[(second.length - 1) / 2]
+        : (second[second.length / 2 - 1] + second[second.length / 2]) / 2;
     if (!(median <= worst)) worst = median;
   }
   return worst;
@@ -228,16 +256,30 @@ export interface IterationBound {
  * @example
  * boundFor(new CostModel({ overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1') })).ms; // 8
  */
-export function boundFor(costModel: CostModel, kind: IterationBound['kind'] = 'sparseDist'): IterationBound {
+export function boundFor(
+  costModel: CostModel,
+  kind: IterationBound['kind'] = 'sparseDist',
+): IterationBound {
   const o = costModel.overrides;
-  const stages = ['copy', 'dist', 'distSplits', 'distData', 'forward', 'backward', 'optimizer'] as const;
+  const stages = [
+    'copy',
+    'dist',
+    'distSplits',
+    'distData',
+    'forward',
+    'backward',
+    'optimizer',
+  ] as const;
   if (!stages.some((k) => o[k] !== undefined)) {
     throw new RangeError(
       `boundFor: the cost model has no fixed stage costs (give overrides such as copy=2,dist=5,fwd=3,bwd=4,opt=1); got ${JSON.stringify(o)}`,
     );
   }
   const copyMs = o.copy ?? 0;
-  const distMs = o.distSplits !== undefined || o.distData !== undefined ? (o.distSplits ?? (o.dist ?? 0) / 2) + (o.distData ?? (o.dist ?? 0) / 2) : (o.dist ?? 0);
+  const distMs =
+    o.distSplits !== undefined || o.distData !== undefined
+      ? (o.distSplits ?? (o.dist ?? 0) / 2) + (o.distData ?? (o.dist ?? 0) / 2)
+      : (o.dist ?? 0);
   const computeMs = (o.forward ?? 0) + (o.backward ?? 0) + (o.optimizer ?? 0);
   let ms: number;
   let limitedBy: IterationBound['limitedBy'];
@@ -255,7 +297,15 @@ export function boundFor(costModel: CostModel, kind: IterationBound['kind'] = 's
     limitedBy = 'serial';
     formula = `copy ${copyMs} + dist ${distMs} + fwd+bwd+opt ${computeMs}`;
   }
-  return { ms, kind, copyMs, distMs, computeMs, limitedBy, describe: () => `${kind}: ${formula} = ${ms} ms` };
+  return {
+    ms,
+    kind,
+    copyMs,
+    distMs,
+    computeMs,
+    limitedBy,
+    describe: () => `${kind}: ${formula} = ${ms} ms`,
+  };
 }
 
 /**
@@ -273,11 +323,16 @@ export function withinBound(
   const tolerance = options.tolerance ?? 0.01;
   const ms = steadyStateIterationMs(source);
   const limit = bound.ms * (1 + tolerance);
-  if (Number.isNaN(ms)) return fail(`no steady-state iteration time: the log holds fewer than 2 iterations of any rank`);
+  if (Number.isNaN(ms))
+    return fail(
+      `no steady-state iteration time: the log holds fewer than 2 iterations of any rank`,
+    );
   const text = `steady-state iteration ${fmt(ms)} ms`;
   const rule = `${1 + tolerance} × bound (${bound.describe()})`;
   if (ms <= limit) return pass(`${text} ≤ ${rule}`);
-  return fail(`${text} exceeds ${rule} = ${fmt(limit)} ms by ${((ms / bound.ms - 1) * 100).toFixed(1)}% over the bound`);
+  return fail(
+    `${text} exceeds ${rule} = ${fmt(limit)} ms by ${((ms / bound.ms - 1) * 100).toFixed(1)}% over the bound`,
+  );
 }
 
 /**
@@ -298,12 +353,21 @@ export function eventsMatching(source: LogSource, m: Partial<EventMatcher>): Pip
  * describeMatcher({ type: 'dist.start', batch: 2 }); // 'dist.start (batch 2)'
  */
 export function describeMatcher(m: Partial<EventMatcher>): string {
-  const parts = [m.batch !== undefined ? `batch ${m.batch}` : '', m.rank !== undefined ? `rank ${m.rank}` : '', m.module ? `module ${m.module}` : ''].filter(Boolean);
+  const parts = [
+    m.batch !== undefined ? `batch ${m.batch}` : '',
+    m.rank !== undefined ? `rank ${m.rank}` : '',
+    m.module ? `module ${m.module}` : '',
+  ].filter(Boolean);
   return `${m.type ?? 'any event'}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 function describeSpan(m: SpanMatcher): string {
-  return describeMatcher({ type: m.span as PipelineEventType, batch: m.batch, rank: m.rank, module: m.module });
+  return describeMatcher({
+    type: m.span as PipelineEventType,
+    batch: m.batch,
+    rank: m.rank,
+    module: m.module,
+  });
 }
 
 function matches(e: PipelineEvent, m: Partial<EventMatcher>): boolean {
@@ -324,7 +388,9 @@ function indicesOf(log: readonly PipelineEvent[], m: Partial<EventMatcher>): num
 }
 
 function logOf(source: LogSource): readonly PipelineEvent[] {
-  return Array.isArray(source) ? (source as readonly PipelineEvent[]) : (source as { log: readonly PipelineEvent[] }).log;
+  return Array.isArray(source)
+    ? (source as readonly PipelineEvent[])
+    : (source as { log: readonly PipelineEvent[] }).log;
 }
 
 function ranksOf(log: readonly PipelineEvent[]): Rank[] {
@@ -332,7 +398,11 @@ function ranksOf(log: readonly PipelineEvent[]): Rank[] {
 }
 
 /** Run `check` once per rank of the log when no matcher names a rank; the first failure wins. */
-function perRank(log: readonly PipelineEvent[], named: Array<Rank | undefined>, check: (rank: Rank | undefined) => ScheduleCheck): ScheduleCheck {
+function perRank(
+  log: readonly PipelineEvent[],
+  named: Array<Rank | undefined>,
+  check: (rank: Rank | undefined) => ScheduleCheck,
+): ScheduleCheck {
   if (named.some((r) => r !== undefined)) return check(undefined);
   const ranks = ranksOf(log);
   if (ranks.length === 0) return fail('the event log is empty');
@@ -343,7 +413,9 @@ function perRank(log: readonly PipelineEvent[], named: Array<Rank | undefined>, 
     first ??= c;
   }
   const more = ranks.length - 1;
-  return pass(`${first!.message}${more > 0 ? ` (and on ${more} more rank${more > 1 ? 's' : ''})` : ''}`);
+  return pass(
+    `${first!.message}${more > 0 ? ` (and on ${more} more rank${more > 1 ? 's' : ''})` : ''}`,
+  );
 }
 
 /**

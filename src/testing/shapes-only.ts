@@ -28,7 +28,15 @@
  * for await (const _ of pipeline.run(shapesOnlyBatches({ features: 8, batchSize: 64, idsPerFeature: 4, count: 100 }))) {}
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Awaitable, BatchIndex, ComputeHooks, Device, PooledOutput, ProcessGroup, ShardedModuleContract } from '../protocol/index.ts';
+import type {
+  Awaitable,
+  BatchIndex,
+  ComputeHooks,
+  Device,
+  PooledOutput,
+  ProcessGroup,
+  ShardedModuleContract,
+} from '../protocol/index.ts';
 import { resolveShardedForward } from '../modules/forward-scope.ts';
 import { Model, Module, type ModelOutput } from '../modules/module.ts';
 import type { StepOptimizer } from '../optim/combined-optimizer.ts';
@@ -93,7 +101,10 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
  * await (await ebc.inputDist(ctx, batch.sparse).wait()).wait();
  * const pooled = await ebc.computeAndOutputDist(ctx); // [B, 2·16] of zeros
  */
-export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModuleContract<KeyedJaggedTensor, ShapesOnlyContext> {
+export class ShapesOnlyEmbeddingCollection
+  extends Module
+  implements ShardedModuleContract<KeyedJaggedTensor, ShapesOnlyContext>
+{
   readonly isShardedModule = true as const;
   readonly features: readonly string[];
   readonly dim: number;
@@ -109,10 +120,14 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   constructor(options: ShapesOnlyEmbeddingOptions) {
     super();
     const { features, dim, env } = options;
-    if (features.length === 0) throw new Error('ShapesOnlyEmbeddingCollection: features must not be empty');
-    if (!Number.isInteger(dim) || dim < 1) throw new Error(`ShapesOnlyEmbeddingCollection: dim must be a positive integer, got ${dim}`);
+    if (features.length === 0)
+      throw new Error('ShapesOnlyEmbeddingCollection: features must not be empty');
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new Error(`ShapesOnlyEmbeddingCollection: dim must be a positive integer, got ${dim}`);
     if (env.pg.worldSize !== env.worldSize || env.pg.rank !== env.rank) {
-      throw new Error(`ShapesOnlyEmbeddingCollection: env (rank ${env.rank} of ${env.worldSize}) disagrees with pg (rank ${env.pg.rank} of ${env.pg.worldSize})`);
+      throw new Error(
+        `ShapesOnlyEmbeddingCollection: env (rank ${env.rank} of ${env.worldSize}) disagrees with pg (rank ${env.pg.rank} of ${env.pg.worldSize})`,
+      );
     }
     this.features = [...features];
     this.dim = dim;
@@ -142,7 +157,9 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
 
   inputDist(ctx: ShapesOnlyContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
     if (!sameKeys(input.keys, this.features)) {
-      throw new Error(`${this.name}: batch ${ctx.batch} has keys [${input.keys.join(', ')}], expected [${this.features.join(', ')}]`);
+      throw new Error(
+        `${this.name}: batch ${ctx.batch} has keys [${input.keys.join(', ')}], expected [${this.features.join(', ')}]`,
+      );
     }
     const W = this.env.worldSize;
     const B = input.stride;
@@ -158,11 +175,17 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
     const { device } = this.env;
     const distPg = this.env.distPg ?? this.env.pg;
     const label = `${this.name} b${ctx.batch}`;
-    const splits = device.run('dataDist', { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` }, async () => {
-      const recvValueCounts = await distPg.allToAllSplits(valueCounts, { label: `${label} splits` });
-      const recvMeta = await distPg.allToAllSplits(meta, { label: `${label} batch sizes` });
-      return { recvValueCounts, recvMeta };
-    });
+    const splits = device.run(
+      'dataDist',
+      { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` },
+      async () => {
+        const recvValueCounts = await distPg.allToAllSplits(valueCounts, {
+          label: `${label} splits`,
+        });
+        const recvMeta = await distPg.allToAllSplits(meta, { label: `${label} batch sizes` });
+        return { recvValueCounts, recvMeta };
+      },
+    );
     splits.catch(() => undefined);
     return new SplitsStage(splits, ({ recvValueCounts, recvMeta }) => {
       const batchSizes = recvMeta.map((m) => m >> 1);
@@ -170,11 +193,19 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
       const mine = this.ownedBy[this.env.rank];
       const recvLengthCounts = batchSizes.map((b) => b * mine);
       const bytes = 4 * (input.lengths.length + input.values.length);
-      const data = device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
-        await distPg.allToAllV(input.lengths, lengthCounts, recvLengthCounts, { label: `${label} lengths` });
-        const values = await distPg.allToAllV(input.values, valueCounts, recvValueCounts, { label: `${label} values` });
-        ctx.received = values.length;
-      });
+      const data = device.run(
+        'dataDist',
+        { kind: 'distData', bytes, label: `${label} data` },
+        async () => {
+          await distPg.allToAllV(input.lengths, lengthCounts, recvLengthCounts, {
+            label: `${label} lengths`,
+          });
+          const values = await distPg.allToAllV(input.values, valueCounts, recvValueCounts, {
+            label: `${label} values`,
+          });
+          ctx.received = values.length;
+        },
+      );
       data.catch(() => undefined);
       ctx.dataDone = data;
       return new Issued(data);
@@ -182,36 +213,58 @@ export class ShapesOnlyEmbeddingCollection extends Module implements ShardedModu
   }
 
   async computeAndOutputDist(ctx: ShapesOnlyContext, hooks?: ComputeHooks): Promise<PooledOutput> {
-    if (!ctx.dataDone || !ctx.batchSizes || !ctx.input) throw new Error(`${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist`);
+    if (!ctx.dataDone || !ctx.batchSizes || !ctx.input)
+      throw new Error(
+        `${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist`,
+      );
     const { device, pg, rank } = this.env;
     const label = `${this.name} b${ctx.batch}`;
     const flops = 2 * (ctx.received ?? 0) * this.dim;
-    await device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => undefined, { after: [ctx.dataDone] });
+    await device.run(
+      'default',
+      { kind: 'other', flops, label: `${label} lookup` },
+      () => undefined,
+      { after: [ctx.dataDone] },
+    );
     hooks?.onOutputDist?.();
     const B = ctx.input.stride;
     const sendCounts = scaled(ctx.batchSizes, this.ownedBy[rank] * this.dim);
     const recvCounts = scaled(this.ownedBy, B * this.dim);
-    const values = await device.run('default', { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` }, () =>
-      pg.allToAllV(this.zeros(sumInts(sendCounts)), sendCounts, recvCounts, { label: `${label} output dist` }),
+    const values = await device.run(
+      'default',
+      { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` },
+      () =>
+        pg.allToAllV(this.zeros(sumInts(sendCounts)), sendCounts, recvCounts, {
+          label: `${label} output dist`,
+        }),
     );
     return { keys: this.features, lengthPerKey: this.widths, batchSize: B, values };
   }
 
   async backward(ctx: ShapesOnlyContext, gradOutput: Float32Array): Promise<void> {
-    if (!ctx.batchSizes || !ctx.input) throw new Error(`${this.name}: backward for batch ${ctx.batch} before its input dist`);
+    if (!ctx.batchSizes || !ctx.input)
+      throw new Error(`${this.name}: backward for batch ${ctx.batch} before its input dist`);
     const B = ctx.input.stride;
     if (gradOutput.length !== B * this.outputWidth) {
-      throw new Error(`${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} × ${this.outputWidth}`);
+      throw new Error(
+        `${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} × ${this.outputWidth}`,
+      );
     }
     const { device, pg, rank } = this.env;
     const label = `${this.name} b${ctx.batch}`;
     const sendCounts = scaled(this.ownedBy, B * this.dim);
     const recvCounts = scaled(ctx.batchSizes, this.ownedBy[rank] * this.dim);
-    await device.run('default', { kind: 'collective', bytes: gradOutput.byteLength, label: `${label} grad dist` }, () =>
-      pg.allToAllV(gradOutput, sendCounts, recvCounts, { label: `${label} grad dist` }),
+    await device.run(
+      'default',
+      { kind: 'collective', bytes: gradOutput.byteLength, label: `${label} grad dist` },
+      () => pg.allToAllV(gradOutput, sendCounts, recvCounts, { label: `${label} grad dist` }),
     );
     const flops = 2 * (ctx.received ?? 0) * this.dim;
-    await device.run('default', { kind: 'other', flops, label: `${label} scatter` }, () => undefined);
+    await device.run(
+      'default',
+      { kind: 'other', flops, label: `${label} scatter` },
+      () => undefined,
+    );
     ctx.input = undefined;
   }
 
@@ -290,7 +343,8 @@ export class ShapesOnlyModel extends Model<Batch> {
   forward(batch: Batch): ModelOutput {
     return tf.tidy(() => {
       const pooled = this.sparseArch.forward(batch.sparse);
-      if (this.dense !== 'tiny') return { losses: tf.scalar(0.5), output: tf.zeros([batch.batchSize, 1]) };
+      if (this.dense !== 'tiny')
+        return { losses: tf.scalar(0.5), output: tf.zeros([batch.batchSize, 1]) };
       const logits = tf.mul(tf.sum(pooled, 1, true), this.w);
       return { losses: tf.mean(logits) as tf.Scalar, output: logits };
     });
@@ -331,7 +385,8 @@ export class ShapesOnlyOptimizer implements StepOptimizer {
   accumulate(_grads: ReadonlyMap<string, tf.Tensor | undefined>): void {}
 
   async synchronize(): Promise<void> {
-    if (this.pg.worldSize > 1) await this.pg.allReduce(this.buffer, 'avg', { label: 'dense grads' });
+    if (this.pg.worldSize > 1)
+      await this.pg.allReduce(this.buffer, 'avg', { label: 'dense grads' });
   }
 
   step(): void {}
@@ -388,7 +443,13 @@ export function shapesOnlyFeatureKeys(n: number): string[] {
  * @example
  * for (const b of shapesOnlyBatches({ features: 8, batchSize: 64, idsPerFeature: 4, count: 1000 })) …
  */
-export function* shapesOnlyBatches(o: { features: number; batchSize: number; idsPerFeature: number; count: number; distinct?: number }): Generator<Batch> {
+export function* shapesOnlyBatches(o: {
+  features: number;
+  batchSize: number;
+  idsPerFeature: number;
+  count: number;
+  distinct?: number;
+}): Generator<Batch> {
   const keys = shapesOnlyFeatureKeys(o.features);
   const made: Batch[] = [];
   const distinct = Math.max(1, Math.min(o.distinct ?? 8, o.count));

@@ -9,7 +9,10 @@
 import { CostModel } from '../runtime/sim/cost-model.ts';
 import { SimDevice } from '../runtime/sim/sim-device.ts';
 import { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
-import { createSimProcessGroups, type SimProcessGroups } from '../runtime/collectives/sim-process-group.ts';
+import {
+  createSimProcessGroups,
+  type SimProcessGroups,
+} from '../runtime/collectives/sim-process-group.ts';
 import type { HazardMode } from '../runtime/stream-engine.ts';
 
 export interface SimClusterOptions {
@@ -52,7 +55,13 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
     timeoutMs: options.timeoutMs,
   });
   const devices = pgs.map(
-    (_, rank) => new SimDevice({ rank, scheduler, costModel: options.deviceCostModel?.(rank, costModel) ?? costModel, hazards: options.hazards }),
+    (_, rank) =>
+      new SimDevice({
+        rank,
+        scheduler,
+        costModel: options.deviceCostModel?.(rank, costModel) ?? costModel,
+        hazards: options.hazards,
+      }),
   );
   return { scheduler, devices, pgs, distPgs, costModel };
 }

@@ -16,7 +16,11 @@
  */
 import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
 import type { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
-import { InjectedDataloaderError, type DataloaderErrorFault, type DataloaderStallFault } from './faults.ts';
+import {
+  InjectedDataloaderError,
+  type DataloaderErrorFault,
+  type DataloaderStallFault,
+} from './faults.ts';
 
 /**
  * Options of {@link simDataloader}: the shared scheduler and the rank's dataloader faults.
@@ -38,7 +42,10 @@ export interface SimDataloaderOptions {
  * @example
  * for await (const batch of simDataloader(log.batches(32, { count: 4 }), { scheduler })) console.log(batch.batchSize);
  */
-export function simDataloader<T>(input: DataloaderInput<T>, o: SimDataloaderOptions): AsyncIterable<T> {
+export function simDataloader<T>(
+  input: DataloaderInput<T>,
+  o: SimDataloaderOptions,
+): AsyncIterable<T> {
   return {
     async *[Symbol.asyncIterator]() {
       const source = toPullSource(input);

@@ -49,7 +49,13 @@ import { SyntheticClickLog } from '../data/synthetic.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
 import { EventRecorder } from '../trace/event-recorder.ts';
 import type { GradScaler } from '../optim/grad-scaler.ts';
-import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type IterationOutput, type TrainPipeline } from '../pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineBase,
+  TrainPipelineSparseDist,
+  type IterationOutput,
+  type TrainPipeline,
+} from '../pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../pipeline/options.ts';
 import { createSimCluster, type SimCluster } from './sim-cluster.ts';
 import { batchSpecFor, buildDlrmRank, smallDlrmConfig, type DlrmConfig } from './dlrm-rank.ts';
@@ -67,7 +73,12 @@ import { FaultyProcessGroup } from './faulty-process-group.ts';
 import { simDataloader } from './sim-dataloader.ts';
 import { NonFiniteLoss } from './non-finite-loss.ts';
 import { paramsDigest } from './params-digest.ts';
-import { eventsMatching, formatMs, steadyStateIterationMs, type EventMatcher } from './schedule-assertions.ts';
+import {
+  eventsMatching,
+  formatMs,
+  steadyStateIterationMs,
+  type EventMatcher,
+} from './schedule-assertions.ts';
 
 /**
  * What a model factory is given for one rank.
@@ -235,7 +246,9 @@ export class SimulationTimeLimitError extends Error {
   ) {
     super(
       `rank ${rank} was still running at the virtual time limit of ${limitMs} ms` +
-        (lastEvent ? `; its last event was ${lastEvent.type}${lastEvent.batch !== undefined ? ` (batch ${lastEvent.batch})` : ''} at t=${formatMs(lastEvent.t)} ms` : '; it emitted no event'),
+        (lastEvent
+          ? `; its last event was ${lastEvent.type}${lastEvent.batch !== undefined ? ` (batch ${lastEvent.batch})` : ''} at t=${formatMs(lastEvent.t)} ms`
+          : '; it emitted no event'),
     );
   }
 }
@@ -255,7 +268,10 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
   const seed = options.seed ?? 1;
   const faults = options.faults ?? [];
   faults.forEach((f, i) => checkFault(f, worldSize, `faults[${i}]`));
-  const records: FaultRecord[] = faults.map((fault) => ({ fault, description: describeFault(fault) }));
+  const records: FaultRecord[] = faults.map((fault) => ({
+    fault,
+    description: describeFault(fault),
+  }));
   const fired = (fault: Fault, t: number): void => {
     const rec = records.find((r) => r.fault === fault);
     if (rec && rec.firedAt === undefined) rec.firedAt = t;
@@ -269,13 +285,18 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     collectiveCostModel: options.collectiveCostModel,
     timeoutMs: options.timeoutMs,
     hazards: options.hazards,
-    deviceCostModel: (rank, base) => (slowdown(rank) === 1 ? base : slowedCostModel(base, slowdown(rank))),
+    deviceCostModel: (rank, base) =>
+      slowdown(rank) === 1 ? base : slowedCostModel(base, slowdown(rank)),
   });
   const { scheduler } = cluster;
   applyRankDelays(cluster, faults, fired);
 
   const config = options.model ? undefined : smallDlrmConfig({ seed, ...options.dlrm });
-  const Pipeline = { sparseDist: TrainPipelineSparseDist, base: TrainPipelineBase, none: NonPipelinedTrainer }[options.pipeline ?? 'sparseDist'];
+  const Pipeline = {
+    sparseDist: TrainPipelineSparseDist,
+    base: TrainPipelineBase,
+    none: NonPipelinedTrainer,
+  }[options.pipeline ?? 'sparseDist'];
   const recorder = new EventRecorder();
   const localBatchSize = globalBatchSize / worldSize;
 
@@ -304,15 +325,34 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     recorder.attach(pipeline.events$);
     for (const f of faults) {
       if (f.kind === 'nonFiniteGrad' && f.rank === rank) {
-        new NonFiniteLoss(built.model, { atBatch: f.atBatch, value: f.value, onFired: () => fired(f, scheduler.now()) }).watch(pipeline.events$);
+        new NonFiniteLoss(built.model, {
+          atBatch: f.atBatch,
+          value: f.value,
+          onFired: () => fired(f, scheduler.now()),
+        }).watch(pipeline.events$);
       }
     }
-    const dataContext: RankDataContext = { rank, worldSize, seed, batches, globalBatchSize, localBatchSize, config };
-    const input = options.data ? options.data(dataContext) : defaultData(config ?? smallDlrmConfig({ seed }), dataContext);
+    const dataContext: RankDataContext = {
+      rank,
+      worldSize,
+      seed,
+      batches,
+      globalBatchSize,
+      localBatchSize,
+      config,
+    };
+    const input = options.data
+      ? options.data(dataContext)
+      : defaultData(config ?? smallDlrmConfig({ seed }), dataContext);
     const loader = simDataloader(input, {
       scheduler,
-      stalls: faults.filter((f) => f.kind === 'dataloaderStall' && f.rank === rank) as Extract<Fault, { kind: 'dataloaderStall' }>[],
-      error: faults.find((f) => f.kind === 'dataloaderError' && f.rank === rank) as Extract<Fault, { kind: 'dataloaderError' }> | undefined,
+      stalls: faults.filter((f) => f.kind === 'dataloaderStall' && f.rank === rank) as Extract<
+        Fault,
+        { kind: 'dataloaderStall' }
+      >[],
+      error: faults.find((f) => f.kind === 'dataloaderError' && f.rank === rank) as
+        | Extract<Fault, { kind: 'dataloaderError' }>
+        | undefined,
       onFired: fired,
     });
     return { rank, built, pipeline, loader, stop: stopSignal() };
@@ -365,7 +405,14 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
       }
       finished.add(rank);
       if (finished.size === worldSize) for (const t of timers) scheduler.clearTimeout(t);
-      return { rank, outputs, batchesTrained: pipeline.batchesTrained, exhausted, error, finishedAt: scheduler.now() };
+      return {
+        rank,
+        outputs,
+        batchesTrained: pipeline.batchesTrained,
+        exhausted,
+        error,
+        finishedAt: scheduler.now(),
+      };
     }),
   );
   const endMs = Math.max(0, ...results.map((r) => r.finishedAt));
@@ -399,7 +446,10 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
             `rank ${r.rank}: ${r.batchesTrained} batch(es) trained, ${r.exhausted ? 'drained' : 'stopped'} at t=${formatMs(r.finishedAt)} ms` +
             (r.error ? ` — ${r.error.name}: ${r.error.message}` : ''),
         ),
-        ...records.map((f) => `fault: ${f.description}${f.firedAt === undefined ? ' (never fired)' : ` (fired at t=${formatMs(f.firedAt)} ms)`}`),
+        ...records.map(
+          (f) =>
+            `fault: ${f.description}${f.firedAt === undefined ? ' (never fired)' : ` (fired at t=${formatMs(f.firedAt)} ms)`}`,
+        ),
       ].join('\n'),
   };
   return result;
@@ -407,15 +457,21 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
 
 function checkOptions(o: SimulateClusterOptions): void {
   const int = (name: string, v: unknown, min: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`simulateCluster: ${name} must be an integer ≥ ${min}, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new RangeError(
+        `simulateCluster: ${name} must be an integer ≥ ${min}, got ${String(v)}`,
+      );
   };
   int('worldSize', o.worldSize, 1);
   int('batches', o.batches, 0);
   int('globalBatchSize', o.globalBatchSize, 1);
   if (o.globalBatchSize % o.worldSize !== 0) {
-    throw new RangeError(`simulateCluster: globalBatchSize ${o.globalBatchSize} is not divisible by worldSize ${o.worldSize} (each rank trains an equal share)`);
+    throw new RangeError(
+      `simulateCluster: globalBatchSize ${o.globalBatchSize} is not divisible by worldSize ${o.worldSize} (each rank trains an equal share)`,
+    );
   }
-  if (o.maxVirtualMs !== undefined && !(o.maxVirtualMs > 0)) throw new RangeError(`simulateCluster: maxVirtualMs must be > 0, got ${o.maxVirtualMs}`);
+  if (o.maxVirtualMs !== undefined && !(o.maxVirtualMs > 0))
+    throw new RangeError(`simulateCluster: maxVirtualMs must be > 0, got ${o.maxVirtualMs}`);
 }
 
 /** The synthetic click log of the config's features; rank r gets its slice of each global batch. */
@@ -428,13 +484,18 @@ function defaultData(config: DlrmConfig, ctx: RankDataContext): Iterable<Batch> 
   const { rank, localBatchSize: local } = ctx;
   return {
     *[Symbol.iterator]() {
-      for (const b of log.batches(ctx.globalBatchSize, { count: ctx.batches })) yield b.sliceSamples(rank * local, (rank + 1) * local);
+      for (const b of log.batches(ctx.globalBatchSize, { count: ctx.batches }))
+        yield b.sliceSamples(rank * local, (rank + 1) * local);
     },
   };
 }
 
 /** Slow ranks and all-collective delays: `setDelay` on both channels. */
-function applyRankDelays(cluster: SimCluster, faults: readonly Fault[], fired: (f: Fault, t: number) => void): void {
+function applyRankDelays(
+  cluster: SimCluster,
+  faults: readonly Fault[],
+  fired: (f: Fault, t: number) => void,
+): void {
   for (let rank = 0; rank < cluster.devices.length; rank++) {
     let extraMs = 0;
     let multiplier = 1;
@@ -460,11 +521,24 @@ function withCollectiveFaults(
   fired: (f: Fault, t: number) => void,
 ): ProcessGroup {
   const groups = channel === 'default' ? cluster.pgs : cluster.distPgs;
-  const mine = (f: Fault) => f.rank === rank && (('channel' in f ? f.channel : undefined) ?? 'default') === channel;
-  const delays = faults.filter((f): f is Extract<Fault, { kind: 'delayCollective' }> => f.kind === 'delayCollective' && f.index !== undefined && mine(f));
-  const drop = faults.find((f): f is Extract<Fault, { kind: 'dropCollective' }> => f.kind === 'dropCollective' && mine(f));
+  const mine = (f: Fault) =>
+    f.rank === rank && (('channel' in f ? f.channel : undefined) ?? 'default') === channel;
+  const delays = faults.filter(
+    (f): f is Extract<Fault, { kind: 'delayCollective' }> =>
+      f.kind === 'delayCollective' && f.index !== undefined && mine(f),
+  );
+  const drop = faults.find(
+    (f): f is Extract<Fault, { kind: 'dropCollective' }> => f.kind === 'dropCollective' && mine(f),
+  );
   if (delays.length === 0 && !drop) return groups[rank];
-  return new FaultyProcessGroup(groups[rank], { scheduler: cluster.scheduler, timeoutMs: groups.fabric.timeoutMs, channel, delays, drop, onFired: fired });
+  return new FaultyProcessGroup(groups[rank], {
+    scheduler: cluster.scheduler,
+    timeoutMs: groups.fabric.timeoutMs,
+    channel,
+    delays,
+    drop,
+    onFired: fired,
+  });
 }
 
 interface StopSignal {

@@ -47,7 +47,14 @@ export const TRACE_THREADS: Readonly<Record<'host' | StreamName, number>> = {
   default: 3,
 };
 
-type SpanName = 'copy' | 'dist splits' | 'dist data' | 'dist' | 'forward' | 'backward' | 'optimizer';
+type SpanName =
+  | 'copy'
+  | 'dist splits'
+  | 'dist data'
+  | 'dist'
+  | 'forward'
+  | 'backward'
+  | 'optimizer';
 
 const SIMPLE_SPANS: Record<string, { name: SpanName; stream: StreamName; edge: 'B' | 'E' }> = {
   'copy.start': { name: 'copy', stream: 'memcpy', edge: 'B' },
@@ -92,7 +99,8 @@ export function toChromeTrace(events: readonly PipelineEvent[]): ChromeTrace {
   const useThread = (rank: Rank, stream: StreamName | 'host', lane: number): number => {
     const tid = TRACE_THREADS[stream] + 10 * lane;
     const key = `${rank}|${tid}`;
-    if (!threads.has(key)) threads.set(key, { pid: rank, tid, name: lane === 0 ? stream : `${stream} #${lane + 1}` });
+    if (!threads.has(key))
+      threads.set(key, { pid: rank, tid, name: lane === 0 ? stream : `${stream} #${lane + 1}` });
     return tid;
   };
   const argsOf = (e: PipelineEvent): Record<string, unknown> => ({
@@ -109,9 +117,21 @@ export function toChromeTrace(events: readonly PipelineEvent[]): ChromeTrace {
     const list = open.get(key) ?? [];
     list.push({ rank: e.rank, stream, lane, name, beginIndex: body.length, beginEvent: e });
     open.set(key, list);
-    body.push({ name, cat: 'span', ph: 'B', pid: e.rank, tid: useThread(e.rank, stream, lane), ts: us(e.t), args: argsOf(e) });
+    body.push({
+      name,
+      cat: 'span',
+      ph: 'B',
+      pid: e.rank,
+      tid: useThread(e.rank, stream, lane),
+      ts: us(e.t),
+      args: argsOf(e),
+    });
   };
-  const endSpan = (e: PipelineEvent, key: string, extraArgs: Record<string, unknown> = {}): OpenSpan | undefined => {
+  const endSpan = (
+    e: PipelineEvent,
+    key: string,
+    extraArgs: Record<string, unknown> = {},
+  ): OpenSpan | undefined => {
     const list = open.get(key);
     const span = list?.shift();
     if (!span) return undefined;
@@ -173,19 +193,51 @@ export function toChromeTrace(events: readonly PipelineEvent[]): ChromeTrace {
       pid: rank,
       tid: useThread(rank, 'host', 0),
       ts: us(t),
-      args: { ...(batch === undefined ? {} : { batch }), ...(module === undefined ? {} : { module }), ...rest },
+      args: {
+        ...(batch === undefined ? {} : { batch }),
+        ...(module === undefined ? {} : { module }),
+        ...rest,
+      },
     });
   }
 
   const meta: ChromeTraceEvent[] = [];
   for (const rank of [...ranks].sort((a, b) => a - b)) {
-    meta.push({ name: 'process_name', ph: 'M', pid: rank, tid: 0, ts: 0, args: { name: `rank ${rank}` } });
-    meta.push({ name: 'process_sort_index', ph: 'M', pid: rank, tid: 0, ts: 0, args: { sort_index: rank } });
+    meta.push({
+      name: 'process_name',
+      ph: 'M',
+      pid: rank,
+      tid: 0,
+      ts: 0,
+      args: { name: `rank ${rank}` },
+    });
+    meta.push({
+      name: 'process_sort_index',
+      ph: 'M',
+      pid: rank,
+      tid: 0,
+      ts: 0,
+      args: { sort_index: rank },
+    });
   }
   const sortedThreads = [...threads.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
   for (const th of sortedThreads) {
-    meta.push({ name: 'thread_name', ph: 'M', pid: th.pid, tid: th.tid, ts: 0, args: { name: th.name } });
-    meta.push({ name: 'thread_sort_index', ph: 'M', pid: th.pid, tid: th.tid, ts: 0, args: { sort_index: th.tid } });
+    meta.push({
+      name: 'thread_name',
+      ph: 'M',
+      pid: th.pid,
+      tid: th.tid,
+      ts: 0,
+      args: { name: th.name },
+    });
+    meta.push({
+      name: 'thread_sort_index',
+      ph: 'M',
+      pid: th.pid,
+      tid: th.tid,
+      ts: 0,
+      args: { sort_index: th.tid },
+    });
   }
   return { traceEvents: [...meta, ...body], displayTimeUnit: 'ms' };
 }

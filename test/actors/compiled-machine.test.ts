@@ -7,7 +7,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assign, createActor, raise, setup, type AnyEventObject, type AnyStateMachine } from 'xstate';
+import {
+  assign,
+  createActor,
+  raise,
+  setup,
+  type AnyEventObject,
+  type AnyStateMachine,
+} from 'xstate';
 import { compileMachine } from '../../actors/compiled-machine.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { COORDINATOR_EFFECTS, type CoordinatorInput } from '../../machines/coordinator-types.ts';
@@ -18,13 +25,24 @@ import { COORDINATOR_REQUESTS } from '../machines/coordinator-events.ts';
 type EffectLog = Array<[string, unknown]>;
 
 /** The machine with every effect recording `[name, params]` (and answering nothing). */
-function recording(machine: AnyStateMachine, effects: readonly string[], log: EffectLog): AnyStateMachine {
-  const actions = Object.fromEntries(effects.map((name) => [name, (_: unknown, params: unknown) => void log.push([name, params])]));
+function recording(
+  machine: AnyStateMachine,
+  effects: readonly string[],
+  log: EffectLog,
+): AnyStateMachine {
+  const actions = Object.fromEntries(
+    effects.map((name) => [name, (_: unknown, params: unknown) => void log.push([name, params])]),
+  );
   return machine.provide({ actions } as never);
 }
 
 /** Run `events` through XState's interpreter and through the compiled form; compare after each. */
-function expectSameRun(machine: AnyStateMachine, effects: readonly string[], input: unknown, events: AnyEventObject[]): void {
+function expectSameRun(
+  machine: AnyStateMachine,
+  effects: readonly string[],
+  input: unknown,
+  events: AnyEventObject[],
+): void {
   const xLog: EffectLog = [];
   const cLog: EffectLog = [];
   const x = createActor(recording(machine, effects, xLog), { input } as never);
@@ -41,14 +59,21 @@ function expectSameRun(machine: AnyStateMachine, effects: readonly string[], inp
     if (x.getSnapshot().status !== 'active') break;
     x.send(event);
     c.send(event);
-    expect(look(c), `after event ${i} (${event.type}) of ${JSON.stringify(events.map((e) => e.type))}`).toEqual(look(x));
+    expect(
+      look(c),
+      `after event ${i} (${event.type}) of ${JSON.stringify(events.map((e) => e.type))}`,
+    ).toEqual(look(x));
     expect(cLog).toEqual(xLog);
   }
   x.stop();
   c.stop();
 }
 
-const answers = (effects: readonly string[], outputs: Record<string, unknown[]> = {}, errors: unknown[] = [new Error('failed')]) =>
+const answers = (
+  effects: readonly string[],
+  outputs: Record<string, unknown[]> = {},
+  errors: unknown[] = [new Error('failed')],
+) =>
   effects.flatMap((name) => [
     ...(outputs[name] ?? [undefined]).map((output) => ({ type: `${name}.done`, output })),
     ...errors.map((error) => ({ type: `${name}.error`, error })),
@@ -58,7 +83,9 @@ const RUNS = 300;
 
 describe('compileMachine: the same behaviour as XState', () => {
   it('coordinator (A = 1, 2, 3; exact and torchrec-0.3.2 schedules; train, eval, pause, sync, failures)', () => {
-    const recoverable = Object.assign(new Error('bad batch 3: lengths sum 7 ≠ values 8'), { recoverable: true });
+    const recoverable = Object.assign(new Error('bad batch 3: lengths sum 7 ≠ values 8'), {
+      recoverable: true,
+    });
     const events: AnyEventObject[] = [
       ...COORDINATOR_REQUESTS,
       ...answers(
@@ -82,9 +109,13 @@ describe('compileMachine: the same behaviour as XState', () => {
       gradAccumSchedule: fc.constantFrom('exact' as const, 'torchrec-0.3.2' as const),
     });
     fc.assert(
-      fc.property(inputs, fc.array(fc.constantFrom(...events), { maxLength: 80 }), (input: CoordinatorInput, seq) => {
-        expectSameRun(coordinatorMachine, COORDINATOR_EFFECTS, input, seq);
-      }),
+      fc.property(
+        inputs,
+        fc.array(fc.constantFrom(...events), { maxLength: 80 }),
+        (input: CoordinatorInput, seq) => {
+          expectSameRun(coordinatorMachine, COORDINATOR_EFFECTS, input, seq);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -102,7 +133,12 @@ describe('compileMachine: the same behaviour as XState', () => {
     ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...events), { maxLength: 60 }), (seq) => {
-        expectSameRun(shardedModuleBatchMachine, effects, { rank: 1, module: 'ebc', batch: 4 }, seq);
+        expectSameRun(
+          shardedModuleBatchMachine,
+          effects,
+          { rank: 1, module: 'ebc', batch: 4 },
+          seq,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -126,9 +162,12 @@ describe('compileMachine: the same behaviour as XState', () => {
   });
 
   it('answers matches / can like a machine snapshot, and stops like one', () => {
-    const actor = createActor(compileMachine(recording(coordinatorMachine, COORDINATOR_EFFECTS, [])), {
-      input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },
-    });
+    const actor = createActor(
+      compileMachine(recording(coordinatorMachine, COORDINATOR_EFFECTS, [])),
+      {
+        input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },
+      },
+    );
     actor.start();
     actor.send({ type: 'PROGRESS', training: true });
     const s = actor.getSnapshot();
@@ -144,40 +183,102 @@ describe('compileMachine: the same behaviour as XState', () => {
   });
 
   it("runs the initial states' entry actions when started, with the init event, like XState", () => {
-    const machine = setup({ types: { input: {} as { n: number } }, actions: { hello: () => {} } }).createMachine({
+    const machine = setup({
+      types: { input: {} as { n: number } },
+      actions: { hello: () => {} },
+    }).createMachine({
       id: 'init',
       initial: 'outer',
       context: ({ input }) => ({ n: input.n }),
-      states: { outer: { entry: 'hello', initial: 'inner', states: { inner: { entry: { type: 'hello', params: ({ context }: { context: { n: number } }) => ({ n: context.n }) } } } } },
+      states: {
+        outer: {
+          entry: 'hello',
+          initial: 'inner',
+          states: {
+            inner: {
+              entry: {
+                type: 'hello',
+                params: ({ context }: { context: { n: number } }) => ({ n: context.n }),
+              },
+            },
+          },
+        },
+      },
     });
     const seen = (interpreter: 'compiled' | 'xstate') => {
       const log: unknown[] = [];
-      const m = machine.provide({ actions: { hello: ({ event }: { event: AnyEventObject }, params: unknown) => void log.push([event.type, event.input, params]) } });
-      const actor = createActor((interpreter === 'xstate' ? m : compileMachine(m)) as AnyStateMachine, { input: { n: 3 } });
+      const m = machine.provide({
+        actions: {
+          hello: ({ event }: { event: AnyEventObject }, params: unknown) =>
+            void log.push([event.type, event.input, params]),
+        },
+      });
+      const actor = createActor(
+        (interpreter === 'xstate' ? m : compileMachine(m)) as AnyStateMachine,
+        { input: { n: 3 } },
+      );
       expect(log).toEqual([]);
       actor.start();
       return log;
     };
     expect(seen('compiled')).toEqual(seen('xstate'));
-    expect(seen('compiled')).toEqual([['xstate.init', { n: 3 }, undefined], ['xstate.init', { n: 3 }, { n: 3 }]]);
+    expect(seen('compiled')).toEqual([
+      ['xstate.init', { n: 3 }, undefined],
+      ['xstate.init', { n: 3 }, { n: 3 }],
+    ]);
   });
 
   it('refuses what it cannot run, naming the state and the feature', () => {
-    const parallel = setup({}).createMachine({ id: 'p', type: 'parallel', states: { a: {}, b: {} } });
-    expect(() => compileMachine(parallel)).toThrow("compileMachine: state 'p': parallel states are not supported");
-    const delayed = setup({}).createMachine({ id: 'd', initial: 'a', states: { a: { after: { 10: 'b' } }, b: {} } });
-    expect(() => compileMachine(delayed)).toThrow("compileMachine: state 'd.a': delayed transitions are not supported");
-    const missing = setup({ actions: { work: () => {} } }).createMachine({ id: 'm', initial: 'a', states: { a: { entry: 'nope' as never } } });
-    expect(() => compileMachine(missing)).toThrow("compileMachine: entry of 'm.a': action 'nope' has no implementation");
-    const raised = setup({}).createMachine({ id: 'r', initial: 'a', states: { a: { on: { GO: { actions: raise({ type: 'X' }) } } } } });
-    expect(() => compileMachine(raised)).toThrow("compileMachine: 'GO' in 'r.a': built-in action 'xstate.raise' is not supported");
+    const parallel = setup({}).createMachine({
+      id: 'p',
+      type: 'parallel',
+      states: { a: {}, b: {} },
+    });
+    expect(() => compileMachine(parallel)).toThrow(
+      "compileMachine: state 'p': parallel states are not supported",
+    );
+    const delayed = setup({}).createMachine({
+      id: 'd',
+      initial: 'a',
+      states: { a: { after: { 10: 'b' } }, b: {} },
+    });
+    expect(() => compileMachine(delayed)).toThrow(
+      "compileMachine: state 'd.a': delayed transitions are not supported",
+    );
+    const missing = setup({ actions: { work: () => {} } }).createMachine({
+      id: 'm',
+      initial: 'a',
+      states: { a: { entry: 'nope' as never } },
+    });
+    expect(() => compileMachine(missing)).toThrow(
+      "compileMachine: entry of 'm.a': action 'nope' has no implementation",
+    );
+    const raised = setup({}).createMachine({
+      id: 'r',
+      initial: 'a',
+      states: { a: { on: { GO: { actions: raise({ type: 'X' }) } } } },
+    });
+    expect(() => compileMachine(raised)).toThrow(
+      "compileMachine: 'GO' in 'r.a': built-in action 'xstate.raise' is not supported",
+    );
     // Inline assigns and inline functions are run.
     const seen: number[] = [];
     const inline = setup({}).createMachine({
       id: 'i',
       initial: 'a',
       context: { n: 0 },
-      states: { a: { on: { GO: { actions: [assign({ n: ({ context }) => context.n + 1 }), ({ context }) => void seen.push(context.n)] } } } },
+      states: {
+        a: {
+          on: {
+            GO: {
+              actions: [
+                assign({ n: ({ context }) => context.n + 1 }),
+                ({ context }) => void seen.push(context.n),
+              ],
+            },
+          },
+        },
+      },
     });
     const actor = createActor(compileMachine(inline)).start();
     actor.send({ type: 'GO' });

@@ -10,7 +10,14 @@ import { simulateCluster } from '../../src/testing.ts';
 describe('interpreter: compiled == xstate', () => {
   it('same event log and same parameters on a 2-rank simulated run', async () => {
     const run = (interpreter: 'compiled' | 'xstate') =>
-      simulateCluster({ worldSize: 2, batches: 7, globalBatchSize: 32, gradAccum: 2, interpreter, seed: 3 });
+      simulateCluster({
+        worldSize: 2,
+        batches: 7,
+        globalBatchSize: 32,
+        gradAccum: 2,
+        interpreter,
+        seed: 3,
+      });
     const compiled = await run('compiled');
     const xstate = await run('xstate');
     expect(compiled.ok).toBe(true);

@@ -19,7 +19,8 @@ export function stripComments(source: string): string {
     .join('\n');
 }
 
-const STATIC = /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/g;
+const STATIC =
+  /(?:^|[;\s}])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]/g;
 const DYNAMIC = /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 /** Module specifiers a source file imports or re-exports from, in order of appearance. */
@@ -73,7 +74,9 @@ export function importEdges(root: string, dirs: string[]): ImportEdge[] {
       importsOf(readFileSync(join(root, file), 'utf8')).map((spec): ImportEdge => {
         const isRelative = spec.startsWith('.');
         const target = isRelative
-          ? relative(root, join(root, dirname(file), spec)).split(sep).join('/')
+          ? relative(root, join(root, dirname(file), spec))
+              .split(sep)
+              .join('/')
           : packageName(spec);
         return { file, spec, target, relative: isRelative };
       }),

@@ -10,40 +10,62 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { importEdges, importsOf, isUnder, sourceFiles, stripComments, type ImportEdge } from './import-scan.ts';
+import {
+  importEdges,
+  importsOf,
+  isUnder,
+  sourceFiles,
+  stripComments,
+  type ImportEdge,
+} from './import-scan.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
 /** `file → 'spec' (target)` for every edge `forbidden` rejects. */
-function describeViolations(edges: ImportEdge[], forbidden: (edge: ImportEdge) => boolean): string[] {
-  return edges.filter(forbidden).map((e) => `${e.file} → '${e.spec}'${e.relative ? ` (${e.target})` : ''}`);
+function describeViolations(
+  edges: ImportEdge[],
+  forbidden: (edge: ImportEdge) => boolean,
+): string[] {
+  return edges
+    .filter(forbidden)
+    .map((e) => `${e.file} → '${e.spec}'${e.relative ? ` (${e.target})` : ''}`);
 }
 
 /** A rule: the imports of the files under `from` that `forbidden` rejects. */
 const violations = (from: string[], forbidden: (edge: ImportEdge) => boolean): string[] =>
   describeViolations(importEdges(root, from), forbidden);
 
-const under = (edge: ImportEdge, ...dirs: string[]) => edge.relative && dirs.some((d) => isUnder(edge.target, d));
+const under = (edge: ImportEdge, ...dirs: string[]) =>
+  edge.relative && dirs.some((d) => isUnder(edge.target, d));
 /** machines/ may import xstate, src/protocol and each other. */
 const machinesRule = (e: ImportEdge): boolean =>
-  e.relative ? !isUnder(e.target, 'machines') && !isUnder(e.target, 'src/protocol') : e.target !== 'xstate';
-const LIBRARY_LAYERS = ['src/tensors', 'src/runtime', 'src/modules', 'src/optim', 'src/data', 'src/trace'];
+  e.relative
+    ? !isUnder(e.target, 'machines') && !isUnder(e.target, 'src/protocol')
+    : e.target !== 'xstate';
+const LIBRARY_LAYERS = [
+  'src/tensors',
+  'src/runtime',
+  'src/modules',
+  'src/optim',
+  'src/data',
+  'src/trace',
+];
 
 describe('import scanner', () => {
   it('finds static, type-only, re-export, side-effect and dynamic imports; ignores comments', () => {
     const source = [
       "/** @example import { nope } from 'sparsepipe'; */",
       "// import { alsoNope } from '../../actors/x.ts';",
-      "import { a,",
+      'import { a,',
       "  b } from './a.ts';",
       "import type { T } from '../src/protocol/index.ts';",
       "import Default, { type U } from 'xstate';",
       "export * from './c.ts';",
-      "export { d } from \"./d.ts\";",
+      'export { d } from "./d.ts";',
       "import 'side-effect';",
       "const lazy = () => import('./lazy.ts');",
       "const url = 'http://example.com'; // trailing comment from 'nope'",
-      "export const x = 1;",
+      'export const x = 1;',
     ].join('\n');
     expect(importsOf(source)).toEqual([
       './a.ts',
@@ -73,12 +95,17 @@ describe('import direction (DESIGN §2)', () => {
   });
 
   it('src/protocol imports nothing outside itself', () => {
-    const bad = violations(['src/protocol'], (e) => !e.relative || !isUnder(e.target, 'src/protocol'));
+    const bad = violations(
+      ['src/protocol'],
+      (e) => !e.relative || !isUnder(e.target, 'src/protocol'),
+    );
     expect(bad, `src/protocol must be self-contained:\n${bad.join('\n')}`).toEqual([]);
   });
 
   it('library layers never import machines/, actors/, src/pipeline or src/cli', () => {
-    const bad = violations(LIBRARY_LAYERS, (e) => under(e, 'machines', 'actors', 'src/pipeline', 'src/cli'));
+    const bad = violations(LIBRARY_LAYERS, (e) =>
+      under(e, 'machines', 'actors', 'src/pipeline', 'src/cli'),
+    );
     expect(bad, `library layers import upward:\n${bad.join('\n')}`).toEqual([]);
   });
 
@@ -96,7 +123,12 @@ describe('import direction (DESIGN §2)', () => {
     const edges: ImportEdge[] = [
       { file: 'machines/x.ts', spec: '../actors/y.ts', target: 'actors/y.ts', relative: true },
       { file: 'machines/x.ts', spec: 'rxjs', target: 'rxjs', relative: false },
-      { file: 'machines/x.ts', spec: '../src/protocol-extra/a.ts', target: 'src/protocol-extra/a.ts', relative: true },
+      {
+        file: 'machines/x.ts',
+        spec: '../src/protocol-extra/a.ts',
+        target: 'src/protocol-extra/a.ts',
+        relative: true,
+      },
     ];
     expect(describeViolations(edges, machinesRule)).toEqual([
       "machines/x.ts → '../actors/y.ts' (actors/y.ts)",

@@ -8,7 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DirectSparseDistPipeline } from '../../bench/direct-port/direct-sparse-dist.ts';
 import { createSimCluster } from '../../src/testing/sim-cluster.ts';
 import { batchSpecFor, buildDlrmRank } from '../../src/testing/dlrm-rank.ts';
-import { allParams, buildCluster, localBatches, syntheticFor, tinyConfig, useWasm } from '../pipeline/fixtures.ts';
+import {
+  allParams,
+  buildCluster,
+  localBatches,
+  syntheticFor,
+  tinyConfig,
+  useWasm,
+} from '../pipeline/fixtures.ts';
 
 beforeAll(useWasm);
 
@@ -24,7 +31,8 @@ async function runActor(worldSize: number, batches: number, gradAccum: number): 
   const outputs = await Promise.all(
     ranks.map(async (r, rank) => {
       const outs: Run['outputs'][number] = [];
-      for await (const o of r.pipeline.run(localBatches(data, 16, batches, rank, worldSize))) outs.push({ batch: o.batch, loss: o.loss, output: [...o.output] });
+      for await (const o of r.pipeline.run(localBatches(data, 16, batches, rank, worldSize)))
+        outs.push({ batch: o.batch, loss: o.loss, output: [...o.output] });
       r.pipeline.dispose();
       return outs;
     }),
@@ -36,10 +44,18 @@ async function runDirect(worldSize: number, batches: number, gradAccum: number):
   const config = tinyConfig();
   const cluster = createSimCluster({ worldSize });
   const data = syntheticFor(config);
-  const ranks = cluster.pgs.map((pg, rank) => buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config }));
+  const ranks = cluster.pgs.map((pg, rank) =>
+    buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config }),
+  );
   const outputs = await Promise.all(
     ranks.map(async (r, rank) => {
-      const port = new DirectSparseDistPipeline({ model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], gradAccum, batchSpec: batchSpecFor(config) });
+      const port = new DirectSparseDistPipeline({
+        model: r.model,
+        optimizer: r.optimizer,
+        device: cluster.devices[rank],
+        gradAccum,
+        batchSpec: batchSpecFor(config),
+      });
       const it = localBatches(data, 16, batches, rank, worldSize)[Symbol.iterator]();
       const outs: Run['outputs'][number] = [];
       for (;;) {
@@ -68,7 +84,9 @@ describe('direct port == TrainPipelineSparseDist', () => {
       for (let r = 0; r < worldSize; r++) {
         expect(Object.keys(direct.params[r])).toEqual(Object.keys(actor.params[r]));
         for (const [name, values] of Object.entries(actor.params[r])) {
-          expect(Array.from(direct.params[r][name]), `rank ${r} ${name}`).toEqual(Array.from(values));
+          expect(Array.from(direct.params[r][name]), `rank ${r} ${name}`).toEqual(
+            Array.from(values),
+          );
         }
       }
     });

@@ -8,7 +8,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckpointError, readCheckpoint, writeCheckpoint, type RankCheckpointState } from '../../src/checkpoint/index.ts';
+import {
+  CheckpointError,
+  readCheckpoint,
+  writeCheckpoint,
+  type RankCheckpointState,
+} from '../../src/checkpoint/index.ts';
 
 function rankState(rank: number): RankCheckpointState {
   return {
@@ -17,17 +22,45 @@ function rankState(rank: number): RankCheckpointState {
     gradScaler: null,
     dense: {
       params: { 'top.weight': Float32Array.of(rank, 1.5, -2) },
-      optimizer: { kind: 'sgd', lr: 0.05, hyper: {}, stepCount: 2, slots: {}, accumulated: { 'top.weight': Float32Array.of(0.25, 0, 1e-30) } },
+      optimizer: {
+        kind: 'sgd',
+        lr: 0.05,
+        hyper: {},
+        stepCount: 2,
+        slots: {},
+        accumulated: { 'top.weight': Float32Array.of(0.25, 0, 1e-30) },
+      },
     },
     sparse: {
       state: {
         kind: 'sharded-ebc',
         rank,
         plan: { worldSize: 2, tables: {} },
-        shards: [{ table: 't0', rowStart: 0, rowEnd: 2, colStart: 0, colEnd: 2, weights: Float32Array.of(1, 2, 3, 4), optimizer: { kind: 'sgd' } }],
+        shards: [
+          {
+            table: 't0',
+            rowStart: 0,
+            rowEnd: 2,
+            colStart: 0,
+            colEnd: 2,
+            weights: Float32Array.of(1, 2, 3, 4),
+            optimizer: { kind: 'sgd' },
+          },
+        ],
         featureProcessors: {},
       },
-      grads: [{ table: 't0', rowStart: 0, rowEnd: 2, colStart: 0, colEnd: 2, width: 2, rows: Int32Array.of(1), values: Float64Array.of(0.1, 1 / 3) }],
+      grads: [
+        {
+          table: 't0',
+          rowStart: 0,
+          rowEnd: 2,
+          colStart: 0,
+          colEnd: 2,
+          width: 2,
+          rows: Int32Array.of(1),
+          values: Float64Array.of(0.1, 1 / 3),
+        },
+      ],
     },
   };
 }
@@ -40,7 +73,11 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const contents = () => ({ resumeKey: { '--ranks': 2 }, nextBatch: 10, ranks: [rankState(0), rankState(1)] });
+const contents = () => ({
+  resumeKey: { '--ranks': 2 },
+  nextBatch: 10,
+  ranks: [rankState(0), rankState(1)],
+});
 
 async function expectRefused(dir: string, message: string): Promise<void> {
   const error = await readCheckpoint(dir).then(
@@ -58,7 +95,13 @@ describe('checkpoint directory', () => {
     await writeCheckpoint(dir, contents());
     expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'rank-0.bin', 'rank-1.bin']);
     const { manifest, ranks } = await readCheckpoint(dir);
-    expect(manifest).toMatchObject({ format: 'sparsepipe-checkpoint', version: 1, worldSize: 2, nextBatch: 10, resumeKey: { '--ranks': 2 } });
+    expect(manifest).toMatchObject({
+      format: 'sparsepipe-checkpoint',
+      version: 1,
+      worldSize: 2,
+      nextBatch: 10,
+      resumeKey: { '--ranks': 2 },
+    });
     expect(ranks).toEqual(contents().ranks);
     expect(ranks[1].sparse.grads[0].values[1]).toBe(1 / 3); // float64 kept exactly
   });
@@ -75,7 +118,9 @@ describe('checkpoint directory', () => {
     const dir = join(root, 'photos');
     await mkdir(dir);
     await writeFile(join(dir, 'cat.jpg'), 'meow');
-    await expect(writeCheckpoint(dir, contents())).rejects.toThrow(`checkpoint ${dir}: exists, is not empty and holds no manifest.json: refusing to replace it`);
+    await expect(writeCheckpoint(dir, contents())).rejects.toThrow(
+      `checkpoint ${dir}: exists, is not empty and holds no manifest.json: refusing to replace it`,
+    );
     expect(await readdir(dir)).toEqual(['cat.jpg']);
     expect(await readdir(root)).toEqual(['photos']);
   });
@@ -86,7 +131,10 @@ describe('checkpoint directory', () => {
     await mkdir(dir);
     await expectRefused(dir, `checkpoint ${dir}: manifest.json is missing or unreadable`);
     await writeFile(join(dir, 'manifest.json'), '{"format": "sparsepipe-checkpoint", ');
-    await expectRefused(dir, `checkpoint ${dir}: manifest.json is not valid JSON (${jsonError('{"format": "sparsepipe-checkpoint", ')})`);
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: manifest.json is not valid JSON (${jsonError('{"format": "sparsepipe-checkpoint", ')})`,
+    );
   });
 
   it('refuses a corrupt, truncated or missing .bin', async () => {
@@ -96,9 +144,15 @@ describe('checkpoint directory', () => {
     const bytes = await readFile(bin);
     bytes[3] ^= 0xff;
     await writeFile(bin, bytes);
-    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin is corrupt: its sha256 does not match the manifest`);
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: rank-1.bin is corrupt: its sha256 does not match the manifest`,
+    );
     await writeFile(bin, bytes.subarray(0, 8));
-    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin has 8 bytes, the manifest says ${bytes.length}`);
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: rank-1.bin has 8 bytes, the manifest says ${bytes.length}`,
+    );
     await rm(bin);
     await expectRefused(dir, `checkpoint ${dir}: rank-1.bin is missing or unreadable`);
   });
@@ -109,10 +163,16 @@ describe('checkpoint directory', () => {
     const path = join(dir, 'manifest.json');
     const manifest = JSON.parse(await readFile(path, 'utf8'));
     await writeFile(path, JSON.stringify({ ...manifest, version: 2 }));
-    await expectRefused(dir, `checkpoint ${dir}: manifest.json: version 2 is not supported (this sparsepipe reads version 1)`);
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: manifest.json: version 2 is not supported (this sparsepipe reads version 1)`,
+    );
     delete manifest.ranks[1].dense.optimizer.accumulated;
     await writeFile(path, JSON.stringify(manifest));
-    await expectRefused(dir, `checkpoint ${dir}: manifest.json ranks[1].dense.optimizer.accumulated: missing`);
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: manifest.json ranks[1].dense.optimizer.accumulated: missing`,
+    );
   });
 });
 

@@ -26,7 +26,18 @@ describe('CLI equivalences', () => {
   it('--pipeline none, base and sparse-dist give the same paramsDigest and losses', async () => {
     await withTmp(async (dir) => {
       const runs = [];
-      for (const pipeline of ['none', 'base', 'sparse-dist']) runs.push(await trainSummary(dir, pipeline, [...BASE, '--ranks', '2', '--pipeline', pipeline, '--grad-accum', '2']));
+      for (const pipeline of ['none', 'base', 'sparse-dist'])
+        runs.push(
+          await trainSummary(dir, pipeline, [
+            ...BASE,
+            '--ranks',
+            '2',
+            '--pipeline',
+            pipeline,
+            '--grad-accum',
+            '2',
+          ]),
+        );
       expect(runs[1].paramsDigest).toBe(runs[0].paramsDigest);
       expect(runs[2].paramsDigest).toBe(runs[0].paramsDigest);
       expect(runs[2].losses).toEqual(runs[0].losses);

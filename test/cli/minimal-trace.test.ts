@@ -23,6 +23,9 @@ describe('minimalChromeTrace', () => {
       ['forward', 'X', 0, 2000, 2000],
     ]);
     expect(timed[1].args).toEqual({ batch: 0 });
-    expect(traceEvents.filter((e) => e.name === 'process_name').map((e) => e.args)).toEqual([{ name: 'rank 0' }, { name: 'rank 1' }]);
+    expect(traceEvents.filter((e) => e.name === 'process_name').map((e) => e.args)).toEqual([
+      { name: 'rank 0' },
+      { name: 'rank 1' },
+    ]);
   });
 });

@@ -11,7 +11,13 @@ describe('ProgressBar', () => {
   it('shows progress, throughput and ETA, throttled', () => {
     let now = 0;
     const written: string[] = [];
-    const bar = new ProgressBar({ total: 4, examplesPerBatch: 100, write: (s) => written.push(s), now: () => now, width: 8 });
+    const bar = new ProgressBar({
+      total: 4,
+      examplesPerBatch: 100,
+      write: (s) => written.push(s),
+      now: () => now,
+      width: 8,
+    });
     now = 1000;
     bar.update({ loss: 0.6 });
     expect(written.at(-1)).toBe('\r[██░░░░░░] 1/4  loss 0.6000  100 ex/s  ETA 3s\x1b[K');
@@ -30,16 +36,29 @@ describe('ProgressBar', () => {
   it('is drawn on stderr only when it is a terminal', async () => {
     const raw: string[] = [];
     const out: string[] = [];
-    const code = await main(['train', '--ranks', '1', '--batch-size', '8', '--batches', '2', '--held-out-examples', '0'], {
-      out: (l) => out.push(l),
-      err: () => undefined,
-      errRaw: (s) => raw.push(s),
-      isTTY: true,
-    });
+    const code = await main(
+      ['train', '--ranks', '1', '--batch-size', '8', '--batches', '2', '--held-out-examples', '0'],
+      {
+        out: (l) => out.push(l),
+        err: () => undefined,
+        errRaw: (s) => raw.push(s),
+        isTTY: true,
+      },
+    );
     expect(code).toBe(0);
     expect(raw.join('')).toContain('2/2');
     expect(out.join('\n')).not.toContain('█');
-    const quiet = await runCli(['train', '--ranks', '1', '--batch-size', '8', '--batches', '2', '--held-out-examples', '0']);
+    const quiet = await runCli([
+      'train',
+      '--ranks',
+      '1',
+      '--batch-size',
+      '8',
+      '--batches',
+      '2',
+      '--held-out-examples',
+      '0',
+    ]);
     expect(quiet.err).toEqual([]);
   });
 });

@@ -19,7 +19,12 @@ export interface CliRun {
 export async function runCli(argv: string[]): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), errRaw: () => undefined, isTTY: false };
+  const io: CliIo = {
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    errRaw: () => undefined,
+    isTTY: false,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -41,9 +46,14 @@ export async function readSummary(path: string): Promise<TrainSummary> {
 }
 
 /** Train with `args` (plus --json) and return the summary; fails the test on a non-zero exit. */
-export async function trainSummary(dir: string, name: string, args: string[]): Promise<TrainSummary> {
+export async function trainSummary(
+  dir: string,
+  name: string,
+  args: string[],
+): Promise<TrainSummary> {
   const json = join(dir, `${name}.json`);
   const run = await runCli(['train', ...args, '--json', json]);
-  if (run.code !== 0) throw new Error(`train ${args.join(' ')} exited ${run.code}: ${run.err.join(' | ')}`);
+  if (run.code !== 0)
+    throw new Error(`train ${args.join(' ')} exited ${run.code}: ${run.err.join(' | ')}`);
   return readSummary(json);
 }

@@ -36,7 +36,14 @@ describe('streamBusyFraction', () => {
   });
 
   it('averages over ranks', () => {
-    const events = [ev('copy.start', 0, 0, 0), ev('copy.end', 10, 0, 0), ev('copy.start', 0, 0, 1), ev('forward.start', 0, 0, 1), ev('copy.end', 5, 0, 1), ev('forward.end', 10, 0, 1)];
+    const events = [
+      ev('copy.start', 0, 0, 0),
+      ev('copy.end', 10, 0, 0),
+      ev('copy.start', 0, 0, 1),
+      ev('forward.start', 0, 0, 1),
+      ev('copy.end', 5, 0, 1),
+      ev('forward.end', 10, 0, 1),
+    ];
     expect(streamBusyFraction(events)).toEqual({ memcpy: 0.75, dataDist: 0, default: 0.5 });
   });
 });

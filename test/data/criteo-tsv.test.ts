@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CriteoParseError, parseCriteoLine, readCriteoTsv, type CriteoFeature } from '../../src/data/index.ts';
+import {
+  CriteoParseError,
+  parseCriteoLine,
+  readCriteoTsv,
+  type CriteoFeature,
+} from '../../src/data/index.ts';
 import { Batch, validateBatch } from '../../src/tensors/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-criteo-'));
@@ -100,7 +105,9 @@ describe('Criteo TSV reader', () => {
     expect(parse(line('2', [], []))).toBe('data.tsv:17: column label: "2" is not 0 or 1');
     expect(parse(line('', [], []))).toBe('data.tsv:17: column label: "" is not 0 or 1');
     expect(parse(line('1', ['1.5'], []))).toBe('data.tsv:17: column I1: "1.5" is not an integer');
-    expect(parse(line('1', [], ['', '', '', 'xyz']))).toBe('data.tsv:17: column C4: "xyz" is not a hexadecimal id');
+    expect(parse(line('1', [], ['', '', '', 'xyz']))).toBe(
+      'data.tsv:17: column C4: "xyz" is not a hexadecimal id',
+    );
     expect(parse(good[1].split('\t').slice(0, 39).join('\t'))).toBe(
       'data.tsv:17: expected 40 tab-separated columns (label, I1-I13, C1-C26), got 39',
     );
@@ -131,9 +138,9 @@ describe('Criteo TSV reader', () => {
   });
 
   it('rejects unknown features and a missing file clearly', async () => {
-    expect(() => readCriteoTsv('x.tsv', { batchSize: 1, features: [{ key: 'C27', rows: 5 }] })).toThrow(
-      'Criteo feature "C27" is not a categorical column (expected C1 … C26)',
-    );
+    expect(() =>
+      readCriteoTsv('x.tsv', { batchSize: 1, features: [{ key: 'C27', rows: 5 }] }),
+    ).toThrow('Criteo feature "C27" is not a categorical column (expected C1 … C26)');
     await expect(collect(join(dir, 'missing.tsv'))).rejects.toThrow(/ENOENT.*missing\.tsv/);
   });
 });

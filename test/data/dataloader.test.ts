@@ -137,7 +137,12 @@ describe('toPullSource: Observable', () => {
   });
 
   it('delivers queued values before the error, then is done', async () => {
-    const s = toPullSource(concat(of(1, 2), throwError(() => new Error('stream broke'))));
+    const s = toPullSource(
+      concat(
+        of(1, 2),
+        throwError(() => new Error('stream broke')),
+      ),
+    );
     expect((await s.next()).value).toBe(1);
     expect((await s.next()).value).toBe(2);
     await expect(s.next()).rejects.toThrow('stream broke');
@@ -201,7 +206,9 @@ describe('toPullSource: invalid input', () => {
     [Promise.resolve([]), 'got a Promise (await it, or pass an AsyncIterable)'],
   ])('%o → TypeError', (input, tail) => {
     expect(() => toPullSource(input as never)).toThrow(
-      new TypeError(`dataloader must be an Iterable, AsyncIterable or Observable of batches; ${tail}`),
+      new TypeError(
+        `dataloader must be an Iterable, AsyncIterable or Observable of batches; ${tail}`,
+      ),
     );
   });
 });

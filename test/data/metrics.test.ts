@@ -4,7 +4,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { logLossOfLogits as logLossFromLogits, rocAuc as aucByRanking } from '../../src/data/metrics.ts';
+import {
+  logLossOfLogits as logLossFromLogits,
+  rocAuc as aucByRanking,
+} from '../../src/data/metrics.ts';
 
 function pairwiseAuc(scores: number[], labels: number[]): number {
   let good = 0;
@@ -31,7 +34,12 @@ describe('aucByRanking', () => {
   it('equals the pairwise definition, ties included', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.boolean()), { minLength: 2, maxLength: 40 }).filter((xs) => xs.some((x) => x[1]) && xs.some((x) => !x[1])),
+        fc
+          .array(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.boolean()), {
+            minLength: 2,
+            maxLength: 40,
+          })
+          .filter((xs) => xs.some((x) => x[1]) && xs.some((x) => !x[1])),
         (xs) => {
           const scores = xs.map((x) => x[0]);
           const labels = xs.map((x) => (x[1] ? 1 : 0));
@@ -46,10 +54,11 @@ describe('logLossFromLogits', () => {
   it('matches −[y log σ(z) + (1−y) log(1−σ(z))] and stays finite for large logits', () => {
     const z = [-3, -0.5, 0, 0.5, 3];
     const y = [0, 1, 1, 0, 1];
-    const direct = z.reduce((s, zi, i) => {
-      const p = 1 / (1 + Math.exp(-zi));
-      return s - (y[i] * Math.log(p) + (1 - y[i]) * Math.log(1 - p));
-    }, 0) / z.length;
+    const direct =
+      z.reduce((s, zi, i) => {
+        const p = 1 / (1 + Math.exp(-zi));
+        return s - (y[i] * Math.log(p) + (1 - y[i]) * Math.log(1 - p));
+      }, 0) / z.length;
     expect(logLossFromLogits(z, y)).toBeCloseTo(direct, 12);
     expect(logLossFromLogits([800], [0])).toBeCloseTo(800, 6);
     expect(logLossFromLogits([-800], [0])).toBeCloseTo(0, 12);

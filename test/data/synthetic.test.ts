@@ -66,7 +66,11 @@ describe('SyntheticClickLog determinism', () => {
 
 describe('SyntheticClickLog content', () => {
   it('produces valid batches for its spec', () => {
-    const spec = { denseDim: 13, keys: ['C1', 'C2', 'C3'], rowsPerKey: { C1: 1000, C2: 50, C3: 100_000 } };
+    const spec = {
+      denseDim: 13,
+      keys: ['C1', 'C2', 'C3'],
+      rowsPerKey: { C1: 1000, C2: 50, C3: 100_000 },
+    };
     for (const b of log.batches(50, { count: 4 })) validateBatch(b, spec);
   });
 
@@ -102,7 +106,10 @@ describe('SyntheticClickLog content', () => {
     const rate = labels.reduce((s, y) => s + y, 0) / labels.length;
     expect(rate).toBeGreaterThan(0.2);
     expect(rate).toBeLessThan(0.3);
-    const a = auc(ex.map((e) => e.probability), labels);
+    const a = auc(
+      ex.map((e) => e.probability),
+      labels,
+    );
     expect(a).toBeGreaterThan(0.73);
     expect(a).toBeLessThan(0.83);
   });
@@ -136,7 +143,8 @@ describe('SyntheticClickLog content', () => {
     for (const b of log.batches(128, { count: 300 })) {
       const B = b.batchSize;
       const off = b.sparse.offsets();
-      const bag = (i: number) => (k: number) => b.sparse.values.subarray(off[k * B + i], off[k * B + i + 1]);
+      const bag = (i: number) => (k: number) =>
+        b.sparse.values.subarray(off[k * B + i], off[k * B + i + 1]);
       for (let i = 0; i < B; i++) {
         const g = 1 / (1 + Math.exp(-logit(b.dense, i * D, bag(i)))) - b.labels[i];
         bias -= 0.005 * g;
@@ -161,11 +169,22 @@ describe('SyntheticClickLog content', () => {
   });
 
   it('rejects bad options naming the option', () => {
-    expect(() => new SyntheticClickLog({ seed: 1.5 })).toThrow('seed must be a safe integer; got 1.5');
-    expect(() => new SyntheticClickLog({ seed: 1, features: [{ key: 'a', rows: 0 }] })).toThrow('feature a must have an integer rows ≥ 1; got 0');
-    expect(() => new SyntheticClickLog({ seed: 1, idsPerFeature: { min: 3, max: 1 } })).toThrow('idsPerFeature of C1 must be');
-    expect(() => new SyntheticClickLog({ seed: 1, termShares: { dense: -1, firstOrder: 1, pairwise: 1 } })).toThrow('termShares must be finite numbers ≥ 0');
+    expect(() => new SyntheticClickLog({ seed: 1.5 })).toThrow(
+      'seed must be a safe integer; got 1.5',
+    );
+    expect(() => new SyntheticClickLog({ seed: 1, features: [{ key: 'a', rows: 0 }] })).toThrow(
+      'feature a must have an integer rows ≥ 1; got 0',
+    );
+    expect(() => new SyntheticClickLog({ seed: 1, idsPerFeature: { min: 3, max: 1 } })).toThrow(
+      'idsPerFeature of C1 must be',
+    );
+    expect(
+      () =>
+        new SyntheticClickLog({ seed: 1, termShares: { dense: -1, firstOrder: 1, pairwise: 1 } }),
+    ).toThrow('termShares must be finite numbers ≥ 0');
     expect(() => log.batches(0)).toThrow('batchSize must be an integer ≥ 1; got 0');
-    expect(() => log.example(-1)).toThrow('example index must be a non-negative safe integer; got -1');
+    expect(() => log.example(-1)).toThrow(
+      'example index must be a non-negative safe integer; got -1',
+    );
   });
 });

@@ -24,7 +24,10 @@ const CHROMIUM_ARGS = [
 /** True when Chromium is installed; otherwise logs that `suite` is skipped and why. */
 export function chromiumAvailable(suite: string): boolean {
   const ok = existsSync(CHROMIUM);
-  if (!ok) console.log(`[${suite}] skipped: ${CHROMIUM} not found (install it with \`apt-get install -y chromium\`)`);
+  if (!ok)
+    console.log(
+      `[${suite}] skipped: ${CHROMIUM} not found (install it with \`apt-get install -y chromium\`)`,
+    );
   return ok;
 }
 

@@ -38,7 +38,11 @@ interface Ended {
 function sparsepipe(args: string[], env: Record<string, string>): Promise<Ended> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, detached: true });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -52,17 +56,27 @@ function sparsepipe(args: string[], env: Record<string, string>): Promise<Ended>
   });
 }
 
-async function dieMidRun(backend: 'sim' | 'threads' | 'mpi', rank: number, batch: number): Promise<void> {
+async function dieMidRun(
+  backend: 'sim' | 'threads' | 'mpi',
+  rank: number,
+  batch: number,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-faults-'));
   try {
     const json = join(dir, 'run.json');
-    const r = await sparsepipe(['train', ...TINY, '--backend', backend, '--json', json], { [FAULT_ENV]: `die:${rank}@${batch}` });
-    console.log(`[cli-faults] ${backend}: exit ${r.code} after ${(r.elapsedMs / 1000).toFixed(1)} s: ${r.stderr.trim()}`);
+    const r = await sparsepipe(['train', ...TINY, '--backend', backend, '--json', json], {
+      [FAULT_ENV]: `die:${rank}@${batch}`,
+    });
+    console.log(
+      `[cli-faults] ${backend}: exit ${r.code} after ${(r.elapsedMs / 1000).toFixed(1)} s: ${r.stderr.trim()}`,
+    );
     expect(r.signal, `the ${backend} run hung and was killed after ${HANG_MS} ms`).toBeNull();
     expect(r.code).toBe(1);
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^sparsepipe: (--backend ${backend}: )?rank ${rank} failed: \\S`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^sparsepipe: (--backend ${backend}: )?rank ${rank} failed: \\S`),
+    );
     expect(existsSync(json), 'no summary is written after a failure').toBe(false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -70,11 +84,23 @@ async function dieMidRun(backend: 'sim' | 'threads' | 'mpi', rank: number, batch
 }
 
 describe('a rank that dies mid-run ends the job, naming the rank', () => {
-  it('--backend threads: the worker exits with code 137 at batch 3', () => dieMidRun('threads', 1, 3), HANG_MS + 10_000);
+  it(
+    '--backend threads: the worker exits with code 137 at batch 3',
+    () => dieMidRun('threads', 1, 3),
+    HANG_MS + 10_000,
+  );
 
-  it.skipIf(!mpi.available)('--backend mpi: the rank process is SIGKILLed at batch 3', () => dieMidRun('mpi', 1, 3), HANG_MS + 10_000);
+  it.skipIf(!mpi.available)(
+    '--backend mpi: the rank process is SIGKILLed at batch 3',
+    () => dieMidRun('mpi', 1, 3),
+    HANG_MS + 10_000,
+  );
 
-  it('--backend sim: the rank process groups fail at batch 3', () => dieMidRun('sim', 1, 3), HANG_MS + 10_000);
+  it(
+    '--backend sim: the rank process groups fail at batch 3',
+    () => dieMidRun('sim', 1, 3),
+    HANG_MS + 10_000,
+  );
 
   it('rank 0 dying is reported too (sim)', () => dieMidRun('sim', 0, 2), HANG_MS + 10_000);
 });
@@ -99,10 +125,14 @@ describe(`${FAULT_ENV} is parsed strictly`, () => {
     expect(() => parseFault(text, run)).toThrow(`${FAULT_ENV}=${JSON.stringify(text)}: ${reason}`);
   });
 
-  it('the command exits 2 with one line for a bad value, before training', async () => {
-    const r = await sparsepipe(['train', ...TINY], { [FAULT_ENV]: 'die:9@1' });
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`sparsepipe: ${FAULT_ENV}="die:9@1": rank 9 is not below --ranks 2\n`);
-  }, HANG_MS);
+  it(
+    'the command exits 2 with one line for a bad value, before training',
+    async () => {
+      const r = await sparsepipe(['train', ...TINY], { [FAULT_ENV]: 'die:9@1' });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`sparsepipe: ${FAULT_ENV}="die:9@1": rank 9 is not below --ranks 2\n`);
+    },
+    HANG_MS,
+  );
 });

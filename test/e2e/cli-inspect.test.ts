@@ -29,12 +29,22 @@ const BATCHES = 400;
 
 const counter = async (page: Page) => Number(await page.textContent('#batch-counter'));
 const coordinatorState = (page: Page) =>
-  page.$eval('svg[data-machine="coordinator"]', (svg) => svg.querySelector('.state.active')?.getAttribute('data-state') ?? null);
+  page.$eval(
+    'svg[data-machine="coordinator"]',
+    (svg) => svg.querySelector('.state.active')?.getAttribute('data-state') ?? null,
+  );
 // Generous bound: under a loaded CI machine the page can lag the run by many seconds.
 const untilCoordinatorPaused = (page: Page) =>
-  page.waitForFunction(() => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused', undefined, {
-    timeout: 90_000,
-  });
+  page.waitForFunction(
+    () =>
+      document
+        .querySelector('svg[data-machine="coordinator"] .state.active')
+        ?.getAttribute('data-state') === 'paused',
+    undefined,
+    {
+      timeout: 90_000,
+    },
+  );
 
 /** The child's stderr so far, and a promise of the first match of `pattern` in it. */
 function watchStderr(child: ChildProcessWithoutNullStreams) {
@@ -57,7 +67,11 @@ function watchStderr(child: ChildProcessWithoutNullStreams) {
         const m = pattern.exec(text);
         if (m) return resolve(m);
         waiters.push({ pattern, resolve });
-        child.once('close', (code) => reject(new Error(`sparsepipe exited (${code}) before printing ${pattern}; stderr: ${text}`)));
+        child.once('close', (code) =>
+          reject(
+            new Error(`sparsepipe exited (${code}) before printing ${pattern}; stderr: ${text}`),
+          ),
+        );
       }),
   };
 }
@@ -74,11 +88,28 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sparsepipe-cli-inspect-'));
-    const args = ['train', '--inspect', '0', '--inspect-wait', '--ranks', '2', '--batches', String(BATCHES), '--batch-size', '64'];
-    child = spawn(process.execPath, [bin, ...args, '--held-out-examples', '0', '--json', join(dir, 'run.json')], { cwd: root, detached: true });
+    const args = [
+      'train',
+      '--inspect',
+      '0',
+      '--inspect-wait',
+      '--ranks',
+      '2',
+      '--batches',
+      String(BATCHES),
+      '--batch-size',
+      '64',
+    ];
+    child = spawn(
+      process.execPath,
+      [bin, ...args, '--held-out-examples', '0', '--json', join(dir, 'run.json')],
+      { cwd: root, detached: true },
+    );
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     stderr = watchStderr(child);
-    exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
+    exited = new Promise((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    );
     url = (await stderr.match(/^sparsepipe: inspector at (http:\/\/127\.0\.0\.1:\d+\/)$/m))[1];
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch(chromiumLaunchOptions());
@@ -89,18 +120,29 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (child && child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    if (child && child.exitCode === null && child.signalCode === null)
+      process.kill(-child.pid!, 'SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints the inspector URL, waits paused for the page, and renders the charts with their state nodes', async () => {
-    expect(stderr.text()).toContain('sparsepipe: the run starts paused: press resume or step in the inspector page');
-    await page.waitForSelector('svg[data-machine="coordinator"] .state[data-state="progressing.forward"]');
+    expect(stderr.text()).toContain(
+      'sparsepipe: the run starts paused: press resume or step in the inspector page',
+    );
+    await page.waitForSelector(
+      'svg[data-machine="coordinator"] .state[data-state="progressing.forward"]',
+    );
     const counts = Object.fromEntries(
-      await page.$$eval('.chart', (charts) => charts.map((c) => [(c as HTMLElement).dataset.chart, c.querySelectorAll('svg .state[data-state]').length])),
+      await page.$$eval('.chart', (charts) =>
+        charts.map((c) => [
+          (c as HTMLElement).dataset.chart,
+          c.querySelectorAll('svg .state[data-state]').length,
+        ]),
+      ),
     );
     expect(Object.keys(counts).sort()).toEqual(['coordinator', 'shardedModule', 'stage']);
-    for (const [chart, n] of Object.entries(counts)) expect(n, `state nodes of the ${chart} chart`).toBeGreaterThan(2);
+    for (const [chart, n] of Object.entries(counts))
+      expect(n, `state nodes of the ${chart} chart`).toBeGreaterThan(2);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'paused');
     await untilCoordinatorPaused(page);
     await page.waitForTimeout(500);
@@ -118,9 +160,13 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
       }).observe(svg, { subtree: true, attributes: true, attributeFilter: ['class'] });
     });
     await page.click('#resume');
-    await page.waitForFunction(() => Number(document.querySelector('#batch-counter')?.textContent) >= 3);
+    await page.waitForFunction(
+      () => Number(document.querySelector('#batch-counter')?.textContent) >= 3,
+    );
     await page.click('#pause');
-    const seen = await page.evaluate(() => (window as unknown as { seenStates: string[] }).seenStates);
+    const seen = await page.evaluate(
+      () => (window as unknown as { seenStates: string[] }).seenStates,
+    );
     const progressing = new Set(seen.filter((s) => s.startsWith('progressing.')));
     expect(progressing.size, `states seen: ${seen.join(' → ')}`).toBeGreaterThanOrEqual(2);
   });
@@ -135,7 +181,11 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
     expect(await coordinatorState(page)).toBe('paused');
 
     await page.click('#step');
-    await page.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) >= n, held + 1, { timeout: 90_000 });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('#batch-counter')?.textContent) >= n,
+      held + 1,
+      { timeout: 90_000 },
+    );
     await untilCoordinatorPaused(page);
     await page.waitForTimeout(700);
     expect(await counter(page)).toBe(held + 1);
@@ -148,14 +198,23 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
 
   it('resume runs to the end; the page stays until Ctrl-C, then the command exits 0 with its summary', async () => {
     await page.click('#resume');
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'finished', undefined, { timeout: 90_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#status')?.textContent === 'finished',
+      undefined,
+      { timeout: 90_000 },
+    );
     expect(await counter(page)).toBe(BATCHES);
     await stderr.match(/the inspector keeps serving .* until Ctrl-C/);
     expect(child.exitCode).toBeNull(); // still serving the page
     child.kill('SIGINT');
     expect(await exited).toEqual({ code: 0, signal: null });
-    expect(stdout).toContain('sparsepipe train: dlrm (small) on synthetic data, 2 ranks (sim backend, sim device), pipeline sparse-dist');
-    const summary = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { batchesTrained: number; losses: number[] };
+    expect(stdout).toContain(
+      'sparsepipe train: dlrm (small) on synthetic data, 2 ranks (sim backend, sim device), pipeline sparse-dist',
+    );
+    const summary = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as {
+      batchesTrained: number;
+      losses: number[];
+    };
     expect(summary.batchesTrained).toBe(BATCHES);
     expect(summary.losses).toHaveLength(BATCHES);
   }, 120_000);
@@ -164,14 +223,23 @@ describe.skipIf(!hasChromium)('sparsepipe train --inspect in chromium', () => {
 describe('--inspect-wait', () => {
   it('implies --inspect on any free port and is off by default', () => {
     expect(parseTrainArgs(['--inspect-wait'])).toMatchObject({ inspect: 0, inspectWait: true });
-    expect(parseTrainArgs(['--inspect', '8123', '--inspect-wait'])).toMatchObject({ inspect: 8123, inspectWait: true });
+    expect(parseTrainArgs(['--inspect', '8123', '--inspect-wait'])).toMatchObject({
+      inspect: 8123,
+      inspectWait: true,
+    });
     expect((parseTrainArgs([]) as TrainOptions).inspectWait).toBe(false);
   });
 
   it('needs --backend sim: exit 2 with one line otherwise', () => {
-    const r = spawnSync(process.execPath, [bin, 'train', '--inspect-wait', '--backend', 'threads'], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'train', '--inspect-wait', '--backend', 'threads'],
+      { cwd: root, encoding: 'utf8', timeout: 20_000 },
+    );
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('sparsepipe: --inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend threads runs them elsewhere)\n');
+    expect(r.stderr).toBe(
+      'sparsepipe: --inspect-wait needs --backend sim (the inspector follows in-process ranks; --backend threads runs them elsewhere)\n',
+    );
   });
 });

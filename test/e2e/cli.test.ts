@@ -13,7 +13,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/sparsepipe.js');
 
 function sparsepipe(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 }
 
 describe('bin/sparsepipe.js', () => {
@@ -21,10 +25,24 @@ describe('bin/sparsepipe.js', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-e2e-'));
     try {
       const json = join(dir, 'run.json');
-      const r = sparsepipe(['train', '--batches', '4', '--ranks', '2', '--batch-size', '32', '--held-out-examples', '64', '--json', json]);
+      const r = sparsepipe([
+        'train',
+        '--batches',
+        '4',
+        '--ranks',
+        '2',
+        '--batch-size',
+        '32',
+        '--held-out-examples',
+        '64',
+        '--json',
+        json,
+      ]);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      expect(r.stdout).toContain('sparsepipe train: dlrm (small) on synthetic data, 2 ranks (sim backend, sim device), pipeline sparse-dist');
+      expect(r.stdout).toContain(
+        'sparsepipe train: dlrm (small) on synthetic data, 2 ranks (sim backend, sim device), pipeline sparse-dist',
+      );
       const summary = JSON.parse(readFileSync(json, 'utf8'));
       expect(summary.batchesTrained).toBe(4);
       expect(summary.losses).toHaveLength(4);

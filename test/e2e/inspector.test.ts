@@ -25,7 +25,9 @@ const hasChromium = chromiumAvailable('inspector e2e');
 /** What the page shows, for comparing a live page with a replay. */
 async function picture(page: Page): Promise<Record<string, unknown>> {
   const perRank: Record<string, unknown> = {};
-  const ranks = await page.$$eval('#rank option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+  const ranks = await page.$$eval('#rank option', (os) =>
+    os.map((o) => (o as HTMLOptionElement).value),
+  );
   for (const r of ranks) {
     await page.selectOption('#rank', r);
     perRank[r] = await page.$$eval('.chart', (charts) =>
@@ -45,7 +47,10 @@ async function picture(page: Page): Promise<Record<string, unknown>> {
 }
 
 const activeCoordinatorState = (page: Page) =>
-  page.$eval('svg[data-machine="coordinator"]', (svg) => svg.querySelector('.state.active')?.getAttribute('data-state') ?? null);
+  page.$eval(
+    'svg[data-machine="coordinator"]',
+    (svg) => svg.querySelector('.state.active')?.getAttribute('data-state') ?? null,
+  );
 
 const counter = async (page: Page) => Number(await page.textContent('#batch-counter'));
 
@@ -59,7 +64,14 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     const { chromium } = await import('playwright-core');
     run = await liveSimRun({ worldSize: 2 });
     run.controls.pause(); // the run starts paused: the page is up before the first batch
-    inspector = await startInspector({ host: '127.0.0.1', port: 0, feed: run.feed, controls: run.controls, paused: true, title: 'sparsepipe e2e' });
+    inspector = await startInspector({
+      host: '127.0.0.1',
+      port: 0,
+      feed: run.feed,
+      controls: run.controls,
+      paused: true,
+      title: 'sparsepipe e2e',
+    });
     run.start();
     browser = await chromium.launch(chromiumLaunchOptions());
     page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
@@ -73,17 +85,28 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
   });
 
   it('renders one chart per actor kind, each with its state nodes', async () => {
-    await page.waitForSelector('svg[data-machine="coordinator"] .state[data-state="progressing.forward"]');
+    await page.waitForSelector(
+      'svg[data-machine="coordinator"] .state[data-state="progressing.forward"]',
+    );
     const counts = await page.$$eval('.chart', (charts) =>
-      charts.map((c) => [(c as HTMLElement).dataset.chart, c.querySelectorAll('svg .state[data-state]').length]),
+      charts.map((c) => [
+        (c as HTMLElement).dataset.chart,
+        c.querySelectorAll('svg .state[data-state]').length,
+      ]),
     );
     const expected = Object.fromEntries(
-      Object.entries(CHART_MACHINES).map(([name, machine]) => [name, allStatePaths(machineGraph(machine)).length]),
+      Object.entries(CHART_MACHINES).map(([name, machine]) => [
+        name,
+        allStatePaths(machineGraph(machine)).length,
+      ]),
     );
     expect(Object.fromEntries(counts)).toEqual(expected);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'paused');
     await page.waitForFunction(
-      () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
+      () =>
+        document
+          .querySelector('svg[data-machine="coordinator"] .state.active')
+          ?.getAttribute('data-state') === 'paused',
     );
     expect(await counter(page)).toBe(0);
   });
@@ -99,9 +122,16 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
       }).observe(svg, { subtree: true, attributes: true, attributeFilter: ['class'] });
     });
     await page.click('#resume');
-    await page.waitForFunction(() => Number(document.querySelector('#batch-counter')?.textContent) >= 3);
-    const seen = await page.evaluate(() => [...(window as unknown as { seenStates: Set<string> }).seenStates]);
-    expect(seen.filter((s) => s.startsWith('progressing.')).length, `states seen: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
+    await page.waitForFunction(
+      () => Number(document.querySelector('#batch-counter')?.textContent) >= 3,
+    );
+    const seen = await page.evaluate(() => [
+      ...(window as unknown as { seenStates: Set<string> }).seenStates,
+    ]);
+    expect(
+      seen.filter((s) => s.startsWith('progressing.')).length,
+      `states seen: ${seen.join(', ')}`,
+    ).toBeGreaterThanOrEqual(2);
     expect(await page.textContent('#status')).toBe('running');
   });
 
@@ -109,7 +139,10 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     await page.click('#pause');
     // generous bound: under a loaded CI machine the page can lag the run by many seconds
     await page.waitForFunction(
-      () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
+      () =>
+        document
+          .querySelector('svg[data-machine="coordinator"] .state.active')
+          ?.getAttribute('data-state') === 'paused',
       undefined,
       { timeout: 90_000 },
     );
@@ -121,13 +154,22 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     await page.click('#step');
     // ≥ rather than === so a counter that overshoots fails on the exact check below with the
     // numbers, instead of timing out here
-    await page.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) >= n, held + 1, { timeout: 60_000 });
     await page.waitForFunction(
-      () => document.querySelector('svg[data-machine="coordinator"] .state.active')?.getAttribute('data-state') === 'paused',
+      (n) => Number(document.querySelector('#batch-counter')?.textContent) >= n,
+      held + 1,
+      { timeout: 60_000 },
+    );
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('svg[data-machine="coordinator"] .state.active')
+          ?.getAttribute('data-state') === 'paused',
     );
     await page.waitForTimeout(700);
     expect(await counter(page)).toBe(held + 1);
-    expect(inspector.events.filter((e) => e.type === 'forward.end' && e.rank === 0)).toHaveLength(held + 1);
+    expect(inspector.events.filter((e) => e.type === 'forward.end' && e.rank === 0)).toHaveLength(
+      held + 1,
+    );
 
     mkdirSync('test-artifacts', { recursive: true });
     await page.waitForSelector('#timeline-wrap svg .span');
@@ -139,7 +181,10 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     const trained = await run.stop();
     expect(trained[0]).toBe(trained[1]);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'finished');
-    await page.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) === n, trained[0]);
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('#batch-counter')?.textContent) === n,
+      trained[0],
+    );
     await page.waitForTimeout(100);
     const live = await picture(page);
 
@@ -149,7 +194,10 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
     try {
       const page2 = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
       await page2.goto(replay.url);
-      await page2.waitForFunction((n) => Number(document.querySelector('#batch-counter')?.textContent) === n, trained[0]);
+      await page2.waitForFunction(
+        (n) => Number(document.querySelector('#batch-counter')?.textContent) === n,
+        trained[0],
+      );
       await page2.waitForTimeout(100);
       expect(await picture(page2)).toEqual(live);
       expect(await page2.isDisabled('#pause')).toBe(true);

@@ -14,7 +14,13 @@ export const TINY_DLRM: Partial<DlrmConfig> = {
   bottom: [8, 4],
   top: [8, 1],
   embeddingDim: 4,
-  tables: [0, 1, 2].map((i) => ({ name: `t${i}`, rows: 50, dim: 4, pooling: 'sum' as const, features: [`f${i}`] })),
+  tables: [0, 1, 2].map((i) => ({
+    name: `t${i}`,
+    rows: 50,
+    dim: 4,
+    pooling: 'sum' as const,
+    features: [`f${i}`],
+  })),
   lr: 0.1,
 };
 

@@ -14,16 +14,36 @@ import {
 } from '../../machines/accumulation-schedule.ts';
 
 const CALLS = 12;
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from }, (_, i) => from + i);
 const callsWhere = (pred: (c: number) => boolean): number[] => range(0, CALLS).filter(pred);
 
 describe("seed schedule 'torchrec-0.3.2' (defective, reproduced on purpose)", () => {
   const seedTables: Record<number, number[][]> = {
     1: range(1, CALLS).map((c) => [c]), // batch 0 never stepped
-    2: [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]],
-    3: [[1, 2], [4, 5], [7, 8], [10, 11]],
-    4: [[2, 3], [6, 7], [10, 11]],
-    5: [[3, 4], [8, 9]],
+    2: [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6, 7],
+      [8, 9],
+      [10, 11],
+    ],
+    3: [
+      [1, 2],
+      [4, 5],
+      [7, 8],
+      [10, 11],
+    ],
+    4: [
+      [2, 3],
+      [6, 7],
+      [10, 11],
+    ],
+    5: [
+      [3, 4],
+      [8, 9],
+    ],
   };
 
   for (const [a, expected] of Object.entries(seedTables)) {
@@ -60,13 +80,33 @@ describe("seed schedule 'torchrec-0.3.2' (defective, reproduced on purpose)", ()
   });
 });
 
-describe("exact schedule (default)", () => {
+describe('exact schedule (default)', () => {
   const exactTables: Record<number, number[][]> = {
     1: range(0, CALLS).map((c) => [c]),
-    2: [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]],
-    3: [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]],
-    4: [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]],
-    5: [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]], // final partial window flushed
+    2: [
+      [0, 1],
+      [2, 3],
+      [4, 5],
+      [6, 7],
+      [8, 9],
+      [10, 11],
+    ],
+    3: [
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8],
+      [9, 10, 11],
+    ],
+    4: [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ],
+    5: [
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8, 9],
+      [10, 11],
+    ], // final partial window flushed
   };
 
   for (const [a, expected] of Object.entries(exactTables)) {
@@ -78,7 +118,9 @@ describe("exact schedule (default)", () => {
 
   for (const A of [1, 2, 3, 4, 5]) {
     it(`A=${A}: raw guards per call: reset at calls%A==0, step at calls%A==A-1 or on the last call`, () => {
-      expect(callsWhere((c) => shouldResetOptimizer('exact', c, A))).toEqual(callsWhere((c) => c % A === 0));
+      expect(callsWhere((c) => shouldResetOptimizer('exact', c, A))).toEqual(
+        callsWhere((c) => c % A === 0),
+      );
       expect(callsWhere((c) => shouldStepOptimizer('exact', c, A, false))).toEqual(
         callsWhere((c) => c % A === A - 1),
       );
@@ -108,7 +150,9 @@ describe("exact schedule (default)", () => {
           const expectedLength = i === steps.length - 1 ? N - A * (steps.length - 1) : A;
           // Loss 1/A per micro-batch, step scale A/m: each step averages its own micro-batches.
           const weight = lossScaleFor(A) * stepScaleFor('exact', A, window.length) * window.length;
-          return window.length === expectedLength && window[0] === i * A && Math.abs(weight - 1) < 1e-12;
+          return (
+            window.length === expectedLength && window[0] === i * A && Math.abs(weight - 1) < 1e-12
+          );
         });
       }),
       { numRuns: 300 },
@@ -127,7 +171,10 @@ describe('invalid gradAccum', () => {
         () => microBatchesPerStep('exact', A, 4),
       ];
       for (const schedule of GRAD_ACCUM_SCHEDULES) {
-        calls.push(() => shouldResetOptimizer(schedule, 3, A), () => stepScaleFor(schedule, A, 1));
+        calls.push(
+          () => shouldResetOptimizer(schedule, 3, A),
+          () => stepScaleFor(schedule, A, 1),
+        );
       }
       for (const call of calls) {
         expect(call).toThrow(RangeError);

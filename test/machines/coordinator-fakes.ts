@@ -22,8 +22,16 @@ import type {
 import { valuePath } from './pure-driver.ts';
 
 export type Slot =
-  | 'connect' | 'sync' | 'awaitBatch' | 'zeroGrad' | 'forward' | 'startNextDist'
-  | 'backward' | 'optimizerStep' | 'complete' | 'drain';
+  | 'connect'
+  | 'sync'
+  | 'awaitBatch'
+  | 'zeroGrad'
+  | 'forward'
+  | 'startNextDist'
+  | 'backward'
+  | 'optimizerStep'
+  | 'complete'
+  | 'drain';
 
 export interface FakeOptions {
   /** Number of batches in each source; `connect` moves to the next one. */
@@ -41,7 +49,18 @@ export interface FakeLog {
 }
 
 export function coordinatorFakes(options: FakeOptions) {
-  const slots: Slot[] = ['connect', 'sync', 'awaitBatch', 'zeroGrad', 'forward', 'startNextDist', 'backward', 'optimizerStep', 'complete', 'drain'];
+  const slots: Slot[] = [
+    'connect',
+    'sync',
+    'awaitBatch',
+    'zeroGrad',
+    'forward',
+    'startNextDist',
+    'backward',
+    'optimizerStep',
+    'complete',
+    'drain',
+  ];
   const log: FakeLog = {
     inputs: Object.fromEntries(slots.map((s) => [s, []])) as unknown as Record<Slot, unknown[]>,
     zeroGradBeforeBatch: [],
@@ -80,7 +99,9 @@ export function coordinatorFakes(options: FakeOptions) {
         log.zeroGradBeforeBatch.push(lastBatch);
       }),
       forward: effect('forward', async (input: BatchInput) => record('forward', input)),
-      startNextDist: effect('startNextDist', async (input: BatchInput) => record('startNextDist', input)),
+      startNextDist: effect('startNextDist', async (input: BatchInput) =>
+        record('startNextDist', input),
+      ),
       backward: effect('backward', async (input: BatchInput) => {
         record('backward', input);
         return { batch: input.batch };
@@ -112,7 +133,9 @@ export function startRecorded(machine: typeof coordinatorMachine, input: Coordin
     input,
     inspect: (ev) => {
       if (ev.type === '@xstate.microstep' && ev.actorRef === actor) {
-        micro.push(valuePath((ev.snapshot as unknown as { value: Parameters<typeof valuePath>[0] }).value));
+        micro.push(
+          valuePath((ev.snapshot as unknown as { value: Parameters<typeof valuePath>[0] }).value),
+        );
       }
     },
   });

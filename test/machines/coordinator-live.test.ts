@@ -5,12 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
-import { microBatchesPerStep, type GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
+import {
+  microBatchesPerStep,
+  type GradAccumSchedule,
+} from '../../machines/accumulation-schedule.ts';
 import type { CoordinatorInput } from '../../machines/coordinator-types.ts';
 import { coordinatorFakes, progress, startRecorded } from './coordinator-fakes.ts';
 import { TRAINING_ITERATION_WALK } from './state-walks.ts';
 
-const input = (gradAccum = 1, gradAccumSchedule: GradAccumSchedule = 'exact'): CoordinatorInput => ({
+const input = (
+  gradAccum = 1,
+  gradAccumSchedule: GradAccumSchedule = 'exact',
+): CoordinatorInput => ({
   rank: 0,
   kind: 'sparseDist',
   gradAccum,
@@ -32,7 +38,9 @@ describe('coordinator with createActor and fake actors', () => {
     await progress(actor);
     expect(log.inputs.connect).toEqual([{ rank: 0 }]);
     expect(micro.slice(0, 2)).toEqual(['gate', 'progressing.awaitingBatch']);
-    expect(log.inputs.forward).toEqual([0, 1, 2].map((batch) => ({ rank: 0, batch, training: true })));
+    expect(log.inputs.forward).toEqual(
+      [0, 1, 2].map((batch) => ({ rank: 0, batch, training: true })),
+    );
     expect(log.inputs.awaitBatch[0]).toEqual({ rank: 0, training: true });
     actor.stop();
   });
@@ -40,7 +48,8 @@ describe('coordinator with createActor and fake actors', () => {
   const runSchedule = async (schedule: GradAccumSchedule, A: number, n: number) => {
     const { machine, log } = coordinatorFakes({ sources: [n] });
     const { actor } = startRecorded(machine, input(A, schedule));
-    for (let i = 0; i < n; i++) expect(await progress(actor)).toMatchObject({ kind: 'output', batch: i });
+    for (let i = 0; i < n; i++)
+      expect(await progress(actor)).toMatchObject({ kind: 'output', batch: i });
     expect(await progress(actor)).toEqual({ kind: 'exhausted', batchesTrained: n });
     actor.stop();
     return log;
@@ -53,7 +62,9 @@ describe('coordinator with createActor and fake actors', () => {
           const log = await runSchedule(schedule, A, n);
           const calls = Array.from({ length: n }, (_, c) => c);
           const resets =
-            schedule === 'exact' ? calls.filter((c) => c % A === 0) : calls.filter((c) => c > 0 && (c + 2) % A === 0);
+            schedule === 'exact'
+              ? calls.filter((c) => c % A === 0)
+              : calls.filter((c) => c > 0 && (c + 2) % A === 0);
           expect(log.zeroGradBeforeBatch).toEqual(resets);
           expect(log.steps).toEqual(
             microBatchesPerStep(schedule, A, n).map((w) => ({
@@ -106,7 +117,9 @@ describe('coordinator with createActor and fake actors', () => {
     expect(log.inputs.optimizerStep).toHaveLength(0);
     expect(log.inputs.zeroGrad).toHaveLength(0);
     expect(stable).not.toContain('progressing.backward');
-    expect(log.inputs.complete).toEqual([0, 1].map((batch) => ({ rank: 0, batch, training: false })));
+    expect(log.inputs.complete).toEqual(
+      [0, 1].map((batch) => ({ rank: 0, batch, training: false })),
+    );
     expect(actor.getSnapshot().context).toMatchObject({ calls: 0, batchesTrained: 2 });
     actor.stop();
   });
@@ -124,7 +137,9 @@ describe('coordinator with createActor and fake actors', () => {
     expect(actor.getSnapshot().context.resultSeq).toBe(seq + 1);
     expect(log.inputs.awaitBatch).toHaveLength(3); // no new fetch while exhausted
     expect(await progress(actor, { type: 'PROGRESS', training: true, newSource: true })).toEqual({
-      kind: 'output', batch: 2, output: { batch: 2 },
+      kind: 'output',
+      batch: 2,
+      output: { batch: 2 },
     });
     expect(log.inputs.connect).toHaveLength(2);
     expect(await progress(actor)).toEqual({ kind: 'exhausted', batchesTrained: 3 });
@@ -167,7 +182,10 @@ describe('coordinator with createActor and fake actors', () => {
 
   it('an error in forward fails the pipeline with an error answer', async () => {
     const boom = new Error('forward: shape mismatch in module "sparse"');
-    const { machine, log } = coordinatorFakes({ sources: [5], failures: [{ slot: 'forward', nth: 1, error: boom }] });
+    const { machine, log } = coordinatorFakes({
+      sources: [5],
+      failures: [{ slot: 'forward', nth: 1, error: boom }],
+    });
     const { actor } = startRecorded(machine, input(1));
     await progress(actor);
     expect(await progress(actor)).toEqual({ kind: 'error', error: boom, recoverable: false });
@@ -178,8 +196,13 @@ describe('coordinator with createActor and fake actors', () => {
   });
 
   it('a recoverable error from awaitBatch answers an error and leaves the pipeline usable', async () => {
-    const bad = Object.assign(new Error('batch 1: lengths sum 7 ≠ values length 6'), { recoverable: true });
-    const { machine } = coordinatorFakes({ sources: [5], failures: [{ slot: 'awaitBatch', nth: 1, error: bad }] });
+    const bad = Object.assign(new Error('batch 1: lengths sum 7 ≠ values length 6'), {
+      recoverable: true,
+    });
+    const { machine } = coordinatorFakes({
+      sources: [5],
+      failures: [{ slot: 'awaitBatch', nth: 1, error: bad }],
+    });
     const { actor } = startRecorded(machine, input(1));
     await progress(actor);
     expect(await progress(actor)).toEqual({ kind: 'error', error: bad, recoverable: true });

@@ -5,7 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { initialTransition, transition, type SnapshotFrom } from 'xstate';
-import { microBatchesPerStep, type GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
+import {
+  microBatchesPerStep,
+  type GradAccumSchedule,
+} from '../../machines/accumulation-schedule.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type { CoordinatorInput, StepInput } from '../../machines/coordinator-types.ts';
 import { actorDone, actorError, invokeIdsBySrc, spawnedChildren } from './invoke-ids.ts';
@@ -15,7 +18,10 @@ import type { SpawnedChild } from './invoke-ids.ts';
 
 type Snap = SnapshotFrom<typeof coordinatorMachine>;
 const ids = invokeIdsBySrc(coordinatorMachine);
-const input = (gradAccum = 1, gradAccumSchedule: GradAccumSchedule = 'exact'): CoordinatorInput => ({
+const input = (
+  gradAccum = 1,
+  gradAccumSchedule: GradAccumSchedule = 'exact',
+): CoordinatorInput => ({
   rank: 0,
   kind: 'sparseDist',
   gradAccum,
@@ -23,7 +29,10 @@ const input = (gradAccum = 1, gradAccumSchedule: GradAccumSchedule = 'exact'): C
 });
 
 /** Answers every child at once; `awaitBatch` hands out batches 0..n-1 then `null`. */
-function responder(batches: number, overrides: Partial<Record<string, (c: SpawnedChild) => ChildResponse>> = {}) {
+function responder(
+  batches: number,
+  overrides: Partial<Record<string, (c: SpawnedChild) => ChildResponse>> = {},
+) {
   let next = 0;
   return (child: SpawnedChild): ChildResponse => {
     const override = overrides[child.src];
@@ -34,7 +43,8 @@ function responder(batches: number, overrides: Partial<Record<string, (c: Spawne
       return { output: { batch, isLast: batch === batches - 1 } };
     }
     // The iteration's output: from backward (training) or complete (eval).
-    if (child.src === 'complete' || child.src === 'backward') return { output: { loss: (child.input as { batch: number }).batch } };
+    if (child.src === 'complete' || child.src === 'backward')
+      return { output: { loss: (child.input as { batch: number }).batch } };
     return { output: undefined };
   };
 }
@@ -44,17 +54,32 @@ const PROGRESS = { type: 'PROGRESS', training: true } as const;
 describe('coordinator effects (named entry actions, read from the definition)', () => {
   it('every effect is entered from one state and is returned with its params by the pure transition', () => {
     expect(Object.keys(ids).sort()).toEqual(
-      ['awaitBatch', 'backward', 'complete', 'connect', 'drain', 'forward', 'optimizerStep', 'startNextDist', 'sync', 'zeroGrad'].sort(),
+      [
+        'awaitBatch',
+        'backward',
+        'complete',
+        'connect',
+        'drain',
+        'forward',
+        'optimizerStep',
+        'startNextDist',
+        'sync',
+        'zeroGrad',
+      ].sort(),
     );
     const [s0] = initialTransition(coordinatorMachine, input());
     const [s1, actions] = transition(coordinatorMachine, s0, PROGRESS);
     expect(s1.value).toBe('connecting');
     // effects are actions, not child actors: nothing is spawned
     expect(Object.keys(s1.children)).toEqual([]);
-    expect(spawnedChildren(actions)).toEqual([{ id: ids.connect, src: 'connect', input: { rank: 0 } }]);
+    expect(spawnedChildren(actions)).toEqual([
+      { id: ids.connect, src: 'connect', input: { rank: 0 } },
+    ]);
     const [s2, actions2] = transition(coordinatorMachine, s1, actorDone(ids.connect) as never);
     expect(s2.value).toEqual({ progressing: 'awaitingBatch' });
-    expect(spawnedChildren(actions2)).toEqual([{ id: ids.awaitBatch, src: 'awaitBatch', input: { rank: 0, training: true } }]);
+    expect(spawnedChildren(actions2)).toEqual([
+      { id: ids.awaitBatch, src: 'awaitBatch', input: { rank: 0, training: true } },
+    ]);
   });
 });
 
@@ -64,12 +89,29 @@ describe('coordinator, one training iteration (pure)', () => {
     d.send(PROGRESS);
     expect(d.trace).toEqual(['idle', 'gate', 'connecting', ...TRAINING_ITERATION_WALK]);
     const ctx = d.snapshot.context;
-    expect(ctx).toMatchObject({ connected: true, calls: 1, batchesTrained: 1, resultSeq: 1, windowSize: 0, current: null });
+    expect(ctx).toMatchObject({
+      connected: true,
+      calls: 1,
+      batchesTrained: 1,
+      resultSeq: 1,
+      windowSize: 0,
+      current: null,
+    });
     expect(ctx.lastResult).toEqual({ kind: 'output', batch: 0, output: { loss: 0 } });
     expect(d.spawned.map((c) => c.src)).toEqual([
-      'connect', 'awaitBatch', 'zeroGrad', 'forward', 'startNextDist', 'backward', 'optimizerStep',
+      'connect',
+      'awaitBatch',
+      'zeroGrad',
+      'forward',
+      'startNextDist',
+      'backward',
+      'optimizerStep',
     ]);
-    expect(d.spawned.find((c) => c.src === 'forward')!.input).toEqual({ rank: 0, batch: 0, training: true });
+    expect(d.spawned.find((c) => c.src === 'forward')!.input).toEqual({
+      rank: 0,
+      batch: 0,
+      training: true,
+    });
     // Connect happens once: the second call goes straight to the batch.
     d.trace.length = 0;
     d.send(PROGRESS);
@@ -88,7 +130,11 @@ describe('coordinator, one training iteration (pure)', () => {
       'ready',
     ]);
     expect(d.snapshot.context).toMatchObject({ calls: 0, batchesTrained: 1, training: false });
-    expect(d.spawned.find((c) => c.src === 'forward')!.input).toEqual({ rank: 0, batch: 0, training: false });
+    expect(d.spawned.find((c) => c.src === 'forward')!.input).toEqual({
+      rank: 0,
+      batch: 0,
+      training: false,
+    });
   });
 });
 
@@ -123,7 +169,10 @@ describe('coordinator accumulation guards (pure), A = 1..5', () => {
         expect(steps).toEqual(expectedSteps('exact', A, n));
         expect(steps.at(-1)!.batch).toBe(n - 1); // the last window is always stepped
         expect(driver.value).toBe('exhausted');
-        expect(driver.snapshot.context.lastResult).toEqual({ kind: 'exhausted', batchesTrained: n });
+        expect(driver.snapshot.context.lastResult).toEqual({
+          kind: 'exhausted',
+          batchesTrained: n,
+        });
       }
     });
 
@@ -136,11 +185,20 @@ describe('coordinator accumulation guards (pure), A = 1..5', () => {
   }
 
   it('literal tables: seed A=3 steps after batches 2,5,8,11 holding 2 micro-batches; exact A=5 flushes {10,11} ×5/2', () => {
-    expect(runSchedule('torchrec-0.3.2', 3, 12).steps.map((s) => [s.batch, s.microBatches])).toEqual([
-      [2, 2], [5, 2], [8, 2], [11, 2],
+    expect(
+      runSchedule('torchrec-0.3.2', 3, 12).steps.map((s) => [s.batch, s.microBatches]),
+    ).toEqual([
+      [2, 2],
+      [5, 2],
+      [8, 2],
+      [11, 2],
     ]);
-    expect(runSchedule('exact', 5, 12).steps.map((s) => [s.batch, s.microBatches, s.scale])).toEqual([
-      [4, 5, 1], [9, 5, 1], [11, 2, 2.5],
+    expect(
+      runSchedule('exact', 5, 12).steps.map((s) => [s.batch, s.microBatches, s.scale]),
+    ).toEqual([
+      [4, 5, 1],
+      [9, 5, 1],
+      [11, 2, 2.5],
     ]);
   });
 });
@@ -149,9 +207,18 @@ describe('coordinator drain, failures and controls (pure)', () => {
   it('no batch left → draining → exhausted; PROGRESS again answers exhausted; newSource reconnects', () => {
     const d = new PureDriver(coordinatorMachine, input(), responder(1));
     d.send(PROGRESS).send(PROGRESS);
-    expect(d.trace.slice(-4)).toEqual(['gate', 'progressing.awaitingBatch', 'draining', 'exhausted']);
+    expect(d.trace.slice(-4)).toEqual([
+      'gate',
+      'progressing.awaitingBatch',
+      'draining',
+      'exhausted',
+    ]);
     expect(d.snapshot.value).toBe('exhausted');
-    expect(d.snapshot.context).toMatchObject({ resultSeq: 2, connected: false, lastResult: { kind: 'exhausted', batchesTrained: 1 } });
+    expect(d.snapshot.context).toMatchObject({
+      resultSeq: 2,
+      connected: false,
+      lastResult: { kind: 'exhausted', batchesTrained: 1 },
+    });
     d.send(PROGRESS);
     expect(d.snapshot.value).toBe('exhausted');
     expect(d.snapshot.context.resultSeq).toBe(3);
@@ -166,7 +233,11 @@ describe('coordinator drain, failures and controls (pure)', () => {
     );
     d.send(PROGRESS);
     expect(d.snapshot.value).toBe('failed');
-    expect(d.snapshot.context.lastResult).toEqual({ kind: 'error', error: boom, recoverable: false });
+    expect(d.snapshot.context.lastResult).toEqual({
+      kind: 'error',
+      error: boom,
+      recoverable: false,
+    });
     d.send(PROGRESS);
     expect(d.snapshot.value).toBe('failed');
     expect(d.snapshot.context.resultSeq).toBe(2);
@@ -176,13 +247,19 @@ describe('coordinator drain, failures and controls (pure)', () => {
   });
 
   it('an error event sent by hand for the running child is handled like a rejected promise', () => {
-    const d = new PureDriver(coordinatorMachine, input(), (c) => (c.src === 'awaitBatch' ? undefined : { output: undefined }));
+    const d = new PureDriver(coordinatorMachine, input(), (c) =>
+      c.src === 'awaitBatch' ? undefined : { output: undefined },
+    );
     d.send(PROGRESS);
     expect(d.snapshot.value).toEqual({ progressing: 'awaitingBatch' });
     const rejected = Object.assign(new Error('bad batch 0: lengths'), { recoverable: true });
     d.send(actorError(ids.awaitBatch, rejected));
     expect(d.snapshot.value).toBe('ready');
-    expect(d.snapshot.context.lastResult).toEqual({ kind: 'error', error: rejected, recoverable: true });
+    expect(d.snapshot.context.lastResult).toEqual({
+      kind: 'error',
+      error: rejected,
+      recoverable: true,
+    });
   });
 
   it('syncRequired on a connected pipeline goes through syncing', () => {

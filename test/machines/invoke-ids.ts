@@ -51,7 +51,10 @@ export function invokeIdsBySrc(machine: AnyStateMachine): Record<string, string>
     for (const action of node.entry as Array<{ type?: unknown }>) {
       const type = typeof action === 'object' && action !== null ? action.type : action;
       if (typeof type !== 'string' || !EFFECTS.has(type)) continue;
-      if (where[type] !== undefined) throw new Error(`effect '${type}' is entered from two states (${where[type]} and ${statePath(node)})`);
+      if (where[type] !== undefined)
+        throw new Error(
+          `effect '${type}' is entered from two states (${where[type]} and ${statePath(node)})`,
+        );
       where[type] = statePath(node);
       ids[type] = type;
     }
@@ -77,6 +80,10 @@ export interface SpawnedChild {
 }
 
 /** The effects a pure transition asked to run, in order, with their params as `input`. */
-export function spawnedChildren(actions: ReadonlyArray<{ type: string; params?: unknown }>): SpawnedChild[] {
-  return actions.filter((a) => EFFECTS.has(a.type)).map((a) => ({ id: a.type, src: a.type, input: a.params }));
+export function spawnedChildren(
+  actions: ReadonlyArray<{ type: string; params?: unknown }>,
+): SpawnedChild[] {
+  return actions
+    .filter((a) => EFFECTS.has(a.type))
+    .map((a) => ({ id: a.type, src: a.type, input: a.params }));
 }

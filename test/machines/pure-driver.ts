@@ -50,10 +50,12 @@ export class PureDriver<TMachine extends AnyStateMachine> {
     input: unknown,
     private readonly respond: (child: SpawnedChild, at: SnapshotFrom<TMachine>) => ChildResponse,
   ) {
-    const [snapshot, actions] = (initialTransition as (m: TMachine, i: unknown) => [SnapshotFrom<TMachine>, Array<{ type: string; params?: unknown }>])(
-      machine,
-      input,
-    );
+    const [snapshot, actions] = (
+      initialTransition as (
+        m: TMachine,
+        i: unknown,
+      ) => [SnapshotFrom<TMachine>, Array<{ type: string; params?: unknown }>]
+    )(machine, input);
     this.snapshot = snapshot;
     this.trace.push(valuePath((snapshot as unknown as { value: StateValue }).value));
     this.answer(actions);
@@ -80,10 +82,11 @@ export class PureDriver<TMachine extends AnyStateMachine> {
         const event = this.queue.shift()!;
         const micro = getMicrosteps(this.machine, this.snapshot as never, event as never);
         for (const [s] of micro) this.trace.push(valuePath((s as { value: StateValue }).value));
-        const [next, actions] = transition(this.machine, this.snapshot as never, event as never) as unknown as [
-          SnapshotFrom<TMachine>,
-          Array<{ type: string; params?: unknown }>,
-        ];
+        const [next, actions] = transition(
+          this.machine,
+          this.snapshot as never,
+          event as never,
+        ) as unknown as [SnapshotFrom<TMachine>, Array<{ type: string; params?: unknown }>];
         this.snapshot = next;
         this.answer(actions);
       }
@@ -97,7 +100,11 @@ export class PureDriver<TMachine extends AnyStateMachine> {
       this.spawned.push({ ...child, at: this.snapshot });
       const response = this.respond(child, this.snapshot);
       if (response === undefined) continue;
-      this.queue.push('error' in response ? actorError(child.id, response.error) : actorDone(child.id, response.output));
+      this.queue.push(
+        'error' in response
+          ? actorError(child.id, response.error)
+          : actorDone(child.id, response.output),
+      );
     }
     if (!this.draining && this.queue.length > 0) this.drain();
   }
@@ -114,7 +121,10 @@ export class PureDriver<TMachine extends AnyStateMachine> {
 
   private childId(src: string): string {
     const last = [...this.spawned].reverse().find((c) => c.src === src);
-    if (!last) throw new Error(`no child with src '${src}' was spawned; spawned: ${this.spawned.map((c) => c.src).join(', ')}`);
+    if (!last)
+      throw new Error(
+        `no child with src '${src}' was spawned; spawned: ${this.spawned.map((c) => c.src).join(', ')}`,
+      );
     return last.id;
   }
 }

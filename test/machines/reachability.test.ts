@@ -8,7 +8,13 @@
  */
 import { getShortestPaths, type StatePath } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
-import { getMicrosteps, type AnyEventObject, type AnyMachineSnapshot, type AnyStateMachine, type StateValue } from 'xstate';
+import {
+  getMicrosteps,
+  type AnyEventObject,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type StateValue,
+} from 'xstate';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type { CoordinatorContext } from '../../machines/coordinator-types.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
@@ -33,7 +39,11 @@ function statesOnPaths(machine: AnyStateMachine, paths: AnyPath[]): Set<string> 
     path.steps.forEach((step, i) => {
       add(step.state.value);
       if (i === 0) return; // the xstate.init step
-      for (const [s] of getMicrosteps(machine, path.steps[i - 1].state as never, step.event as never)) {
+      for (const [s] of getMicrosteps(
+        machine,
+        path.steps[i - 1].state as never,
+        step.event as never,
+      )) {
         add((s as { value: StateValue }).value);
       }
     });
@@ -43,12 +53,17 @@ function statesOnPaths(machine: AnyStateMachine, paths: AnyPath[]): Set<string> 
 
 function expectEveryStateReached(machine: AnyStateMachine, paths: AnyPath[]): void {
   const reached = statesOnPaths(machine, paths);
-  const missing = allStateNodes(machine).map(statePath).filter((p) => !reached.has(p));
+  const missing = allStateNodes(machine)
+    .map(statePath)
+    .filter((p) => !reached.has(p));
   expect(missing, `state nodes of '${machine.id}' reached by no path`).toEqual([]);
 }
 
 /** Done and error events for every invoked actor of `machine` (outputs per src). */
-function invokeEvents(machine: AnyStateMachine, outputs: Record<string, unknown[]> = {}): AnyEventObject[] {
+function invokeEvents(
+  machine: AnyStateMachine,
+  outputs: Record<string, unknown[]> = {},
+): AnyEventObject[] {
   return Object.entries(invokeIdsBySrc(machine)).flatMap(([src, id]) => [
     ...(outputs[src] ?? [undefined]).map((output) => actorDone(id, output)),
     actorError(id, new Error(`${src} failed`)),
@@ -65,7 +80,10 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
     const events: AnyEventObject[] = [
       ...COORDINATOR_REQUESTS,
       ...invokeEvents(coordinatorMachine, {
-        awaitBatch: [{ batch: 0, isLast: false }, { batch: null, isLast: true }],
+        awaitBatch: [
+          { batch: 0, isLast: false },
+          { batch: null, isLast: true },
+        ],
         backward: [{ loss: 1 }],
         complete: [{ loss: 1 }],
       }),
@@ -81,7 +99,14 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
       serializeState: (s: AnyMachineSnapshot) => {
         const c = s.context as CoordinatorContext;
         return JSON.stringify([
-          s.value, c.connected, c.paused, c.stepTokens > 0, c.syncRequired, c.current === null, c.lastResult?.kind, c.training,
+          s.value,
+          c.connected,
+          c.paused,
+          c.stepTokens > 0,
+          c.syncRequired,
+          c.current === null,
+          c.lastResult?.kind,
+          c.training,
         ]);
       },
     });
@@ -94,7 +119,11 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
   it('stage', () => {
     const paths = explore(stageMachine, {
       input: { rank: 0, stage: 'dist' },
-      events: [{ type: 'SUBMIT', job: { batch: 0 } }, { type: 'RESET' }, ...invokeEvents(stageMachine)],
+      events: [
+        { type: 'SUBMIT', job: { batch: 0 } },
+        { type: 'RESET' },
+        ...invokeEvents(stageMachine),
+      ],
       serializeState: (s: AnyMachineSnapshot) =>
         JSON.stringify([s.value, Math.min((s.context as { queue: unknown[] }).queue.length, 2)]),
     });

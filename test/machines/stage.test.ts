@@ -9,7 +9,8 @@ import { stageMachine, type StageInput, type StageJobInput } from '../../machine
 import { PureDriver, valuePath } from './pure-driver.ts';
 
 const input: StageInput = { rank: 1, stage: 'copy' };
-const submit = (batch: number) => ({ type: 'SUBMIT', job: { batch, payload: { tag: `b${batch}` } } }) as const;
+const submit = (batch: number) =>
+  ({ type: 'SUBMIT', job: { batch, payload: { tag: `b${batch}` } } }) as const;
 
 /** A stage whose `awaitInput`/`work` record `<slot>:<batch>`; `failOn` rejects one of them. */
 function recordedStage(failOn?: { slot: 'awaitInput' | 'work'; batch: number; error: unknown }) {
@@ -21,7 +22,10 @@ function recordedStage(failOn?: { slot: 'awaitInput' | 'work'; batch: number; er
       jobInputs.push(job);
       if (failOn && failOn.slot === slot && failOn.batch === job.job.batch) throw failOn.error;
     });
-  const actor = createActor(stageMachine.provide({ actions: { awaitInput: fake('awaitInput'), work: fake('work') } }), { input });
+  const actor = createActor(
+    stageMachine.provide({ actions: { awaitInput: fake('awaitInput'), work: fake('work') } }),
+    { input },
+  );
   const states: string[] = [];
   actor.subscribe((s) => {
     const v = valuePath(s.value);
@@ -31,7 +35,8 @@ function recordedStage(failOn?: { slot: 'awaitInput' | 'work'; batch: number; er
   return { actor, calls, jobInputs, states };
 }
 
-const idleAndEmpty = (s: { value: unknown; context: { queue: unknown[] } }) => s.value === 'idle' && s.context.queue.length === 0;
+const idleAndEmpty = (s: { value: unknown; context: { queue: unknown[] } }) =>
+  s.value === 'idle' && s.context.queue.length === 0;
 
 describe('stage machine', () => {
   it('runs jobs FIFO, one at a time: awaitInput then work, job after job', async () => {
@@ -41,11 +46,31 @@ describe('stage machine', () => {
     actor.send(submit(2));
     expect(actor.getSnapshot().context.queue.map((j) => j.batch)).toEqual([0, 1, 2]);
     const end = await waitFor(actor, (s) => idleAndEmpty(s) && s.context.jobsDone === 3);
-    expect(calls).toEqual(['awaitInput:0', 'work:0', 'awaitInput:1', 'work:1', 'awaitInput:2', 'work:2']);
-    expect(jobInputs[0]).toEqual({ rank: 1, stage: 'copy', job: { batch: 0, payload: { tag: 'b0' } } });
+    expect(calls).toEqual([
+      'awaitInput:0',
+      'work:0',
+      'awaitInput:1',
+      'work:1',
+      'awaitInput:2',
+      'work:2',
+    ]);
+    expect(jobInputs[0]).toEqual({
+      rank: 1,
+      stage: 'copy',
+      job: { batch: 0, payload: { tag: 'b0' } },
+    });
     expect(end.context.error).toBeUndefined();
     // idle → awaitingBatch → busy, then straight on to the next job's awaitingBatch, then idle.
-    expect(states).toEqual(['idle', 'awaitingBatch', 'busy', 'awaitingBatch', 'busy', 'awaitingBatch', 'busy', 'idle']);
+    expect(states).toEqual([
+      'idle',
+      'awaitingBatch',
+      'busy',
+      'awaitingBatch',
+      'busy',
+      'awaitingBatch',
+      'busy',
+      'idle',
+    ]);
     actor.stop();
   });
 

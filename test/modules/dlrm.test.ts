@@ -4,7 +4,16 @@ import { DLRM } from '../../src/modules/dlrm.ts';
 import { Batch } from '../../src/tensors/batch.ts';
 import { bceWithLogits } from '../../src/modules/dense/loss.ts';
 import { SGD } from '../../src/optim/dense-optimizer.ts';
-import { DENSE_IN, DIM, FEATURES, FixedSparseArch, slice, snapshot, toyData, toyModel } from './dense/fixtures.ts';
+import {
+  DENSE_IN,
+  DIM,
+  FEATURES,
+  FixedSparseArch,
+  slice,
+  snapshot,
+  toyData,
+  toyModel,
+} from './dense/fixtures.ts';
 import { useWasm } from './dense/use-wasm.ts';
 
 describe('DLRM', () => {
@@ -40,7 +49,12 @@ describe('DLRM', () => {
   it('accepts a real Batch', () => {
     const data = toyData(3, 5);
     const { batch: b, pooled } = slice(data, 0, 3);
-    const batch = new Batch({ dense: b.dense, denseDim: DENSE_IN, sparse: b.sparse, labels: b.labels });
+    const batch = new Batch({
+      dense: b.dense,
+      denseDim: DENSE_IN,
+      sparse: b.sparse,
+      labels: b.labels,
+    });
     const { model } = toyModel(1, pooled);
     const { losses, output } = model.forward(batch);
     expect(output.shape).toEqual([3, 1]);
@@ -60,7 +74,9 @@ describe('DLRM', () => {
     const { batch, pooled } = slice(toyData(4, 2), 0, 4);
     const { model } = toyModel(2, pooled);
     const vars = model.namedParameters().map(([, v]) => v);
-    const { value, grads } = tf.engine().gradients(() => model.forward(batch).losses as tf.Scalar, [...vars, pooled]);
+    const { value, grads } = tf
+      .engine()
+      .gradients(() => model.forward(batch).losses as tf.Scalar, [...vars, pooled]);
     expect(grads).toHaveLength(vars.length + 1);
     expect(grads.at(-1)!.shape).toEqual([4, FEATURES.length * DIM]);
     for (const g of grads) expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
@@ -70,13 +86,26 @@ describe('DLRM', () => {
 
   it('names wrong configurations and wrong sparse-arch output shapes', () => {
     const arch = new FixedSparseArch(tf.zeros([2, 5]) as tf.Tensor2D);
-    const base = { denseIn: DENSE_IN, top: [4, 1], sparseArch: arch, featureNames: FEATURES, embeddingDim: DIM, seed: 0 };
-    expect(() => new DLRM({ ...base, bottom: [8, 3] })).toThrow(/bottom MLP must end in embeddingDim \(4\)/);
-    expect(() => new DLRM({ ...base, bottom: [8, 4], top: [4, 2] })).toThrow(/top MLP must end in 1/);
+    const base = {
+      denseIn: DENSE_IN,
+      top: [4, 1],
+      sparseArch: arch,
+      featureNames: FEATURES,
+      embeddingDim: DIM,
+      seed: 0,
+    };
+    expect(() => new DLRM({ ...base, bottom: [8, 3] })).toThrow(
+      /bottom MLP must end in embeddingDim \(4\)/,
+    );
+    expect(() => new DLRM({ ...base, bottom: [8, 4], top: [4, 2] })).toThrow(
+      /top MLP must end in 1/,
+    );
     const model = new DLRM({ ...base, bottom: [8, 4] });
     const { batch } = slice(toyData(2, 3), 0, 2);
     expect(() => model.forward(batch)).toThrow(/sparseArch returned \[2,5\], expected \[2, 12\]/);
-    expect(() => model.forward({ ...batch, batchSize: 3 })).toThrow(/batch.dense has 10 values, expected batchSize 3/);
+    expect(() => model.forward({ ...batch, batchSize: 3 })).toThrow(
+      /batch.dense has 10 values, expected batchSize 3/,
+    );
     model.dispose();
     arch.pooled.dispose();
   });

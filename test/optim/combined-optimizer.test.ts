@@ -38,7 +38,10 @@ describe('CombinedOptimizer', () => {
     const log: string[] = [];
     const w = tf.variable(tf.tensor1d([1]));
     const dense = new SGD([['w', w]], { lr: 1 });
-    const combined = new CombinedOptimizer({ dense, sparse: { ebc: new FakeSparse(log, 'ebc'), ec: new FakeSparse(log, 'ec') } });
+    const combined = new CombinedOptimizer({
+      dense,
+      sparse: { ebc: new FakeSparse(log, 'ebc'), ec: new FakeSparse(log, 'ec') },
+    });
     expect(combined.names).toEqual(['dense', 'sparse.ebc', 'sparse.ec']);
     const g = tf.tensor1d([2]);
     dense.accumulate({ w: g });
@@ -60,7 +63,11 @@ describe('CombinedOptimizer', () => {
     const g = tf.tensor1d([2]);
     dense.accumulate({ w: g });
     const scaler = new GradScaler({ initScale: 4 });
-    expect(await scaler.stepAndUpdate(combined)).toEqual({ skipped: true, scale: 2, change: 'backedOff' });
+    expect(await scaler.stepAndUpdate(combined)).toEqual({
+      skipped: true,
+      scale: 2,
+      change: 'backedOff',
+    });
     expect(w.dataSync()[0]).toBe(1);
     expect(log).toEqual(['ebc.zeroGrad']);
     g.dispose();
@@ -78,9 +85,15 @@ describe('CombinedOptimizer', () => {
     sparse.state = { rows: 0 };
     combined.importState(state);
     expect(sparse.state).toEqual({ rows: 3 });
-    expect(() => combined.importState({ ...state, 'sparse.other': {} })).toThrow(/part 'sparse.other' that this optimizer does not/);
-    expect(() => combined.importState({ dense: state.dense })).toThrow(/no entry for part 'sparse.ebc'/);
-    expect(() => new CombinedOptimizer({ sparse: { bad: {} as StepOptimizer } })).toThrow(/'bad' must have step\(scale\) and zeroGrad\(\)/);
+    expect(() => combined.importState({ ...state, 'sparse.other': {} })).toThrow(
+      /part 'sparse.other' that this optimizer does not/,
+    );
+    expect(() => combined.importState({ dense: state.dense })).toThrow(
+      /no entry for part 'sparse.ebc'/,
+    );
+    expect(() => new CombinedOptimizer({ sparse: { bad: {} as StepOptimizer } })).toThrow(
+      /'bad' must have step\(scale\) and zeroGrad\(\)/,
+    );
     dense.dispose();
     w.dispose();
   });

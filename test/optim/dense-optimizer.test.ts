@@ -2,10 +2,20 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DLRM, DlrmBatch } from '../../src/modules/dlrm.ts';
 import { Adagrad, SGD, type DenseOptimizer } from '../../src/optim/dense-optimizer.ts';
-import { maxRelDiff, slice, snapshot, toyData, toyModel, type FixedSparseArch } from '../modules/dense/fixtures.ts';
+import {
+  maxRelDiff,
+  slice,
+  snapshot,
+  toyData,
+  toyModel,
+  type FixedSparseArch,
+} from '../modules/dense/fixtures.ts';
 import { useWasm } from '../modules/dense/use-wasm.ts';
 
-type MakeOptimizer = (model: DLRM, allReduce?: (flat: Float32Array) => Promise<Float32Array>) => DenseOptimizer;
+type MakeOptimizer = (
+  model: DLRM,
+  allReduce?: (flat: Float32Array) => Promise<Float32Array>,
+) => DenseOptimizer;
 
 const optimizers: Array<[string, MakeOptimizer]> = [
   ['SGD', (m, allReduce) => new SGD(m, { lr: 0.3, allReduce })],
@@ -13,9 +23,18 @@ const optimizers: Array<[string, MakeOptimizer]> = [
 ];
 
 /** One forward/backward on `batch` with loss × `lossScale`, accumulated into `opt`. */
-function backward(model: DLRM, arch: FixedSparseArch, opt: DenseOptimizer, batch: DlrmBatch, pooled: tf.Tensor2D, lossScale = 1): void {
+function backward(
+  model: DLRM,
+  arch: FixedSparseArch,
+  opt: DenseOptimizer,
+  batch: DlrmBatch,
+  pooled: tf.Tensor2D,
+  lossScale = 1,
+): void {
   arch.pooled = pooled;
-  const { value, grads } = tf.engine().gradients(() => tf.mul(model.forward(batch).losses, lossScale) as tf.Scalar, opt.variables);
+  const { value, grads } = tf
+    .engine()
+    .gradients(() => tf.mul(model.forward(batch).losses, lossScale) as tf.Scalar, opt.variables);
   opt.accumulateOrdered(grads);
   tf.dispose([value, ...grads]);
 }
@@ -112,7 +131,12 @@ describe('dense optimizers', () => {
 
     it(`${label}: exported state resumes to the same parameters as uninterrupted training`, async () => {
       const data = toyData(8, 3);
-      const run = async (model: DLRM, arch: FixedSparseArch, opt: DenseOptimizer, steps: number) => {
+      const run = async (
+        model: DLRM,
+        arch: FixedSparseArch,
+        opt: DenseOptimizer,
+        steps: number,
+      ) => {
         for (let i = 0; i < steps; i++) {
           const { batch, pooled } = slice(data, 0, 8);
           backward(model, arch, opt, batch, pooled);
@@ -133,7 +157,8 @@ describe('dense optimizers', () => {
       const params = snapshot(first.model);
 
       const resumed = toyModel(99);
-      for (const [name, v] of resumed.model.namedParameters()) v.assign(tf.tensor(params.get(name)!, v.shape));
+      for (const [name, v] of resumed.model.namedParameters())
+        v.assign(tf.tensor(params.get(name)!, v.shape));
       const optResumed = make(resumed.model);
       optResumed.importState(state);
       expect(optResumed.stepCount).toBe(2);
@@ -150,18 +175,35 @@ describe('dense optimizers', () => {
   it('names unknown parameters, bad shapes, bad states and accumulate-after-synchronize', async () => {
     const w = tf.variable(tf.zeros([2, 3]));
     const opt = new SGD([['w', w]], { lr: 0.1, allReduce: async (f) => f });
-    expect(() => opt.accumulate({ v: tf.zeros([2, 3]) })).toThrow(/no parameter named 'v' \(known: w\)/);
-    expect(() => opt.accumulate({ w: tf.zeros([3, 2]) })).toThrow(/gradient of 'w' has shape \[3,2\], parameter has \[2,3\]/);
+    expect(() => opt.accumulate({ v: tf.zeros([2, 3]) })).toThrow(
+      /no parameter named 'v' \(known: w\)/,
+    );
+    expect(() => opt.accumulate({ w: tf.zeros([3, 2]) })).toThrow(
+      /gradient of 'w' has shape \[3,2\], parameter has \[2,3\]/,
+    );
     opt.accumulate({ w: tf.ones([2, 3]) });
     await opt.synchronize();
     expect(() => opt.accumulate({ w: tf.ones([2, 3]) })).toThrow(/already all-reduced/);
     await opt.step();
     expect(Array.from(w.dataSync())).toEqual(new Array(6).fill(-0.1).map(Math.fround));
-    expect(() => opt.importState({ ...opt.exportState(), kind: 'adagrad' })).toThrow(/'adagrad' optimizer, this is 'sgd'/);
+    expect(() => opt.importState({ ...opt.exportState(), kind: 'adagrad' })).toThrow(
+      /'adagrad' optimizer, this is 'sgd'/,
+    );
     const ada = new Adagrad([['w', w]], { lr: 0.1 });
     const state = ada.exportState();
-    expect(() => ada.importState({ ...state, slots: { sum: { w: new Float32Array(5) } } })).toThrow(/slots.sum\['w'\] must be a Float32Array of 6 values, got 5/);
-    expect(() => new SGD([['w', w], ['w', w]], { lr: 1 })).toThrow(/'w' appears twice/);
+    expect(() => ada.importState({ ...state, slots: { sum: { w: new Float32Array(5) } } })).toThrow(
+      /slots.sum\['w'\] must be a Float32Array of 6 values, got 5/,
+    );
+    expect(
+      () =>
+        new SGD(
+          [
+            ['w', w],
+            ['w', w],
+          ],
+          { lr: 1 },
+        ),
+    ).toThrow(/'w' appears twice/);
     ada.dispose();
     opt.dispose();
     w.dispose();

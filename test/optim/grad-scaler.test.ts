@@ -13,7 +13,10 @@ describe('hasNonFinite', () => {
     expect(hasNonFinite([Float32Array.of(-Infinity)])).toBe(true);
     expect(hasNonFinite([Float32Array.of(NaN, 1)])).toBe(true);
     fc.assert(
-      fc.property(fc.array(fc.float({ noDefaultInfinity: true, noNaN: true })), (xs) => !hasNonFinite([Float32Array.from(xs)])),
+      fc.property(
+        fc.array(fc.float({ noDefaultInfinity: true, noNaN: true })),
+        (xs) => !hasNonFinite([Float32Array.from(xs)]),
+      ),
     );
   });
 });
@@ -23,7 +26,13 @@ describe('GradScaler', () => {
 
   it('has torch defaults', () => {
     const s = new GradScaler();
-    expect([s.scale, s.growthFactor, s.backoffFactor, s.growthInterval, s.enabled]).toEqual([65536, 2, 0.5, 2000, true]);
+    expect([s.scale, s.growthFactor, s.backoffFactor, s.growthInterval, s.enabled]).toEqual([
+      65536,
+      2,
+      0.5,
+      2000,
+      true,
+    ]);
   });
 
   it('backs off on inf/NaN and grows after growthInterval consecutive clean steps', () => {
@@ -80,11 +89,23 @@ describe('GradScaler', () => {
     a.update(true);
     a.update(false);
     const state = a.exportState();
-    expect(state).toEqual({ scale: 8, growthFactor: 2, backoffFactor: 0.5, growthInterval: 5, growthTracker: 1, enabled: true });
+    expect(state).toEqual({
+      scale: 8,
+      growthFactor: 2,
+      backoffFactor: 0.5,
+      growthInterval: 5,
+      growthTracker: 1,
+      enabled: true,
+    });
     const b = GradScaler.fromState(state);
-    for (const found of [false, false, false, true, false, false, false, false, false]) expect(b.update(found)).toEqual(a.update(found));
-    expect(() => b.importState({ ...state, scale: -1 })).toThrow(/scale must be a finite number > 0, got -1/);
-    expect(() => new GradScaler({ growthInterval: 0 })).toThrow(/growthInterval must be an integer >= 1, got 0/);
+    for (const found of [false, false, false, true, false, false, false, false, false])
+      expect(b.update(found)).toEqual(a.update(found));
+    expect(() => b.importState({ ...state, scale: -1 })).toThrow(
+      /scale must be a finite number > 0, got -1/,
+    );
+    expect(() => new GradScaler({ growthInterval: 0 })).toThrow(
+      /growthInterval must be an integer >= 1, got 0/,
+    );
     expect(b.exportState()).toEqual(a.exportState());
   });
 });

@@ -5,18 +5,38 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
-import { allParams, buildCluster, localBatches, maxRelDiff, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
+import {
+  allParams,
+  buildCluster,
+  localBatches,
+  maxRelDiff,
+  syntheticFor,
+  tinyConfig,
+  useWasm,
+} from './fixtures.ts';
 
 beforeAll(useWasm);
 
-async function train(opts: { batch: number; count: number; gradAccum: number; optimizer: 'sgd' | 'adagrad'; worldSize?: number }) {
-  const config = tinyConfig({ optimizer: opts.optimizer, lr: opts.optimizer === 'adagrad' ? 0.05 : 0.1 });
+async function train(opts: {
+  batch: number;
+  count: number;
+  gradAccum: number;
+  optimizer: 'sgd' | 'adagrad';
+  worldSize?: number;
+}) {
+  const config = tinyConfig({
+    optimizer: opts.optimizer,
+    lr: opts.optimizer === 'adagrad' ? 0.05 : 0.1,
+  });
   const worldSize = opts.worldSize ?? 1;
   const { ranks } = buildCluster('sparseDist', worldSize, config, { gradAccum: opts.gradAccum });
   const data = syntheticFor(config);
   await Promise.all(
     ranks.map(async (r, rank) => {
-      for await (const _ of r.pipeline.run(localBatches(data, opts.batch, opts.count, rank, worldSize))) void _;
+      for await (const _ of r.pipeline.run(
+        localBatches(data, opts.batch, opts.count, rank, worldSize),
+      ))
+        void _;
     }),
   );
   return ranks.map(allParams);
@@ -32,10 +52,17 @@ describe('exact accumulation', () => {
   }
 
   it('world 2: A=2 micro-batches of 16 == 1 batch of 32 at world 1', async () => {
-    const micro = await train({ batch: 16, count: 6, gradAccum: 2, optimizer: 'sgd', worldSize: 2 });
+    const micro = await train({
+      batch: 16,
+      count: 6,
+      gradAccum: 2,
+      optimizer: 'sgd',
+      worldSize: 2,
+    });
     const big = await train({ batch: 32, count: 3, gradAccum: 1, optimizer: 'sgd', worldSize: 1 });
     // dense replicas equal the single rank's dense parameters
-    const dense = (p: Record<string, Float32Array>) => Object.fromEntries(Object.entries(p).filter(([n]) => !n.startsWith('sparse.')));
+    const dense = (p: Record<string, Float32Array>) =>
+      Object.fromEntries(Object.entries(p).filter(([n]) => !n.startsWith('sparse.')));
     expect(maxRelDiff(dense(micro[0]), dense(big[0]))).toBeLessThan(1e-5);
     expect(maxRelDiff(dense(micro[1]), dense(big[0]))).toBeLessThan(1e-5);
   });
@@ -52,9 +79,13 @@ describe('exact accumulation', () => {
 describe('schedules: optimizer events per call', () => {
   async function events(schedule: 'exact' | 'torchrec-0.3.2', gradAccum: number, n = 12) {
     const config = tinyConfig();
-    const { ranks } = buildCluster('sparseDist', 1, config, { gradAccum, gradAccumSchedule: schedule });
+    const { ranks } = buildCluster('sparseDist', 1, config, {
+      gradAccum,
+      gradAccumSchedule: schedule,
+    });
     const rec = new EventRecorder().attach(ranks[0].pipeline.events$);
-    for await (const _ of ranks[0].pipeline.run(localBatches(syntheticFor(config), 8, n, 0, 1))) void _;
+    for await (const _ of ranks[0].pipeline.run(localBatches(syntheticFor(config), 8, n, 0, 1)))
+      void _;
     return {
       zeroGrad: rec.ofType('optimizer.zeroGrad').map((e) => e.batch),
       step: rec.ofType('optimizer.step').map((e) => [e.batch, e.microBatches]),

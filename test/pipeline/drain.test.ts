@@ -52,11 +52,12 @@ describe('drain', () => {
     expect(p.batchesTrained).toBe(7);
   });
 
-  it("executeAllBatches: false reproduces the seed: N−2 of N batches trained", async () => {
+  it('executeAllBatches: false reproduces the seed: N−2 of N batches trained', async () => {
     const config = tinyConfig();
     const { ranks } = buildCluster('sparseDist', 1, config, { executeAllBatches: false });
     const outs: number[] = [];
-    for await (const o of ranks[0].pipeline.run(localBatches(syntheticFor(config), 8, 6, 0, 1))) outs.push(o.batch);
+    for await (const o of ranks[0].pipeline.run(localBatches(syntheticFor(config), 8, 6, 0, 1)))
+      outs.push(o.batch);
     expect(outs).toEqual([0, 1, 2, 3]);
   });
 });

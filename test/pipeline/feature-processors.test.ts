@@ -19,14 +19,30 @@ async function run(pipelined: boolean, withProcessors: boolean, worldSize: numbe
   return Promise.all(
     cluster.pgs.map(async (pg, rank) => {
       const featureProcessors = withProcessors
-        ? Object.fromEntries(featureNames(config).map((f) => [f, new PositionWeightedModule({ maxLength: 8 })]))
+        ? Object.fromEntries(
+            featureNames(config).map((f) => [f, new PositionWeightedModule({ maxLength: 8 })]),
+          )
         : undefined;
-      const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config, featureProcessors });
+      const r = buildDlrmRank({
+        pg,
+        distPg: cluster.distPgs[rank],
+        device: cluster.devices[rank],
+        config,
+        featureProcessors,
+      });
       const P = pipelined ? TrainPipelineSparseDist : NonPipelinedTrainer;
-      const p = new P({ model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], pg, batchSpec: batchSpecFor(config) });
+      const p = new P({
+        model: r.model,
+        optimizer: r.optimizer,
+        device: cluster.devices[rank],
+        pg,
+        batchSpec: batchSpecFor(config),
+      });
       const losses: number[] = [];
       for await (const o of p.run(localBatches(data, 16, 6, rank, worldSize))) losses.push(o.loss);
-      const fp = featureProcessors ? Object.values(featureProcessors).map((m) => Array.from(m.param)) : [];
+      const fp = featureProcessors
+        ? Object.values(featureProcessors).map((m) => Array.from(m.param))
+        : [];
       return { losses, params: allParams(r), fp };
     }),
   );
@@ -41,7 +57,8 @@ describe('feature processors in the pipeline', () => {
       for (let r = 0; r < worldSize; r++) {
         expect(piped[r].losses).toEqual(plain[r].losses);
         expect(piped[r].fp).toEqual(plain[r].fp);
-        for (const [n, v] of Object.entries(plain[r].params)) expect(Array.from(piped[r].params[n]), n).toEqual(Array.from(v));
+        for (const [n, v] of Object.entries(plain[r].params))
+          expect(Array.from(piped[r].params[n]), n).toEqual(Array.from(v));
         // the processors were trained and they matter
         expect(piped[r].fp.some((w) => w.some((x) => x !== 1))).toBe(true);
         expect(without[r].losses).not.toEqual(piped[r].losses);

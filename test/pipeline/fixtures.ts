@@ -6,10 +6,21 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CostModel } from '../../src/runtime/sim/cost-model.ts';
 import { createSimCluster, type SimCluster } from '../../src/testing/sim-cluster.ts';
-import { buildDlrmRank, batchSpecFor, smallDlrmConfig, type DlrmConfig, type DlrmRank } from '../../src/testing/dlrm-rank.ts';
+import {
+  buildDlrmRank,
+  batchSpecFor,
+  smallDlrmConfig,
+  type DlrmConfig,
+  type DlrmRank,
+} from '../../src/testing/dlrm-rank.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
-import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineBase,
+  TrainPipelineSparseDist,
+  type TrainPipeline,
+} from '../../src/pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
 
@@ -25,7 +36,13 @@ export function tinyConfig(overrides: Partial<DlrmConfig> = {}): DlrmConfig {
     bottom: [8, 4],
     top: [8, 1],
     embeddingDim: 4,
-    tables: [0, 1, 2].map((i) => ({ name: `t${i}`, rows: 50, dim: 4, pooling: 'sum' as const, features: [`f${i}`] })),
+    tables: [0, 1, 2].map((i) => ({
+      name: `t${i}`,
+      rows: 50,
+      dim: 4,
+      pooling: 'sum' as const,
+      features: [`f${i}`],
+    })),
     lr: 0.1,
     ...overrides,
   });
@@ -41,9 +58,17 @@ export function syntheticFor(config: DlrmConfig, seed = 7): SyntheticClickLog {
 }
 
 /** Local batches of `rank`: global batches of `globalBatch`, each sliced evenly across ranks. */
-export function localBatches(data: SyntheticClickLog, globalBatch: number, count: number, rank: number, worldSize: number): Batch[] {
+export function localBatches(
+  data: SyntheticClickLog,
+  globalBatch: number,
+  count: number,
+  rank: number,
+  worldSize: number,
+): Batch[] {
   const local = globalBatch / worldSize;
-  return [...data.batches(globalBatch, { count })].map((b) => b.sliceSamples(rank * local, (rank + 1) * local));
+  return [...data.batches(globalBatch, { count })].map((b) =>
+    b.sliceSamples(rank * local, (rank + 1) * local),
+  );
 }
 
 export interface RankSetup extends DlrmRank {
@@ -59,7 +84,12 @@ export function buildCluster(
   const { costModel, timeoutMs, ...pipelineExtra } = extra;
   const cluster = createSimCluster({ worldSize, costModel, timeoutMs });
   const ranks = cluster.pgs.map((pg, rank) => {
-    const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
+    const r = buildDlrmRank({
+      pg,
+      distPg: cluster.distPgs[rank],
+      device: cluster.devices[rank],
+      config,
+    });
     const options: TrainPipelineOptions = {
       model: r.model,
       optimizer: r.optimizer,
@@ -68,7 +98,12 @@ export function buildCluster(
       batchSpec: batchSpecFor(config),
       ...pipelineExtra,
     };
-    const Pipeline = kind === 'sparseDist' ? TrainPipelineSparseDist : kind === 'base' ? TrainPipelineBase : NonPipelinedTrainer;
+    const Pipeline =
+      kind === 'sparseDist'
+        ? TrainPipelineSparseDist
+        : kind === 'base'
+          ? TrainPipelineBase
+          : NonPipelinedTrainer;
     return { ...r, pipeline: new Pipeline(options) };
   });
   return { cluster, ranks };
@@ -88,7 +123,8 @@ export async function trainAll(ranks: RankSetup[], batchesPerRank: Batch[][]): P
 /** Every parameter of a rank's model (dense variables + local table shards), for equality checks. */
 export function denseParams(r: DlrmRank): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
-  for (const [name, v] of r.model.namedParameters()) out[name] = (v.dataSync() as Float32Array).slice();
+  for (const [name, v] of r.model.namedParameters())
+    out[name] = (v.dataSync() as Float32Array).slice();
   return out;
 }
 
@@ -102,7 +138,10 @@ export function allParams(r: DlrmRank): Record<string, Float32Array> {
 }
 
 /** Largest relative difference between two parameter sets with the same names. */
-export function maxRelDiff(a: Record<string, Float32Array>, b: Record<string, Float32Array>): number {
+export function maxRelDiff(
+  a: Record<string, Float32Array>,
+  b: Record<string, Float32Array>,
+): number {
   let worst = 0;
   for (const name of Object.keys(a)) {
     const x = a[name];

@@ -7,7 +7,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
 import { GradScaler } from '../../src/optim/grad-scaler.ts';
 import type { Batch } from '../../src/tensors/index.ts';
-import { allParams, buildCluster, localBatches, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
+import {
+  allParams,
+  buildCluster,
+  localBatches,
+  syntheticFor,
+  tinyConfig,
+  useWasm,
+} from './fixtures.ts';
 
 beforeAll(useWasm);
 
@@ -51,7 +58,8 @@ describe('dynamic loss scaling', () => {
         for (const [name, v] of Object.entries(snapshots[rank][2])) {
           expect(Array.from(snapshots[rank][3][name]), name).toEqual(Array.from(v));
         }
-        for (const v of Object.values(snapshots[rank][5])) expect(v.every(Number.isFinite)).toBe(true);
+        for (const v of Object.values(snapshots[rank][5]))
+          expect(v.every(Number.isFinite)).toBe(true);
       }
     });
   }

@@ -51,7 +51,11 @@ function batchOf(n = 2): Batch {
   return new Batch({
     dense: new Float32Array(n * 2),
     denseDim: 2,
-    sparse: new KeyedJaggedTensor({ keys: ['a', 'b'], values: Int32Array.of(0, 1), lengths: Int32Array.of(1, 0, 0, 1) }),
+    sparse: new KeyedJaggedTensor({
+      keys: ['a', 'b'],
+      values: Int32Array.of(0, 1),
+      lengths: Int32Array.of(1, 0, 0, 1),
+    }),
     labels: new Float32Array(n),
   });
 }
@@ -80,7 +84,9 @@ describe('traceModel', () => {
     ]);
     expect(byName.direct).toBe('batch.sparse');
     expect(byName.computed).toMatch(/computed by the model/);
-    expect(byName.kw).toBe("keyword argument 'scale' is computed by the model, not read from the batch");
+    expect(byName.kw).toBe(
+      "keyword argument 'scale' is computed by the model, not read from the batch",
+    );
     expect(byName.kwDirect).toBe('{ features: batch.sparse }');
     expect(byName.unused).toMatch(/not called/);
   });
@@ -94,7 +100,11 @@ class TwoCollections extends Model<Batch> {
     readonly right: ShardedEmbeddingBagCollection,
   ) {
     super();
-    this.head = new Linear({ inFeatures: left.outputWidth + right.outputWidth + 13, outFeatures: 1, seed: 3 });
+    this.head = new Linear({
+      inFeatures: left.outputWidth + right.outputWidth + 13,
+      outFeatures: 1,
+      seed: 3,
+    });
   }
   forward(batch: Batch): ModelOutput {
     const a = this.left.forward(batch.sparse);
@@ -103,7 +113,10 @@ class TwoCollections extends Model<Batch> {
     return tf.tidy(() => {
       const x = tf.concat([a, b, tf.tensor2d(batch.dense, [batch.batchSize, batch.denseDim])], 1);
       const logits = this.head.forward(x);
-      return { losses: bceWithLogits(logits, tf.tensor2d(batch.labels, [batch.batchSize, 1])), output: logits };
+      return {
+        losses: bceWithLogits(logits, tf.tensor2d(batch.labels, [batch.batchSize, 1])),
+        output: logits,
+      };
     });
   }
 }
@@ -114,20 +127,45 @@ async function trainTwo(pipelined: boolean, worldSize: number) {
   const data = syntheticFor(config);
   return Promise.all(
     cluster.pgs.map(async (pg, rank) => {
-      const env = { rank, worldSize, pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank] };
+      const env = {
+        rank,
+        worldSize,
+        pg,
+        distPg: cluster.distPgs[rank],
+        device: cluster.devices[rank],
+      };
       const leftTables = config.tables.slice(0, 2);
       const rightTables = config.tables.slice(2);
-      const left = new ShardedEmbeddingBagCollection({ tables: leftTables, plan: planSharding(leftTables, worldSize), env, optimizer: { kind: 'sgd', lr: 0.1 }, seed: 1, name: 'left' });
-      const right = new ShardedEmbeddingBagCollection({ tables: rightTables, plan: planSharding(rightTables, worldSize), env, optimizer: { kind: 'sgd', lr: 0.1 }, seed: 2, name: 'right' });
+      const left = new ShardedEmbeddingBagCollection({
+        tables: leftTables,
+        plan: planSharding(leftTables, worldSize),
+        env,
+        optimizer: { kind: 'sgd', lr: 0.1 },
+        seed: 1,
+        name: 'left',
+      });
+      const right = new ShardedEmbeddingBagCollection({
+        tables: rightTables,
+        plan: planSharding(rightTables, worldSize),
+        env,
+        optimizer: { kind: 'sgd', lr: 0.1 },
+        seed: 2,
+        name: 'right',
+      });
       const model = new TwoCollections(left, right);
       const allReduce = worldSize > 1 ? (f: Float32Array) => pg.allReduce(f, 'avg') : undefined;
-      const optimizer = new CombinedOptimizer({ dense: new SGD(model, { lr: 0.1, allReduce }), sparse: { left: left.optimizer, right: right.optimizer } });
+      const optimizer = new CombinedOptimizer({
+        dense: new SGD(model, { lr: 0.1, allReduce }),
+        sparse: { left: left.optimizer, right: right.optimizer },
+      });
       const P = pipelined ? TrainPipelineSparseDist : NonPipelinedTrainer;
       const p = new P({ model, optimizer, device: cluster.devices[rank], pg });
       const rec = new EventRecorder().attach(p.events$);
       const losses: number[] = [];
       for await (const o of p.run(localBatches(data, 16, 5, rank, worldSize))) losses.push(o.loss);
-      const weights = [...left.localShards(), ...right.localShards()].map((s) => Array.from(s.weights));
+      const weights = [...left.localShards(), ...right.localShards()].map((s) =>
+        Array.from(s.weights),
+      );
       return { losses, weights, notPipelined: rec.ofType('module.notPipelined') };
     }),
   );

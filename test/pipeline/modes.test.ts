@@ -6,7 +6,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
 import { roundToBfloat16 } from '../../src/modules/amp.ts';
-import { allParams, buildCluster, localBatches, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
+import {
+  allParams,
+  buildCluster,
+  localBatches,
+  syntheticFor,
+  tinyConfig,
+  useWasm,
+} from './fixtures.ts';
 
 beforeAll(useWasm);
 
@@ -19,23 +26,28 @@ describe('modes', () => {
     const before = allParams(r);
     const rec = new EventRecorder().attach(r.pipeline.events$);
     const losses: number[] = [];
-    for await (const o of r.pipeline.run(localBatches(syntheticFor(config), 16, 4, 0, 1))) losses.push(o.loss);
+    for await (const o of r.pipeline.run(localBatches(syntheticFor(config), 16, 4, 0, 1)))
+      losses.push(o.loss);
     expect(losses).toHaveLength(4);
     expect(rec.ofType('forward.end')).toHaveLength(4);
     expect(rec.ofType('backward.start')).toHaveLength(0);
     expect(rec.ofType('optimizer.step')).toHaveLength(0);
     const after = allParams(r);
-    for (const [n, v] of Object.entries(before)) expect(Array.from(after[n])).toEqual(Array.from(v));
+    for (const [n, v] of Object.entries(before))
+      expect(Array.from(after[n])).toEqual(Array.from(v));
   });
 
   it('amp: bfloat16 rounding changes the numbers slightly but training still works', async () => {
-    expect(Array.from(roundToBfloat16(Float32Array.of(1.00390625, 1.01171875, -2.5, Infinity)))).toEqual([1, 1.015625, -2.5, Infinity]);
+    expect(
+      Array.from(roundToBfloat16(Float32Array.of(1.00390625, 1.01171875, -2.5, Infinity))),
+    ).toEqual([1, 1.015625, -2.5, Infinity]);
     expect(Number.isNaN(roundToBfloat16(Float32Array.of(NaN))[0])).toBe(true);
     const config = tinyConfig();
     const run = async (amp: boolean) => {
       const { ranks } = buildCluster('sparseDist', 1, config, { amp });
       const losses: number[] = [];
-      for await (const o of ranks[0].pipeline.run(localBatches(syntheticFor(config), 16, 4, 0, 1))) losses.push(o.loss);
+      for await (const o of ranks[0].pipeline.run(localBatches(syntheticFor(config), 16, 4, 0, 1)))
+        losses.push(o.loss);
       return losses;
     };
     const fp32 = await run(false);

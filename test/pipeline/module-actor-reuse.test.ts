@@ -17,20 +17,35 @@ beforeAll(useWasm);
 describe('module actors across batches', () => {
   it('12 batches use at most 3 module actors, and each batch goes START → … → done', async () => {
     const c = createSimCluster({ worldSize: 1 });
-    const r = buildShapesOnlyRank({ pg: c.pgs[0], device: c.devices[0], features: 4, dim: 8, dense: 'none' });
+    const r = buildShapesOnlyRank({
+      pg: c.pgs[0],
+      device: c.devices[0],
+      features: 4,
+      dim: 8,
+      dense: 'none',
+    });
     const moduleActors = new Set<string>();
     const inspect = (e: InspectionEvent): void => {
       if (e.type !== '@xstate.snapshot') return;
       const machine = (e.snapshot as { machine?: { id?: string } }).machine;
       if (machine?.id === 'shardedModule') moduleActors.add(e.actorRef.sessionId);
     };
-    const p = new TrainPipelineSparseDist({ model: r.model, optimizer: r.optimizer, device: c.devices[0], pg: c.pgs[0], inspect });
+    const p = new TrainPipelineSparseDist({
+      model: r.model,
+      optimizer: r.optimizer,
+      device: c.devices[0],
+      pg: c.pgs[0],
+      inspect,
+    });
     const states: Array<Extract<PipelineEvent, { type: 'actor.state' }>> = [];
     p.events$.subscribe((e) => {
       if (e.type === 'actor.state' && e.actor.startsWith('module:')) states.push(e);
     });
     const trained: number[] = [];
-    for await (const o of p.run(shapesOnlyBatches({ features: 4, batchSize: 4, idsPerFeature: 2, count: 12 }))) trained.push(o.batch);
+    for await (const o of p.run(
+      shapesOnlyBatches({ features: 4, batchSize: 4, idsPerFeature: 2, count: 12 }),
+    ))
+      trained.push(o.batch);
     p.dispose();
     r.model.dispose();
 

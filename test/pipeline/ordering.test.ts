@@ -12,7 +12,9 @@ beforeAll(useWasm);
 
 async function record(worldSize: number): Promise<PipelineEvent[][]> {
   const config = tinyConfig();
-  const costModel = new CostModel({ overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1') });
+  const costModel = new CostModel({
+    overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1'),
+  });
   const { ranks } = buildCluster('sparseDist', worldSize, config, { costModel });
   const recs = ranks.map((r) => new EventRecorder().attach(r.pipeline.events$));
   const data = syntheticFor(config);
@@ -42,7 +44,11 @@ describe('happens-before (sparse-dist, sim)', () => {
           const distStart = find(log, 'dist.start', i + 1);
           // the coordinator entered `forward` for batch i before dist(i+1) was started
           const enteredForward = log.findIndex(
-            (e, k) => k > find(log, 'batch.fetched', Math.min(i + 2, n - 1)) - 1 && e.type === 'actor.state' && e.actor === 'coordinator' && e.to === 'progressing.forward',
+            (e, k) =>
+              k > find(log, 'batch.fetched', Math.min(i + 2, n - 1)) - 1 &&
+              e.type === 'actor.state' &&
+              e.actor === 'coordinator' &&
+              e.to === 'progressing.forward',
           );
           expect(enteredForward).toBeGreaterThanOrEqual(0);
           expect(enteredForward).toBeLessThan(distStart);

@@ -5,7 +5,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
-import { allParams, buildCluster, localBatches, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
+import {
+  allParams,
+  buildCluster,
+  localBatches,
+  syntheticFor,
+  tinyConfig,
+  useWasm,
+} from './fixtures.ts';
 
 beforeAll(useWasm);
 
@@ -17,7 +24,8 @@ async function runKind(kind: PipelineKind, worldSize: number, batches: number) {
   const outputs = await Promise.all(
     ranks.map(async (r, rank) => {
       const outs: Array<{ batch: number; loss: number; output: number[] }> = [];
-      for await (const o of r.pipeline.run(perRank[rank])) outs.push({ batch: o.batch, loss: o.loss, output: [...o.output] });
+      for await (const o of r.pipeline.run(perRank[rank]))
+        outs.push({ batch: o.batch, loss: o.loss, output: [...o.output] });
       return outs;
     }),
   );
@@ -34,7 +42,9 @@ describe('pipelined == non-pipelined', () => {
         for (let r = 0; r < worldSize; r++) {
           expect(Object.keys(run.params[r])).toEqual(Object.keys(reference.params[r]));
           for (const [name, values] of Object.entries(reference.params[r])) {
-            expect(Array.from(run.params[r][name]), `${kind} rank ${r} ${name}`).toEqual(Array.from(values));
+            expect(Array.from(run.params[r][name]), `${kind} rank ${r} ${name}`).toEqual(
+              Array.from(values),
+            );
           }
         }
       }
@@ -48,7 +58,9 @@ describe('pipelined == non-pipelined', () => {
     const data = syntheticFor(config);
     for await (const _ of ranks[0].pipeline.run(localBatches(data, 16, 3, 0, 1))) void _;
     const after = allParams(ranks[0]);
-    const changed = Object.keys(before).filter((n) => Array.from(before[n]).some((v, i) => v !== after[n][i]));
+    const changed = Object.keys(before).filter((n) =>
+      Array.from(before[n]).some((v, i) => v !== after[n][i]),
+    );
     expect(changed.length).toBe(Object.keys(before).length);
   });
 });

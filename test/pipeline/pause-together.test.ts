@@ -30,13 +30,23 @@ describe('TrainPipeline.pauseTogether', () => {
           }
         }
       });
-      const held = await Promise.all(pipelines.map((p) => waitFor(p.coordinator, (s) => s.matches('paused'), { timeout: 20_000 })));
+      const held = await Promise.all(
+        pipelines.map((p) =>
+          waitFor(p.coordinator, (s) => s.matches('paused'), { timeout: 20_000 }),
+        ),
+      );
       const at = held.map((s) => s.context.batchesTrained);
       expect(at[0]).toBe(at[1]);
       expect(at[0]).toBeGreaterThanOrEqual(afterBatches);
       pipelines.forEach((p) => p.step());
       const after = await Promise.all(
-        pipelines.map((p) => waitFor(p.coordinator, (s) => s.matches('paused') && s.context.batchesTrained === at[0] + 1, { timeout: 20_000 })),
+        pipelines.map((p) =>
+          waitFor(
+            p.coordinator,
+            (s) => s.matches('paused') && s.context.batchesTrained === at[0] + 1,
+            { timeout: 20_000 },
+          ),
+        ),
       );
       expect(after.map((s) => s.context.batchesTrained)).toEqual([at[0] + 1, at[0] + 1]);
       pipelines.forEach((p) => p.resume());

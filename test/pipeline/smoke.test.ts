@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildCluster, localBatches, syntheticFor, tinyConfig, trainAll, useWasm } from './fixtures.ts';
+import {
+  buildCluster,
+  localBatches,
+  syntheticFor,
+  tinyConfig,
+  trainAll,
+  useWasm,
+} from './fixtures.ts';
 
 beforeAll(useWasm);
 

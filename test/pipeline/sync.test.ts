@@ -3,7 +3,11 @@
  * turns give the same results as running the same batches unpipelined in the same order.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NonPipelinedTrainer, TrainPipelineSparseDist, type TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineSparseDist,
+  type TrainPipeline,
+} from '../../src/pipeline/train-pipeline.ts';
 import { createSimCluster } from '../../src/testing/sim-cluster.ts';
 import { batchSpecFor, buildDlrmRank } from '../../src/testing/dlrm-rank.ts';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
@@ -18,9 +22,20 @@ async function alternate(pipelined: boolean, worldSize: number) {
   const heldOut = data.heldOut();
   const results = await Promise.all(
     cluster.pgs.map(async (pg, rank) => {
-      const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
+      const r = buildDlrmRank({
+        pg,
+        distPg: cluster.distPgs[rank],
+        device: cluster.devices[rank],
+        config,
+      });
       const P = pipelined ? TrainPipelineSparseDist : NonPipelinedTrainer;
-      const opts = { model: r.model, optimizer: r.optimizer, device: cluster.devices[rank], pg, batchSpec: batchSpecFor(config) };
+      const opts = {
+        model: r.model,
+        optimizer: r.optimizer,
+        device: cluster.devices[rank],
+        pg,
+        batchSpec: batchSpecFor(config),
+      };
       const train: TrainPipeline = new P({ ...opts, name: 'train' });
       const evaluate: TrainPipeline = new P({ ...opts, name: 'eval' });
       const rec = new EventRecorder().attach(train.events$).attach(evaluate.events$);
@@ -50,7 +65,8 @@ describe('train and eval pipelines on one model, in turns', () => {
       const plain = await alternate(false, worldSize);
       for (let r = 0; r < worldSize; r++) {
         expect(piped[r].log).toEqual(plain[r].log);
-        for (const [name, v] of Object.entries(plain[r].params)) expect(Array.from(piped[r].params[name]), name).toEqual(Array.from(v));
+        for (const [name, v] of Object.entries(plain[r].params))
+          expect(Array.from(piped[r].params[name]), name).toEqual(Array.from(v));
         // every hand-over between two connected pipelines is a sync (the eval pipeline's
         // first call connects instead): rounds 1..3 × (train, eval)
         expect(piped[r].syncs).toBe(6);

@@ -55,13 +55,20 @@ interface CaseBase {
 
 export type BadInputCase =
   | (CaseBase & { input: 'batch'; at?: number; make(good: Batch): unknown })
-  | (CaseBase & { input: 'dataloader'; make(good: readonly Batch[]): unknown; afterBatches?: number })
+  | (CaseBase & {
+      input: 'dataloader';
+      make(good: readonly Batch[]): unknown;
+      afterBatches?: number;
+    })
   | (CaseBase & { input: 'criteo'; line: number; badLine(valid: string): string })
   | (CaseBase & { input: 'options'; options: Record<string, unknown> })
   | (CaseBase & { input: 'concurrent' });
 
 /** Batch-shaped plain data copied from `b`, with fields replaced (`sparse` fields merged). */
-export function batchData(b: Batch, patch: { sparse?: Record<string, unknown> } & Record<string, unknown> = {}): Record<string, unknown> {
+export function batchData(
+  b: Batch,
+  patch: { sparse?: Record<string, unknown> } & Record<string, unknown> = {},
+): Record<string, unknown> {
   const { sparse, ...rest } = patch;
   return {
     dense: b.dense.slice(),
@@ -69,7 +76,13 @@ export function batchData(b: Batch, patch: { sparse?: Record<string, unknown> } 
     labels: b.labels.slice(),
     batchSize: b.batchSize,
     ...rest,
-    sparse: { keys: [...b.sparse.keys], values: b.sparse.values.slice(), lengths: b.sparse.lengths.slice(), stride: b.sparse.stride, ...sparse },
+    sparse: {
+      keys: [...b.sparse.keys],
+      values: b.sparse.values.slice(),
+      lengths: b.sparse.lengths.slice(),
+      stride: b.sparse.stride,
+      ...sparse,
+    },
   };
 }
 
@@ -102,7 +115,9 @@ const criteoError = (batch: number, line: number, what: string): ExpectedError =
   name: 'DataloaderError',
   batch,
   cause: 'CriteoParseError',
-  message: new RegExp(`^the dataloader threw while fetching batch ${batch}: .*\\.tsv:${line}: ${escape(what)}$`),
+  message: new RegExp(
+    `^the dataloader threw while fetching batch ${batch}: .*\\.tsv:${line}: ${escape(what)}$`,
+  ),
 });
 
 function escape(s: string): string {
@@ -155,7 +170,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'kjt-length-too-large',
     title: 'KJT: a length says 3 ids where 2 are given',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { lengths: withArray(g.sparse.lengths, (l) => (l[0] = 3)) } }),
+    make: (g) =>
+      batchData(g, { sparse: { lengths: withArray(g.sparse.lengths, (l) => (l[0] = 3)) } }),
     expected: invalid('sparse.values', 'has 24 ids but the lengths add up to 25'),
     continuation: 'next-batch',
   },
@@ -163,7 +179,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'kjt-negative-length',
     title: 'KJT: negative length (feature C2, sample 1)',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { lengths: withArray(g.sparse.lengths, (l) => (l[1 * B + 1] = -1)) } }),
+    make: (g) =>
+      batchData(g, {
+        sparse: { lengths: withArray(g.sparse.lengths, (l) => (l[1 * B + 1] = -1)) },
+      }),
     expected: invalid('sparse.lengths[C2][1]', 'length -1 is negative'),
     continuation: 'next-batch',
   },
@@ -179,7 +198,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'kjt-lengths-too-short',
     title: 'KJT: 11 lengths for 3 keys × 4 samples',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { lengths: g.sparse.lengths.slice(0, 11), values: g.sparse.values.slice(0, 22) } }),
+    make: (g) =>
+      batchData(g, {
+        sparse: { lengths: g.sparse.lengths.slice(0, 11), values: g.sparse.values.slice(0, 22) },
+      }),
     expected: invalid('sparse.lengths', 'length 11 does not match keys × batchSize = 3 × 4 = 12'),
     continuation: 'next-batch',
   },
@@ -227,7 +249,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'kjt-weight-nan',
     title: 'KJT: a NaN per-id weight (C1, sample 1, position 0)',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { weights: withArray(new Float32Array(24).fill(1), (w) => (w[2] = NaN)) } }),
+    make: (g) =>
+      batchData(g, {
+        sparse: { weights: withArray(new Float32Array(24).fill(1), (w) => (w[2] = NaN)) },
+      }),
     expected: invalid('sparse.weights[C1][1][0]', 'weight NaN is not finite'),
     continuation: 'next-batch',
   },
@@ -236,8 +261,18 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'keys-missing',
     title: 'keys: C3 missing',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { keys: ['C1', 'C2'], lengths: g.sparse.lengths.slice(0, 8), values: g.sparse.values.slice(0, 16) } }),
-    expected: invalid('sparse.keys', 'features do not match the configured ones: missing C3 (configured: C1, C2, C3)'),
+    make: (g) =>
+      batchData(g, {
+        sparse: {
+          keys: ['C1', 'C2'],
+          lengths: g.sparse.lengths.slice(0, 8),
+          values: g.sparse.values.slice(0, 16),
+        },
+      }),
+    expected: invalid(
+      'sparse.keys',
+      'features do not match the configured ones: missing C3 (configured: C1, C2, C3)',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -245,7 +280,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'keys: an unconfigured C4',
     input: 'batch',
     make: (g) => batchData(g, { sparse: { keys: ['C1', 'C2', 'C3', 'C4'] } }),
-    expected: invalid('sparse.keys', 'features do not match the configured ones: unexpected C4 (configured: C1, C2, C3)'),
+    expected: invalid(
+      'sparse.keys',
+      'features do not match the configured ones: unexpected C4 (configured: C1, C2, C3)',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -253,7 +291,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'keys: C2 before C1',
     input: 'batch',
     make: (g) => batchData(g, { sparse: { keys: ['C2', 'C1', 'C3'] } }),
-    expected: invalid('sparse.keys', 'features are in the wrong order: got C2, C1, C3, expected C1, C2, C3'),
+    expected: invalid(
+      'sparse.keys',
+      'features are in the wrong order: got C2, C1, C3, expected C1, C2, C3',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -261,7 +302,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'keys: C1 twice, C2 missing',
     input: 'batch',
     make: (g) => batchData(g, { sparse: { keys: ['C1', 'C1', 'C3'] } }),
-    expected: invalid('sparse.keys', 'features do not match the configured ones: missing C2; duplicated C1 (configured: C1, C2, C3)'),
+    expected: invalid(
+      'sparse.keys',
+      'features do not match the configured ones: missing C2; duplicated C1 (configured: C1, C2, C3)',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -277,16 +321,26 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'id-equal-to-rows',
     title: 'id 50 in a table of 50 rows (C1, sample 0, position 0)',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { values: withArray(g.sparse.values, (v) => (v[0] = 50)) } }),
-    expected: invalid('sparse.values[C1][0][0]', 'id 50 is out of range [0, 50) of feature C1 (sample 0, position 0)'),
+    make: (g) =>
+      batchData(g, { sparse: { values: withArray(g.sparse.values, (v) => (v[0] = 50)) } }),
+    expected: invalid(
+      'sparse.values[C1][0][0]',
+      'id 50 is out of range [0, 50) of feature C1 (sample 0, position 0)',
+    ),
     continuation: 'next-batch',
   },
   {
     id: 'id-negative',
     title: 'negative id (C3, sample 3, position 1)',
     input: 'batch',
-    make: (g) => batchData(g, { sparse: { values: withArray(g.sparse.values, (v) => (v[(2 * B + 3) * 2 + 1] = -7)) } }),
-    expected: invalid('sparse.values[C3][3][1]', 'id -7 is out of range [0, 50) of feature C3 (sample 3, position 1)'),
+    make: (g) =>
+      batchData(g, {
+        sparse: { values: withArray(g.sparse.values, (v) => (v[(2 * B + 3) * 2 + 1] = -7)) },
+      }),
+    expected: invalid(
+      'sparse.values[C3][3][1]',
+      'id -7 is out of range [0, 50) of feature C3 (sample 3, position 1)',
+    ),
     continuation: 'next-batch',
   },
   // ── dense features ──────────────────────────────────────────────────────────────────
@@ -381,7 +435,12 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
       denseDim: 13,
       labels: new Float32Array(0),
       batchSize: 0,
-      sparse: { keys: ['C1', 'C2', 'C3'], values: new Int32Array(0), lengths: new Int32Array(0), stride: 0 },
+      sparse: {
+        keys: ['C1', 'C2', 'C3'],
+        values: new Int32Array(0),
+        lengths: new Int32Array(0),
+        stride: 0,
+      },
     }),
     expected: invalid('batchSize', 'must be an integer ≥ 1; got 0'),
     continuation: 'next-batch',
@@ -407,7 +466,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'null yielded as a batch',
     input: 'batch',
     make: () => null,
-    expected: invalid('batch', 'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got null'),
+    expected: invalid(
+      'batch',
+      'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got null',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -415,7 +477,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'a number yielded as a batch',
     input: 'batch',
     make: () => 42,
-    expected: invalid('batch', 'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got 42'),
+    expected: invalid(
+      'batch',
+      'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got 42',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -423,7 +488,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'an array of batches yielded as one batch',
     input: 'batch',
     make: (g) => [g],
-    expected: invalid('batch', 'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got Array(1)'),
+    expected: invalid(
+      'batch',
+      'expected a Batch object with dense, denseDim, sparse, labels and batchSize; got Array(1)',
+    ),
     continuation: 'next-batch',
   },
   {
@@ -437,7 +505,8 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
   },
   {
     id: 'bad-second-batch',
-    title: 'the second batch is bad (rejected while connecting, after batch 0’s input dist started)',
+    title:
+      'the second batch is bad (rejected while connecting, after batch 0’s input dist started)',
     input: 'batch',
     at: 1,
     make: (g) => batchData(g, { labels: withArray(g.labels, (l) => (l[1] = 3)) }),
@@ -524,7 +593,11 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'observable-errors',
     title: 'an Observable that errors after 3 batches',
     input: 'dataloader',
-    make: (good) => concat(from(good.slice(0, 3)), throwError(() => new Error('stream reset'))),
+    make: (good) =>
+      concat(
+        from(good.slice(0, 3)),
+        throwError(() => new Error('stream reset')),
+      ),
     expected: dataloaderThrew(3, 'stream reset'),
     continuation: 'new-pipeline',
   },
@@ -547,7 +620,11 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     input: 'criteo',
     line: 6,
     badLine: (valid) => valid.split('\t').slice(0, 20).join('\t'),
-    expected: criteoError(1, 6, 'expected 40 tab-separated columns (label, I1-I13, C1-C26), got 20'),
+    expected: criteoError(
+      1,
+      6,
+      'expected 40 tab-separated columns (label, I1-I13, C1-C26), got 20',
+    ),
     continuation: 'new-pipeline',
   },
   {
@@ -616,7 +693,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     title: 'gradAccumSchedule "torchrec-0.4" (unknown)',
     input: 'options',
     options: { gradAccumSchedule: 'torchrec-0.4' },
-    expected: { name: 'RangeError', message: 'gradAccumSchedule must be one of exact, torchrec-0.3.2; got "torchrec-0.4"' },
+    expected: {
+      name: 'RangeError',
+      message: 'gradAccumSchedule must be one of exact, torchrec-0.3.2; got "torchrec-0.4"',
+    },
     continuation: 'fix-options',
   },
   // ── misuse ──────────────────────────────────────────────────────────────────────────
@@ -624,7 +704,10 @@ export const BAD_INPUT_CASES: readonly BadInputCase[] = [
     id: 'progress-while-running',
     title: 'progress() called again before the previous call settled',
     input: 'concurrent',
-    expected: { name: 'Error', message: 'progress() is already running on this pipeline: await the previous call first' },
+    expected: {
+      name: 'Error',
+      message: 'progress() is already running on this pipeline: await the previous call first',
+    },
     continuation: 'next-batch',
   },
 ];
@@ -647,13 +730,41 @@ export interface CliBadInputCase {
 }
 
 const criteoLine = (n: number) =>
-  [String(n % 2), ...Array.from({ length: 13 }, (_, j) => String((n * 7 + j) % 20)), ...Array.from({ length: 26 }, (_, j) => ((n * 31 + j * 17) % 4096).toString(16))].join('\t');
+  [
+    String(n % 2),
+    ...Array.from({ length: 13 }, (_, j) => String((n * 7 + j) % 20)),
+    ...Array.from({ length: 26 }, (_, j) => ((n * 31 + j * 17) % 4096).toString(16)),
+  ].join('\t');
 
 export const CLI_BAD_INPUT_CASES: readonly CliBadInputCase[] = [
-  { id: 'cli-ranks-zero', title: '--ranks 0', argv: ['train', '--ranks', '0'], code: 2, line: 'sparsepipe: --ranks must be an integer in [1, 1024], got "0"' },
-  { id: 'cli-grad-accum-fraction', title: '--grad-accum 1.5', argv: ['train', '--grad-accum', '1.5'], code: 2, line: 'sparsepipe: --grad-accum must be an integer ≥ 1, got "1.5"' },
-  { id: 'cli-batch-size-zero', title: '--batch-size 0', argv: ['train', '--batch-size', '0'], code: 2, line: 'sparsepipe: --batch-size must be an integer ≥ 1, got "0"' },
-  { id: 'cli-cost-without-ms', title: '--cost fwd (no =ms)', argv: ['train', '--cost', 'fwd'], code: 2, line: 'sparsepipe: --cost: "fwd" is not key=ms (in "fwd")' },
+  {
+    id: 'cli-ranks-zero',
+    title: '--ranks 0',
+    argv: ['train', '--ranks', '0'],
+    code: 2,
+    line: 'sparsepipe: --ranks must be an integer in [1, 1024], got "0"',
+  },
+  {
+    id: 'cli-grad-accum-fraction',
+    title: '--grad-accum 1.5',
+    argv: ['train', '--grad-accum', '1.5'],
+    code: 2,
+    line: 'sparsepipe: --grad-accum must be an integer ≥ 1, got "1.5"',
+  },
+  {
+    id: 'cli-batch-size-zero',
+    title: '--batch-size 0',
+    argv: ['train', '--batch-size', '0'],
+    code: 2,
+    line: 'sparsepipe: --batch-size must be an integer ≥ 1, got "0"',
+  },
+  {
+    id: 'cli-cost-without-ms',
+    title: '--cost fwd (no =ms)',
+    argv: ['train', '--cost', 'fwd'],
+    code: 2,
+    line: 'sparsepipe: --cost: "fwd" is not key=ms (in "fwd")',
+  },
   {
     id: 'cli-schedule-unknown',
     title: '--grad-accum-schedule bogus',
@@ -664,7 +775,17 @@ export const CLI_BAD_INPUT_CASES: readonly CliBadInputCase[] = [
   {
     id: 'cli-resume-missing',
     title: '--resume of a directory that does not exist',
-    argv: ['train', '--ranks', '2', '--batch-size', '32', '--batches', '2', '--resume', '{dir}/nope'],
+    argv: [
+      'train',
+      '--ranks',
+      '2',
+      '--batch-size',
+      '32',
+      '--batches',
+      '2',
+      '--resume',
+      '{dir}/nope',
+    ],
     code: 1,
     line: 'sparsepipe: --resume {dir}/nope: does not exist',
   },
@@ -687,7 +808,17 @@ export const CLI_BAD_INPUT_CASES: readonly CliBadInputCase[] = [
   {
     id: 'cli-criteo-truncated-line',
     title: 'a Criteo file whose line 21 is cut after 20 columns',
-    argv: ['train', '--data', '{dir}/day.tsv', '--ranks', '2', '--batch-size', '8', '--batches', '4'],
+    argv: [
+      'train',
+      '--data',
+      '{dir}/day.tsv',
+      '--ranks',
+      '2',
+      '--batch-size',
+      '8',
+      '--batches',
+      '4',
+    ],
     files: {
       'day.tsv': `${Array.from({ length: 40 }, (_, i) => (i === 20 ? criteoLine(i).split('\t').slice(0, 20).join('\t') : criteoLine(i))).join('\n')}\n`,
     },

@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriteoTsvReader } from '../../src/data/criteo-tsv.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
-import { NonPipelinedTrainer, TrainPipelineBase, TrainPipelineSparseDist, type TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import {
+  NonPipelinedTrainer,
+  TrainPipelineBase,
+  TrainPipelineSparseDist,
+  type TrainPipeline,
+} from '../../src/pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
 import { initBackend } from '../../src/runtime/index.ts';
 import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/testing/dlrm-rank.ts';
@@ -24,11 +29,21 @@ const config = smallDlrmConfig({
   bottom: [8, 4],
   top: [8, 1],
   embeddingDim: 4,
-  tables: [1, 2, 3].map((i) => ({ name: `t${i}`, rows: 50, dim: 4, pooling: 'sum' as const, features: [`C${i}`] })),
+  tables: [1, 2, 3].map((i) => ({
+    name: `t${i}`,
+    rows: 50,
+    dim: 4,
+    pooling: 'sum' as const,
+    features: [`C${i}`],
+  })),
   lr: 0.1,
 });
 const features = config.tables.map((t) => ({ key: t.features[0], rows: t.rows }));
-const GOOD: readonly Batch[] = [...new SyntheticClickLog({ seed: 11, denseDim: 13, features, idsPerFeature: 2 }).batches(4, { count: 4 })];
+const GOOD: readonly Batch[] = [
+  ...new SyntheticClickLog({ seed: 11, denseDim: 13, features, idsPerFeature: 2 }).batches(4, {
+    count: 4,
+  }),
+];
 /** sparseDist keeps this many batches in flight besides the one computing. */
 const IN_FLIGHT = 2;
 /** Wall ms after which a known hang counts as the expected failure (a case takes well under 1 s). */
@@ -41,13 +56,33 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PIPELINES = { sparseDist: TrainPipelineSparseDist, base: TrainPipelineBase, none: NonPipelinedTrainer };
+const PIPELINES = {
+  sparseDist: TrainPipelineSparseDist,
+  base: TrainPipelineBase,
+  none: NonPipelinedTrainer,
+};
 
 function setup(kind: PipelineKind = 'sparseDist') {
   const cluster = createSimCluster({ worldSize: 1 });
-  const r = buildDlrmRank({ pg: cluster.pgs[0], distPg: cluster.distPgs[0], device: cluster.devices[0], config });
-  const options: TrainPipelineOptions = { model: r.model, optimizer: r.optimizer, device: cluster.devices[0], pg: cluster.pgs[0], batchSpec: batchSpecFor(config) };
-  return { model: r.model, options, pipeline: new PIPELINES[kind](options) as TrainPipeline, Pipeline: PIPELINES[kind] };
+  const r = buildDlrmRank({
+    pg: cluster.pgs[0],
+    distPg: cluster.distPgs[0],
+    device: cluster.devices[0],
+    config,
+  });
+  const options: TrainPipelineOptions = {
+    model: r.model,
+    optimizer: r.optimizer,
+    device: cluster.devices[0],
+    pg: cluster.pgs[0],
+    batchSpec: batchSpecFor(config),
+  };
+  return {
+    model: r.model,
+    options,
+    pipeline: new PIPELINES[kind](options) as TrainPipeline,
+    Pipeline: PIPELINES[kind],
+  };
 }
 
 /** The pipeline's counters and loss-scaler state (what a failed call must not change). */
@@ -58,7 +93,12 @@ function counters(p: TrainPipeline) {
 
 function expectError(error: unknown, expected: ExpectedError): void {
   expect(error).toBeInstanceOf(Error);
-  const e = error as Error & { field?: string; batchIndex?: number; position?: number; cause?: unknown };
+  const e = error as Error & {
+    field?: string;
+    batchIndex?: number;
+    position?: number;
+    cause?: unknown;
+  };
   expect(e.name).toBe(expected.name);
   if (typeof expected.message === 'string') expect(e.message).toBe(expected.message);
   else expect(e.message).toMatch(expected.message);
@@ -68,7 +108,12 @@ function expectError(error: unknown, expected: ExpectedError): void {
 }
 
 /** Call progress until one call rejects; check the rejection changed nothing. */
-async function untilRejected(p: TrainPipeline, model: Parameters<typeof paramsDigest>[0], loader: unknown, expected: ExpectedError) {
+async function untilRejected(
+  p: TrainPipeline,
+  model: Parameters<typeof paramsDigest>[0],
+  loader: unknown,
+  expected: ExpectedError,
+) {
   const trained: number[] = [];
   for (let call = 0; call < 12; call++) {
     const digest = paramsDigest(model);
@@ -94,7 +139,11 @@ async function drain(p: TrainPipeline, loader: unknown): Promise<number[]> {
 }
 
 const VALID_LINE = (n: number) =>
-  [String(n % 2), ...Array.from({ length: 13 }, (_, j) => String((n * 7 + j) % 20)), ...Array.from({ length: 26 }, (_, j) => ((n * 31 + j * 17) % 4096).toString(16))].join('\t');
+  [
+    String(n % 2),
+    ...Array.from({ length: 13 }, (_, j) => String((n * 7 + j) % 20)),
+    ...Array.from({ length: 26 }, (_, j) => ((n * 31 + j * 17) % 4096).toString(16)),
+  ].join('\t');
 
 async function runCase(c: BadInputCase, kind: PipelineKind = 'sparseDist'): Promise<void> {
   const { model, options, pipeline: p, Pipeline } = setup(kind);
@@ -138,16 +187,36 @@ async function runCase(c: BadInputCase, kind: PipelineKind = 'sparseDist'): Prom
       }
       const loader = c.make(good);
       const { error, trained } = await untilRejected(p, model, loader, c.expected);
-      await expectFailedThenResumable(p, model, options, Pipeline, loader, error, trained, c.expected.batch!);
+      await expectFailedThenResumable(
+        p,
+        model,
+        options,
+        Pipeline,
+        loader,
+        error,
+        trained,
+        c.expected.batch!,
+      );
       return;
     }
     case 'criteo': {
-      const lines = Array.from({ length: 8 }, (_, i) => (i + 1 === c.line ? c.badLine(VALID_LINE(i)) : VALID_LINE(i)));
+      const lines = Array.from({ length: 8 }, (_, i) =>
+        i + 1 === c.line ? c.badLine(VALID_LINE(i)) : VALID_LINE(i),
+      );
       const path = join(dir, `${c.id}.tsv`);
       writeFileSync(path, lines.join('\n') + '\n');
       const reader = new CriteoTsvReader(path, { batchSize: 4, features });
       const { error, trained } = await untilRejected(p, model, reader, c.expected);
-      await expectFailedThenResumable(p, model, options, Pipeline, reader, error, trained, c.expected.batch!);
+      await expectFailedThenResumable(
+        p,
+        model,
+        options,
+        Pipeline,
+        reader,
+        error,
+        trained,
+        c.expected.batch!,
+      );
       return;
     }
     case 'options': {
@@ -215,7 +284,9 @@ describe('bad inputs through the public API (sparseDist, world 1)', () => {
 });
 
 describe('bad batches in the other pipelines', () => {
-  const sample = BAD_INPUT_CASES.filter((c) => ['kjt-negative-length', 'label-2', 'bad-first-batch', 'iterator-throws'].includes(c.id));
+  const sample = BAD_INPUT_CASES.filter((c) =>
+    ['kjt-negative-length', 'label-2', 'bad-first-batch', 'iterator-throws'].includes(c.id),
+  );
   /** Gaps of one pipeline kind only. */
   const gaps: Record<string, string> = {};
   for (const kind of ['base', 'none'] as const) {

@@ -21,9 +21,17 @@ describe('bad command lines', () => {
         }
         const out: string[] = [];
         const err: string[] = [];
-        const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), errRaw: () => undefined, isTTY: false };
+        const io: CliIo = {
+          out: (l) => out.push(l),
+          err: (l) => err.push(l),
+          errRaw: () => undefined,
+          isTTY: false,
+        };
         const summary = join(dir, 'summary.json');
-        const code = await main([...c.argv.map((a) => a.replaceAll('{dir}', dir)), '--json', summary], io);
+        const code = await main(
+          [...c.argv.map((a) => a.replaceAll('{dir}', dir)), '--json', summary],
+          io,
+        );
         expect(code).toBe(c.code);
         expect(err).toHaveLength(1);
         expect(err[0]).not.toContain('\n');

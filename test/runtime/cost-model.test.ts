@@ -10,7 +10,13 @@ import {
 } from '../../src/runtime/sim/cost-model.ts';
 
 describe('CostModel', () => {
-  const m = new CostModel({ latencyMs: 0.5, copyBytesPerMs: 100, flopsPerMs: 1000, alphaMs: 2, betaBytesPerMs: 50 });
+  const m = new CostModel({
+    latencyMs: 0.5,
+    copyBytesPerMs: 100,
+    flopsPerMs: 1000,
+    alphaMs: 2,
+    betaBytesPerMs: 50,
+  });
 
   it('uses the formula for each kind', () => {
     expect(m.duration({ kind: 'copy', bytes: 200 })).toBe(2.5);
@@ -41,13 +47,16 @@ describe('CostModel', () => {
 
   it('zero() costs nothing', () => {
     const z = CostModel.zero();
-    for (const kind of ['copy', 'forward', 'distData', 'collective'] as const) expect(z.duration({ kind, bytes: 1e9, flops: 1e9 })).toBe(0);
+    for (const kind of ['copy', 'forward', 'distData', 'collective'] as const)
+      expect(z.duration({ kind, bytes: 1e9, flops: 1e9 })).toBe(0);
   });
 
   it('rejects bad parameters with their name', () => {
     expect(() => new CostModel({ flopsPerMs: 0 })).toThrow(/flopsPerMs/);
     expect(() => new CostModel({ latencyMs: -1 })).toThrow(/latencyMs/);
-    expect(() => new CostModel({ overrides: { fwd: 1 } as CostOverrides })).toThrow(/unknown override "fwd"/);
+    expect(() => new CostModel({ overrides: { fwd: 1 } as CostOverrides })).toThrow(
+      /unknown override "fwd"/,
+    );
   });
 });
 
@@ -60,7 +69,10 @@ describe('parseCostOverrides / formatCostOverrides', () => {
       backward: 4,
       optimizer: 1,
     });
-    expect(parseCostOverrides(' distSplits = 0.5 , collective=0 ')).toEqual({ distSplits: 0.5, collective: 0 });
+    expect(parseCostOverrides(' distSplits = 0.5 , collective=0 ')).toEqual({
+      distSplits: 0.5,
+      collective: 0,
+    });
     expect(parseCostOverrides('')).toEqual({});
   });
 
@@ -81,10 +93,9 @@ describe('parseCostOverrides / formatCostOverrides', () => {
 
   it('format then parse is the identity', () => {
     const overrides = fc.record(
-      Object.fromEntries(COST_OVERRIDE_KEYS.map((k) => [k, fc.double({ min: 0, max: 1e6, noNaN: true })])) as Record<
-        (typeof COST_OVERRIDE_KEYS)[number],
-        fc.Arbitrary<number>
-      >,
+      Object.fromEntries(
+        COST_OVERRIDE_KEYS.map((k) => [k, fc.double({ min: 0, max: 1e6, noNaN: true })]),
+      ) as Record<(typeof COST_OVERRIDE_KEYS)[number], fc.Arbitrary<number>>,
       { requiredKeys: [] },
     );
     fc.assert(

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CostModel } from '../../src/runtime/sim/cost-model.ts';
-import { StreamHazardError, describeHazard, type StreamHazard } from '../../src/runtime/sim/hazard-checker.ts';
+import {
+  StreamHazardError,
+  describeHazard,
+  type StreamHazard,
+} from '../../src/runtime/sim/hazard-checker.ts';
 import { SimDevice } from '../../src/runtime/sim/sim-device.ts';
 import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 
@@ -14,7 +18,12 @@ describe('stream-hazard checker', () => {
   it('reports a value used on another stream without a wait', async () => {
     const seen: StreamHazard[] = [];
     const scheduler = new SimScheduler();
-    const device = new SimDevice({ rank: 3, scheduler, costModel: costs, onHazard: (h) => seen.push(h) });
+    const device = new SimDevice({
+      rank: 3,
+      scheduler,
+      costModel: costs,
+      onHazard: (h) => seen.push(h),
+    });
     const batch = await copyBatch(device);
     await device.run('default', { kind: 'forward', label: 'fwd b0' }, () => 1, { uses: [batch] });
     expect(device.hazards).toEqual([
@@ -27,7 +36,9 @@ describe('stream-hazard checker', () => {
       },
     ]);
     expect(seen).toEqual(device.hazards);
-    expect(describeHazard(device.hazards[0])).toMatch(/"copy b0" produced on memcpy#0 used on default#0 \("fwd b0"\)/);
+    expect(describeHazard(device.hazards[0])).toMatch(
+      /"copy b0" produced on memcpy#0 used on default#0 \("fwd b0"\)/,
+    );
   });
 
   it('host-side awaiting does not count as a stream wait', async () => {
@@ -75,16 +86,24 @@ describe('stream-hazard checker', () => {
   });
 
   it("mode 'throw' refuses to issue the op", async () => {
-    const device = new SimDevice({ scheduler: new SimScheduler(), costModel: costs, hazards: 'throw' });
+    const device = new SimDevice({
+      scheduler: new SimScheduler(),
+      costModel: costs,
+      hazards: 'throw',
+    });
     const batch = await copyBatch(device);
-    expect(() => device.run('default', { kind: 'forward', label: 'fwd b0' }, () => 1, { uses: [batch] })).toThrow(
-      StreamHazardError,
-    );
+    expect(() =>
+      device.run('default', { kind: 'forward', label: 'fwd b0' }, () => 1, { uses: [batch] }),
+    ).toThrow(StreamHazardError);
     expect(device.issuedOps('default')).toBe(0);
   });
 
   it("mode 'off' checks nothing", async () => {
-    const device = new SimDevice({ scheduler: new SimScheduler(), costModel: costs, hazards: 'off' });
+    const device = new SimDevice({
+      scheduler: new SimScheduler(),
+      costModel: costs,
+      hazards: 'off',
+    });
     const batch = await copyBatch(device);
     await device.run('default', { kind: 'forward' }, () => 1, { uses: [batch] });
     expect(device.hazards).toEqual([]);

@@ -8,7 +8,9 @@ import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 async function scenario(coalesce = false): Promise<string> {
   const scheduler = new SimScheduler({ coalesce });
   const log = new OpLog();
-  const costModel = new CostModel({ overrides: { copy: 1.5, distSplits: 0.5, distData: 2, forward: 3, backward: 2.25 } });
+  const costModel = new CostModel({
+    overrides: { copy: 1.5, distSplits: 0.5, distData: 2, forward: 3, backward: 2.25 },
+  });
   const devices = [0, 1].map((rank) => new SimDevice({ rank, scheduler, costModel, opLog: log }));
   await Promise.all(
     devices.map(async (d) => {
@@ -20,7 +22,9 @@ async function scenario(coalesce = false): Promise<string> {
         });
         const data = d.run('dataDist', { kind: 'distData', label: `data b${b}` }, () => b);
         d.waitStream('default', 'dataDist');
-        void d.run('default', { kind: 'forward', label: `fwd b${b}` }, () => b, { uses: [await copied] });
+        void d.run('default', { kind: 'forward', label: `fwd b${b}` }, () => b, {
+          uses: [await copied],
+        });
         void d.run('default', { kind: 'backward', label: `bwd b${b}` }, () => b, { after: [data] });
       }
       await d.synchronize();
@@ -36,7 +40,15 @@ describe('op log', () => {
     expect(a).toBe(b);
     const entries = JSON.parse(a) as { phase: string; rank: number }[];
     expect(entries).toHaveLength(2 * 4 * 5 * 2);
-    expect(Object.keys(entries[0])).toEqual(['t', 'rank', 'stream', 'seq', 'phase', 'kind', 'label']);
+    expect(Object.keys(entries[0])).toEqual([
+      't',
+      'rank',
+      'stream',
+      'seq',
+      'phase',
+      'kind',
+      'label',
+    ]);
   });
 
   it('is byte-identical across runs with a coalescing scheduler too', async () => {
@@ -47,7 +59,11 @@ describe('op log', () => {
     const log = new OpLog(false);
     const seen: string[] = [];
     const stop = log.subscribe((e) => seen.push(`${e.phase}:${e.label}@${e.t}`));
-    const d = new SimDevice({ scheduler: new SimScheduler(), costModel: new CostModel({ overrides: { copy: 1 } }), opLog: log });
+    const d = new SimDevice({
+      scheduler: new SimScheduler(),
+      costModel: new CostModel({ overrides: { copy: 1 } }),
+      opLog: log,
+    });
     await d.run('memcpy', { kind: 'copy', label: 'c' }, () => 0);
     stop();
     await d.run('memcpy', { kind: 'copy', label: 'd' }, () => 0);

@@ -3,7 +3,9 @@ import { CostModel } from '../../src/runtime/sim/cost-model.ts';
 import { SimDevice } from '../../src/runtime/sim/sim-device.ts';
 import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 
-const costs = new CostModel({ overrides: { copy: 2, forward: 3, backward: 4, distSplits: 1, distData: 5 } });
+const costs = new CostModel({
+  overrides: { copy: 2, forward: 3, backward: 4, distSplits: 1, distData: 5 },
+});
 
 function setupDevice() {
   const scheduler = new SimScheduler();
@@ -73,7 +75,9 @@ describe('SimDevice streams', () => {
   it('an `after` promise delays the start', async () => {
     const { scheduler, device } = setupDevice();
     const gate = scheduler.sleep(10);
-    const start = await device.run('default', { kind: 'forward' }, () => scheduler.now(), { after: [gate] });
+    const start = await device.run('default', { kind: 'forward' }, () => scheduler.now(), {
+      after: [gate],
+    });
     expect(start).toBe(10);
     expect(scheduler.now()).toBe(13);
   });
@@ -109,7 +113,9 @@ describe('SimDevice streams', () => {
 
   it('a rejected `after` promise fails the op and the stream moves on', async () => {
     const { device } = setupDevice();
-    const failed = device.run('memcpy', { kind: 'copy' }, () => 1, { after: [Promise.reject(new Error('upstream'))] });
+    const failed = device.run('memcpy', { kind: 'copy' }, () => 1, {
+      after: [Promise.reject(new Error('upstream'))],
+    });
     await expect(failed).rejects.toThrow('upstream');
     expect(await device.run('memcpy', { kind: 'copy' }, () => 2)).toBe(2);
   });
@@ -129,7 +135,11 @@ describe('SimDevice streams', () => {
     const { device } = setupDevice();
     const plain = await device.run('memcpy', { kind: 'copy', label: 'copy b0' }, () => ({ x: 1 }));
     expect(device.producerOf(plain)).toEqual({ stream: 'memcpy', seq: 0, label: 'copy b0' });
-    expect((plain as { producer?: unknown }).producer).toEqual({ stream: 'memcpy', seq: 0, label: 'copy b0' });
+    expect((plain as { producer?: unknown }).producer).toEqual({
+      stream: 'memcpy',
+      seq: 0,
+      label: 'copy b0',
+    });
     expect(Object.keys(plain)).toEqual(['x']);
     const frozen = await device.run('default', { kind: 'forward' }, () => Object.freeze({ y: 2 }));
     expect(device.producerOf(frozen)).toEqual({ stream: 'default', seq: 0 });
@@ -138,14 +148,23 @@ describe('SimDevice streams', () => {
 
   it('rejects an unknown stream name clearly', () => {
     const { device } = setupDevice();
-    expect(() => device.run('gpu0' as never, { kind: 'copy' }, () => 1)).toThrow(/unknown stream "gpu0"/);
+    expect(() => device.run('gpu0' as never, { kind: 'copy' }, () => 1)).toThrow(
+      /unknown stream "gpu0"/,
+    );
   });
 
   it('several devices share one scheduler', async () => {
     const scheduler = new SimScheduler();
     const d0 = new SimDevice({ rank: 0, scheduler, costModel: costs });
-    const d1 = new SimDevice({ rank: 1, scheduler, costModel: new CostModel({ overrides: { forward: 10 } }) });
-    await Promise.all([d0.run('default', { kind: 'forward' }, () => 0), d1.run('default', { kind: 'forward' }, () => 0)]);
+    const d1 = new SimDevice({
+      rank: 1,
+      scheduler,
+      costModel: new CostModel({ overrides: { forward: 10 } }),
+    });
+    await Promise.all([
+      d0.run('default', { kind: 'forward' }, () => 0),
+      d1.run('default', { kind: 'forward' }, () => 0),
+    ]);
     expect(scheduler.now()).toBe(10);
   });
 });

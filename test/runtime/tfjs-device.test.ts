@@ -22,21 +22,29 @@ describe('TfjsDevice (logical streams on the wall clock)', () => {
     });
     device.waitStream('default', 'memcpy');
     const fwd = device.run('default', { kind: 'forward', label: 'fwd' }, () => order.push('fwd'));
-    const other = device.run('dataDist', { kind: 'distSplits', label: 'splits' }, () => order.push('splits'));
+    const other = device.run('dataDist', { kind: 'distSplits', label: 'splits' }, () =>
+      order.push('splits'),
+    );
     await other;
     expect(order).toEqual(['splits']);
     slowCopy.resolve();
     await Promise.all([copy, fwd]);
     expect(order).toEqual(['splits', 'copy', 'fwd']);
     expect(device.producerOf(await copy)).toEqual({ stream: 'memcpy', seq: 0, label: 'copy' });
-    expect(device.opLog?.entries.filter((e) => e.phase === 'end').map((e) => e.label)).toEqual(['splits', 'copy', 'fwd']);
+    expect(device.opLog?.entries.filter((e) => e.phase === 'end').map((e) => e.label)).toEqual([
+      'splits',
+      'copy',
+      'fwd',
+    ]);
   });
 
   it('an after promise gates the start; the hazard checker works the same', async () => {
     const device = new TfjsDevice();
     const gate = deferred();
     let started = false;
-    const op = device.run('default', { kind: 'forward' }, () => (started = true), { after: [gate.promise] });
+    const op = device.run('default', { kind: 'forward' }, () => (started = true), {
+      after: [gate.promise],
+    });
     await new Promise((r) => setImmediate(r));
     expect(started).toBe(false);
     gate.resolve();

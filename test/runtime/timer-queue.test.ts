@@ -5,7 +5,13 @@ import { TimerQueue, type TimerEntry } from '../../src/runtime/sim/timer-queue.t
 type Step = { op: 'push'; time: number } | { op: 'cancel'; pick: number } | { op: 'pop' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant('push' as const), time: fc.integer({ min: 0, max: 20 }) }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('push' as const),
+      time: fc.integer({ min: 0, max: 20 }),
+    }),
+    weight: 4,
+  },
   { arbitrary: fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }), weight: 3 },
   { arbitrary: fc.record({ op: fc.constant('pop' as const) }), weight: 1 },
 );
@@ -18,7 +24,11 @@ describe('TimerQueue', () => {
         let live: TimerEntry[] = [];
         let seq = 0;
         const earliest = (): TimerEntry | undefined =>
-          live.reduce<TimerEntry | undefined>((best, e) => (!best || e.time < best.time || (e.time === best.time && e.seq < best.seq) ? e : best), undefined);
+          live.reduce<TimerEntry | undefined>(
+            (best, e) =>
+              !best || e.time < best.time || (e.time === best.time && e.seq < best.seq) ? e : best,
+            undefined,
+          );
         for (const s of steps) {
           if (s.op === 'push') {
             const e: TimerEntry = { time: s.time, seq: seq++, fn: () => {}, cancelled: false };
@@ -49,15 +59,20 @@ describe('TimerQueue', () => {
 
   it('keeps the order when most timers are cancelled (the heap is rebuilt)', () => {
     const q = new TimerQueue();
-    const entries = Array.from({ length: 300 }, (_, i): TimerEntry => ({ time: (i * 37) % 50, seq: i, fn: () => {}, cancelled: false }));
+    const entries = Array.from(
+      { length: 300 },
+      (_, i): TimerEntry => ({ time: (i * 37) % 50, seq: i, fn: () => {}, cancelled: false }),
+    );
     for (const e of entries) q.push(e);
     for (const e of entries) if (e.seq % 4 !== 0) q.cancel(e);
-    const want = entries.filter((e) => e.seq % 4 === 0).sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const want = entries
+      .filter((e) => e.seq % 4 === 0)
+      .sort((a, b) => a.time - b.time || a.seq - b.seq);
     expect(q.size).toBe(want.length);
     expect(Array.from({ length: want.length }, () => q.pop())).toEqual(want);
   });
 
-  it('releases a cancelled timer\'s callback at once', () => {
+  it("releases a cancelled timer's callback at once", () => {
     const q = new TimerQueue();
     const fn = (): void => {};
     const e: TimerEntry = { time: 1, seq: 0, fn, cancelled: false };

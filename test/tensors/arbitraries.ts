@@ -22,24 +22,35 @@ export function kjtArb(opts: KjtArbOptions = {}): fc.Arbitrary<KeyedJaggedTensor
       weighted: opts.weighted === undefined ? fc.boolean() : fc.constant(opts.weighted),
     })
     .chain(({ nKeys, stride, weighted }) =>
-      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: nKeys * stride, maxLength: nKeys * stride }).chain((lengths) => {
-        const total = lengths.reduce((s, n) => s + n, 0);
-        return fc
-          .record({
-            values: fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: total, maxLength: total }),
-            weights: fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), { minLength: total, maxLength: total }),
-          })
-          .map(
-            ({ values, weights }) =>
-              new KeyedJaggedTensor({
-                keys: Array.from({ length: nKeys }, (_, i) => `${keyPrefix}${i}`),
-                stride,
-                values: Int32Array.from(values),
-                lengths: Int32Array.from(lengths),
-                weights: weighted ? Float32Array.from(weights) : undefined,
+      fc
+        .array(fc.integer({ min: 0, max: 4 }), {
+          minLength: nKeys * stride,
+          maxLength: nKeys * stride,
+        })
+        .chain((lengths) => {
+          const total = lengths.reduce((s, n) => s + n, 0);
+          return fc
+            .record({
+              values: fc.array(fc.integer({ min: 0, max: 1_000_000 }), {
+                minLength: total,
+                maxLength: total,
               }),
-          );
-      }),
+              weights: fc.array(fc.float({ noNaN: true, noDefaultInfinity: true }), {
+                minLength: total,
+                maxLength: total,
+              }),
+            })
+            .map(
+              ({ values, weights }) =>
+                new KeyedJaggedTensor({
+                  keys: Array.from({ length: nKeys }, (_, i) => `${keyPrefix}${i}`),
+                  stride,
+                  values: Int32Array.from(values),
+                  lengths: Int32Array.from(lengths),
+                  weights: weighted ? Float32Array.from(weights) : undefined,
+                }),
+            );
+        }),
     );
 }
 
@@ -53,11 +64,20 @@ export function batchArb(opts: KjtArbOptions = {}): fc.Arbitrary<Batch> {
             minLength: sparse.stride * denseDim,
             maxLength: sparse.stride * denseDim,
           }),
-          labels: fc.array(fc.constantFrom(0, 1), { minLength: sparse.stride, maxLength: sparse.stride }),
+          labels: fc.array(fc.constantFrom(0, 1), {
+            minLength: sparse.stride,
+            maxLength: sparse.stride,
+          }),
         })
         .map(
           ({ dense, labels }) =>
-            new Batch({ dense: Float32Array.from(dense), denseDim, sparse, labels: Float32Array.from(labels), batchSize: sparse.stride }),
+            new Batch({
+              dense: Float32Array.from(dense),
+              denseDim,
+              sparse,
+              labels: Float32Array.from(labels),
+              batchSize: sparse.stride,
+            }),
         ),
     ),
   );

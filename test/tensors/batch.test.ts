@@ -29,7 +29,11 @@ const small = () =>
   new Batch({
     dense: Float32Array.from([1, 2, 3, 4, 5, 6]),
     denseDim: 2,
-    sparse: new KeyedJaggedTensor({ keys: ['a'], values: Int32Array.from([7, 8]), lengths: Int32Array.from([1, 0, 1]) }),
+    sparse: new KeyedJaggedTensor({
+      keys: ['a'],
+      values: Int32Array.from([7, 8]),
+      lengths: Int32Array.from([1, 0, 1]),
+    }),
     labels: Float32Array.from([0, 1, 0]),
   });
 
@@ -38,7 +42,9 @@ describe('Batch', () => {
     const { device, runs } = recordingDevice();
     const b = small();
     const copy = await b.to(device, 'memcpy', 'copy batch 4');
-    expect(runs).toEqual([{ stream: 'memcpy', cost: { kind: 'copy', bytes: b.byteSize(), label: 'copy batch 4' } }]);
+    expect(runs).toEqual([
+      { stream: 'memcpy', cost: { kind: 'copy', bytes: b.byteSize(), label: 'copy batch 4' } },
+    ]);
     expect(b.byteSize()).toBe(6 * 4 + 3 * 4 + (2 + 3) * 4);
     expect(copy).toBeInstanceOf(Batch);
     expect(copy).not.toBe(b);
@@ -61,12 +67,20 @@ describe('Batch', () => {
     expect(Array.from(s.dense)).toEqual([3, 4, 5, 6]);
     expect(Array.from(s.labels)).toEqual([1, 0]);
     expect(Array.from(s.sparse.values)).toEqual([8]);
-    expect(() => small().sliceSamples(2, 4)).toThrow('sliceSamples(2, 4) is not a valid range of the 3 samples');
+    expect(() => small().sliceSamples(2, 4)).toThrow(
+      'sliceSamples(2, 4) is not a valid range of the 3 samples',
+    );
   });
 
   it('Batch.from turns plain batch data into a Batch', () => {
     const b = small();
-    const plain = { dense: b.dense, denseDim: 2, labels: b.labels, batchSize: 3, sparse: { keys: ['a'], values: b.sparse.values, lengths: b.sparse.lengths } };
+    const plain = {
+      dense: b.dense,
+      denseDim: 2,
+      labels: b.labels,
+      batchSize: 3,
+      sparse: { keys: ['a'], values: b.sparse.values, lengths: b.sparse.lengths },
+    };
     const made = Batch.from(plain);
     expect(made).toBeInstanceOf(Batch);
     expect(made.sparse).toBeInstanceOf(KeyedJaggedTensor);

@@ -13,9 +13,9 @@ const example = () =>
 
 /** A uniformly shuffled permutation of 0..n-1. */
 const permutationArb = (n: number) =>
-  fc.array(fc.nat(), { minLength: n, maxLength: n }).map((r) =>
-    Array.from({ length: n }, (_, i) => i).sort((a, b) => r[a] - r[b] || a - b),
-  );
+  fc
+    .array(fc.nat(), { minLength: n, maxLength: n })
+    .map((r) => Array.from({ length: n }, (_, i) => i).sort((a, b) => r[a] - r[b] || a - b));
 
 describe('KeyedJaggedTensor per-key views', () => {
   it('reports length and offset per key', () => {
@@ -31,11 +31,19 @@ describe('KeyedJaggedTensor per-key views', () => {
     expect(Array.from(kjt.valuesForKey('f3'))).toEqual([5, 6]);
     expect(Array.from(kjt.lengthsForKey('f2'))).toEqual([1, 1]);
     expect(Array.from(kjt.weightsForKey('f1')!)).toEqual([0.1, 0.2].map(Math.fround));
-    expect(new KeyedJaggedTensor({ keys: ['a'], values: new Int32Array(0), lengths: new Int32Array(1) }).weightsForKey('a')).toBeUndefined();
+    expect(
+      new KeyedJaggedTensor({
+        keys: ['a'],
+        values: new Int32Array(0),
+        lengths: new Int32Array(1),
+      }).weightsForKey('a'),
+    ).toBeUndefined();
   });
 
   it('names the known keys when asked for an unknown one', () => {
-    expect(() => example().valuesForKey('nope')).toThrow('KeyedJaggedTensor has no key "nope" (keys: f1, f2, f3)');
+    expect(() => example().valuesForKey('nope')).toThrow(
+      'KeyedJaggedTensor has no key "nope" (keys: f1, f2, f3)',
+    );
   });
 
   it('permute reorders and duplicates keys with their values and weights', () => {
@@ -48,14 +56,22 @@ describe('KeyedJaggedTensor per-key views', () => {
 
   it('rejects bad split sizes, permute indices, concat inputs and slice ranges with clear messages', () => {
     const kjt = example();
-    expect(() => kjt.split([1, 1])).toThrow('split sizes [1, 1] must be non-negative integers adding up to the 3 keys');
-    expect(() => kjt.permute([3])).toThrow('permute index 3 is out of range [0, 3)');
-    expect(() => KeyedJaggedTensor.concat([kjt, kjt])).toThrow('key "f1" appears in more than one tensor');
-    expect(() => KeyedJaggedTensor.concat([kjt.split([1, 2])[0], kjt.sliceSamples(0, 1).split([1, 2])[1]])).toThrow(
-      'concat: tensor 1 has stride 1, tensor 0 has 2',
+    expect(() => kjt.split([1, 1])).toThrow(
+      'split sizes [1, 1] must be non-negative integers adding up to the 3 keys',
     );
-    expect(() => kjt.sliceSamples(1, 3)).toThrow('sliceSamples(1, 3) is not a valid range of the 2 samples');
-    expect(() => KeyedJaggedTensor.concatSamples([kjt, kjt.permute([1, 0, 2])])).toThrow('concatSamples: tensor 1 has keys [f2, f1, f3]');
+    expect(() => kjt.permute([3])).toThrow('permute index 3 is out of range [0, 3)');
+    expect(() => KeyedJaggedTensor.concat([kjt, kjt])).toThrow(
+      'key "f1" appears in more than one tensor',
+    );
+    expect(() =>
+      KeyedJaggedTensor.concat([kjt.split([1, 2])[0], kjt.sliceSamples(0, 1).split([1, 2])[1]]),
+    ).toThrow('concat: tensor 1 has stride 1, tensor 0 has 2');
+    expect(() => kjt.sliceSamples(1, 3)).toThrow(
+      'sliceSamples(1, 3) is not a valid range of the 2 samples',
+    );
+    expect(() => KeyedJaggedTensor.concatSamples([kjt, kjt.permute([1, 0, 2])])).toThrow(
+      'concatSamples: tensor 1 has keys [f2, f1, f3]',
+    );
   });
 
   it('sliceSamples takes rows of every key', () => {
@@ -74,7 +90,9 @@ describe('KeyedJaggedTensor per-key views', () => {
   });
 
   it('fromJSON names the bad field', () => {
-    expect(() => KeyedJaggedTensor.fromJSON({ keys: ['a'], stride: 1, values: ['x'], lengths: [1] })).toThrow('"values" must be an array of numbers');
+    expect(() =>
+      KeyedJaggedTensor.fromJSON({ keys: ['a'], stride: 1, values: ['x'], lengths: [1] }),
+    ).toThrow('"values" must be an array of numbers');
     expect(() => KeyedJaggedTensor.fromJSON(3)).toThrow('expected an object, got number');
   });
 });
@@ -100,12 +118,10 @@ describe('KeyedJaggedTensor properties', () => {
 
   it('split then concat round-trips', () => {
     const arb = kjtArb().chain((kjt) =>
-      fc
-        .array(fc.integer({ min: 0, max: kjt.keys.length }), { maxLength: 4 })
-        .map((cuts) => {
-          const sorted = [0, ...cuts.sort((a, b) => a - b), kjt.keys.length];
-          return { kjt, sizes: sorted.slice(1).map((c, i) => c - sorted[i]) };
-        }),
+      fc.array(fc.integer({ min: 0, max: kjt.keys.length }), { maxLength: 4 }).map((cuts) => {
+        const sorted = [0, ...cuts.sort((a, b) => a - b), kjt.keys.length];
+        return { kjt, sizes: sorted.slice(1).map((c, i) => c - sorted[i]) };
+      }),
     );
     fc.assert(
       fc.property(arb, ({ kjt, sizes }) => {
@@ -118,13 +134,19 @@ describe('KeyedJaggedTensor properties', () => {
   });
 
   it('permute by a permutation then by its inverse round-trips', () => {
-    const arb = kjtArb().chain((kjt) => permutationArb(kjt.keys.length).map((perm) => ({ kjt, perm })));
+    const arb = kjtArb().chain((kjt) =>
+      permutationArb(kjt.keys.length).map((perm) => ({ kjt, perm })),
+    );
     fc.assert(
       fc.property(arb, ({ kjt, perm }) => {
         const inverse = new Array<number>(perm.length);
         perm.forEach((p, i) => (inverse[p] = i));
         const permuted = kjt.permute(perm);
-        permuted.keys.forEach((key, i) => expect(Array.from(permuted.valuesForKey(key))).toEqual(Array.from(kjt.valuesForKey(kjt.keys[perm[i]]))));
+        permuted.keys.forEach((key, i) =>
+          expect(Array.from(permuted.valuesForKey(key))).toEqual(
+            Array.from(kjt.valuesForKey(kjt.keys[perm[i]])),
+          ),
+        );
         expect(permuted.permute(inverse).equals(kjt)).toBe(true);
       }),
     );

@@ -14,7 +14,11 @@ function expectWellNested(events: ChromeTraceEvent[]): void {
     const stack = stacks.get(key) ?? [];
     stacks.set(key, stack);
     if (e.ph === 'B') stack.push(e.name);
-    if (e.ph === 'E') expect(stack.pop(), `E '${e.name}' on ${key} at ${e.ts} closes nothing or the wrong span`).toBe(e.name);
+    if (e.ph === 'E')
+      expect(
+        stack.pop(),
+        `E '${e.name}' on ${key} at ${e.ts} closes nothing or the wrong span`,
+      ).toBe(e.name);
   }
   for (const [key, stack] of stacks) expect(stack, `spans left open on ${key}`).toEqual([]);
 }
@@ -25,11 +29,15 @@ describe('toChromeTrace', () => {
 
   it('names one process per rank and one thread per stream', () => {
     const meta = trace.traceEvents.filter((e) => e.ph === 'M');
-    expect(meta.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args?.name])).toEqual([
-      [0, 'rank 0'],
-      [1, 'rank 1'],
-    ]);
-    const threadNames = meta.filter((e) => e.name === 'thread_name' && e.pid === 1).map((e) => [e.tid, e.args?.name]);
+    expect(meta.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args?.name])).toEqual(
+      [
+        [0, 'rank 0'],
+        [1, 'rank 1'],
+      ],
+    );
+    const threadNames = meta
+      .filter((e) => e.name === 'thread_name' && e.pid === 1)
+      .map((e) => [e.tid, e.args?.name]);
     expect(threadNames).toEqual([
       [0, 'host'],
       [1, 'memcpy'],
@@ -42,7 +50,9 @@ describe('toChromeTrace', () => {
 
   it('turns span pairs into B/E on their stream, dist split at dist.splits', () => {
     const rank0 = body(trace.traceEvents).filter((e) => e.pid === 0 && e.ph !== 'i');
-    const firstBatch = rank0.filter((e) => e.args?.batch === 0).map((e) => `${e.ph} ${e.name} tid${e.tid} ${e.ts}`);
+    const firstBatch = rank0
+      .filter((e) => e.args?.batch === 0)
+      .map((e) => `${e.ph} ${e.name} tid${e.tid} ${e.ts}`);
     expect(firstBatch).toEqual([
       'B copy tid1 0',
       'E copy tid1 4000',
@@ -62,7 +72,13 @@ describe('toChromeTrace', () => {
 
   it('makes point events thread-scoped instants with their fields and args.batch', () => {
     const step = body(trace.traceEvents).find((e) => e.name === 'optimizer.step' && e.pid === 1)!;
-    expect(step).toMatchObject({ ph: 'i', s: 't', tid: 0, ts: 18500, args: { batch: 0, microBatches: 1 } });
+    expect(step).toMatchObject({
+      ph: 'i',
+      s: 't',
+      tid: 0,
+      ts: 18500,
+      args: { batch: 0, microBatches: 1 },
+    });
     const state = body(trace.traceEvents).find((e) => e.name === 'actor.state')!;
     expect(state.args).toEqual({ actor: 'coordinator', from: '', to: 'idle' });
     expect(state.cat).toBe('state');
@@ -80,7 +96,9 @@ describe('toChromeTrace', () => {
 
   it('moves overlapping dists of two modules to a second dataDist thread and a dist without splits is one span', () => {
     const t = toChromeTrace(scriptedRun({ ranks: 1, batches: 1, twoModules: true }));
-    const dist = body(t.traceEvents).filter((e) => e.name.startsWith('dist')).map((e) => `${e.ph} ${e.name} ${e.args?.module} tid${e.tid}`);
+    const dist = body(t.traceEvents)
+      .filter((e) => e.name.startsWith('dist'))
+      .map((e) => `${e.ph} ${e.name} ${e.args?.module} tid${e.tid}`);
     expect(dist).toEqual([
       'B dist splits sparse tid2',
       'B dist sparse2 tid12',
@@ -99,21 +117,39 @@ describe('toChromeTrace', () => {
       { type: 'pipeline.failed', rank: 0, t: 3, error: 'boom', batch: 4 },
     ]);
     const last = t.traceEvents[t.traceEvents.length - 1];
-    expect(last).toMatchObject({ ph: 'E', name: 'forward', ts: 3000, args: { batch: 4, unfinished: true } });
+    expect(last).toMatchObject({
+      ph: 'E',
+      name: 'forward',
+      ts: 3000,
+      args: { batch: 4, unfinished: true },
+    });
   });
 
   it('always nests B/E per thread, whatever the interleaving of spans', () => {
     const kinds = ['copy', 'dist', 'forward', 'backward', 'optimizer'] as const;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ kind: fc.constantFrom(...kinds), rank: fc.nat(1), module: fc.constantFrom('a', 'b') }), { maxLength: 12 }),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom(...kinds),
+            rank: fc.nat(1),
+            module: fc.constantFrom('a', 'b'),
+          }),
+          { maxLength: 12 },
+        ),
         fc.array(fc.nat(), { maxLength: 40 }),
         (spans, picks) => {
           // Each span: start, (splits for dist), end — interleaved in a random order that keeps each span's own order.
           const queues = spans.map((s, batch) =>
-            (s.kind === 'dist' ? ['dist.start', 'dist.splits', 'dist.end'] : [`${s.kind}.start`, `${s.kind}.end`]).map(
-              (type) => ({ type, rank: s.rank, batch, ...(s.kind === 'dist' ? { module: s.module } : {}) }),
-            ),
+            (s.kind === 'dist'
+              ? ['dist.start', 'dist.splits', 'dist.end']
+              : [`${s.kind}.start`, `${s.kind}.end`]
+            ).map((type) => ({
+              type,
+              rank: s.rank,
+              batch,
+              ...(s.kind === 'dist' ? { module: s.module } : {}),
+            })),
           );
           const events: PipelineEvent[] = [];
           let t = 0;

@@ -38,9 +38,14 @@ async function connect(url: string, origin?: string) {
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  const next = async <T extends ServerMessage['type']>(type: T, where: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true) => {
+  const next = async <T extends ServerMessage['type']>(
+    type: T,
+    where: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+  ) => {
     for (;;) {
-      const i = inbox.findIndex((m) => m.type === type && where(m as Extract<ServerMessage, { type: T }>));
+      const i = inbox.findIndex(
+        (m) => m.type === type && where(m as Extract<ServerMessage, { type: T }>),
+      );
       if (i >= 0) return inbox.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
       await new Promise<void>((r) => waiters.push(r));
     }
@@ -93,7 +98,11 @@ describe('startInspector', () => {
     const calls: string[] = [];
     const i = await start({
       feed: new Subject(),
-      controls: { pause: () => calls.push('pause'), resume: () => calls.push('resume'), step: () => calls.push('step') },
+      controls: {
+        pause: () => calls.push('pause'),
+        resume: () => calls.push('resume'),
+        step: () => calls.push('step'),
+      },
     });
     const a = await connect(i.url);
     const b = await connect(i.url);
@@ -133,7 +142,10 @@ describe('inspectorObserver', () => {
     observer.events$.subscribe((e) => got.push(e));
     const actor = createActor(
       stageMachine.provide({
-        actions: { awaitInput: effect('awaitInput', async (_: StageJobInput) => undefined), work: effect('work', (_: StageJobInput) => gate) },
+        actions: {
+          awaitInput: effect('awaitInput', async (_: StageJobInput) => undefined),
+          work: effect('work', (_: StageJobInput) => gate),
+        },
       }),
       { input: { rank: 3, stage: 'copy' }, inspect: observer },
     ).start();
@@ -141,7 +153,11 @@ describe('inspectorObserver', () => {
     await new Promise((r) => setTimeout(r, 0));
     release();
     await new Promise((r) => setTimeout(r, 0));
-    expect(got.map((e) => (e.type === 'actor.state' ? `${e.rank} ${e.actor} ${e.from}->${e.to} @${e.t}` : e.type))).toEqual([
+    expect(
+      got.map((e) =>
+        e.type === 'actor.state' ? `${e.rank} ${e.actor} ${e.from}->${e.to} @${e.t}` : e.type,
+      ),
+    ).toEqual([
       '3 copyStage ->idle @42',
       '3 copyStage idle->awaitingBatch @42',
       '3 copyStage awaitingBatch->busy @42',
@@ -165,12 +181,12 @@ describe('replay', () => {
     expect(() => loadRecordedRun(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot read/);
     expect(() => loadRecordedRun(write('bad.json', '{'))).toThrow(/bad\.json: not JSON/);
     expect(() => loadRecordedRun(write('obj.json', '{}'))).toThrow(/expected a JSON array/);
-    expect(() => loadRecordedRun(write('rank.json', '[{"type":"copy.start","rank":-1,"t":0}]'))).toThrow(
-      /event 0 \(copy\.start\): field 'rank'/,
-    );
-    expect(() => loadRecordedRun(write('state.json', '[{"type":"actor.state","rank":0,"t":0,"to":"x"}]'))).toThrow(
-      /event 0 \(actor\.state\): fields 'actor' and 'to'/,
-    );
+    expect(() =>
+      loadRecordedRun(write('rank.json', '[{"type":"copy.start","rank":-1,"t":0}]')),
+    ).toThrow(/event 0 \(copy\.start\): field 'rank'/);
+    expect(() =>
+      loadRecordedRun(write('state.json', '[{"type":"actor.state","rank":0,"t":0,"to":"x"}]')),
+    ).toThrow(/event 0 \(actor\.state\): fields 'actor' and 'to'/);
   });
 
   it('sparsepipe inspect FILE serves the replay until stopped; bad input exits non-zero with one clear line', async () => {

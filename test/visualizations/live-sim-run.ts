@@ -27,15 +27,24 @@ export interface LiveSimRun {
   stop(): Promise<number[]>;
 }
 
-export async function liveSimRun(options: { worldSize?: number; globalBatch?: number } = {}): Promise<LiveSimRun> {
+export async function liveSimRun(
+  options: { worldSize?: number; globalBatch?: number } = {},
+): Promise<LiveSimRun> {
   await useWasm();
   const worldSize = options.worldSize ?? 2;
   const globalBatch = options.globalBatch ?? 16;
   const config = tinyConfig();
-  const costModel = new CostModel({ overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1') });
+  const costModel = new CostModel({
+    overrides: parseCostOverrides('copy=2,dist=5,fwd=3,bwd=4,opt=1'),
+  });
   const cluster = createSimCluster({ worldSize, costModel, timeoutMs: Infinity });
   const pipelines = cluster.pgs.map((pg, rank) => {
-    const r = buildDlrmRank({ pg, distPg: cluster.distPgs[rank], device: cluster.devices[rank], config });
+    const r = buildDlrmRank({
+      pg,
+      distPg: cluster.distPgs[rank],
+      device: cluster.devices[rank],
+      config,
+    });
     return new TrainPipelineSparseDist({
       model: r.model,
       optimizer: r.optimizer,

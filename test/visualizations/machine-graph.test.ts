@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { and, fromPromise, not, setup } from 'xstate';
-import { coordinatorMachine, shardedModuleBatchMachine, stageMachine } from '../../machines/index.ts';
-import { allStatePaths, guardName, machineGraph } from '../../visualizations/charts/machine-graph.ts';
+import {
+  coordinatorMachine,
+  shardedModuleBatchMachine,
+  stageMachine,
+} from '../../machines/index.ts';
+import {
+  allStatePaths,
+  guardName,
+  machineGraph,
+} from '../../visualizations/charts/machine-graph.ts';
 import { renderMachineSvg } from '../../visualizations/charts/render-svg.ts';
 
 const labelsFrom = (graph: ReturnType<typeof machineGraph>, source: string) =>
@@ -14,8 +22,13 @@ describe('machineGraph', () => {
     const progressing = g.root.children.find((s) => s.key === 'progressing')!;
     expect(progressing.type).toBe('compound');
     expect(progressing.children.map((s) => s.key)).toEqual([
-      'awaitingBatch', 'zeroGrad', 'forward',
-      'startingNextDist', 'backward', 'optimizerStep', 'completing',
+      'awaitingBatch',
+      'zeroGrad',
+      'forward',
+      'startingNextDist',
+      'backward',
+      'optimizerStep',
+      'completing',
     ]);
     expect(progressing.children.find((s) => s.initial)?.path).toBe('progressing.awaitingBatch');
     expect(g.root.children.find((s) => s.initial)?.path).toBe('idle');
@@ -46,7 +59,9 @@ describe('machineGraph', () => {
       'error: awaitBatch [isRecoverable] -> ready',
       'error: awaitBatch -> failed',
     ]);
-    const forward = g.root.children.find((s) => s.key === 'progressing')!.children.find((s) => s.key === 'forward')!;
+    const forward = g.root.children
+      .find((s) => s.key === 'progressing')!
+      .children.find((s) => s.key === 'forward')!;
     expect(forward.invokes).toEqual(['forward']);
     expect(labelsFrom(g, 'progressing')).toEqual([]);
   });
@@ -54,12 +69,20 @@ describe('machineGraph', () => {
   it('lists targetless transitions inside their state instead of drawing them', () => {
     const g = machineGraph(coordinatorMachine);
     expect(g.root.internal).toEqual(['PAUSE / pause', 'RESUME / resume', 'STEP / allowOneStep']);
-    expect(g.root.children.find((s) => s.key === 'exhausted')!.internal).toEqual(['PROGRESS / answerExhausted']);
+    expect(g.root.children.find((s) => s.key === 'exhausted')!.internal).toEqual([
+      'PROGRESS / answerExhausted',
+    ]);
     expect(labelsFrom(g, 'exhausted')).toContain('PROGRESS [hasNewSource] -> gate');
   });
 
   it('covers every state of the stage and sharded-module machines', () => {
-    expect(allStatePaths(machineGraph(stageMachine))).toEqual(['', 'idle', 'awaitingBatch', 'busy', 'failed']);
+    expect(allStatePaths(machineGraph(stageMachine))).toEqual([
+      '',
+      'idle',
+      'awaitingBatch',
+      'busy',
+      'failed',
+    ]);
     const sm = machineGraph(shardedModuleBatchMachine);
     expect(allStatePaths(sm)).toContain('computeAndOutputDist.outputDist');
     expect(labelsFrom(sm, 'computeAndOutputDist.computing')).toEqual([
@@ -76,7 +99,10 @@ describe('machineGraph', () => {
       initial: 'x',
       states: {
         x: {
-          on: { GO: { guard: and(['a', not('b')]), target: 'y' }, OBJ: { guard: { type: 'a' }, target: 'y' } },
+          on: {
+            GO: { guard: and(['a', not('b')]), target: 'y' },
+            OBJ: { guard: { type: 'a' }, target: 'y' },
+          },
           after: { 500: 'y' },
         },
         y: {},
@@ -112,13 +138,19 @@ describe('renderMachineSvg', () => {
   it('keeps every atomic state inside its compound parent', async () => {
     const svg = await renderMachineSvg(machineGraph(coordinatorMachine));
     const rect = (path: string) => {
-      const m = new RegExp(`data-state="${path.replace(/\./g, '\\.')}">\\n<rect x="([\\d.]+)" y="([\\d.]+)" width="([\\d.]+)" height="([\\d.]+)"`).exec(svg);
+      const m = new RegExp(
+        `data-state="${path.replace(/\./g, '\\.')}">\\n<rect x="([\\d.]+)" y="([\\d.]+)" width="([\\d.]+)" height="([\\d.]+)"`,
+      ).exec(svg);
       if (!m) throw new Error(`no rect for ${path}`);
       const [x, y, w, h] = m.slice(1).map(Number);
       return { x, y, w, h };
     };
     const parent = rect('progressing');
-    for (const child of ['progressing.awaitingBatch', 'progressing.forward', 'progressing.completing']) {
+    for (const child of [
+      'progressing.awaitingBatch',
+      'progressing.forward',
+      'progressing.completing',
+    ]) {
       const c = rect(child);
       expect(c.x).toBeGreaterThanOrEqual(parent.x);
       expect(c.y).toBeGreaterThanOrEqual(parent.y);

@@ -32,7 +32,14 @@ export function scriptedRun(options: ScriptedRunOptions = {}): PipelineEvent[] {
     const at = (t: number) => t + shift;
     out.push({ type: 'actor.state', rank, t: at(0), actor: 'coordinator', from: '', to: 'idle' });
     out.push({ type: 'pipeline.connect', rank, t: at(0) });
-    out.push({ type: 'actor.state', rank, t: at(0), actor: 'coordinator', from: 'idle', to: 'connecting' });
+    out.push({
+      type: 'actor.state',
+      rank,
+      t: at(0),
+      actor: 'coordinator',
+      from: 'idle',
+      to: 'connecting',
+    });
     let state = 'connecting';
     const go = (t: number, to: string) => {
       out.push({ type: 'actor.state', rank, t: at(t), actor: 'coordinator', from: state, to });

@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { timelineSpans } from '../../visualizations/timeline/timeline-spans.ts';
-import { axisTicks, LAYOUT, timelineLayout } from '../../visualizations/timeline/timeline-layout.ts';
+import {
+  axisTicks,
+  LAYOUT,
+  timelineLayout,
+} from '../../visualizations/timeline/timeline-layout.ts';
 import { renderTimelineSvg } from '../../visualizations/timeline/render-timeline-svg.ts';
 import { scriptedRun } from './scripted-run.ts';
 
-const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+  a.start < b.end && b.start < a.end;
 
 describe('timelineSpans', () => {
   const tl = timelineSpans(scriptedRun({ ranks: 2, batches: 3 }));
@@ -23,8 +28,18 @@ describe('timelineSpans', () => {
   });
 
   it('splits dist into the splits and the data exchange at dist.splits', () => {
-    expect(find(0, 'distSplits', 2)).toMatchObject({ stream: 'dataDist', module: 'sparse', start: 24, end: 26 });
-    expect(find(0, 'distData', 2)).toMatchObject({ stream: 'dataDist', module: 'sparse', start: 26, end: 29 });
+    expect(find(0, 'distSplits', 2)).toMatchObject({
+      stream: 'dataDist',
+      module: 'sparse',
+      start: 24,
+      end: 26,
+    });
+    expect(find(0, 'distData', 2)).toMatchObject({
+      stream: 'dataDist',
+      module: 'sparse',
+      start: 26,
+      end: 29,
+    });
   });
 
   it('marks an iteration boundary at each forward.start', () => {
@@ -63,12 +78,33 @@ describe('timelineSpans', () => {
     const kinds = ['copy', 'forward', 'backward', 'optimizer'] as const;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ kind: fc.constantFrom(...kinds), batch: fc.nat(3), rank: fc.nat(2), ends: fc.boolean() }), { maxLength: 30 }),
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom(...kinds),
+            batch: fc.nat(3),
+            rank: fc.nat(2),
+            ends: fc.boolean(),
+          }),
+          { maxLength: 30 },
+        ),
         (items) => {
           const events: PipelineEvent[] = [];
-          items.forEach((it, i) => events.push({ type: `${it.kind}.start`, rank: it.rank, batch: it.batch, t: i } as PipelineEvent));
+          items.forEach((it, i) =>
+            events.push({
+              type: `${it.kind}.start`,
+              rank: it.rank,
+              batch: it.batch,
+              t: i,
+            } as PipelineEvent),
+          );
           items.forEach((it, i) => {
-            if (it.ends) events.push({ type: `${it.kind}.end`, rank: it.rank, batch: it.batch, t: 100 + i } as PipelineEvent);
+            if (it.ends)
+              events.push({
+                type: `${it.kind}.end`,
+                rank: it.rank,
+                batch: it.batch,
+                t: 100 + i,
+              } as PipelineEvent);
           });
           const t = timelineSpans(events);
           expect(t.spans).toHaveLength(items.length);
@@ -85,7 +121,9 @@ describe('timelineLayout', () => {
   const tl = timelineSpans(scriptedRun({ ranks: 2, batches: 3 }));
   const layout = timelineLayout(tl, { pxPerMs: 10 });
   const bar = (rank: number, lane: string, batch: number) =>
-    layout.bars.find((b) => b.span.rank === rank && b.span.lane === lane && b.span.batch === batch)!;
+    layout.bars.find(
+      (b) => b.span.rank === rank && b.span.lane === lane && b.span.batch === batch,
+    )!;
 
   it('puts spans at x = left + (t - start) · pxPerMs', () => {
     expect(tl.start).toBe(0);
@@ -93,14 +131,17 @@ describe('timelineLayout', () => {
     expect(bar(1, 'forward', 0)).toMatchObject({ x: LAYOUT.left + 105, width: 30 });
     expect(bar(0, 'copy', 2).x).toBe(LAYOUT.left + 200);
     expect(layout.iterationLines.filter((l) => l.rank === 0).map((l) => l.x)).toEqual([
-      LAYOUT.left + 100, LAYOUT.left + 200, LAYOUT.left + 300,
+      LAYOUT.left + 100,
+      LAYOUT.left + 200,
+      LAYOUT.left + 300,
     ]);
   });
 
   it('stacks rows per rank: memcpy, dist splits, dist data, default; rank 1 below rank 0', () => {
     const rows0 = layout.rows.filter((r) => r.rank === 0).map((r) => r.row);
     expect(rows0).toEqual(['memcpy', 'dataDist.splits', 'dataDist.data', 'default']);
-    const y = (rank: number, row: string) => layout.rows.find((r) => r.rank === rank && r.row === row)!.y;
+    const y = (rank: number, row: string) =>
+      layout.rows.find((r) => r.rank === rank && r.row === row)!.y;
     expect(y(0, 'memcpy')).toBeLessThan(y(0, 'dataDist.splits'));
     expect(y(0, 'dataDist.data')).toBeLessThan(y(0, 'default'));
     expect(y(0, 'default')).toBeLessThan(y(1, 'memcpy'));
@@ -111,7 +152,10 @@ describe('timelineLayout', () => {
   });
 
   it('gives overlapping spans of one row their own sub-rows (two modules distributing at once)', () => {
-    const l = timelineLayout(timelineSpans(scriptedRun({ ranks: 1, batches: 1, twoModules: true })), { pxPerMs: 10 });
+    const l = timelineLayout(
+      timelineSpans(scriptedRun({ ranks: 1, batches: 1, twoModules: true })),
+      { pxPerMs: 10 },
+    );
     const data = l.bars.filter((b) => b.span.lane === 'distData');
     expect(data.map((b) => b.span.module)).toEqual(['sparse2', 'sparse']);
     expect(data[0].y).not.toBe(data[1].y);

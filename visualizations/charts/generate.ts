@@ -38,7 +38,9 @@ export const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.
 export async function renderChart(name: string): Promise<string> {
   const machine = CHART_MACHINES[name];
   if (!machine) {
-    throw new Error(`no chart named '${name}': known charts are ${Object.keys(CHART_MACHINES).join(', ')}`);
+    throw new Error(
+      `no chart named '${name}': known charts are ${Object.keys(CHART_MACHINES).join(', ')}`,
+    );
   }
   return renderMachineSvg(machineGraph(machine));
 }
@@ -125,10 +127,14 @@ export async function runChartsCommand(
   if (check) {
     const stale = await staleCharts(outDir);
     if (stale.length > 0) {
-      io.error(`sparsepipe charts: out of date in ${outDir}: ${stale.join(', ')} (run \`npx sparsepipe charts\`)`);
+      io.error(
+        `sparsepipe charts: out of date in ${outDir}: ${stale.join(', ')} (run \`npx sparsepipe charts\`)`,
+      );
       return 1;
     }
-    io.log(`sparsepipe charts: ${Object.keys(CHART_MACHINES).length} charts up to date in ${outDir}`);
+    io.log(
+      `sparsepipe charts: ${Object.keys(CHART_MACHINES).length} charts up to date in ${outDir}`,
+    );
     return 0;
   }
   for (const file of await generateCharts(outDir)) io.log(`wrote ${file}`);

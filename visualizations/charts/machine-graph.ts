@@ -158,7 +158,10 @@ function eventLabel(eventType: string, node: AnyStateNode): { kind: ChartEdgeKin
   // state or of a state containing it (the effect runs while the whole parent is active).
   for (const kind of ['done', 'error'] as const) {
     const suffix = `.${kind}`;
-    if (eventType.endsWith(suffix) && entryEffectsInScope(node).includes(eventType.slice(0, -suffix.length))) {
+    if (
+      eventType.endsWith(suffix) &&
+      entryEffectsInScope(node).includes(eventType.slice(0, -suffix.length))
+    ) {
       return { kind, text: `${kind}: ${eventType.slice(0, -suffix.length)}` };
     }
   }
@@ -189,7 +192,11 @@ function entryEffects(node: AnyStateNode): string[] {
     if (typeof name !== 'string') continue;
     const impl = implementations[name];
     const builtIn = (impl as { type?: unknown } | undefined)?.type;
-    if (typeof impl === 'function' && !(typeof builtIn === 'string' && builtIn.startsWith('xstate.'))) names.push(name);
+    if (
+      typeof impl === 'function' &&
+      !(typeof builtIn === 'string' && builtIn.startsWith('xstate.'))
+    )
+      names.push(name);
   }
   return names;
 }
@@ -217,7 +224,11 @@ export function guardName(guard: unknown): string {
         return g.name && g.name !== 'guard' ? g.name : 'inline';
     }
   }
-  if (guard && typeof guard === 'object' && typeof (guard as { type?: unknown }).type === 'string') {
+  if (
+    guard &&
+    typeof guard === 'object' &&
+    typeof (guard as { type?: unknown }).type === 'string'
+  ) {
     return (guard as { type: string }).type;
   }
   return 'inline';
@@ -229,7 +240,11 @@ function wrap(name: string): string {
 
 function actionName(action: unknown): string {
   if (typeof action === 'string') return action;
-  if (action && typeof action === 'object' && typeof (action as { type?: unknown }).type === 'string') {
+  if (
+    action &&
+    typeof action === 'object' &&
+    typeof (action as { type?: unknown }).type === 'string'
+  ) {
     return (action as { type: string }).type;
   }
   if (typeof action === 'function') {

@@ -65,7 +65,8 @@ function stateBlock(state: ChartState): StateTextBlock {
 /** elkjs is CommonJS: Node hands over `module.exports` (the constructor) as the default. */
 type ElkConstructor = new () => ElkApi;
 const ELK: ElkConstructor =
-  (elkModule as unknown as { default?: ElkConstructor }).default ?? (elkModule as unknown as ElkConstructor);
+  (elkModule as unknown as { default?: ElkConstructor }).default ??
+  (elkModule as unknown as ElkConstructor);
 
 /** ELK options shared by the top graph and every compound state. */
 const LAYERED: Record<string, string> = {
@@ -89,16 +90,32 @@ const LAYERED: Record<string, string> = {
 const nodeId = (path: string): string => `s:${path}`;
 const initialId = (path: string): string => `i:${path}`;
 
-function toElkNode(state: ChartState, blocks: Map<string, StateTextBlock>, order: { next: number }): ElkNode {
+function toElkNode(
+  state: ChartState,
+  blocks: Map<string, StateTextBlock>,
+  order: { next: number },
+): ElkNode {
   const block = stateBlock(state);
   blocks.set(state.path, block);
   const seeded = { x: 0, y: order.next++ * 40 };
   if (state.children.length === 0) {
-    return { id: nodeId(state.path), ...seeded, width: Math.max(block.width, 64), height: block.height };
+    return {
+      id: nodeId(state.path),
+      ...seeded,
+      width: Math.max(block.width, 64),
+      height: block.height,
+    };
   }
   const children: ElkNode[] = [];
   const initial = state.children.find((c) => c.initial);
-  if (initial) children.push({ id: initialId(state.path), x: 0, y: order.next++ * 40, width: INITIAL_DOT, height: INITIAL_DOT });
+  if (initial)
+    children.push({
+      id: initialId(state.path),
+      x: 0,
+      y: order.next++ * 40,
+      width: INITIAL_DOT,
+      height: INITIAL_DOT,
+    });
   for (const c of state.children) children.push(toElkNode(c, blocks, order));
   return {
     id: nodeId(state.path),
@@ -118,7 +135,11 @@ function edgeLabel(edge: ChartEdge): ElkLabel {
 function collectInitialEdges(state: ChartState, out: ElkExtendedEdge[]): void {
   const initial = state.children.find((c) => c.initial);
   if (initial && state.children.length > 0) {
-    out.push({ id: `init:${state.path}`, sources: [initialId(state.path)], targets: [nodeId(initial.path)] });
+    out.push({
+      id: `init:${state.path}`,
+      sources: [initialId(state.path)],
+      targets: [nodeId(initial.path)],
+    });
   }
   for (const c of state.children) collectInitialEdges(c, out);
 }
@@ -131,13 +152,21 @@ function collectInitialEdges(state: ChartState, out: ElkExtendedEdge[]): void {
  * const { elk } = toElkGraph(machineGraph(stageMachine));
  * elk.children?.[0].id; // 's:' (the machine's root state)
  */
-export function toElkGraph(graph: MachineGraph): { elk: ElkNode; blocks: Map<string, StateTextBlock> } {
+export function toElkGraph(graph: MachineGraph): {
+  elk: ElkNode;
+  blocks: Map<string, StateTextBlock>;
+} {
   const blocks = new Map<string, StateTextBlock>();
   const rootNode = toElkNode(graph.root, blocks, { next: 0 });
   const edges: ElkExtendedEdge[] = [];
   collectInitialEdges(graph.root, edges);
   for (const e of graph.edges) {
-    edges.push({ id: `e:${e.id}`, sources: [nodeId(e.source)], targets: [nodeId(e.target)], labels: [edgeLabel(e)] });
+    edges.push({
+      id: `e:${e.id}`,
+      sources: [nodeId(e.source)],
+      targets: [nodeId(e.target)],
+      labels: [edgeLabel(e)],
+    });
   }
   return {
     blocks,
@@ -170,7 +199,9 @@ function indexNodes(root: ElkNode): Map<string, ElkNode> {
  * ignores a minimum size), so a compound whose header is wider than its content gets its
  * right padding widened by the difference and the layout runs again.
  */
-async function layoutMachine(graph: MachineGraph): Promise<{ layout: ElkNode; blocks: Map<string, StateTextBlock> }> {
+async function layoutMachine(
+  graph: MachineGraph,
+): Promise<{ layout: ElkNode; blocks: Map<string, StateTextBlock> }> {
   const elk = new ELK();
   const { elk: input, blocks } = toElkGraph(graph);
   const inputById = indexNodes(input);
@@ -185,7 +216,10 @@ async function layoutMachine(graph: MachineGraph): Promise<{ layout: ElkNode; bl
       const deficit = block.width + 8 - (n.width ?? 0);
       if (deficit > 0.5) {
         const right = 14 + Math.ceil(deficit) + (attempt === 0 ? 0 : 4 * attempt);
-        node.layoutOptions = { ...node.layoutOptions, 'elk.padding': `[top=${block.height + 10},left=14,bottom=14,right=${right}]` };
+        node.layoutOptions = {
+          ...node.layoutOptions,
+          'elk.padding': `[top=${block.height + 10},left=14,bottom=14,right=${right}]`,
+        };
         widened = true;
       }
     }
@@ -200,7 +234,11 @@ function num(v: number): string {
 }
 
 function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 function edgeColor(kind: ChartEdge['kind']): string {
@@ -230,7 +268,12 @@ export async function renderMachineSvg(graph: MachineGraph): Promise<string> {
   out.push(`<title>${esc(graph.machineId)} state chart</title>`);
   out.push(
     '<defs>' +
-      Object.entries({ edge: COLORS.edge, error: COLORS.error, always: COLORS.always, done: COLORS.done })
+      Object.entries({
+        edge: COLORS.edge,
+        error: COLORS.error,
+        always: COLORS.always,
+        done: COLORS.done,
+      })
         .map(
           ([k, c]) =>
             `<marker id="arrow-${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
@@ -244,7 +287,8 @@ export async function renderMachineSvg(graph: MachineGraph): Promise<string> {
   const drawState = (state: ChartState, depth: number): void => {
     const n = byId.get(nodeId(state.path));
     const block = blocks.get(state.path);
-    if (!n || !block) throw new Error(`layout lost state '${state.path}' of machine '${graph.machineId}'`);
+    if (!n || !block)
+      throw new Error(`layout lost state '${state.path}' of machine '${graph.machineId}'`);
     const x = n.x ?? 0;
     const y = n.y ?? 0;
     const w = n.width ?? 0;
@@ -296,7 +340,11 @@ export async function renderMachineSvg(graph: MachineGraph): Promise<string> {
   const labels: string[] = [];
   for (const e of layout.edges ?? []) {
     const chartEdge = edgeKinds.get(e.id);
-    const kind = chartEdge ? (chartEdge.kind === 'event' || chartEdge.kind === 'after' ? 'edge' : chartEdge.kind) : 'edge';
+    const kind = chartEdge
+      ? chartEdge.kind === 'event' || chartEdge.kind === 'after'
+        ? 'edge'
+        : chartEdge.kind
+      : 'edge';
     const color = chartEdge ? edgeColor(chartEdge.kind) : COLORS.text;
     for (const s of e.sections ?? []) {
       const pts = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint];

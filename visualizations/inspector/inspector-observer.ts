@@ -30,7 +30,10 @@ export interface InspectorObserverOptions {
   /** Stamps `t` (default: `performance.now()`). Pass the device clock for virtual time. */
   clock?: Pick<Clock, 'now'>;
   /** Override how a machine actor is named (default: the pipeline's naming). */
-  nameActor?: (machineId: string, context: Record<string, unknown>) => { actor: string; batch?: number } | null;
+  nameActor?: (
+    machineId: string,
+    context: Record<string, unknown>,
+  ) => { actor: string; batch?: number } | null;
 }
 
 /** `{ progressing: 'forward' }` → `progressing.forward`; parallel regions joined by `,`. */
@@ -50,10 +53,17 @@ export function stateValueName(value: unknown): string {
  * @example
  * pipelineActorName('stage', { stage: 'copy' }); // { actor: 'copyStage' }
  */
-export function pipelineActorName(machineId: string, context: Record<string, unknown>): { actor: string; batch?: number } {
-  if (machineId === 'stage' && typeof context.stage === 'string') return { actor: `${context.stage}Stage` };
+export function pipelineActorName(
+  machineId: string,
+  context: Record<string, unknown>,
+): { actor: string; batch?: number } {
+  if (machineId === 'stage' && typeof context.stage === 'string')
+    return { actor: `${context.stage}Stage` };
   if (machineId === 'shardedModule' && typeof context.module === 'string') {
-    return { actor: `module:${context.module}`, ...(typeof context.batch === 'number' ? { batch: context.batch } : {}) };
+    return {
+      actor: `module:${context.module}`,
+      ...(typeof context.batch === 'number' ? { batch: context.batch } : {}),
+    };
   }
   return { actor: machineId };
 }

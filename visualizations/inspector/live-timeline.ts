@@ -22,14 +22,18 @@ export interface LiveTimelineOptions {
  * @example
  * recentEvents(events, 4).length <= events.length; // true
  */
-export function recentEvents(events: readonly PipelineEvent[], iterations: number): readonly PipelineEvent[] {
+export function recentEvents(
+  events: readonly PipelineEvent[],
+  iterations: number,
+): readonly PipelineEvent[] {
   if (events.length === 0) return events;
   let lowest = Infinity;
   for (const e of events) if (e.rank < lowest) lowest = e.rank;
   let seen = 0;
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
-    if (e.type === 'forward.start' && e.rank === lowest && ++seen === iterations + 2) return events.slice(i);
+    if (e.type === 'forward.start' && e.rank === lowest && ++seen === iterations + 2)
+      return events.slice(i);
   }
   return events;
 }
@@ -40,7 +44,10 @@ export function recentEvents(events: readonly PipelineEvent[], iterations: numbe
  * @example
  * socket.send(JSON.stringify({ type: 'timeline', svg: liveTimelineSvg(log) }));
  */
-export function liveTimelineSvg(events: readonly PipelineEvent[], options: LiveTimelineOptions = {}): string {
+export function liveTimelineSvg(
+  events: readonly PipelineEvent[],
+  options: LiveTimelineOptions = {},
+): string {
   const tail = recentEvents(events, options.iterations ?? 16);
   return renderTimelineSvg(tail, { plotWidth: options.plotWidth ?? 1100 });
 }

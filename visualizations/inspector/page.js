@@ -72,11 +72,13 @@
   /** Keep the newest few batches of a module (so its chart shows the pipelining, not history). */
   function pruneModules(perRank, actor) {
     const batches = [];
-    for (const v of perRank.values()) if (v.actor === actor && v.batch !== undefined) batches.push(v.batch);
+    for (const v of perRank.values())
+      if (v.actor === actor && v.batch !== undefined) batches.push(v.batch);
     if (batches.length <= MODULE_BATCHES_SHOWN) return;
     batches.sort((a, b) => b - a);
     const keepFrom = batches[MODULE_BATCHES_SHOWN - 1];
-    for (const [key, v] of perRank) if (v.actor === actor && v.batch !== undefined && v.batch < keepFrom) perRank.delete(key);
+    for (const [key, v] of perRank)
+      if (v.actor === actor && v.batch !== undefined && v.batch < keepFrom) perRank.delete(key);
   }
 
   // ---- charts ------------------------------------------------------------------------------
@@ -122,9 +124,14 @@
     for (const [name, chart] of state.charts) {
       const svg = chart.svg;
       if (!svg) continue;
-      for (const el of svg.querySelectorAll('.state.active, .state.active-ancestor')) el.classList.remove('active', 'active-ancestor');
+      for (const el of svg.querySelectorAll('.state.active, .state.active-ancestor'))
+        el.classList.remove('active', 'active-ancestor');
       for (const el of svg.querySelectorAll('.marker')) el.remove();
-      const actors = (byChart.get(name) || []).slice().sort((a, b) => (a.actor < b.actor ? -1 : a.actor > b.actor ? 1 : (a.batch || 0) - (b.batch || 0)));
+      const actors = (byChart.get(name) || [])
+        .slice()
+        .sort((a, b) =>
+          a.actor < b.actor ? -1 : a.actor > b.actor ? 1 : (a.batch || 0) - (b.batch || 0),
+        );
       const labels = [];
       const markersAt = new Map();
       for (const a of actors) {
@@ -147,7 +154,9 @@
         }
       }
       keepInView(chart.panel, svg.querySelector('.state.active'));
-      chart.actorsLine.textContent = labels.length ? labels.join('  ·  ') : '(no actor of rank ' + state.selectedRank + ' yet)';
+      chart.actorsLine.textContent = labels.length
+        ? labels.join('  ·  ')
+        : '(no actor of rank ' + state.selectedRank + ' yet)';
     }
   }
 
@@ -161,7 +170,8 @@
   }
 
   function findState(svg, path) {
-    for (const el of svg.querySelectorAll('.state')) if (el.getAttribute('data-state') === path) return el;
+    for (const el of svg.querySelectorAll('.state'))
+      if (el.getAttribute('data-state') === path) return el;
     return null;
   }
 
@@ -199,7 +209,8 @@
     const sel = $('rank');
     const keep = state.selectedRank;
     sel.textContent = '';
-    for (const r of sortedRanks()) sel.append(new Option('rank ' + r, String(r), false, r === keep));
+    for (const r of sortedRanks())
+      sel.append(new Option('rank ' + r, String(r), false, r === keep));
     const filter = $('filter-rank');
     const fkeep = filter.value;
     filter.textContent = '';
@@ -240,7 +251,14 @@
 
   function row(e) {
     const tr = document.createElement('tr');
-    tr.className = e.type === 'actor.state' ? 'state' : /\.(start|end|splits)$/.test(e.type) ? 'span' : e.type === 'pipeline.failed' ? 'fail' : 'point';
+    tr.className =
+      e.type === 'actor.state'
+        ? 'state'
+        : /\.(start|end|splits)$/.test(e.type)
+          ? 'span'
+          : e.type === 'pipeline.failed'
+            ? 'fail'
+            : 'point';
     const details =
       e.type === 'actor.state'
         ? e.actor + ': ' + (e.from || '∅') + ' → ' + e.to
@@ -294,16 +312,29 @@
   }
 
   function updateLogCount() {
-    $('log-count').textContent = $('log-body').childElementCount + ' shown of ' + state.events.length;
+    $('log-count').textContent =
+      $('log-body').childElementCount + ' shown of ' + state.events.length;
   }
 
   // ---- status and controls ----------------------------------------------------------------
 
   function renderStatus() {
     const el = $('status');
-    const label = !state.connected ? 'disconnected' : state.done ? 'finished' : state.paused ? 'paused' : 'running';
+    const label = !state.connected
+      ? 'disconnected'
+      : state.done
+        ? 'finished'
+        : state.paused
+          ? 'paused'
+          : 'running';
     el.textContent = label;
-    el.className = !state.connected ? 'offline' : state.done ? 'done' : state.paused ? 'paused' : 'running';
+    el.className = !state.connected
+      ? 'offline'
+      : state.done
+        ? 'done'
+        : state.paused
+          ? 'paused'
+          : 'running';
     const live = state.connected && state.controls && !state.done;
     $('pause').disabled = !live || state.paused;
     $('step').disabled = !live || !state.paused;
@@ -312,11 +343,14 @@
 
   let socket = null;
   function control(action) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'control', action }));
+    if (socket && socket.readyState === WebSocket.OPEN)
+      socket.send(JSON.stringify({ type: 'control', action }));
   }
 
   function connect() {
-    socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    socket = new WebSocket(
+      (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws',
+    );
     socket.onopen = () => {
       state.connected = true;
       $('error').textContent = '';
@@ -368,6 +402,7 @@
     state.selectedRank = Number(e.target.value);
     renderHighlights();
   };
-  for (const id of ['filter-rank', 'filter-actor', 'filter-batch']) $(id).addEventListener('input', rebuildLog);
+  for (const id of ['filter-rank', 'filter-actor', 'filter-batch'])
+    $(id).addEventListener('input', rebuildLog);
   connect();
 })();

@@ -24,7 +24,9 @@ export function loadRecordedRun(file: string): PipelineEvent[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read the recorded run (${e instanceof Error ? e.message : String(e)})`);
+    throw new Error(
+      `${file}: cannot read the recorded run (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   let data: unknown;
   try {
@@ -32,7 +34,8 @@ export function loadRecordedRun(file: string): PipelineEvent[] {
   } catch (e) {
     throw new Error(`${file}: not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  if (!Array.isArray(data)) throw new Error(`${file}: expected a JSON array of pipeline events, got ${typeof data}`);
+  if (!Array.isArray(data))
+    throw new Error(`${file}: expected a JSON array of pipeline events, got ${typeof data}`);
   data.forEach((e: unknown, i: number) => {
     const where = `${file}: event ${i}`;
     if (typeof e !== 'object' || e === null) throw new Error(`${where}: not an object`);
@@ -41,8 +44,10 @@ export function loadRecordedRun(file: string): PipelineEvent[] {
     if (typeof r.rank !== 'number' || !Number.isInteger(r.rank) || r.rank < 0) {
       throw new Error(`${where} (${r.type}): field 'rank' must be an integer ≥ 0`);
     }
-    if (typeof r.t !== 'number' || !Number.isFinite(r.t)) throw new Error(`${where} (${r.type}): field 't' must be a finite number`);
-    if (r.batch !== undefined && typeof r.batch !== 'number') throw new Error(`${where} (${r.type}): field 'batch' must be a number`);
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t))
+      throw new Error(`${where} (${r.type}): field 't' must be a finite number`);
+    if (r.batch !== undefined && typeof r.batch !== 'number')
+      throw new Error(`${where} (${r.type}): field 'batch' must be a number`);
     if (r.type === 'actor.state' && (typeof r.actor !== 'string' || typeof r.to !== 'string')) {
       throw new Error(`${where} (actor.state): fields 'actor' and 'to' must be strings`);
     }
@@ -61,7 +66,11 @@ export async function replayInspector(
   options: Omit<InspectorOptions, 'recorded' | 'feed' | 'controls'> = {},
 ): Promise<InspectorHandle> {
   const events = loadRecordedRun(file);
-  return startInspector({ title: `sparsepipe inspector — replay of ${file}`, ...options, recorded: events });
+  return startInspector({
+    title: `sparsepipe inspector — replay of ${file}`,
+    ...options,
+    recorded: events,
+  });
 }
 
 const USAGE = `usage: sparsepipe inspect FILE [--port N] [--host H]
@@ -83,7 +92,10 @@ export interface InspectCommandIo {
  * @example
  * process.exitCode = await runInspectCommand(['run.json', '--port', '8080']);
  */
-export async function runInspectCommand(argv: readonly string[], io: InspectCommandIo = console): Promise<number> {
+export async function runInspectCommand(
+  argv: readonly string[],
+  io: InspectCommandIo = console,
+): Promise<number> {
   let file: string | undefined;
   let port = 0;
   let host = '127.0.0.1';
@@ -127,7 +139,9 @@ export async function runInspectCommand(argv: readonly string[], io: InspectComm
     io.error(`sparsepipe inspect: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  io.log(`inspector: ${inspector.url} (replay of ${inspector.events.length} events from ${file}; Ctrl-C to stop)`);
+  io.log(
+    `inspector: ${inspector.url} (replay of ${inspector.events.length} events from ${file}; Ctrl-C to stop)`,
+  );
   await (io.untilStopped ?? untilSignal());
   await inspector.close();
   return 0;

@@ -100,9 +100,15 @@ const TIMELINE_MS = 300;
 export async function startInspector(options: InspectorOptions = {}): Promise<InspectorHandle> {
   const host = options.host ?? '127.0.0.1';
   const charts = await Promise.all(
-    Object.entries(options.charts ?? CHART_MACHINES).map(async ([name, machine]) => ({ name, svg: await chartSvg(machine) })),
+    Object.entries(options.charts ?? CHART_MACHINES).map(async ([name, machine]) => ({
+      name,
+      svg: await chartSvg(machine),
+    })),
   );
-  const pageHtml = readFileSync(`${PAGE_DIR}page.html`, 'utf8').replace('{{TITLE}}', escapeHtml(options.title ?? 'sparsepipe inspector'));
+  const pageHtml = readFileSync(`${PAGE_DIR}page.html`, 'utf8').replace(
+    '{{TITLE}}',
+    escapeHtml(options.title ?? 'sparsepipe inspector'),
+  );
   const pageJs = readFileSync(`${PAGE_DIR}page.js`, 'utf8');
   const events: PipelineEvent[] = [...(options.recorded ?? [])];
   let pending: PipelineEvent[] = [];
@@ -177,17 +183,26 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
         return;
       }
       if (msg.type !== 'control' || !['pause', 'resume', 'step'].includes(msg.action)) {
-        send(ws, { type: 'error', message: `inspector: unknown message ${JSON.stringify(msg).slice(0, 80)}` });
+        send(ws, {
+          type: 'error',
+          message: `inspector: unknown message ${JSON.stringify(msg).slice(0, 80)}`,
+        });
         return;
       }
       if (!options.controls) {
-        send(ws, { type: 'error', message: `inspector: '${msg.action}' is not available (no controls: this is a replay)` });
+        send(ws, {
+          type: 'error',
+          message: `inspector: '${msg.action}' is not available (no controls: this is a replay)`,
+        });
         return;
       }
       try {
         options.controls[msg.action]();
       } catch (e) {
-        send(ws, { type: 'error', message: `inspector: ${msg.action} failed: ${e instanceof Error ? e.message : String(e)}` });
+        send(ws, {
+          type: 'error',
+          message: `inspector: ${msg.action} failed: ${e instanceof Error ? e.message : String(e)}`,
+        });
         return;
       }
       if (msg.action === 'pause') paused = true;
@@ -204,7 +219,10 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
       error: (e: unknown) => {
         done = true;
         flush();
-        broadcast({ type: 'error', message: `inspector: the event feed failed: ${e instanceof Error ? e.message : String(e)}` });
+        broadcast({
+          type: 'error',
+          message: `inspector: the event feed failed: ${e instanceof Error ? e.message : String(e)}`,
+        });
         broadcast(status());
       },
       complete: () => {
@@ -239,7 +257,9 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
       for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.close((err) => (err ? reject(err) : resolve())),
+      );
     },
   };
 }
@@ -249,7 +269,8 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, html: string, js
   const headers = {
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+    'Content-Security-Policy':
+      "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
   };
   if (req.method !== 'GET') {
     res.writeHead(405, headers).end('method not allowed');
@@ -276,5 +297,9 @@ function sameOrigin(req: IncomingMessage): boolean {
 }
 
 function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }

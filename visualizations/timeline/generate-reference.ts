@@ -49,10 +49,19 @@ export async function generateReferenceTimelines(
   const written: string[] = [];
   for (const run of RUNS.filter((r) => kinds.includes(r.kind))) {
     const costModel = new CostModel({ overrides: parseCostOverrides(REFERENCE_COST) });
-    const result = await simulateCluster({ worldSize: 2, costModel, batches: 8, globalBatchSize: 16, seed: 7, pipeline: run.kind });
+    const result = await simulateCluster({
+      worldSize: 2,
+      costModel,
+      batches: 8,
+      globalBatchSize: 16,
+      seed: 7,
+      pipeline: run.kind,
+    });
     if (!result.ok) {
       const failed = result.ranks.find((r) => r.error)?.error;
-      throw new Error(`reference run '${run.kind}' failed: ${failed?.message ?? 'a rank did not finish'}`);
+      throw new Error(
+        `reference run '${run.kind}' failed: ${failed?.message ?? 'a rank did not finish'}`,
+      );
     }
     const title = `${run.title} · world 2 · sim --cost ${REFERENCE_COST} · 8 batches (virtual ms)`;
     const file = join(outDir, run.file);

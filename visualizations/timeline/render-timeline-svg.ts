@@ -41,7 +41,11 @@ function num(v: number): string {
 }
 
 function esc(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 /**
@@ -50,8 +54,13 @@ function esc(text: string): string {
  * @example
  * const svg = renderTimelineSvg(events, { title: 'sparseDist, world 2', pxPerMs: 4 });
  */
-export function renderTimelineSvg(input: Timeline | readonly PipelineEvent[], options: TimelineSvgOptions = {}): string {
-  const timeline = Array.isArray(input) ? timelineSpans(input as readonly PipelineEvent[]) : (input as Timeline);
+export function renderTimelineSvg(
+  input: Timeline | readonly PipelineEvent[],
+  options: TimelineSvgOptions = {},
+): string {
+  const timeline = Array.isArray(input)
+    ? timelineSpans(input as readonly PipelineEvent[])
+    : (input as Timeline);
   const L = timelineLayout(timeline, options);
   const out: string[] = [];
   out.push(
@@ -60,12 +69,17 @@ export function renderTimelineSvg(input: Timeline | readonly PipelineEvent[], op
   );
   out.push(`<title>${esc(options.title ?? 'pipeline timeline')}</title>`);
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  if (options.title) out.push(`<text x="8" y="14" font-size="12" font-weight="bold" fill="#0f172a">${esc(options.title)}</text>`);
+  if (options.title)
+    out.push(
+      `<text x="8" y="14" font-size="12" font-weight="bold" fill="#0f172a">${esc(options.title)}</text>`,
+    );
 
   const plotBottom = L.height - 34;
   // Axis and grid.
   out.push('<g class="axis">');
-  out.push(`<line x1="${num(L.left)}" y1="${L.top - 10}" x2="${num(L.width - 24)}" y2="${L.top - 10}" stroke="#94a3b8"/>`);
+  out.push(
+    `<line x1="${num(L.left)}" y1="${L.top - 10}" x2="${num(L.width - 24)}" y2="${L.top - 10}" stroke="#94a3b8"/>`,
+  );
   for (const tick of L.ticks) {
     out.push(
       `<line x1="${num(tick.x)}" y1="${L.top - 14}" x2="${num(tick.x)}" y2="${num(plotBottom)}" stroke="#e2e8f0"/>` +
@@ -84,9 +98,13 @@ export function renderTimelineSvg(input: Timeline | readonly PipelineEvent[], op
   }
   for (const row of L.rows) {
     if (row.subRow === 0) {
-      out.push(`<text x="${L.left - 6}" y="${num(row.y + row.height - 4)}" text-anchor="end" fill="#334155">${esc(row.label)}</text>`);
+      out.push(
+        `<text x="${L.left - 6}" y="${num(row.y + row.height - 4)}" text-anchor="end" fill="#334155">${esc(row.label)}</text>`,
+      );
     }
-    out.push(`<rect x="${num(L.left)}" y="${num(row.y)}" width="${num(L.width - L.left - 24)}" height="${row.height}" fill="#f8fafc"/>`);
+    out.push(
+      `<rect x="${num(L.left)}" y="${num(row.y)}" width="${num(L.width - L.left - 24)}" height="${row.height}" fill="#f8fafc"/>`,
+    );
   }
 
   // Bars.

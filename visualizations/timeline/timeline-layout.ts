@@ -12,7 +12,11 @@ import type { Rank } from '../../src/protocol/index.ts';
 import type { Timeline, TimelineLane, TimelineSpan } from './timeline-spans.ts';
 
 /** The rows of one rank, top to bottom, and the lanes each shows. */
-export const TIMELINE_ROWS: ReadonlyArray<{ id: string; label: string; lanes: readonly TimelineLane[] }> = [
+export const TIMELINE_ROWS: ReadonlyArray<{
+  id: string;
+  label: string;
+  lanes: readonly TimelineLane[];
+}> = [
   { id: 'memcpy', label: 'memcpy', lanes: ['copy'] },
   { id: 'dataDist.splits', label: 'dataDist splits', lanes: ['distSplits'] },
   { id: 'dataDist.data', label: 'dataDist data', lanes: ['distData'] },
@@ -82,11 +86,16 @@ const MIN_WIDTH = 820;
  * const { x } = timelineLayout(tl, { pxPerMs: 2 });
  * x(tl.start); // LAYOUT.left
  */
-export function timelineLayout(timeline: Timeline, options: TimelineLayoutOptions = {}): TimelineLayout {
+export function timelineLayout(
+  timeline: Timeline,
+  options: TimelineLayoutOptions = {},
+): TimelineLayout {
   const span = Math.max(timeline.end - timeline.start, 1e-9);
   const pxPerMs = options.pxPerMs ?? (options.plotWidth ?? 1000) / span;
   if (!(pxPerMs > 0) || !Number.isFinite(pxPerMs)) {
-    throw new RangeError(`timelineLayout: pxPerMs must be a positive number, got ${String(options.pxPerMs)}`);
+    throw new RangeError(
+      `timelineLayout: pxPerMs must be a positive number, got ${String(options.pxPerMs)}`,
+    );
   }
   const x = (t: number): number => LAYOUT.left + (t - timeline.start) * pxPerMs;
   const rows: TimelineRowBox[] = [];
@@ -128,9 +137,19 @@ export function timelineLayout(timeline: Timeline, options: TimelineLayoutOption
   const plotBottom = timeline.ranks.length > 0 ? y - LAYOUT.rankGap : y;
   const iterationLines = timeline.iterations.map((it) => {
     const box = rankBoxes.find((r) => r.rank === it.rank)!;
-    return { rank: it.rank, batch: it.batch, x: x(it.t), y1: box.y - 3, y2: box.y + box.height + 3 };
+    return {
+      rank: it.rank,
+      batch: it.batch,
+      x: x(it.t),
+      y1: box.y - 3,
+      y2: box.y + box.height + 3,
+    };
   });
-  const ticks = axisTicks(timeline.start, timeline.end).map((t) => ({ t, x: x(t), label: `${formatMs(t)} ms` }));
+  const ticks = axisTicks(timeline.start, timeline.end).map((t) => ({
+    t,
+    x: x(t),
+    label: `${formatMs(t)} ms`,
+  }));
   return {
     width: Math.max(LAYOUT.left + span * pxPerMs + LAYOUT.right, MIN_WIDTH),
     height: plotBottom + 8 + LAYOUT.legendHeight,
@@ -178,7 +197,8 @@ export function axisTicks(start: number, end: number): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let i = Math.ceil(start / step); i * step <= end + step * 1e-9; i++) ticks.push(roundTo(i * step, step));
+  for (let i = Math.ceil(start / step); i * step <= end + step * 1e-9; i++)
+    ticks.push(roundTo(i * step, step));
   return ticks;
 }
 

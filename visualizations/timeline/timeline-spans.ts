@@ -15,7 +15,13 @@
 import type { PipelineEvent, Rank, StreamName } from '../../src/protocol/index.ts';
 
 /** What a span did; each lane belongs to one stream. */
-export type TimelineLane = 'copy' | 'distSplits' | 'distData' | 'forward' | 'backward' | 'optimizer';
+export type TimelineLane =
+  | 'copy'
+  | 'distSplits'
+  | 'distData'
+  | 'forward'
+  | 'backward'
+  | 'optimizer';
 
 export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   copy: 'memcpy',
@@ -108,8 +114,12 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
   let start = Infinity;
   let end = -Infinity;
 
-  const keyOf = (rank: Rank, lane: TimelineLane, batch: number, module: string | undefined): string =>
-    `${rank}|${lane}|${batch}|${module ?? ''}`;
+  const keyOf = (
+    rank: Rank,
+    lane: TimelineLane,
+    batch: number,
+    module: string | undefined,
+  ): string => `${rank}|${lane}|${batch}|${module ?? ''}`;
   const begin = (e: PipelineEvent, lane: TimelineLane, batch: number): void => {
     const span: TimelineSpan = {
       rank: e.rank,
@@ -127,7 +137,11 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
     if (list) list.push(span);
     else open.set(key, [span]);
   };
-  const finish = (e: PipelineEvent, lane: TimelineLane, batch: number): TimelineSpan | undefined => {
+  const finish = (
+    e: PipelineEvent,
+    lane: TimelineLane,
+    batch: number,
+  ): TimelineSpan | undefined => {
     const key = keyOf(e.rank, lane, batch, e.module);
     const span = open.get(key)?.shift();
     if (!span) return undefined;
@@ -164,7 +178,12 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
         else unmatched.push(e);
       }
     } else if (MARKED_POINTS.has(e.type)) {
-      points.push({ rank: e.rank, type: e.type, t: e.t, ...(e.batch === undefined ? {} : { batch: e.batch }) });
+      points.push({
+        rank: e.rank,
+        type: e.type,
+        t: e.t,
+        ...(e.batch === undefined ? {} : { batch: e.batch }),
+      });
     }
   }
   if (!Number.isFinite(start)) {
@@ -172,5 +191,13 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
     end = 0;
   }
   for (const s of spans) if (s.open) s.end = end;
-  return { spans, points, iterations, ranks: [...ranks].sort((a, b) => a - b), start, end, unmatched };
+  return {
+    spans,
+    points,
+    iterations,
+    ranks: [...ranks].sort((a, b) => a - b),
+    start,
+    end,
+    unmatched,
+  };
 }

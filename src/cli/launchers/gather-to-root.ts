@@ -23,14 +23,20 @@ import type { ProcessGroup } from '../../protocol/index.ts';
  * @example
  * const parts = await gatherToRoot(pg, pg.rank === 0 ? null : Int32Array.of(pg.rank));
  */
-export async function gatherToRoot(pg: ProcessGroup, words: Int32Array | null): Promise<Array<Int32Array | null> | null> {
+export async function gatherToRoot(
+  pg: ProcessGroup,
+  words: Int32Array | null,
+): Promise<Array<Int32Array | null> | null> {
   const root = pg.rank === 0;
-  if (!root && words === null) throw new TypeError(`gatherToRoot: rank ${pg.rank} has nothing to send (words is null)`);
+  if (!root && words === null)
+    throw new TypeError(`gatherToRoot: rank ${pg.rank} has nothing to send (words is null)`);
   const sendCounts = new Int32Array(pg.worldSize);
   if (!root) sendCounts[0] = words!.length;
   const recvCounts = await pg.allToAllSplits(sendCounts, { label: 'gather sizes to rank 0' });
   const data = root ? new Int32Array(0) : words!;
-  const received = await pg.allToAllV(data, sendCounts, recvCounts, { label: 'gather results to rank 0' });
+  const received = await pg.allToAllV(data, sendCounts, recvCounts, {
+    label: 'gather results to rank 0',
+  });
   if (!root) return null;
   const parts: Array<Int32Array | null> = [null];
   let at = 0;

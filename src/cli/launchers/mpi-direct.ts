@@ -66,7 +66,11 @@ export function mpiDirectPlan(
   if (options.backend !== 'mpi') return null;
   const world = mpirunWorld(env);
   if (!world) return null;
-  return { options: optionsForMpiWorld(options, world, ranksFlagGiven(argv)), launcher: mpiDirectLauncher, leader: world.rank === 0 };
+  return {
+    options: optionsForMpiWorld(options, world, ranksFlagGiven(argv)),
+    launcher: mpiDirectLauncher,
+    leader: world.rank === 0,
+  };
 }
 
 type MpiModule = typeof import('../../runtime/collectives/mpi/index.ts');
@@ -81,7 +85,8 @@ export const mpiDirectLauncher: RankLauncher = {
   backend: 'mpi',
   async launch(plan: LaunchPlan, observer: LaunchObserver): Promise<LaunchOutcome> {
     const device = plan.options.device;
-    if (device === 'sim') throw new CliError('--backend mpi under mpirun needs a real --device (wasm, cpu or gpu)');
+    if (device === 'sim')
+      throw new CliError('--backend mpi under mpirun needs a real --device (wasm, cpu or gpu)');
     process.env.OMPI_MCA_mpi_yield_when_idle ??= '1'; // read by MPI_Init: waiting ranks leave the CPU to the working ones
     const mpi: MpiModule = await import('../../runtime/collectives/mpi/index.ts');
     let pg: MpiProcessGroup;
@@ -90,10 +95,14 @@ export const mpiDirectLauncher: RankLauncher = {
       pg = await mpi.createMpiProcessGroup({ timeoutMs: MPI_DIRECT_TIMEOUT_MS });
       dist = await pg.channel('dataDist');
     } catch (e) {
-      throw new CliError(`--backend mpi under mpirun: could not join the MPI job: ${errorLine(e).replace(/^sparsepipe: /, '')}`);
+      throw new CliError(
+        `--backend mpi under mpirun: could not join the MPI job: ${errorLine(e).replace(/^sparsepipe: /, '')}`,
+      );
     }
     const abort = async (error: unknown): Promise<never> => {
-      process.stderr.write(`${errorLine(error).replace(/^sparsepipe: /, `sparsepipe: rank ${pg.rank}: `)}\n`);
+      process.stderr.write(
+        `${errorLine(error).replace(/^sparsepipe: /, `sparsepipe: rank ${pg.rank}: `)}\n`,
+      );
       const { lib } = await mpi.MpiRuntime.init();
       lib.abort(lib.handles.commWorld, 1); // mpirun ends every rank of the job
       throw error; // not reached
@@ -103,7 +112,9 @@ export const mpiDirectLauncher: RankLauncher = {
     let own: RankResult;
     try {
       if (pg.worldSize !== plan.specs.length) {
-        throw new Error(`internal: ${plan.specs.length} rank specs for an MPI world of ${pg.worldSize} processes`);
+        throw new Error(
+          `internal: ${plan.specs.length} rank specs for an MPI world of ${pg.worldSize} processes`,
+        );
       }
       const hooks: RankHooks = {};
       if (pg.rank === 0 && observer.onIteration) hooks.onIteration = observer.onIteration;
@@ -119,7 +130,9 @@ export const mpiDirectLauncher: RankLauncher = {
     }
     await Promise.all([dist.close(), pg.close()]); // the last close finalizes MPI
     if (!gathered) return { role: 'follower' };
-    const results = gathered.map((words, r) => (words === null ? own : unpackWords<RankResult>(words, `rank ${r}'s result`)));
+    const results = gathered.map((words, r) =>
+      words === null ? own : unpackWords<RankResult>(words, `rank ${r}'s result`),
+    );
     return { role: 'leader', results, simulatedMs: null, clock: 'wall' };
   },
 };

@@ -43,7 +43,12 @@ const NO_JOB_TIMEOUT_MS = 2 ** 31 - 1;
 
 interface MpiModule {
   mpiAvailability(): { available: true } | { available: false; reason: string };
-  runMpiJob(options: { worldSize: number; command: string[]; cwd: string; jobTimeoutMs: number }): Promise<{
+  runMpiJob(options: {
+    worldSize: number;
+    command: string[];
+    cwd: string;
+    jobTimeoutMs: number;
+  }): Promise<{
     exitCode: number | null;
     signal: string | null;
     stdout: string;
@@ -57,12 +62,15 @@ export const mpiLauncher: RankLauncher = {
   async launch(plan: LaunchPlan): Promise<LaunchOutcome> {
     const mod = (await importOptional(MPI_MODULE)) as MpiModule | null;
     if (!mod || typeof mod.runMpiJob !== 'function') {
-      throw new CliError('--backend mpi is not available yet (src/runtime/collectives/mpi/index.ts is missing); use --backend sim');
+      throw new CliError(
+        '--backend mpi is not available yet (src/runtime/collectives/mpi/index.ts is missing); use --backend sim',
+      );
     }
     const availability = mod.mpiAvailability();
     if (!availability.available) throw new CliError(`--backend mpi: ${availability.reason}`);
     const device = plan.options.device;
-    if (device === 'sim') throw new CliError('--backend mpi needs a real --device (wasm, cpu or gpu)');
+    if (device === 'sim')
+      throw new CliError('--backend mpi needs a real --device (wasm, cpu or gpu)');
     const worldSize = plan.options.ranks;
     const dir = await mkdtemp(join(tmpdir(), 'sparsepipe-mpi-'));
     try {
@@ -76,10 +84,16 @@ export const mpiLauncher: RankLauncher = {
         jobTimeoutMs: NO_JOB_TIMEOUT_MS,
       });
       const failed = run.reports.find((r) => (r.payload as { ok?: boolean })?.ok === false);
-      if (failed) throw new CliError(`--backend mpi: rank ${failed.rank} failed: ${(failed.payload as { error: string }).error}`);
+      if (failed)
+        throw new CliError(
+          `--backend mpi: rank ${failed.rank} failed: ${(failed.payload as { error: string }).error}`,
+        );
       const died = deadRank(`${run.stdout}\n${run.stderr}`);
-      if (died) throw new CliError(`--backend mpi: rank ${died.rank} failed: its process ${died.how}`);
-      const ok = new Set(run.reports.filter((r) => (r.payload as { ok?: boolean })?.ok === true).map((r) => r.rank));
+      if (died)
+        throw new CliError(`--backend mpi: rank ${died.rank} failed: its process ${died.how}`);
+      const ok = new Set(
+        run.reports.filter((r) => (r.payload as { ok?: boolean })?.ok === true).map((r) => r.rank),
+      );
       if (run.exitCode !== 0 || ok.size !== worldSize) {
         const missing = Array.from({ length: worldSize }, (_, r) => r).filter((r) => !ok.has(r));
         const last = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? '';
@@ -90,7 +104,8 @@ export const mpiLauncher: RankLauncher = {
         );
       }
       const results: RankResult[] = [];
-      for (let r = 0; r < worldSize; r++) results.push(await readArrayJson<RankResult>(dir, `result-${r}`));
+      for (let r = 0; r < worldSize; r++)
+        results.push(await readArrayJson<RankResult>(dir, `result-${r}`));
       return { role: 'leader', results, simulatedMs: null, clock: 'wall' };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -103,6 +118,9 @@ export const mpiLauncher: RankLauncher = {
  * `… process rank 1 with PID 123 on node h exited on signal 9 (Killed).`
  */
 function deadRank(output: string): { rank: number; how: string } | null {
-  const m = /process rank (\d+) with PID \d+ on node \S+ (exited on signal \d+(?: \([^)]*\))?)/.exec(output);
+  const m =
+    /process rank (\d+) with PID \d+ on node \S+ (exited on signal \d+(?: \([^)]*\))?)/.exec(
+      output,
+    );
   return m ? { rank: Number(m[1]), how: m[2] } : null;
 }

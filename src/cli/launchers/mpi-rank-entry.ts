@@ -25,7 +25,13 @@ try {
   const beforeBatch = dieHook(job.fault, pg.rank, () => {
     process.kill(process.pid, 'SIGKILL');
   }); // SPARSEPIPE_FAULT
-  const result = await runRankJobOnDevice(spec, job.device, pg, dist, beforeBatch ? { beforeBatch } : {});
+  const result = await runRankJobOnDevice(
+    spec,
+    job.device,
+    pg,
+    dist,
+    beforeBatch ? { beforeBatch } : {},
+  );
   await writeArrayJson(jobDir, `result-${pg.rank}`, result);
   writeRankLine(pg.rank, { ok: true });
 } catch (e) {

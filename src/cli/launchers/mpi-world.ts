@@ -66,7 +66,11 @@ export function ranksFlagGiven(argv: readonly string[]): boolean {
  * optionsForMpiWorld(options, { size: 2, rank: 0 }, false).ranks; // 2
  * optionsForMpiWorld({ ...options, ranks: 3 }, { size: 2, rank: 0 }, true); // throws: --ranks 3 does not match …
  */
-export function optionsForMpiWorld(options: TrainOptions, world: MpirunWorld, ranksGiven: boolean): TrainOptions {
+export function optionsForMpiWorld(
+  options: TrainOptions,
+  world: MpirunWorld,
+  ranksGiven: boolean,
+): TrainOptions {
   if (ranksGiven && options.ranks !== world.size) {
     throw new UsageError(
       `--ranks ${options.ranks} does not match the MPI world size ${world.size} (mpirun started ${world.size} processes, one per rank): ` +
@@ -74,17 +78,25 @@ export function optionsForMpiWorld(options: TrainOptions, world: MpirunWorld, ra
     );
   }
   if (options.device === 'sim') {
-    throw new UsageError('--device sim cannot run under mpirun: each MPI process is one real rank, with no simulated clock to share (choose --device wasm, cpu or gpu)');
+    throw new UsageError(
+      '--device sim cannot run under mpirun: each MPI process is one real rank, with no simulated clock to share (choose --device wasm, cpu or gpu)',
+    );
   }
   if (options.inspect !== null) {
-    throw new UsageError('--inspect cannot watch ranks started by mpirun (each rank is its own process): leave --inspect out, or use --backend sim');
+    throw new UsageError(
+      '--inspect cannot watch ranks started by mpirun (each rank is its own process): leave --inspect out, or use --backend sim',
+    );
   }
   const ranks = world.size;
   if (options.batchSize % ranks !== 0) {
-    throw new UsageError(`--batch-size ${options.batchSize} is not divisible by the MPI world size ${ranks} (it is the global batch, split evenly across ranks)`);
+    throw new UsageError(
+      `--batch-size ${options.batchSize} is not divisible by the MPI world size ${ranks} (it is the global batch, split evenly across ranks)`,
+    );
   }
   if (options.heldOutExamples > 0 && options.heldOutExamples < ranks) {
-    throw new UsageError(`--held-out-examples ${options.heldOutExamples} must be 0 or at least the MPI world size ${ranks}`);
+    throw new UsageError(
+      `--held-out-examples ${options.heldOutExamples} must be 0 or at least the MPI world size ${ranks}`,
+    );
   }
   return { ...options, ranks };
 }

@@ -58,18 +58,29 @@ export function packWords(value: unknown): Int32Array {
  */
 export function unpackWords<T>(words: Int32Array, what: string): T {
   const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
-  if (bytes.length < HEADER_BYTES) throw new Error(`${what}: ${bytes.length} bytes is shorter than the ${HEADER_BYTES}-byte header`);
+  if (bytes.length < HEADER_BYTES)
+    throw new Error(
+      `${what}: ${bytes.length} bytes is shorter than the ${HEADER_BYTES}-byte header`,
+    );
   const header = new DataView(words.buffer, words.byteOffset, words.byteLength);
-  if (header.getUint32(0, true) !== MAGIC) throw new Error(`${what}: does not start with the packed-result magic "SPW1"`);
+  if (header.getUint32(0, true) !== MAGIC)
+    throw new Error(`${what}: does not start with the packed-result magic "SPW1"`);
   const jsonLength = header.getUint32(4, true);
   const arraysLength = header.getUint32(8, true);
   const end = HEADER_BYTES + jsonLength + arraysLength;
-  if (end > bytes.length) throw new Error(`${what}: header announces ${end} bytes but only ${bytes.length} arrived`);
+  if (end > bytes.length)
+    throw new Error(`${what}: header announces ${end} bytes but only ${bytes.length} arrived`);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)));
+    json = JSON.parse(
+      new TextDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + jsonLength)),
+    );
   } catch (e) {
     throw new Error(`${what}: the JSON part is malformed (${(e as Error).message})`, { cause: e });
   }
-  return decodeArrays(json, { [ARRAYS_FILE]: bytes.subarray(HEADER_BYTES + jsonLength, end) }, what) as T;
+  return decodeArrays(
+    json,
+    { [ARRAYS_FILE]: bytes.subarray(HEADER_BYTES + jsonLength, end) },
+    what,
+  ) as T;
 }

@@ -34,8 +34,16 @@ function simEnvs(plan: LaunchPlan): SimEnvs {
   if (options.device === 'sim') {
     // While the inspector pauses the run, ranks wait in collectives: no timeouts then.
     const timeoutMs = options.inspect !== null ? Infinity : undefined;
-    const cluster = createSimCluster({ worldSize, costModel: new CostModel({ overrides: options.costOverrides }), timeoutMs });
-    const envs = cluster.pgs.map((pg, r) => ({ pg, distPg: cluster.distPgs[r], device: cluster.devices[r] }));
+    const cluster = createSimCluster({
+      worldSize,
+      costModel: new CostModel({ overrides: options.costOverrides }),
+      timeoutMs,
+    });
+    const envs = cluster.pgs.map((pg, r) => ({
+      pg,
+      distPg: cluster.distPgs[r],
+      device: cluster.devices[r],
+    }));
     const fail = (rank: number, reason: string) => {
       cluster.pgs.fail(rank, reason);
       cluster.distPgs.fail(rank, reason);
@@ -43,10 +51,20 @@ function simEnvs(plan: LaunchPlan): SimEnvs {
     return { envs, virtual: true, fail };
   }
   const scheduler = new SimScheduler();
-  const groups = () => createSimProcessGroups({ worldSize, scheduler, costModel: CostModel.zero(), timeoutMs: Infinity });
+  const groups = () =>
+    createSimProcessGroups({
+      worldSize,
+      scheduler,
+      costModel: CostModel.zero(),
+      timeoutMs: Infinity,
+    });
   const pgs = groups();
   const distPgs = groups();
-  const envs = pgs.map((pg, r) => ({ pg, distPg: distPgs[r], device: new TfjsDevice({ rank: r }) }));
+  const envs = pgs.map((pg, r) => ({
+    pg,
+    distPg: distPgs[r],
+    device: new TfjsDevice({ rank: r }),
+  }));
   const fail = (rank: number, reason: string) => {
     pgs.fail(rank, reason);
     distPgs.fail(rank, reason);

@@ -20,7 +20,11 @@ import type { LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts
 const THREADS_MODULE = new URL('../../runtime/collectives/threads/index.ts', import.meta.url);
 const ENTRY = new URL('./threads-rank-entry.ts', import.meta.url);
 
-type LaunchThreadRanks = (options: { worldSize: number; entry: URL; workerData: ThreadsJob }) => Promise<RankResult[]>;
+type LaunchThreadRanks = (options: {
+  worldSize: number;
+  entry: URL;
+  workerData: ThreadsJob;
+}) => Promise<RankResult[]>;
 
 export const threadsLauncher: RankLauncher = {
   backend: 'threads',
@@ -28,10 +32,13 @@ export const threadsLauncher: RankLauncher = {
     const mod = await importOptional(THREADS_MODULE);
     const launchThreadRanks = mod?.launchThreadRanks;
     if (typeof launchThreadRanks !== 'function') {
-      throw new CliError('--backend threads is not available yet (src/runtime/collectives/threads/index.ts is missing); use --backend sim');
+      throw new CliError(
+        '--backend threads is not available yet (src/runtime/collectives/threads/index.ts is missing); use --backend sim',
+      );
     }
     const device = plan.options.device;
-    if (device === 'sim') throw new CliError('--backend threads needs a real --device (wasm, cpu or gpu)');
+    if (device === 'sim')
+      throw new CliError('--backend threads needs a real --device (wasm, cpu or gpu)');
     let results: RankResult[];
     try {
       results = await (launchThreadRanks as LaunchThreadRanks)({
@@ -41,7 +48,10 @@ export const threadsLauncher: RankLauncher = {
       });
     } catch (e) {
       const failed = rankFailure(e);
-      if (failed) throw new CliError(`--backend threads: rank ${failed.rank} failed: ${failed.reason}`, { cause: e });
+      if (failed)
+        throw new CliError(`--backend threads: rank ${failed.rank} failed: ${failed.reason}`, {
+          cause: e,
+        });
       throw e;
     }
     return { role: 'leader', results, simulatedMs: null, clock: 'wall' };
@@ -52,5 +62,7 @@ export const threadsLauncher: RankLauncher = {
 function rankFailure(e: unknown): { rank: number; reason: string } | null {
   if (!(e instanceof Error) || e.name !== 'ThreadRankFailedError') return null;
   const { failedRank, reason } = e as Error & { failedRank?: unknown; reason?: unknown };
-  return typeof failedRank === 'number' && typeof reason === 'string' ? { rank: failedRank, reason } : null;
+  return typeof failedRank === 'number' && typeof reason === 'string'
+    ? { rank: failedRank, reason }
+    : null;
 }

@@ -21,7 +21,17 @@ export interface ThreadsJob {
   fault?: RankFault | null;
 }
 
-export default async function threadsRank({ rank, workerData, group }: ThreadRankContext<ThreadsJob>): Promise<RankResult> {
+export default async function threadsRank({
+  rank,
+  workerData,
+  group,
+}: ThreadRankContext<ThreadsJob>): Promise<RankResult> {
   const beforeBatch = dieHook(workerData.fault, rank, () => process.exit(137)); // in a worker: ends this worker only
-  return runRankJobOnDevice(workerData.specs[rank], workerData.device, group, group.channel('dataDist'), beforeBatch ? { beforeBatch } : {});
+  return runRankJobOnDevice(
+    workerData.specs[rank],
+    workerData.device,
+    group,
+    group.channel('dataDist'),
+    beforeBatch ? { beforeBatch } : {},
+  );
 }

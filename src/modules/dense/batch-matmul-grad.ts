@@ -78,7 +78,10 @@ const explicitTransposeGrad: tf.GradConfig = {
   },
 };
 
-const registration = markedGradient('sparsepipe.explicitTransposeBatchMatMulGrad', explicitTransposeGrad);
+const registration = markedGradient(
+  'sparsepipe.explicitTransposeBatchMatMulGrad',
+  explicitTransposeGrad,
+);
 
 /** True when the explicit-transpose gradient is the one tfjs will use for `BatchMatMul`. */
 export function isFastBatchMatMulGradInstalled(): boolean {

@@ -44,8 +44,18 @@ const fusedLinearGrad: tf.GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     if (Array.isArray(dy)) throw new Error('fusedLinear gradient: expected one output gradient');
     const [a3, b3, y3] = saved;
-    const { transposeA, transposeB, activation } = attrs as { transposeA?: boolean; transposeB?: boolean; activation?: string };
-    if (transposeA || transposeB || (activation !== 'relu' && activation !== 'linear') || a3.shape[0] !== 1 || b3.shape[0] !== 1) {
+    const { transposeA, transposeB, activation } = attrs as {
+      transposeA?: boolean;
+      transposeB?: boolean;
+      activation?: string;
+    };
+    if (
+      transposeA ||
+      transposeB ||
+      (activation !== 'relu' && activation !== 'linear') ||
+      a3.shape[0] !== 1 ||
+      b3.shape[0] !== 1
+    ) {
       throw new Error(
         `fusedLinear gradient: only [1, B, in] × [1, in, out] without transposes and with relu/linear is supported, ` +
           `got a [${a3.shape}], b [${b3.shape}], transposeA ${String(transposeA)}, transposeB ${String(transposeB)}, activation ${String(activation)}`,
@@ -56,13 +66,19 @@ const fusedLinearGrad: tf.GradConfig = {
     const x = tf.reshape(a3, [batch, inF]) as tf.Tensor2D;
     const w = tf.reshape(b3, [inF, outF]) as tf.Tensor2D;
     const dy2 = tf.reshape(dy, [batch, outF]) as tf.Tensor2D;
-    const dz: tf.Tensor2D = activation === 'relu' ? tf.mul(dy2, tf.step(tf.reshape(y3, [batch, outF]))) : dy2;
+    const dz: tf.Tensor2D =
+      activation === 'relu' ? tf.mul(dy2, tf.step(tf.reshape(y3, [batch, outF]))) : dy2;
     // dzᵀ, made once when the weight gradient uses it: the bias gradient then sums its rows
     // (a reduction along the last axis, which wasm does without a transpose of its own)
     const dzT = weightGradViaDzT(batch, inF, outF) ? tf.transpose(dz) : null;
     return {
       a: () => tf.reshape(tf.matMul(dz, tf.transpose(w)), [1, batch, inF]),
-      b: () => tf.reshape(dzT ? tf.transpose(tf.matMul(dzT, x)) : tf.matMul(tf.transpose(x), dz), [1, inF, outF]),
+      b: () =>
+        tf.reshape(dzT ? tf.transpose(tf.matMul(dzT, x)) : tf.matMul(tf.transpose(x), dz), [
+          1,
+          inF,
+          outF,
+        ]),
       bias: () => (dzT ? tf.sum(dzT, 1) : tf.sum(dz, 0)),
     };
   },
@@ -94,13 +110,23 @@ export function installFusedLinearGrad(): void {
  * @example
  * const h = fusedLinear(x, w, b, 'relu');
  */
-export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D | undefined, activation: FusedActivation): tf.Tensor2D {
+export function fusedLinear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor2D,
+  bias: tf.Tensor1D | undefined,
+  activation: FusedActivation,
+): tf.Tensor2D {
   const [batch, inF] = x.shape;
   const outF = weight.shape[1];
   return tf.tidy(() => {
-    const inputs: tf.NamedTensorMap = { a: tf.reshape(x, [1, batch, inF]), b: tf.reshape(weight, [1, inF, outF]) };
+    const inputs: tf.NamedTensorMap = {
+      a: tf.reshape(x, [1, batch, inF]),
+      b: tf.reshape(weight, [1, inF, outF]),
+    };
     if (bias) inputs.bias = bias;
-    const y = tf.engine().runKernel(KERNEL, inputs, { transposeA: false, transposeB: false, activation }) as tf.Tensor;
+    const y = tf
+      .engine()
+      .runKernel(KERNEL, inputs, { transposeA: false, transposeB: false, activation }) as tf.Tensor;
     return tf.reshape(y, [batch, outF]) as tf.Tensor2D;
   });
 }

@@ -22,7 +22,8 @@ export class SeededRandom {
   private state: number;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`SeededRandom: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed))
+      throw new Error(`SeededRandom: seed must be a finite number, got ${seed}`);
     this.state = seed >>> 0;
   }
 

@@ -49,8 +49,10 @@ export class DotInteraction extends Module {
   constructor(options: DotInteractionOptions) {
     super();
     const { numSparse, dim } = options;
-    if (!Number.isInteger(numSparse) || numSparse < 0) throw new Error(`DotInteraction: numSparse must be an integer >= 0, got ${numSparse}`);
-    if (!Number.isInteger(dim) || dim <= 0) throw new Error(`DotInteraction: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(numSparse) || numSparse < 0)
+      throw new Error(`DotInteraction: numSparse must be an integer >= 0, got ${numSparse}`);
+    if (!Number.isInteger(dim) || dim <= 0)
+      throw new Error(`DotInteraction: dim must be a positive integer, got ${dim}`);
     this.numSparse = numSparse;
     this.dim = dim;
     this.outFeatures = dim + pairCount(numSparse);
@@ -67,8 +69,20 @@ export class DotInteraction extends Module {
         gradFunc: (dy: tf.Tensor) => {
           const dDense = new Float32Array(batch * dim);
           const dSparse = new Float32Array(batch * numSparse * dim);
-          pairwiseDotsBackward(d, s, dy.dataSync() as Float32Array, batch, numSparse, dim, dDense, dSparse);
-          return [tf.tensor2d(dDense, [batch, dim]), tf.tensor2d(dSparse, [batch, numSparse * dim])];
+          pairwiseDotsBackward(
+            d,
+            s,
+            dy.dataSync() as Float32Array,
+            batch,
+            numSparse,
+            dim,
+            dDense,
+            dSparse,
+          );
+          return [
+            tf.tensor2d(dDense, [batch, dim]),
+            tf.tensor2d(dSparse, [batch, numSparse * dim]),
+          ];
         },
       };
     }) as (dense: tf.Tensor2D, sparse: tf.Tensor2D) => tf.Tensor2D;
@@ -78,7 +92,9 @@ export class DotInteraction extends Module {
   forward(dense: tf.Tensor2D, sparse: tf.Tensor2D): tf.Tensor2D {
     const { dim, numSparse } = this;
     if (dense.rank !== 2 || dense.shape[1] !== dim) {
-      throw new Error(`DotInteraction: dense embedding must be [batch, ${dim}], got [${dense.shape}]`);
+      throw new Error(
+        `DotInteraction: dense embedding must be [batch, ${dim}], got [${dense.shape}]`,
+      );
     }
     const batch = dense.shape[0];
     if (sparse.rank !== 2 || sparse.shape[0] !== batch || sparse.shape[1] !== numSparse * dim) {

@@ -14,11 +14,19 @@ import * as tf from '@tensorflow/tfjs';
  * bceWithLogits(tf.tensor2d([[0]]), tf.tensor2d([[1]])).dataSync()[0]; // ≈ 0.6931 (log 2)
  */
 export function bceWithLogits(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-  if (logits.shape.length !== labels.shape.length || logits.shape.some((d, i) => d !== labels.shape[i])) {
-    throw new Error(`bceWithLogits: logits [${logits.shape}] and labels [${labels.shape}] must have the same shape`);
+  if (
+    logits.shape.length !== labels.shape.length ||
+    logits.shape.some((d, i) => d !== labels.shape[i])
+  ) {
+    throw new Error(
+      `bceWithLogits: logits [${logits.shape}] and labels [${labels.shape}] must have the same shape`,
+    );
   }
   return tf.tidy(() => {
-    const perExample = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, labels)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))));
+    const perExample = tf.add(
+      tf.sub(tf.relu(logits), tf.mul(logits, labels)),
+      tf.log1p(tf.exp(tf.neg(tf.abs(logits)))),
+    );
     return tf.mean(perExample);
   });
 }

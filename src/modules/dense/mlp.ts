@@ -21,9 +21,9 @@ import { SeededRandom, deriveSeed, uniformArray } from './init.ts';
 /** Activation applied after a layer. */
 export type Activation = 'relu' | 'sigmoid' | 'none';
 
-
 function checkPositiveInt(value: number, what: string): void {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${what} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${what} must be a positive integer, got ${value}`);
 }
 
 export interface LinearOptions {
@@ -65,7 +65,10 @@ export class Linear extends Module {
     this.bias =
       options.bias === false
         ? undefined
-        : makeVariable(uniformArray(outFeatures, bound, new SeededRandom(deriveSeed(seed, 'bias'))), [outFeatures]);
+        : makeVariable(
+            uniformArray(outFeatures, bound, new SeededRandom(deriveSeed(seed, 'bias'))),
+            [outFeatures],
+          );
   }
 
   /** `x: [B, in]` → `[B, out]`, then `activation` (default none). */
@@ -73,7 +76,8 @@ export class Linear extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
       throw new Error(`Linear: expected input [batch, ${this.inFeatures}], got [${x.shape}]`);
     }
-    if (activation === 'sigmoid') return tf.tidy(() => tf.sigmoid(fusedLinear(x, this.weight, this.bias, 'linear')));
+    if (activation === 'sigmoid')
+      return tf.tidy(() => tf.sigmoid(fusedLinear(x, this.weight, this.bias, 'linear')));
     return fusedLinear(x, this.weight, this.bias, activation === 'relu' ? 'relu' : 'linear');
   }
 
@@ -123,7 +127,9 @@ export class MLP extends Module {
     let width = inFeatures;
     layerSizes.forEach((size, i) => {
       checkPositiveInt(size, `MLP: layerSizes[${i}]`);
-      this.layers.push(new Linear({ inFeatures: width, outFeatures: size, seed: deriveSeed(seed, i) }));
+      this.layers.push(
+        new Linear({ inFeatures: width, outFeatures: size, seed: deriveSeed(seed, i) }),
+      );
       width = size;
     });
     this.outFeatures = width;

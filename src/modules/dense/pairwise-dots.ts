@@ -20,7 +20,14 @@ export function pairCount(numSparse: number): number {
 }
 
 /** Copy example `b`'s n = F+1 vectors (dense first) into `v: [n·dim]`. */
-function stackExample(dense: Float32Array, sparse: Float32Array, b: number, numSparse: number, dim: number, v: Float32Array): void {
+function stackExample(
+  dense: Float32Array,
+  sparse: Float32Array,
+  b: number,
+  numSparse: number,
+  dim: number,
+  v: Float32Array,
+): void {
   const d0 = b * dim;
   for (let t = 0; t < dim; t++) v[t] = dense[d0 + t];
   const s0 = b * numSparse * dim;

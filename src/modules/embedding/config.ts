@@ -21,7 +21,9 @@ export type PoolingMode = 'sum' | 'mean';
  * Initial values of a table. Default: `{ kind: 'uniform', low: -sqrt(1/rows), high: sqrt(1/rows) }`
  * (TorchRec's default for `EmbeddingBagConfig`).
  */
-export type EmbeddingInit = { kind: 'uniform'; low: number; high: number } | { kind: 'constant'; value: number };
+export type EmbeddingInit =
+  | { kind: 'uniform'; low: number; high: number }
+  | { kind: 'constant'; value: number };
 
 export interface EmbeddingBagConfig {
   /** Unique table name; parameters are addressed by it. */
@@ -59,16 +61,22 @@ export function validateTableConfigs(tables: readonly EmbeddingBagConfig[]): voi
   const features = new Map<string, string>();
   tables.forEach((t, i) => {
     const where = `embedding table #${i} ('${t.name}')`;
-    if (typeof t.name !== 'string' || t.name.length === 0) throw new Error(`${where}: name must be a non-empty string`);
+    if (typeof t.name !== 'string' || t.name.length === 0)
+      throw new Error(`${where}: name must be a non-empty string`);
     if (names.has(t.name)) throw new Error(`${where}: duplicate table name '${t.name}'`);
     names.add(t.name);
-    if (!Number.isInteger(t.rows) || t.rows <= 0) throw new Error(`${where}: rows must be a positive integer, got ${t.rows}`);
-    if (!Number.isInteger(t.dim) || t.dim <= 0) throw new Error(`${where}: dim must be a positive integer, got ${t.dim}`);
-    if (t.pooling !== 'sum' && t.pooling !== 'mean') throw new Error(`${where}: pooling must be 'sum' or 'mean', got '${String(t.pooling)}'`);
-    if (!Array.isArray(t.features) || t.features.length === 0) throw new Error(`${where}: features must list at least one feature`);
+    if (!Number.isInteger(t.rows) || t.rows <= 0)
+      throw new Error(`${where}: rows must be a positive integer, got ${t.rows}`);
+    if (!Number.isInteger(t.dim) || t.dim <= 0)
+      throw new Error(`${where}: dim must be a positive integer, got ${t.dim}`);
+    if (t.pooling !== 'sum' && t.pooling !== 'mean')
+      throw new Error(`${where}: pooling must be 'sum' or 'mean', got '${String(t.pooling)}'`);
+    if (!Array.isArray(t.features) || t.features.length === 0)
+      throw new Error(`${where}: features must list at least one feature`);
     for (const f of t.features) {
       const other = features.get(f);
-      if (other !== undefined) throw new Error(`${where}: feature '${f}' is already served by table '${other}'`);
+      if (other !== undefined)
+        throw new Error(`${where}: feature '${f}' is already served by table '${other}'`);
       features.set(f, t.name);
     }
   });
@@ -93,7 +101,13 @@ export function pooledLayout(tables: readonly EmbeddingBagConfig[]): PooledLayou
       offsetPerKey.push(offsetPerKey[offsetPerKey.length - 1] + t.dim);
     }
   });
-  return { keys, lengthPerKey, offsetPerKey, tableOfKey, totalWidth: offsetPerKey[offsetPerKey.length - 1] };
+  return {
+    keys,
+    lengthPerKey,
+    offsetPerKey,
+    tableOfKey,
+    totalWidth: offsetPerKey[offsetPerKey.length - 1],
+  };
 }
 
 /** The init a table uses when `init` is not given: uniform ±sqrt(1/rows). */

@@ -29,7 +29,12 @@ import {
   sgdStepFeatureProcessor,
   type FeatureProcessorMap,
 } from '../feature-processors/feature-processor.ts';
-import { pooledLayout, validateTableConfigs, type EmbeddingBagConfig, type PooledLayout } from './config.ts';
+import {
+  pooledLayout,
+  validateTableConfigs,
+  type EmbeddingBagConfig,
+  type PooledLayout,
+} from './config.ts';
 import type { FusedOptimizerConfig, FusedOptimizerState } from './fused-optimizers.ts';
 import { accumulateIdWeightGrad, accumulatePooledGrad, pooledLookup } from './kernels.ts';
 import { checkJaggedShape, featureBags } from './kjt-bags.ts';
@@ -114,11 +119,17 @@ export class EmbeddingBagCollection {
     this.optimizerConfig = opts.optimizer ?? { kind: 'sgd', lr: 0.01 };
     this.featureProcessors = opts.featureProcessors;
     for (const f of Object.keys(opts.featureProcessors ?? {})) {
-      if (!this.layout.keys.includes(f)) throw new Error(`EmbeddingBagCollection: feature processor for unknown feature '${f}'`);
+      if (!this.layout.keys.includes(f))
+        throw new Error(`EmbeddingBagCollection: feature processor for unknown feature '${f}'`);
     }
     this.shards = this.tables.map(
       (table) =>
-        new EmbeddingTableShard({ table, seed: opts.seed, optimizer: this.optimizerConfig, block: { rowStart: 0, rowEnd: table.rows, colStart: 0, colEnd: table.dim } }),
+        new EmbeddingTableShard({
+          table,
+          seed: opts.seed,
+          optimizer: this.optimizerConfig,
+          block: { rowStart: 0, rowEnd: table.rows, colStart: 0, colEnd: table.dim },
+        }),
     );
   }
 
@@ -131,7 +142,14 @@ export class EmbeddingBagCollection {
     const values = new Float32Array(B * totalWidth);
     keys.forEach((f, k) => {
       const shard = this.shards[tableOfKey[k]];
-      pooledLookup({ table: shard.slice, bags: featureBags(input, f), pooling: shard.table.pooling, out: values, outStride: totalWidth, outColOffset: offsetPerKey[k] });
+      pooledLookup({
+        table: shard.slice,
+        bags: featureBags(input, f),
+        pooling: shard.table.pooling,
+        out: values,
+        outStride: totalWidth,
+        outColOffset: offsetPerKey[k],
+      });
     });
     return { keys, lengthPerKey, batchSize: B, values };
   }
@@ -142,16 +160,25 @@ export class EmbeddingBagCollection {
     const B = kjt.stride;
     const { keys, offsetPerKey, tableOfKey, totalWidth } = this.layout;
     if (gradPooled.length !== B * totalWidth) {
-      throw new Error(`EmbeddingBagCollection.backward: gradient has ${gradPooled.length} values, expected batch ${B} × width ${totalWidth}`);
+      throw new Error(
+        `EmbeddingBagCollection.backward: gradient has ${gradPooled.length} values, expected batch ${B} × width ${totalWidth}`,
+      );
     }
     const input = applyFeatureProcessors(kjt, this.featureProcessors);
     const weightGrad = this.featureProcessors ? new Float32Array(input.values.length) : undefined;
     keys.forEach((f, k) => {
       const shard = this.shards[tableOfKey[k]];
       const bags = featureBags(input, f);
-      const common = { bags, pooling: shard.table.pooling, grad: gradPooled, gradStride: totalWidth, gradColOffset: offsetPerKey[k] };
+      const common = {
+        bags,
+        pooling: shard.table.pooling,
+        grad: gradPooled,
+        gradStride: totalWidth,
+        gradColOffset: offsetPerKey[k],
+      };
       accumulatePooledGrad({ ...common, table: shard.gradSlice }, shard.grad);
-      if (weightGrad && this.featureProcessors![f]) accumulateIdWeightGrad({ ...common, table: shard.slice, out: weightGrad });
+      if (weightGrad && this.featureProcessors![f])
+        accumulateIdWeightGrad({ ...common, table: shard.slice, out: weightGrad });
     });
     if (weightGrad) backwardFeatureProcessors(input, this.featureProcessors, weightGrad);
   }
@@ -159,7 +186,8 @@ export class EmbeddingBagCollection {
   /** Apply the fused optimizer (gradients × `scale`) to touched rows and train feature processors; clears gradients. */
   step(scale = 1): void {
     for (const s of this.shards) s.step(scale);
-    for (const p of Object.values(this.featureProcessors ?? {})) sgdStepFeatureProcessor(p, this.optimizerConfig.lr, scale);
+    for (const p of Object.values(this.featureProcessors ?? {}))
+      sgdStepFeatureProcessor(p, this.optimizerConfig.lr, scale);
   }
 
   zeroGrad(): void {
@@ -169,7 +197,10 @@ export class EmbeddingBagCollection {
 
   /** True when an accumulated gradient holds NaN or ±Infinity (loss-scaler overflow). */
   hasNonFiniteGrads(): boolean {
-    return this.shards.some((s) => s.grad.hasNonFinite()) || featureProcessorsHaveNonFiniteGrad(this.featureProcessors);
+    return (
+      this.shards.some((s) => s.grad.hasNonFinite()) ||
+      featureProcessorsHaveNonFiniteGrad(this.featureProcessors)
+    );
   }
 
   /**
@@ -197,7 +228,8 @@ export class EmbeddingBagCollection {
       sd.tables[s.table.name] = s.weights.slice();
       sd.optimizer[s.table.name] = s.optimizer.exportState();
     }
-    for (const [f, p] of Object.entries(this.featureProcessors ?? {})) sd.featureProcessors[f] = p.param.slice();
+    for (const [f, p] of Object.entries(this.featureProcessors ?? {}))
+      sd.featureProcessors[f] = p.param.slice();
     return sd;
   }
 
@@ -205,12 +237,18 @@ export class EmbeddingBagCollection {
     for (const s of this.shards) {
       const w = sd.tables[s.table.name];
       const opt = sd.optimizer[s.table.name];
-      if (!w || !opt) throw new Error(`EmbeddingBagCollection.loadStateDict: no state for table '${s.table.name}'`);
+      if (!w || !opt)
+        throw new Error(
+          `EmbeddingBagCollection.loadStateDict: no state for table '${s.table.name}'`,
+        );
       s.loadStateDict({ table: s.table.name, ...s.block, weights: w, optimizer: opt });
     }
     for (const [f, p] of Object.entries(this.featureProcessors ?? {})) {
       const v = sd.featureProcessors[f];
-      if (!v || v.length !== p.param.length) throw new Error(`EmbeddingBagCollection.loadStateDict: feature processor '${f}' state missing or of wrong length`);
+      if (!v || v.length !== p.param.length)
+        throw new Error(
+          `EmbeddingBagCollection.loadStateDict: feature processor '${f}' state missing or of wrong length`,
+        );
       p.param.set(v);
     }
   }
@@ -218,14 +256,19 @@ export class EmbeddingBagCollection {
   /** `{ shape, l2, sum }` per table (keyed by table name) and per feature processor (`fp.<feature>`). */
   paramsSummary(): Record<string, ParamSummary> {
     const out: Record<string, ParamSummary> = {};
-    for (const s of this.shards) out[s.table.name] = summarize([s.table.rows, s.table.dim], s.weights);
-    for (const [f, p] of Object.entries(this.featureProcessors ?? {})) out[`fp.${f}`] = summarize([p.param.length], p.param);
+    for (const s of this.shards)
+      out[s.table.name] = summarize([s.table.rows, s.table.dim], s.weights);
+    for (const [f, p] of Object.entries(this.featureProcessors ?? {}))
+      out[`fp.${f}`] = summarize([p.param.length], p.param);
     return out;
   }
 
   private shard(name: string): EmbeddingTableShard {
     const s = this.shards.find((x) => x.table.name === name);
-    if (!s) throw new Error(`EmbeddingBagCollection: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`);
+    if (!s)
+      throw new Error(
+        `EmbeddingBagCollection: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`,
+      );
     return s;
   }
 }

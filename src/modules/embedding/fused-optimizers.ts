@@ -65,12 +65,22 @@ export interface FusedSparseOptimizer {
 }
 
 function checkLr(config: FusedOptimizerConfig): void {
-  if (!Number.isFinite(config.lr) || config.lr < 0) throw new Error(`fused ${config.kind} optimizer: lr must be a finite number ≥ 0, got ${config.lr}`);
+  if (!Number.isFinite(config.lr) || config.lr < 0)
+    throw new Error(
+      `fused ${config.kind} optimizer: lr must be a finite number ≥ 0, got ${config.lr}`,
+    );
 }
 
-function checkWidths(block: OptimizedBlock, grads: SparseGradAccumulator, gradColStart: number, kind: string): void {
+function checkWidths(
+  block: OptimizedBlock,
+  grads: SparseGradAccumulator,
+  gradColStart: number,
+  kind: string,
+): void {
   if (gradColStart < 0 || gradColStart + block.width > grads.width) {
-    throw new Error(`fused ${kind}: block columns [${gradColStart}, ${gradColStart + block.width}) do not fit gradient rows of width ${grads.width}`);
+    throw new Error(
+      `fused ${kind}: block columns [${gradColStart}, ${gradColStart + block.width}) do not fit gradient rows of width ${grads.width}`,
+    );
   }
 }
 
@@ -86,7 +96,8 @@ class FusedSgd implements FusedSparseOptimizer {
     const { weights, width, nRows } = block;
     const c0 = opts.gradColStart;
     grads.forEachRow((row, g, o) => {
-      if (row < 0 || row >= nRows) throw new RangeError(`fused sgd: gradient row ${row} outside block of ${nRows} rows`);
+      if (row < 0 || row >= nRows)
+        throw new RangeError(`fused sgd: gradient row ${row} outside block of ${nRows} rows`);
       const base = row * width;
       for (let j = 0; j < width; j++) weights[base + j] = weights[base + j] - step * g[o + c0 + j];
     });
@@ -97,7 +108,8 @@ class FusedSgd implements FusedSparseOptimizer {
   }
 
   importState(state: FusedOptimizerState): void {
-    if (state.kind !== 'sgd') throw new Error(`fused sgd: cannot import '${state.kind}' optimizer state`);
+    if (state.kind !== 'sgd')
+      throw new Error(`fused sgd: cannot import '${state.kind}' optimizer state`);
   }
 }
 
@@ -123,7 +135,10 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
     const c0 = opts.gradColStart;
     const m = this.momentum;
     grads.forEachRow((row, g, o) => {
-      if (row < 0 || row >= nRows) throw new RangeError(`fused row-wise adagrad: gradient row ${row} outside block of ${nRows} rows`);
+      if (row < 0 || row >= nRows)
+        throw new RangeError(
+          `fused row-wise adagrad: gradient row ${row} outside block of ${nRows} rows`,
+        );
       let sq = 0;
       for (let j = 0; j < gw; j++) {
         const v = scale * g[o + j];
@@ -132,7 +147,8 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
       m[row] = m[row] + sq / gw;
       const mult = lr / (Math.sqrt(m[row]) + eps);
       const base = row * width;
-      for (let j = 0; j < width; j++) weights[base + j] = weights[base + j] - mult * (scale * g[o + c0 + j]);
+      for (let j = 0; j < width; j++)
+        weights[base + j] = weights[base + j] - mult * (scale * g[o + c0 + j]);
     });
   }
 
@@ -141,9 +157,14 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
   }
 
   importState(state: FusedOptimizerState): void {
-    if (state.kind !== 'adagrad' || !state.momentum) throw new Error(`fused row-wise adagrad: expected 'adagrad' state with momentum, got '${state.kind}'`);
+    if (state.kind !== 'adagrad' || !state.momentum)
+      throw new Error(
+        `fused row-wise adagrad: expected 'adagrad' state with momentum, got '${state.kind}'`,
+      );
     if (state.momentum.length !== this.momentum.length) {
-      throw new Error(`fused row-wise adagrad: momentum has ${state.momentum.length} rows, expected ${this.momentum.length}`);
+      throw new Error(
+        `fused row-wise adagrad: momentum has ${state.momentum.length} rows, expected ${this.momentum.length}`,
+      );
     }
     this.momentum = state.momentum.slice();
   }
@@ -155,13 +176,18 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
  * @example
  * const sgd = createFusedOptimizer({ kind: 'sgd', lr: 0.05 }, 1000);
  */
-export function createFusedOptimizer(config: FusedOptimizerConfig, nRows: number): FusedSparseOptimizer {
+export function createFusedOptimizer(
+  config: FusedOptimizerConfig,
+  nRows: number,
+): FusedSparseOptimizer {
   switch (config.kind) {
     case 'sgd':
       return new FusedSgd(config);
     case 'adagrad':
       return new FusedRowWiseAdagrad(config, nRows);
     default:
-      throw new Error(`unknown fused optimizer kind '${(config as { kind: string }).kind}' (expected 'sgd' or 'adagrad')`);
+      throw new Error(
+        `unknown fused optimizer kind '${(config as { kind: string }).kind}' (expected 'sgd' or 'adagrad')`,
+      );
   }
 }

@@ -68,7 +68,11 @@ export function tableKey(seed: number, tableName: string): number {
  *   { rowStart: 0, rowEnd: 4, colStart: 0, colEnd: 2 });
  * w.length; // 8
  */
-export function initTableSlice(table: EmbeddingBagConfig, seed: number, block: TableBlock): Float32Array {
+export function initTableSlice(
+  table: EmbeddingBagConfig,
+  seed: number,
+  block: TableBlock,
+): Float32Array {
   const nRows = block.rowEnd - block.rowStart;
   const width = block.colEnd - block.colStart;
   const out = new Float32Array(nRows * width);
@@ -81,7 +85,8 @@ export function initTableSlice(table: EmbeddingBagConfig, seed: number, block: T
   const span = init.high - init.low;
   let k = 0;
   for (let r = block.rowStart; r < block.rowEnd; r++) {
-    for (let c = block.colStart; c < block.colEnd; c++) out[k++] = init.low + span * elementUniform(key, r, c);
+    for (let c = block.colStart; c < block.colEnd; c++)
+      out[k++] = init.low + span * elementUniform(key, r, c);
   }
   return out;
 }

@@ -86,7 +86,12 @@ export interface IdWeightGradArgs {
   out: Float32Array;
 }
 
-function idOutOfRange(table: Pick<TableSlice, 'rowStart' | 'nRows' | 'name'>, bags: Bags, b: number, id: number): RangeError {
+function idOutOfRange(
+  table: Pick<TableSlice, 'rowStart' | 'nRows' | 'name'>,
+  bags: Bags,
+  b: number,
+  id: number,
+): RangeError {
   const where = `${bags.feature ? `feature '${bags.feature}'` : 'embedding lookup'}${table.name ? ` (table '${table.name}')` : ''}`;
   return new RangeError(
     `${where}: id ${id} in bag ${b} is outside rows [${table.rowStart}, ${table.rowStart + table.nRows}) held here`,
@@ -140,7 +145,10 @@ export function pooledLookup(args: PooledLookupArgs): void {
 export function accumulatePooledGrad(args: PooledBackwardArgs, into: SparseGradAccumulator): void {
   const { table, bags, pooling, grad, gradStride, gradColOffset } = args;
   const { rowStart, nRows, width } = table;
-  if (into.width !== width) throw new Error(`accumulatePooledGrad: accumulator width ${into.width} != slice width ${width}`);
+  if (into.width !== width)
+    throw new Error(
+      `accumulatePooledGrad: accumulator width ${into.width} != slice width ${width}`,
+    );
   const { values, offsets, nBags } = bags;
   const bagStart = bags.bagStart ?? 0;
   const idW = bags.weights;

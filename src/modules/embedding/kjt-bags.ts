@@ -16,15 +16,21 @@ import type { Bags } from './kernels.ts';
  */
 export function checkJaggedShape(kjt: KeyedJaggedTensor, where: string): void {
   if (kjt.lengths.length !== kjt.keys.length * kjt.stride) {
-    throw new Error(`${where}: lengths has ${kjt.lengths.length} entries, expected keys (${kjt.keys.length}) × stride (${kjt.stride})`);
+    throw new Error(
+      `${where}: lengths has ${kjt.lengths.length} entries, expected keys (${kjt.keys.length}) × stride (${kjt.stride})`,
+    );
   }
   let total = 0;
   for (let i = 0; i < kjt.lengths.length; i++) {
     const n = kjt.lengths[i];
-    if (n < 0) throw new Error(`${where}: key '${kjt.keys[Math.floor(i / kjt.stride)]}' sample ${i % kjt.stride} has negative length ${n}`);
+    if (n < 0)
+      throw new Error(
+        `${where}: key '${kjt.keys[Math.floor(i / kjt.stride)]}' sample ${i % kjt.stride} has negative length ${n}`,
+      );
     total += n;
   }
-  if (total !== kjt.values.length) throw new Error(`${where}: lengths sum to ${total} but there are ${kjt.values.length} values`);
+  if (total !== kjt.values.length)
+    throw new Error(`${where}: lengths sum to ${total} but there are ${kjt.values.length} values`);
   if (kjt.weights && kjt.weights.length !== kjt.values.length) {
     throw new Error(`${where}: ${kjt.weights.length} weights for ${kjt.values.length} values`);
   }
@@ -36,8 +42,22 @@ export function checkJaggedShape(kjt: KeyedJaggedTensor, where: string): void {
  * @example
  * pooledLookup({ table, bags: featureBags(kjt, 'user'), pooling: 'sum', out, outStride, outColOffset: 0 });
  */
-export function featureBags(kjt: KeyedJaggedTensor, feature: string, where = 'embedding lookup'): Bags {
+export function featureBags(
+  kjt: KeyedJaggedTensor,
+  feature: string,
+  where = 'embedding lookup',
+): Bags {
   const k = kjt.keys.indexOf(feature);
-  if (k < 0) throw new Error(`${where}: the batch has no key '${feature}' (keys: ${kjt.keys.join(', ') || 'none'})`);
-  return { values: kjt.values, offsets: kjt.offsets(), bagStart: k * kjt.stride, nBags: kjt.stride, weights: kjt.weights, feature };
+  if (k < 0)
+    throw new Error(
+      `${where}: the batch has no key '${feature}' (keys: ${kjt.keys.join(', ') || 'none'})`,
+    );
+  return {
+    values: kjt.values,
+    offsets: kjt.offsets(),
+    bagStart: k * kjt.stride,
+    nBags: kjt.stride,
+    weights: kjt.weights,
+    feature,
+  };
 }

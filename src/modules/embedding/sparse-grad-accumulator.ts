@@ -44,7 +44,8 @@ export class SparseGradAccumulator {
     rows?: number,
     initialRows = 16,
   ) {
-    if (!Number.isInteger(width) || width < 0) throw new Error(`SparseGradAccumulator: width must be a non-negative integer, got ${width}`);
+    if (!Number.isInteger(width) || width < 0)
+      throw new Error(`SparseGradAccumulator: width must be a non-negative integer, got ${width}`);
     this.buf = new Float64Array(Math.max(1, initialRows) * Math.max(1, width));
     if (rows !== undefined && rows <= DENSE_INDEX_MAX_ROWS) this.dense = new Int32Array(rows);
     else this.slotByRow = new Map();
@@ -58,7 +59,8 @@ export class SparseGradAccumulator {
   private slotOf(row: number): number | undefined {
     if (this.dense) {
       const s = this.dense[row];
-      if (s === undefined) throw new RangeError(`SparseGradAccumulator: row ${row} outside [0, ${this.dense.length})`);
+      if (s === undefined)
+        throw new RangeError(`SparseGradAccumulator: row ${row} outside [0, ${this.dense.length})`);
       return s === 0 ? undefined : s - 1;
     }
     return this.slotByRow!.get(row);

@@ -15,7 +15,12 @@
  * shard.step(1);
  */
 import type { EmbeddingBagConfig } from './config.ts';
-import { createFusedOptimizer, type FusedOptimizerConfig, type FusedOptimizerState, type FusedSparseOptimizer } from './fused-optimizers.ts';
+import {
+  createFusedOptimizer,
+  type FusedOptimizerConfig,
+  type FusedOptimizerState,
+  type FusedSparseOptimizer,
+} from './fused-optimizers.ts';
 import { initTableSlice, type TableBlock } from './init.ts';
 import type { TableSlice } from './kernels.ts';
 import { SparseGradAccumulator } from './sparse-grad-accumulator.ts';
@@ -49,10 +54,14 @@ export class EmbeddingTableShard {
   constructor(opts: EmbeddingTableShardOptions) {
     const { table, block } = opts;
     if (!(0 <= block.rowStart && block.rowStart <= block.rowEnd && block.rowEnd <= table.rows)) {
-      throw new Error(`table '${table.name}': shard rows [${block.rowStart}, ${block.rowEnd}) outside [0, ${table.rows})`);
+      throw new Error(
+        `table '${table.name}': shard rows [${block.rowStart}, ${block.rowEnd}) outside [0, ${table.rows})`,
+      );
     }
     if (!(0 <= block.colStart && block.colStart < block.colEnd && block.colEnd <= table.dim)) {
-      throw new Error(`table '${table.name}': shard columns [${block.colStart}, ${block.colEnd}) outside [0, ${table.dim}) or empty`);
+      throw new Error(
+        `table '${table.name}': shard columns [${block.colStart}, ${block.colEnd}) outside [0, ${table.dim}) or empty`,
+      );
     }
     this.table = table;
     this.block = { ...block };
@@ -63,12 +72,23 @@ export class EmbeddingTableShard {
     this.gradColStart = full ? 0 : block.colStart;
     this.gradWidth = full ? table.dim : block.colEnd - block.colStart;
     this.grad = new SparseGradAccumulator(this.gradWidth, nRows);
-    this.slice = { weights: this.weights, rowStart: block.rowStart, nRows, width: block.colEnd - block.colStart, name: table.name };
+    this.slice = {
+      weights: this.weights,
+      rowStart: block.rowStart,
+      nRows,
+      width: block.colEnd - block.colStart,
+      name: table.name,
+    };
   }
 
   /** Same slice viewed with the gradient's width and columns (for the backward kernel). */
   get gradSlice(): Pick<TableSlice, 'rowStart' | 'nRows' | 'width' | 'name'> {
-    return { rowStart: this.block.rowStart, nRows: this.slice.nRows, width: this.gradWidth, name: this.table.name };
+    return {
+      rowStart: this.block.rowStart,
+      nRows: this.slice.nRows,
+      width: this.gradWidth,
+      name: this.table.name,
+    };
   }
 
   zeroGrad(): void {
@@ -86,17 +106,31 @@ export class EmbeddingTableShard {
   }
 
   stateDict(): EmbeddingShardState {
-    return { table: this.table.name, ...this.block, weights: this.weights.slice(), optimizer: this.optimizer.exportState() };
+    return {
+      table: this.table.name,
+      ...this.block,
+      weights: this.weights.slice(),
+      optimizer: this.optimizer.exportState(),
+    };
   }
 
   loadStateDict(state: EmbeddingShardState): void {
     const b = this.block;
-    if (state.table !== this.table.name || state.rowStart !== b.rowStart || state.rowEnd !== b.rowEnd || state.colStart !== b.colStart || state.colEnd !== b.colEnd) {
+    if (
+      state.table !== this.table.name ||
+      state.rowStart !== b.rowStart ||
+      state.rowEnd !== b.rowEnd ||
+      state.colStart !== b.colStart ||
+      state.colEnd !== b.colEnd
+    ) {
       throw new Error(
         `table '${this.table.name}': cannot load shard state of '${state.table}' rows [${state.rowStart}, ${state.rowEnd}) cols [${state.colStart}, ${state.colEnd}) into rows [${b.rowStart}, ${b.rowEnd}) cols [${b.colStart}, ${b.colEnd})`,
       );
     }
-    if (state.weights.length !== this.weights.length) throw new Error(`table '${this.table.name}': shard weights have ${state.weights.length} values, expected ${this.weights.length}`);
+    if (state.weights.length !== this.weights.length)
+      throw new Error(
+        `table '${this.table.name}': shard weights have ${state.weights.length} values, expected ${this.weights.length}`,
+      );
     this.weights.set(state.weights);
     this.optimizer.importState(state.optimizer);
   }

@@ -26,9 +26,22 @@ export interface FeatureProcessor {
    * Per-id weights for `nBags` bags whose sizes are `lengths[lengthsStart ..]`; writes
    * `Σ lengths` weights into `out` from `outOffset`. `feature` names the feature in errors.
    */
-  computeWeights(lengths: Int32Array, lengthsStart: number, nBags: number, out: Float32Array, outOffset: number, feature: string): void;
+  computeWeights(
+    lengths: Int32Array,
+    lengthsStart: number,
+    nBags: number,
+    out: Float32Array,
+    outOffset: number,
+    feature: string,
+  ): void;
   /** Add the gradient of `param` given `dLoss/dWeight` per id (`weightGrad[gradOffset ..]`, same order as `computeWeights`). */
-  accumulateGrad(lengths: Int32Array, lengthsStart: number, nBags: number, weightGrad: Float32Array, gradOffset: number): void;
+  accumulateGrad(
+    lengths: Int32Array,
+    lengthsStart: number,
+    nBags: number,
+    weightGrad: Float32Array,
+    gradOffset: number,
+  ): void;
   zeroGrad(): void;
   /**
    * Positional form, used by the sharded collection: the weight of the id at `position` of
@@ -48,7 +61,10 @@ export type FeatureProcessorMap = Readonly<Record<string, FeatureProcessor>>;
 
 function keyIndex(kjt: KeyedJaggedTensor, feature: string): number {
   const k = kjt.keys.indexOf(feature);
-  if (k < 0) throw new Error(`feature processor for '${feature}': the batch has no such key (keys: ${kjt.keys.join(', ')})`);
+  if (k < 0)
+    throw new Error(
+      `feature processor for '${feature}': the batch has no such key (keys: ${kjt.keys.join(', ')})`,
+    );
   return k;
 }
 
@@ -60,9 +76,19 @@ function keyIndex(kjt: KeyedJaggedTensor, feature: string): number {
  * @example
  * const weighted = applyFeatureProcessors(kjt, { f: new PositionWeightedModule({ maxLength: 8 }) });
  */
-export function applyFeatureProcessors(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined): KeyedJaggedTensor {
+export function applyFeatureProcessors(
+  kjt: KeyedJaggedTensor,
+  processors: FeatureProcessorMap | undefined,
+): KeyedJaggedTensor {
   return rewriteWeights(kjt, processors, (f, k, weights, offsets) => {
-    processors![f].computeWeights(kjt.lengths, k * kjt.stride, kjt.stride, weights, offsets[k * kjt.stride], f);
+    processors![f].computeWeights(
+      kjt.lengths,
+      k * kjt.stride,
+      kjt.stride,
+      weights,
+      offsets[k * kjt.stride],
+      f,
+    );
   });
 }
 
@@ -72,12 +98,22 @@ export function applyFeatureProcessors(kjt: KeyedJaggedTensor, processors: Featu
  * @example
  * backwardFeatureProcessors(kjt, processors, weightGrad);
  */
-export function backwardFeatureProcessors(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined, weightGrad: Float32Array): void {
+export function backwardFeatureProcessors(
+  kjt: KeyedJaggedTensor,
+  processors: FeatureProcessorMap | undefined,
+  weightGrad: Float32Array,
+): void {
   if (!processors) return;
   const offsets = kjt.offsets();
   for (const f of Object.keys(processors)) {
     const k = keyIndex(kjt, f);
-    processors[f].accumulateGrad(kjt.lengths, k * kjt.stride, kjt.stride, weightGrad, offsets[k * kjt.stride]);
+    processors[f].accumulateGrad(
+      kjt.lengths,
+      k * kjt.stride,
+      kjt.stride,
+      weightGrad,
+      offsets[k * kjt.stride],
+    );
   }
 }
 
@@ -94,7 +130,9 @@ export function sgdStepFeatureProcessor(p: FeatureProcessor, lr: number, scale =
 }
 
 /** True when any processor gradient is NaN or ±Infinity. */
-export function featureProcessorsHaveNonFiniteGrad(processors: FeatureProcessorMap | undefined): boolean {
+export function featureProcessorsHaveNonFiniteGrad(
+  processors: FeatureProcessorMap | undefined,
+): boolean {
   if (!processors) return false;
   return Object.values(processors).some((p) => p.grad.some((v) => !Number.isFinite(v)));
 }
@@ -108,13 +146,19 @@ export function featureProcessorsHaveNonFiniteGrad(processors: FeatureProcessorM
  * @example
  * positionsFor(kjt, { f: pw }).weights; // e.g. [0, 1, 0, 0, 1, 2]
  */
-export function positionsFor(kjt: KeyedJaggedTensor, processors: FeatureProcessorMap | undefined): KeyedJaggedTensor {
+export function positionsFor(
+  kjt: KeyedJaggedTensor,
+  processors: FeatureProcessorMap | undefined,
+): KeyedJaggedTensor {
   return rewriteWeights(kjt, processors, (f, k, weights, offsets) => {
     const max = processors![f].maxLength;
     for (let b = 0; b < kjt.stride; b++) {
       const bag = k * kjt.stride + b;
       const n = kjt.lengths[bag];
-      if (n > max) throw new RangeError(`feature processor for '${f}': bag ${b} has ${n} ids, more than maxLength ${max}`);
+      if (n > max)
+        throw new RangeError(
+          `feature processor for '${f}': bag ${b} has ${n} ids, more than maxLength ${max}`,
+        );
       for (let i = 0; i < n; i++) weights[offsets[bag] + i] = i;
     }
   });
@@ -135,5 +179,11 @@ function rewriteWeights(
   const weights = kjt.weights ? kjt.weights.slice() : new Float32Array(kjt.values.length).fill(1);
   const offsets = kjt.offsets();
   for (const f of names) rewrite(f, keyIndex(kjt, f), weights, offsets);
-  return new KeyedJaggedTensor({ keys: kjt.keys, values: kjt.values, lengths: kjt.lengths, weights, stride: kjt.stride });
+  return new KeyedJaggedTensor({
+    keys: kjt.keys,
+    values: kjt.values,
+    lengths: kjt.lengths,
+    weights,
+    stride: kjt.stride,
+  });
 }

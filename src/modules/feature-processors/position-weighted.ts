@@ -31,27 +31,47 @@ export class PositionWeightedModule extends Module implements FeatureProcessor {
 
   constructor(opts: PositionWeightedOptions) {
     super();
-    if (!Number.isInteger(opts.maxLength) || opts.maxLength <= 0) throw new Error(`PositionWeightedModule: maxLength must be a positive integer, got ${opts.maxLength}`);
+    if (!Number.isInteger(opts.maxLength) || opts.maxLength <= 0)
+      throw new Error(
+        `PositionWeightedModule: maxLength must be a positive integer, got ${opts.maxLength}`,
+      );
     if (opts.initial && opts.initial.length !== opts.maxLength) {
-      throw new Error(`PositionWeightedModule: initial has ${opts.initial.length} weights, expected maxLength = ${opts.maxLength}`);
+      throw new Error(
+        `PositionWeightedModule: initial has ${opts.initial.length} weights, expected maxLength = ${opts.maxLength}`,
+      );
     }
     this.maxLength = opts.maxLength;
     this.param = opts.initial ? opts.initial.slice() : new Float32Array(opts.maxLength).fill(1);
     this.grad = new Float64Array(opts.maxLength);
   }
 
-  computeWeights(lengths: Int32Array, lengthsStart: number, nBags: number, out: Float32Array, outOffset: number, feature: string): void {
+  computeWeights(
+    lengths: Int32Array,
+    lengthsStart: number,
+    nBags: number,
+    out: Float32Array,
+    outOffset: number,
+    feature: string,
+  ): void {
     let o = outOffset;
     for (let b = 0; b < nBags; b++) {
       const n = lengths[lengthsStart + b];
       if (n > this.maxLength) {
-        throw new RangeError(`PositionWeightedModule for feature '${feature}': bag ${b} has ${n} ids, more than maxLength ${this.maxLength}`);
+        throw new RangeError(
+          `PositionWeightedModule for feature '${feature}': bag ${b} has ${n} ids, more than maxLength ${this.maxLength}`,
+        );
       }
       for (let i = 0; i < n; i++) out[o++] = this.param[i];
     }
   }
 
-  accumulateGrad(lengths: Int32Array, lengthsStart: number, nBags: number, weightGrad: Float32Array, gradOffset: number): void {
+  accumulateGrad(
+    lengths: Int32Array,
+    lengthsStart: number,
+    nBags: number,
+    weightGrad: Float32Array,
+    gradOffset: number,
+  ): void {
     let o = gradOffset;
     for (let b = 0; b < nBags; b++) {
       const n = Math.min(lengths[lengthsStart + b], this.maxLength);

@@ -34,14 +34,21 @@ export interface BucketizedInput {
  * @example
  * bucketizeInput(kjt, buildShardLayout(tables, plan), { weighted: true });
  */
-export function bucketizeInput(kjt: KeyedJaggedTensor, layout: ShardLayout, opts: { weighted: boolean }): BucketizedInput {
+export function bucketizeInput(
+  kjt: KeyedJaggedTensor,
+  layout: ShardLayout,
+  opts: { weighted: boolean },
+): BucketizedInput {
   const B = kjt.stride;
   const W = layout.slotsByRank.length;
   const offsets = kjt.offsets();
   const keyIndex = new Map<string, number>();
   for (const f of layout.pooled.keys) {
     const k = kjt.keys.indexOf(f);
-    if (k < 0) throw new Error(`sharded embedding input: the batch has no key '${f}' (keys: ${kjt.keys.join(', ') || 'none'})`);
+    if (k < 0)
+      throw new Error(
+        `sharded embedding input: the batch has no key '${f}' (keys: ${kjt.keys.join(', ') || 'none'})`,
+      );
     keyIndex.set(f, k);
   }
   // range check once per feature, before anything is sent
@@ -52,7 +59,9 @@ export function bucketizeInput(kjt: KeyedJaggedTensor, layout: ShardLayout, opts
       for (let i = offsets[k * B + b]; i < offsets[k * B + b + 1]; i++) {
         const id = kjt.values[i];
         if (id < 0 || id >= table.rows) {
-          throw new RangeError(`sharded embedding input: feature '${f}' sample ${b} has id ${id} outside table '${table.name}' rows [0, ${table.rows})`);
+          throw new RangeError(
+            `sharded embedding input: feature '${f}' sample ${b} has id ${id} outside table '${table.name}' rows [0, ${table.rows})`,
+          );
         }
       }
     }
@@ -66,7 +75,9 @@ export function bucketizeInput(kjt: KeyedJaggedTensor, layout: ShardLayout, opts
       lengthCounts[d] += B;
       const k = keyIndex.get(slot.feature)!;
       if (slot.type !== 'row_wise') valueCounts[d] += offsets[(k + 1) * B] - offsets[k * B];
-      else for (let i = offsets[k * B]; i < offsets[(k + 1) * B]; i++) if (slotTakesId(slot, kjt.values[i])) valueCounts[d]++;
+      else
+        for (let i = offsets[k * B]; i < offsets[(k + 1) * B]; i++)
+          if (slotTakesId(slot, kjt.values[i])) valueCounts[d]++;
     }
     nValues += valueCounts[d];
   }

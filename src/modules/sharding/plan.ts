@@ -48,9 +48,11 @@ export interface ShardingPlan {
  */
 export function validatePlan(tables: readonly EmbeddingBagConfig[], plan: ShardingPlan): void {
   const W = plan.worldSize;
-  if (!Number.isInteger(W) || W < 1) throw new Error(`sharding plan: worldSize must be a positive integer, got ${W}`);
+  if (!Number.isInteger(W) || W < 1)
+    throw new Error(`sharding plan: worldSize must be a positive integer, got ${W}`);
   for (const name of Object.keys(plan.tables)) {
-    if (!tables.some((t) => t.name === name)) throw new Error(`sharding plan: table '${name}' is not configured`);
+    if (!tables.some((t) => t.name === name))
+      throw new Error(`sharding plan: table '${name}' is not configured`);
   }
   for (const t of tables) {
     const tp = plan.tables[t.name];
@@ -59,40 +61,61 @@ export function validatePlan(tables: readonly EmbeddingBagConfig[], plan: Shardi
     if (!Array.isArray(tp.shards) || tp.shards.length === 0) throw new Error(`${where}: no shards`);
     const ranks = new Set<number>();
     for (const s of tp.shards) {
-      if (!Number.isInteger(s.rank) || s.rank < 0 || s.rank >= W) throw new Error(`${where}: shard rank ${s.rank} outside [0, ${W})`);
+      if (!Number.isInteger(s.rank) || s.rank < 0 || s.rank >= W)
+        throw new Error(`${where}: shard rank ${s.rank} outside [0, ${W})`);
       if (ranks.has(s.rank)) throw new Error(`${where}: rank ${s.rank} holds two shards`);
       ranks.add(s.rank);
     }
     const full = (s: ShardSpec, what: 'rows' | 'cols'): boolean =>
-      what === 'rows' ? s.rowStart === 0 && s.rowEnd === t.rows : s.colStart === 0 && s.colEnd === t.dim;
+      what === 'rows'
+        ? s.rowStart === 0 && s.rowEnd === t.rows
+        : s.colStart === 0 && s.colEnd === t.dim;
     switch (tp.type) {
       case 'table_wise':
         if (tp.shards.length !== 1 || !full(tp.shards[0], 'rows') || !full(tp.shards[0], 'cols')) {
-          throw new Error(`${where}: table_wise needs exactly one shard covering rows [0, ${t.rows}) and columns [0, ${t.dim})`);
+          throw new Error(
+            `${where}: table_wise needs exactly one shard covering rows [0, ${t.rows}) and columns [0, ${t.dim})`,
+          );
         }
         break;
       case 'row_wise': {
         let next = 0;
         for (const s of tp.shards) {
-          if (!full(s, 'cols')) throw new Error(`${where}: row_wise shard on rank ${s.rank} must cover columns [0, ${t.dim})`);
-          if (s.rowStart !== next || s.rowEnd < s.rowStart) throw new Error(`${where}: row_wise shard on rank ${s.rank} starts at row ${s.rowStart}, expected ${next}`);
+          if (!full(s, 'cols'))
+            throw new Error(
+              `${where}: row_wise shard on rank ${s.rank} must cover columns [0, ${t.dim})`,
+            );
+          if (s.rowStart !== next || s.rowEnd < s.rowStart)
+            throw new Error(
+              `${where}: row_wise shard on rank ${s.rank} starts at row ${s.rowStart}, expected ${next}`,
+            );
           next = s.rowEnd;
         }
-        if (next !== t.rows) throw new Error(`${where}: row_wise shards end at row ${next}, expected ${t.rows}`);
+        if (next !== t.rows)
+          throw new Error(`${where}: row_wise shards end at row ${next}, expected ${t.rows}`);
         break;
       }
       case 'column_wise': {
         let next = 0;
         for (const s of tp.shards) {
-          if (!full(s, 'rows')) throw new Error(`${where}: column_wise shard on rank ${s.rank} must cover rows [0, ${t.rows})`);
-          if (s.colStart !== next || s.colEnd <= s.colStart) throw new Error(`${where}: column_wise shard on rank ${s.rank} starts at column ${s.colStart}, expected ${next} (and must be non-empty)`);
+          if (!full(s, 'rows'))
+            throw new Error(
+              `${where}: column_wise shard on rank ${s.rank} must cover rows [0, ${t.rows})`,
+            );
+          if (s.colStart !== next || s.colEnd <= s.colStart)
+            throw new Error(
+              `${where}: column_wise shard on rank ${s.rank} starts at column ${s.colStart}, expected ${next} (and must be non-empty)`,
+            );
           next = s.colEnd;
         }
-        if (next !== t.dim) throw new Error(`${where}: column_wise shards end at column ${next}, expected ${t.dim}`);
+        if (next !== t.dim)
+          throw new Error(`${where}: column_wise shards end at column ${next}, expected ${t.dim}`);
         break;
       }
       default:
-        throw new Error(`${where}: unknown sharding type '${String((tp as { type: unknown }).type)}'`);
+        throw new Error(
+          `${where}: unknown sharding type '${String((tp as { type: unknown }).type)}'`,
+        );
     }
   }
 }

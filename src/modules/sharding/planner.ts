@@ -15,7 +15,15 @@
  * const plan = planSharding(tables, 4, { prefer: { t_big: 'column_wise' }, rowWiseThresholdBytes: 64 << 20 });
  */
 import { validateTableConfigs, type EmbeddingBagConfig } from '../embedding/config.ts';
-import { columnWiseShards, rowWiseShards, tableWiseShard, validatePlan, type ShardingPlan, type ShardingType, type ShardSpec } from './plan.ts';
+import {
+  columnWiseShards,
+  rowWiseShards,
+  tableWiseShard,
+  validatePlan,
+  type ShardingPlan,
+  type ShardingType,
+  type ShardSpec,
+} from './plan.ts';
 
 export interface PlannerOptions {
   /** Sharding type per table name (overrides the default choice). */
@@ -37,31 +45,49 @@ function shardBytes(s: ShardSpec): number {
  * planSharding([{ name: 'a', rows: 100, dim: 8, pooling: 'sum', features: ['fa'] }], 2);
  * // { worldSize: 2, tables: { a: { type: 'table_wise', shards: [{ rank: 0, … }] } } }
  */
-export function planSharding(tables: readonly EmbeddingBagConfig[], worldSize: number, options: PlannerOptions = {}): ShardingPlan {
+export function planSharding(
+  tables: readonly EmbeddingBagConfig[],
+  worldSize: number,
+  options: PlannerOptions = {},
+): ShardingPlan {
   validateTableConfigs(tables);
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`planSharding: worldSize must be a positive integer, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new Error(`planSharding: worldSize must be a positive integer, got ${worldSize}`);
   const prefer = options.prefer ?? {};
   for (const name of Object.keys(prefer)) {
-    if (!tables.some((t) => t.name === name)) throw new Error(`planSharding: prefer names unknown table '${name}'`);
+    if (!tables.some((t) => t.name === name))
+      throw new Error(`planSharding: prefer names unknown table '${name}'`);
   }
   const threshold = options.rowWiseThresholdBytes ?? 256 * 1024 * 1024;
   const allRanks = Array.from({ length: worldSize }, (_, r) => r);
   const load = new Array<number>(worldSize).fill(0);
   const plan: ShardingPlan = { worldSize, tables: {} };
 
-  const typeOf = (t: EmbeddingBagConfig): ShardingType => prefer[t.name] ?? (t.rows * t.dim * BYTES_PER_ELEMENT > threshold ? 'row_wise' : 'table_wise');
+  const typeOf = (t: EmbeddingBagConfig): ShardingType =>
+    prefer[t.name] ?? (t.rows * t.dim * BYTES_PER_ELEMENT > threshold ? 'row_wise' : 'table_wise');
 
   for (const t of tables) {
     const type = typeOf(t);
     if (type === 'table_wise') continue;
-    const shards = type === 'row_wise' ? rowWiseShards(t, allRanks) : columnWiseShards(t, [...allRanks].sort((a, b) => load[a] - load[b] || a - b).slice(0, Math.min(worldSize, t.dim)).sort((a, b) => a - b));
+    const shards =
+      type === 'row_wise'
+        ? rowWiseShards(t, allRanks)
+        : columnWiseShards(
+            t,
+            [...allRanks]
+              .sort((a, b) => load[a] - load[b] || a - b)
+              .slice(0, Math.min(worldSize, t.dim))
+              .sort((a, b) => a - b),
+          );
     for (const s of shards) load[s.rank] += shardBytes(s);
     plan.tables[t.name] = { type, shards };
   }
 
   const tw = tables
     .filter((t) => typeOf(t) === 'table_wise')
-    .sort((a, b) => b.rows * b.dim - a.rows * a.dim || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort(
+      (a, b) => b.rows * b.dim - a.rows * a.dim || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
   for (const t of tw) {
     let best = 0;
     for (let r = 1; r < worldSize; r++) if (load[r] < load[best]) best = r;
@@ -85,6 +111,7 @@ export function planSharding(tables: readonly EmbeddingBagConfig[], worldSize: n
  */
 export function planLoads(plan: ShardingPlan): number[] {
   const load = new Array<number>(plan.worldSize).fill(0);
-  for (const tp of Object.values(plan.tables)) for (const s of tp.shards) load[s.rank] += shardBytes(s);
+  for (const tp of Object.values(plan.tables))
+    for (const s of tp.shards) load[s.rank] += shardBytes(s);
   return load;
 }

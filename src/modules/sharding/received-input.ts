@@ -41,7 +41,10 @@ export function assembleReceivedInput(
   const sourceBagStart = [0];
   for (let j = 0; j < W; j++) sourceBagStart.push(sourceBagStart[j] + batchSizes[j]);
   const N = sourceBagStart[W];
-  if (lengths.length !== S * N) throw new Error(`sharded embedding input dist: received ${lengths.length} lengths, expected ${S} slots × ${N} samples`);
+  if (lengths.length !== S * N)
+    throw new Error(
+      `sharded embedding input dist: received ${lengths.length} lengths, expected ${S} slots × ${N} samples`,
+    );
 
   // where each (source, slot) block starts in the received buffers
   const srcLen: number[][] = []; // [j][s] position in `lengths`
@@ -60,7 +63,10 @@ export function assembleReceivedInput(
     srcLen.push(ls);
     srcVal.push(vs);
   }
-  if (vp !== values.length) throw new Error(`sharded embedding input dist: lengths sum to ${vp} but ${values.length} ids arrived`);
+  if (vp !== values.length)
+    throw new Error(
+      `sharded embedding input dist: lengths sum to ${vp} but ${values.length} ids arrived`,
+    );
 
   const outLengths = new Int32Array(S * N);
   const outValues = new Int32Array(values.length);
@@ -71,7 +77,10 @@ export function assembleReceivedInput(
     const starts: number[] = [];
     for (let j = 0; j < W; j++) {
       starts.push(op);
-      outLengths.set(lengths.subarray(srcLen[j][s], srcLen[j][s] + batchSizes[j]), s * N + sourceBagStart[j]);
+      outLengths.set(
+        lengths.subarray(srcLen[j][s], srcLen[j][s] + batchSizes[j]),
+        s * N + sourceBagStart[j],
+      );
       const a = srcVal[j][s];
       const e = srcVal[j][s + 1];
       outValues.set(values.subarray(a, e), op);
@@ -81,6 +90,12 @@ export function assembleReceivedInput(
     starts.push(op);
     valueStart.push(starts);
   }
-  const kjt = new KeyedJaggedTensor({ keys: slots.map((s) => s.feature), values: outValues, lengths: outLengths, weights: outWeights, stride: N });
+  const kjt = new KeyedJaggedTensor({
+    keys: slots.map((s) => s.feature),
+    values: outValues,
+    lengths: outLengths,
+    weights: outWeights,
+    stride: N,
+  });
   return { kjt, sourceBagStart, valueStart };
 }

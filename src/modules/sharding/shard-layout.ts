@@ -35,7 +35,10 @@ export interface ShardLayout {
  * @example
  * buildShardLayout(tables, planSharding(tables, 2)).slotsByRank.length; // 2
  */
-export function buildShardLayout(tables: readonly EmbeddingBagConfig[], plan: ShardingPlan): ShardLayout {
+export function buildShardLayout(
+  tables: readonly EmbeddingBagConfig[],
+  plan: ShardingPlan,
+): ShardLayout {
   const pooled = pooledLayout(tables);
   const slotsByRank: Slot[][] = Array.from({ length: plan.worldSize }, () => []);
   const typeOfKey: ShardingType[] = [];
@@ -44,7 +47,8 @@ export function buildShardLayout(tables: readonly EmbeddingBagConfig[], plan: Sh
     const tp = plan.tables[table.name];
     for (const feature of table.features) {
       typeOfKey.push(tp.type);
-      for (const shard of tp.shards) slotsByRank[shard.rank].push({ feature, key, table, type: tp.type, shard });
+      for (const shard of tp.shards)
+        slotsByRank[shard.rank].push({ feature, key, table, type: tp.type, shard });
       key++;
     }
   }

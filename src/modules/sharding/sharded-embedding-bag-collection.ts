@@ -59,11 +59,27 @@
  * await ebc.step();
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Awaitable, BatchIndex, ComputeHooks, Device, PooledOutput, ProcessGroup, ShardedModuleContract } from '../../protocol/index.ts';
+import type {
+  Awaitable,
+  BatchIndex,
+  ComputeHooks,
+  Device,
+  PooledOutput,
+  ProcessGroup,
+  ShardedModuleContract,
+} from '../../protocol/index.ts';
 import type { KeyedJaggedTensor } from '../../tensors/keyed-jagged-tensor.ts';
-import { validateTableConfigs, type EmbeddingBagConfig, type PooledLayout } from '../embedding/config.ts';
+import {
+  validateTableConfigs,
+  type EmbeddingBagConfig,
+  type PooledLayout,
+} from '../embedding/config.ts';
 import { createFusedOptimizer, type FusedOptimizerConfig } from '../embedding/fused-optimizers.ts';
-import { accumulateIdWeightGrad, accumulatePooledGrad, pooledLookup } from '../embedding/kernels.ts';
+import {
+  accumulateIdWeightGrad,
+  accumulatePooledGrad,
+  pooledLookup,
+} from '../embedding/kernels.ts';
 import { checkJaggedShape } from '../embedding/kjt-bags.ts';
 import { EmbeddingTableShard } from '../embedding/table-shard.ts';
 import {
@@ -86,7 +102,12 @@ import {
   type EmbeddingParamsPartial,
   type ShardedEbcStateDict,
 } from './sharded-state.ts';
-import { fusedStepOptimizer, type EbcStateDict, type EmbeddingStepOptimizer, type ParamSummary } from '../embedding/embedding-bag-collection.ts';
+import {
+  fusedStepOptimizer,
+  type EbcStateDict,
+  type EmbeddingStepOptimizer,
+  type ParamSummary,
+} from '../embedding/embedding-bag-collection.ts';
 
 /** Where a sharded module runs. `rank` / `worldSize` must match `pg`'s. */
 export interface ShardedEnv {
@@ -145,7 +166,10 @@ function sumInts(a: Int32Array): number {
   return s;
 }
 
-export class ShardedEmbeddingBagCollection extends Module implements ShardedModuleContract<KeyedJaggedTensor, ShardedEbcContext> {
+export class ShardedEmbeddingBagCollection
+  extends Module
+  implements ShardedModuleContract<KeyedJaggedTensor, ShardedEbcContext>
+{
   readonly isShardedModule = true as const;
   readonly tables: readonly EmbeddingBagConfig[];
   readonly plan: ShardingPlan;
@@ -170,9 +194,14 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     validatePlan(opts.tables, opts.plan);
     const { env } = opts;
     if (env.worldSize !== opts.plan.worldSize || env.pg.worldSize !== env.worldSize) {
-      throw new Error(`ShardedEmbeddingBagCollection: env.worldSize ${env.worldSize}, pg.worldSize ${env.pg.worldSize} and plan.worldSize ${opts.plan.worldSize} must agree`);
+      throw new Error(
+        `ShardedEmbeddingBagCollection: env.worldSize ${env.worldSize}, pg.worldSize ${env.pg.worldSize} and plan.worldSize ${opts.plan.worldSize} must agree`,
+      );
     }
-    if (env.pg.rank !== env.rank) throw new Error(`ShardedEmbeddingBagCollection: env.rank ${env.rank} differs from pg.rank ${env.pg.rank}`);
+    if (env.pg.rank !== env.rank)
+      throw new Error(
+        `ShardedEmbeddingBagCollection: env.rank ${env.rank} differs from pg.rank ${env.pg.rank}`,
+      );
     this.tables = opts.tables.map((t) => ({ ...t, features: [...t.features] }));
     this.plan = opts.plan;
     this.rank = env.rank;
@@ -184,16 +213,30 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     this.gradReduction = opts.gradReduction ?? 'mean';
     this.name = opts.name ?? 'ebc';
     this.shardLayout = buildShardLayout(this.tables, this.plan);
-    const fps = opts.featureProcessors && Object.keys(opts.featureProcessors).length > 0 ? opts.featureProcessors : undefined;
+    const fps =
+      opts.featureProcessors && Object.keys(opts.featureProcessors).length > 0
+        ? opts.featureProcessors
+        : undefined;
     for (const f of Object.keys(fps ?? {})) {
-      if (!this.shardLayout.pooled.keys.includes(f)) throw new Error(`ShardedEmbeddingBagCollection: feature processor for unknown feature '${f}'`);
+      if (!this.shardLayout.pooled.keys.includes(f))
+        throw new Error(
+          `ShardedEmbeddingBagCollection: feature processor for unknown feature '${f}'`,
+        );
     }
     this.featureProcessors = fps;
     for (const t of this.tables) {
       const spec = this.plan.tables[t.name].shards.find((s) => s.rank === this.rank);
       if (spec) {
         const { rowStart, rowEnd, colStart, colEnd } = spec;
-        this.shards.set(t.name, new EmbeddingTableShard({ table: t, seed: opts.seed, optimizer: opts.optimizer, block: { rowStart, rowEnd, colStart, colEnd } }));
+        this.shards.set(
+          t.name,
+          new EmbeddingTableShard({
+            table: t,
+            seed: opts.seed,
+            optimizer: opts.optimizer,
+            block: { rowStart, rowEnd, colStart, colEnd },
+          }),
+        );
       }
     }
     this.mySlots = this.shardLayout.slotsByRank[this.rank];
@@ -216,7 +259,10 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
 
   /** The block of table `name` this rank holds (`weights` row-major `[rowEnd-rowStart, colEnd-colStart]`), or undefined. */
   localShard(name: string): EmbeddingTableShard | undefined {
-    if (!this.tables.some((t) => t.name === name)) throw new Error(`${this.name}: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`);
+    if (!this.tables.some((t) => t.name === name))
+      throw new Error(
+        `${this.name}: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`,
+      );
     return this.shards.get(name);
   }
 
@@ -230,7 +276,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
   }
 
   inputDist(ctx: ShardedEbcContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
-    if (ctx.stage !== 'created') throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
+    if (ctx.stage !== 'created')
+      throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
     checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
     // Positions (not weights) travel for processed features; see computeAndOutputDist.
     const local = positionsFor(input, this.featureProcessors);
@@ -241,11 +288,17 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const W = this.worldSize;
     const meta = new Int32Array(W).fill(local.stride * 2 + (local.weights ? 1 : 0));
     const label = `${this.name} b${ctx.batch}`;
-    const splits = this.device.run('dataDist', { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` }, async () => {
-      const recvValueCounts = await this.distPg.allToAllSplits(bucket.valueCounts, { label: `${label} splits` });
-      const recvMeta = await this.distPg.allToAllSplits(meta, { label: `${label} batch sizes` });
-      return { recvValueCounts, recvMeta };
-    });
+    const splits = this.device.run(
+      'dataDist',
+      { kind: 'distSplits', bytes: 8 * W, label: `${label} splits` },
+      async () => {
+        const recvValueCounts = await this.distPg.allToAllSplits(bucket.valueCounts, {
+          label: `${label} splits`,
+        });
+        const recvMeta = await this.distPg.allToAllSplits(meta, { label: `${label} batch sizes` });
+        return { recvValueCounts, recvMeta };
+      },
+    );
     splits.catch(() => undefined);
     let inner: Awaitable<void> | undefined;
     return {
@@ -258,7 +311,12 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     };
   }
 
-  private startDataDist(ctx: ShardedEbcContext, recvValueCounts: Int32Array, recvMeta: Int32Array, label: string): Awaitable<void> {
+  private startDataDist(
+    ctx: ShardedEbcContext,
+    recvValueCounts: Int32Array,
+    recvMeta: Int32Array,
+    label: string,
+  ): Awaitable<void> {
     const bucket = ctx.bucket!;
     const W = this.worldSize;
     const batchSizes = recvMeta.map((m) => m >> 1);
@@ -267,14 +325,35 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const recvLengthCounts = batchSizes.map((b) => b * this.mySlots.length);
     const sentValues = bucket.values.length;
     const bytes = 4 * (bucket.lengths.length + sentValues * (weighted ? 2 : 1));
-    const data = this.device.run('dataDist', { kind: 'distData', bytes, label: `${label} data` }, async () => {
-      const lengths = await this.distPg.allToAllV(bucket.lengths, bucket.lengthCounts, recvLengthCounts, { label: `${label} lengths` });
-      const values = await this.distPg.allToAllV(bucket.values, bucket.valueCounts, recvValueCounts, { label: `${label} values` });
-      const weights = weighted ? await this.distPg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, { label: `${label} weights` }) : undefined;
-      if (W !== batchSizes.length) throw new Error(`${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`);
-      ctx.received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
-      ctx.stage = 'ready';
-    });
+    const data = this.device.run(
+      'dataDist',
+      { kind: 'distData', bytes, label: `${label} data` },
+      async () => {
+        const lengths = await this.distPg.allToAllV(
+          bucket.lengths,
+          bucket.lengthCounts,
+          recvLengthCounts,
+          { label: `${label} lengths` },
+        );
+        const values = await this.distPg.allToAllV(
+          bucket.values,
+          bucket.valueCounts,
+          recvValueCounts,
+          { label: `${label} values` },
+        );
+        const weights = weighted
+          ? await this.distPg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, {
+              label: `${label} weights`,
+            })
+          : undefined;
+        if (W !== batchSizes.length)
+          throw new Error(
+            `${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`,
+          );
+        ctx.received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
+        ctx.stage = 'ready';
+      },
+    );
     data.catch(() => undefined);
     ctx.dataDone = data;
     return { wait: () => data };
@@ -284,44 +363,63 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     if (ctx.dataDone) await ctx.dataDone;
     const recv = ctx.received;
     if (ctx.stage !== 'ready' || !recv || !ctx.local || !ctx.batchSizes) {
-      throw new Error(`${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`);
+      throw new Error(
+        `${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`,
+      );
     }
     const label = `${this.name} b${ctx.batch}`;
     const nnz = recv.kjt.values.length;
-    const flops = 2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
-    const slotOut = await this.device.run('default', { kind: 'other', flops, label: `${label} lookup` }, () => {
-      ctx.weights = this.effectiveWeights(recv);
-      return this.localLookup(recv, ctx.weights);
-    }, {
-      after: [ctx.dataDone!],
-    });
+    const flops =
+      2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
+    const slotOut = await this.device.run(
+      'default',
+      { kind: 'other', flops, label: `${label} lookup` },
+      () => {
+        ctx.weights = this.effectiveWeights(recv);
+        return this.localLookup(recv, ctx.weights);
+      },
+      {
+        after: [ctx.dataDone!],
+      },
+    );
     hooks?.onOutputDist?.();
     const batchSizes = ctx.batchSizes;
     const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
-    const out = await this.device.run('default', { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` }, async () => {
-      const send = new Float32Array(sumInts(sendCounts));
-      let p = 0;
-      for (let j = 0; j < this.worldSize; j++) {
-        const b0 = recv.sourceBagStart[j];
-        const b1 = recv.sourceBagStart[j + 1];
-        this.mySlots.forEach((slot, s) => {
-          const w = slot.shard.colEnd - slot.shard.colStart;
-          send.set(slotOut[s].subarray(b0 * w, b1 * w), p);
-          p += (b1 - b0) * w;
+    const out = await this.device.run(
+      'default',
+      { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` },
+      async () => {
+        const send = new Float32Array(sumInts(sendCounts));
+        let p = 0;
+        for (let j = 0; j < this.worldSize; j++) {
+          const b0 = recv.sourceBagStart[j];
+          const b1 = recv.sourceBagStart[j + 1];
+          this.mySlots.forEach((slot, s) => {
+            const w = slot.shard.colEnd - slot.shard.colStart;
+            send.set(slotOut[s].subarray(b0 * w, b1 * w), p);
+            p += (b1 - b0) * w;
+          });
+        }
+        const B = ctx.local!.stride;
+        const recvCounts = Int32Array.from(
+          this.shardLayout.slotsByRank,
+          (slots) => B * this.slotWidthSum(slots),
+        );
+        const got = await this.pg.allToAllV(send, sendCounts, recvCounts, {
+          label: `${label} output dist`,
         });
-      }
-      const B = ctx.local!.stride;
-      const recvCounts = Int32Array.from(this.shardLayout.slotsByRank, (slots) => B * this.slotWidthSum(slots));
-      const got = await this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} output dist` });
-      return this.combineOutputs(ctx.local!, got);
-    });
+        return this.combineOutputs(ctx.local!, got);
+      },
+    );
     ctx.stage = 'computed';
     return out;
   }
 
   async backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
     if (ctx.stage !== 'computed' || !ctx.received || !ctx.local || !ctx.batchSizes || !ctx.bucket) {
-      throw new Error(`${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${ctx.stage}')`);
+      throw new Error(
+        `${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${ctx.stage}')`,
+      );
     }
     const local = ctx.local;
     const recv = ctx.received;
@@ -329,11 +427,16 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
     const B = local.stride;
     const { offsetPerKey, totalWidth } = this.layout;
     if (gradOutput.length !== B * totalWidth) {
-      throw new Error(`${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} samples × ${totalWidth}`);
+      throw new Error(
+        `${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} samples × ${totalWidth}`,
+      );
     }
     const label = `${this.name} b${ctx.batch}`;
     // 1. pooled gradients to the shard owners
-    const sendCounts = Int32Array.from(this.shardLayout.slotsByRank, (slots) => B * this.gradWidthSum(slots));
+    const sendCounts = Int32Array.from(
+      this.shardLayout.slotsByRank,
+      (slots) => B * this.gradWidthSum(slots),
+    );
     const recvCounts = batchSizes.map((b) => b * this.gradWidthSum(this.mySlots));
     const send = new Float32Array(sumInts(sendCounts));
     let p = 0;
@@ -353,27 +456,62 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
         }
       }
     }
-    const got = await this.device.run('default', { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` }, () =>
-      this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} grad dist` }),
+    const got = await this.device.run(
+      'default',
+      { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` },
+      () => this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} grad dist` }),
     );
     // 2. scatter-add into the local shards' accumulators (and per-id weight gradients)
     const N = recv.kjt.stride;
     const slotGrads = this.splitBySlot(got, batchSizes, N, (slot) => this.gradCols(slot).width);
     const fps = this.featureProcessors;
     const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
-    await this.device.run('default', { kind: 'other', flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)), label: `${label} scatter` }, () => {
-      const offsets = recv.kjt.offsets();
-      this.mySlots.forEach((slot, s) => {
-        const shard = this.shards.get(slot.table.name)!;
-        const cols = this.gradCols(slot);
-        const bags = { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights: ctx.weights, feature: slot.feature };
-        const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
-        accumulatePooledGrad({ table: shard.gradSlice, bags, pooling, grad: slotGrads[s], gradStride: cols.width, gradColOffset: shard.gradColStart - cols.start }, shard.grad);
-        if (weightGrad && fps![slot.feature]) {
-          accumulateIdWeightGrad({ table: shard.slice, bags, pooling, grad: slotGrads[s], gradStride: cols.width, gradColOffset: slot.shard.colStart - cols.start, out: weightGrad });
-        }
-      });
-    });
+    await this.device.run(
+      'default',
+      {
+        kind: 'other',
+        flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)),
+        label: `${label} scatter`,
+      },
+      () => {
+        const offsets = recv.kjt.offsets();
+        this.mySlots.forEach((slot, s) => {
+          const shard = this.shards.get(slot.table.name)!;
+          const cols = this.gradCols(slot);
+          const bags = {
+            values: recv.kjt.values,
+            offsets,
+            bagStart: s * N,
+            nBags: N,
+            weights: ctx.weights,
+            feature: slot.feature,
+          };
+          const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
+          accumulatePooledGrad(
+            {
+              table: shard.gradSlice,
+              bags,
+              pooling,
+              grad: slotGrads[s],
+              gradStride: cols.width,
+              gradColOffset: shard.gradColStart - cols.start,
+            },
+            shard.grad,
+          );
+          if (weightGrad && fps![slot.feature]) {
+            accumulateIdWeightGrad({
+              table: shard.slice,
+              bags,
+              pooling,
+              grad: slotGrads[s],
+              gradStride: cols.width,
+              gradColOffset: slot.shard.colStart - cols.start,
+              out: weightGrad,
+            });
+          }
+        });
+      },
+    );
     // 3. per-id weight gradients → processor gradients, at the positions that travelled with the ids
     if (weightGrad) {
       const positions = recv.kjt.weights!;
@@ -381,7 +519,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       this.mySlots.forEach((slot, s) => {
         const fp = fps![slot.feature];
         if (!fp) return;
-        for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++) fp.accumulateAt(positions[i], weightGrad[i]);
+        for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++)
+          fp.accumulateAt(positions[i], weightGrad[i]);
       });
     }
     ctx.stage = 'done';
@@ -403,7 +542,9 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
         flat.set(f.grad, o);
         o += f.grad.length;
       }
-      const sum = await this.pg.allReduce(flat, 'sum', { label: `${this.name} feature-processor grads` });
+      const sum = await this.pg.allReduce(flat, 'sum', {
+        label: `${this.name} feature-processor grads`,
+      });
       o = 0;
       for (const f of list) {
         for (let i = 0; i < f.grad.length; i++) f.grad[i] = sum[o + i];
@@ -437,7 +578,12 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
 
   /** This rank's shards and the (replicated) feature-processor parameters. */
   stateDict(): ShardedEbcStateDict {
-    return shardedStateDict(this.rank, this.plan, [...this.shards.values()], this.featureProcessors);
+    return shardedStateDict(
+      this.rank,
+      this.plan,
+      [...this.shards.values()],
+      this.featureProcessors,
+    );
   }
 
   /** Load this rank's shards from a sharded state (same plan) or slice them from a logical one (any plan). */
@@ -447,7 +593,12 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
 
   /** Local partial sums per logical parameter (tables by name, processors as `fp.<feature>`, counted on rank 0 only). */
   paramsSummaryPartial(): Record<string, EmbeddingParamsPartial> {
-    return paramsSummaryPartial(this.tables, [...this.shards.values()], this.featureProcessors, this.rank === 0);
+    return paramsSummaryPartial(
+      this.tables,
+      [...this.shards.values()],
+      this.featureProcessors,
+      this.rank === 0,
+    );
   }
 
   /**
@@ -462,10 +613,17 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       flat[2 * i] = partial[n].sumSquares;
       flat[2 * i + 1] = partial[n].sum;
     });
-    const all = this.worldSize > 1 ? await this.pg.allReduce(flat, 'sum', { label: `${this.name} params summary` }) : flat;
+    const all =
+      this.worldSize > 1
+        ? await this.pg.allReduce(flat, 'sum', { label: `${this.name} params summary` })
+        : flat;
     const reduced: Record<string, EmbeddingParamsPartial> = {};
     names.forEach((n, i) => {
-      reduced[n] = { shape: partial[n].shape, sumSquares: this.worldSize > 1 ? all[2 * i] : partial[n].sumSquares, sum: this.worldSize > 1 ? all[2 * i + 1] : partial[n].sum };
+      reduced[n] = {
+        shape: partial[n].shape,
+        sumSquares: this.worldSize > 1 ? all[2 * i] : partial[n].sumSquares,
+        sum: this.worldSize > 1 ? all[2 * i + 1] : partial[n].sum,
+      };
     });
     return combineParamsSummaries([reduced]);
   }
@@ -500,7 +658,14 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
       const out = new Float32Array(N * w);
       pooledLookup({
         table: shard.slice,
-        bags: { values: recv.kjt.values, offsets, bagStart: s * N, nBags: N, weights, feature: slot.feature },
+        bags: {
+          values: recv.kjt.values,
+          offsets,
+          bagStart: s * N,
+          nBags: N,
+          weights,
+          feature: slot.feature,
+        },
         pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
         out,
         outStride: w,
@@ -520,7 +685,8 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
         const w = slot.shard.colEnd - slot.shard.colStart;
         const col = offsetPerKey[slot.key] + slot.shard.colStart;
         if (slot.type === 'row_wise') {
-          for (let b = 0; b < B; b++) for (let c = 0; c < w; c++) values[b * totalWidth + col + c] += got[p++];
+          for (let b = 0; b < B; b++)
+            for (let c = 0; c < w; c++) values[b * totalWidth + col + c] += got[p++];
         } else {
           for (let b = 0; b < B; b++) {
             values.set(got.subarray(p, p + w), b * totalWidth + col);
@@ -545,7 +711,12 @@ export class ShardedEmbeddingBagCollection extends Module implements ShardedModu
   }
 
   /** Split a buffer received from all sources (each: my slots × its samples × width) into per-slot `[N, width]` blocks. */
-  private splitBySlot(got: Float32Array, batchSizes: Int32Array, N: number, widthOf: (slot: Slot) => number): Float32Array[] {
+  private splitBySlot(
+    got: Float32Array,
+    batchSizes: Int32Array,
+    N: number,
+    widthOf: (slot: Slot) => number,
+  ): Float32Array[] {
     const out = this.mySlots.map((slot) => new Float32Array(N * widthOf(slot)));
     let p = 0;
     let bag = 0;

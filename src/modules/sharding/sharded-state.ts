@@ -42,10 +42,21 @@ export interface EmbeddingParamsPartial {
  * @example
  * shardedStateDict(0, plan, shards, undefined).shards.length;
  */
-export function shardedStateDict(rank: number, plan: ShardingPlan, shards: readonly EmbeddingTableShard[], fps: FeatureProcessorMap | undefined): ShardedEbcStateDict {
+export function shardedStateDict(
+  rank: number,
+  plan: ShardingPlan,
+  shards: readonly EmbeddingTableShard[],
+  fps: FeatureProcessorMap | undefined,
+): ShardedEbcStateDict {
   const featureProcessors: Record<string, Float32Array> = {};
   for (const [f, p] of Object.entries(fps ?? {})) featureProcessors[f] = p.param.slice();
-  return { kind: 'sharded-ebc', rank, plan, shards: shards.map((s) => s.stateDict()), featureProcessors };
+  return {
+    kind: 'sharded-ebc',
+    rank,
+    plan,
+    shards: shards.map((s) => s.stateDict()),
+    featureProcessors,
+  };
 }
 
 function isSharded(sd: ShardedEbcStateDict | EbcStateDict): sd is ShardedEbcStateDict {
@@ -59,13 +70,27 @@ function isSharded(sd: ShardedEbcStateDict | EbcStateDict): sd is ShardedEbcStat
  * @example
  * loadShardedState(localShards, processors, assembleStateDict(allRankStates));
  */
-export function loadShardedState(shards: readonly EmbeddingTableShard[], fps: FeatureProcessorMap | undefined, sd: ShardedEbcStateDict | EbcStateDict): void {
+export function loadShardedState(
+  shards: readonly EmbeddingTableShard[],
+  fps: FeatureProcessorMap | undefined,
+  sd: ShardedEbcStateDict | EbcStateDict,
+): void {
   for (const shard of shards) {
     const name = shard.table.name;
     if (isSharded(sd)) {
       const b = shard.block;
-      const st = sd.shards.find((s) => s.table === name && s.rowStart === b.rowStart && s.rowEnd === b.rowEnd && s.colStart === b.colStart && s.colEnd === b.colEnd);
-      if (!st) throw new Error(`loadStateDict: the sharded state has no shard of table '${name}' rows [${b.rowStart}, ${b.rowEnd}) cols [${b.colStart}, ${b.colEnd}) (load a logical state to re-shard)`);
+      const st = sd.shards.find(
+        (s) =>
+          s.table === name &&
+          s.rowStart === b.rowStart &&
+          s.rowEnd === b.rowEnd &&
+          s.colStart === b.colStart &&
+          s.colEnd === b.colEnd,
+      );
+      if (!st)
+        throw new Error(
+          `loadStateDict: the sharded state has no shard of table '${name}' rows [${b.rowStart}, ${b.rowEnd}) cols [${b.colStart}, ${b.colEnd}) (load a logical state to re-shard)`,
+        );
       shard.loadStateDict(st);
     } else {
       shard.loadStateDict(sliceLogical(shard, sd));
@@ -73,7 +98,8 @@ export function loadShardedState(shards: readonly EmbeddingTableShard[], fps: Fe
   }
   for (const [f, p] of Object.entries(fps ?? {})) {
     const v = sd.featureProcessors[f];
-    if (!v || v.length !== p.param.length) throw new Error(`loadStateDict: feature processor '${f}' state missing or of wrong length`);
+    if (!v || v.length !== p.param.length)
+      throw new Error(`loadStateDict: feature processor '${f}' state missing or of wrong length`);
     p.param.set(v);
   }
 }
@@ -82,12 +108,19 @@ function sliceLogical(shard: EmbeddingTableShard, sd: EbcStateDict): EmbeddingSh
   const { table, block } = shard;
   const full = sd.tables[table.name];
   const opt = sd.optimizer[table.name];
-  if (!full || !opt) throw new Error(`loadStateDict: the logical state has no table '${table.name}'`);
-  if (full.length !== table.rows * table.dim) throw new Error(`loadStateDict: table '${table.name}' has ${full.length} values, expected ${table.rows} × ${table.dim}`);
+  if (!full || !opt)
+    throw new Error(`loadStateDict: the logical state has no table '${table.name}'`);
+  if (full.length !== table.rows * table.dim)
+    throw new Error(
+      `loadStateDict: table '${table.name}' has ${full.length} values, expected ${table.rows} × ${table.dim}`,
+    );
   const width = block.colEnd - block.colStart;
   const weights = new Float32Array((block.rowEnd - block.rowStart) * width);
   for (let r = block.rowStart; r < block.rowEnd; r++) {
-    weights.set(full.subarray(r * table.dim + block.colStart, r * table.dim + block.colEnd), (r - block.rowStart) * width);
+    weights.set(
+      full.subarray(r * table.dim + block.colStart, r * table.dim + block.colEnd),
+      (r - block.rowStart) * width,
+    );
   }
   const optimizer: FusedOptimizerState = { kind: opt.kind };
   if (opt.momentum) optimizer.momentum = opt.momentum.slice(block.rowStart, block.rowEnd);
@@ -113,11 +146,26 @@ export function assembleStateDict(parts: readonly ShardedEbcStateDict[]): EbcSta
     let momentum: Float32Array | undefined;
     const momentumSet = new Uint8Array(rows);
     for (const spec of tp.shards) {
-      const st = parts.flatMap((p) => p.shards).find((s) => s.table === name && s.rowStart === spec.rowStart && s.colStart === spec.colStart && s.rowEnd === spec.rowEnd && s.colEnd === spec.colEnd);
-      if (!st) throw new Error(`assembleStateDict: no rank state holds table '${name}' rows [${spec.rowStart}, ${spec.rowEnd}) cols [${spec.colStart}, ${spec.colEnd}) (rank ${spec.rank})`);
+      const st = parts
+        .flatMap((p) => p.shards)
+        .find(
+          (s) =>
+            s.table === name &&
+            s.rowStart === spec.rowStart &&
+            s.colStart === spec.colStart &&
+            s.rowEnd === spec.rowEnd &&
+            s.colEnd === spec.colEnd,
+        );
+      if (!st)
+        throw new Error(
+          `assembleStateDict: no rank state holds table '${name}' rows [${spec.rowStart}, ${spec.rowEnd}) cols [${spec.colStart}, ${spec.colEnd}) (rank ${spec.rank})`,
+        );
       const width = st.colEnd - st.colStart;
       for (let r = st.rowStart; r < st.rowEnd; r++) {
-        table.set(st.weights.subarray((r - st.rowStart) * width, (r - st.rowStart + 1) * width), r * dim + st.colStart);
+        table.set(
+          st.weights.subarray((r - st.rowStart) * width, (r - st.rowStart + 1) * width),
+          r * dim + st.colStart,
+        );
       }
       kind = st.optimizer.kind;
       if (st.optimizer.momentum) {
@@ -132,7 +180,8 @@ export function assembleStateDict(parts: readonly ShardedEbcStateDict[]): EbcSta
     out.tables[name] = table;
     out.optimizer[name] = momentum ? { kind: kind!, momentum } : { kind: kind! };
   }
-  for (const [f, v] of Object.entries(parts[0].featureProcessors)) out.featureProcessors[f] = v.slice();
+  for (const [f, v] of Object.entries(parts[0].featureProcessors))
+    out.featureProcessors[f] = v.slice();
   return out;
 }
 
@@ -142,7 +191,9 @@ export function assembleStateDict(parts: readonly ShardedEbcStateDict[]): EbcSta
  * @example
  * assembleTables(ranks).t_user; // Float32Array [rows * dim]
  */
-export function assembleTables(modules: readonly { stateDict(): ShardedEbcStateDict }[]): Record<string, Float32Array> {
+export function assembleTables(
+  modules: readonly { stateDict(): ShardedEbcStateDict }[],
+): Record<string, Float32Array> {
   return assembleStateDict(modules.map((m) => m.stateDict())).tables;
 }
 
@@ -194,7 +245,9 @@ export function paramsSummaryPartial(
  * @example
  * combineParamsSummaries([rank0.paramsSummaryPartial(), rank1.paramsSummaryPartial()]);
  */
-export function combineParamsSummaries(partials: readonly Record<string, EmbeddingParamsPartial>[]): Record<string, ParamSummary> {
+export function combineParamsSummaries(
+  partials: readonly Record<string, EmbeddingParamsPartial>[],
+): Record<string, ParamSummary> {
   const out: Record<string, ParamSummary> = {};
   if (partials.length === 0) return out;
   for (const name of Object.keys(partials[0])) {

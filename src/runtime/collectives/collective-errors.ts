@@ -38,7 +38,9 @@ export class InvalidCollectiveError extends Error {
     readonly problem: string,
     readonly rank: Rank,
   ) {
-    super(`collective #${index} ${call} on rank ${offendingRank}: ${problem} (seen by rank ${rank})`);
+    super(
+      `collective #${index} ${call} on rank ${offendingRank}: ${problem} (seen by rank ${rank})`,
+    );
   }
 }
 

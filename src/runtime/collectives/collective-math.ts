@@ -17,7 +17,12 @@ import { CollectiveMismatchError } from './collective-errors.ts';
 /** A collective call as one rank made it (arguments already validated locally). */
 export type CollectiveCall =
   | { readonly kind: 'allToAllSplits'; readonly send: Int32Array }
-  | { readonly kind: 'allToAllV'; readonly data: Int32Array | Float32Array; readonly sendCounts: Int32Array; readonly recvCounts: Int32Array }
+  | {
+      readonly kind: 'allToAllV';
+      readonly data: Int32Array | Float32Array;
+      readonly sendCounts: Int32Array;
+      readonly recvCounts: Int32Array;
+    }
   | { readonly kind: 'allReduce'; readonly data: Float32Array; readonly op: ReduceOp }
   | { readonly kind: 'barrier' };
 
@@ -50,19 +55,25 @@ export function validateCall(call: CollectiveCall, worldSize: number): string | 
   switch (call.kind) {
     case 'allToAllSplits':
       if (!(call.send instanceof Int32Array)) return 'send must be an Int32Array';
-      if (call.send.length !== worldSize) return `send has ${call.send.length} splits, world size is ${worldSize}`;
+      if (call.send.length !== worldSize)
+        return `send has ${call.send.length} splits, world size is ${worldSize}`;
       return firstNegative('send', call.send);
     case 'allToAllV': {
-      if (!(call.data instanceof Int32Array || call.data instanceof Float32Array)) return 'data must be an Int32Array or a Float32Array';
-      const countsProblem = badCounts('sendCounts', call.sendCounts, worldSize) ?? badCounts('recvCounts', call.recvCounts, worldSize);
+      if (!(call.data instanceof Int32Array || call.data instanceof Float32Array))
+        return 'data must be an Int32Array or a Float32Array';
+      const countsProblem =
+        badCounts('sendCounts', call.sendCounts, worldSize) ??
+        badCounts('recvCounts', call.recvCounts, worldSize);
       if (countsProblem) return countsProblem;
       const total = sum(call.sendCounts);
-      if (total !== call.data.length) return `sendCounts sum to ${total} but data has ${call.data.length} elements`;
+      if (total !== call.data.length)
+        return `sendCounts sum to ${total} but data has ${call.data.length} elements`;
       return undefined;
     }
     case 'allReduce':
       if (!(call.data instanceof Float32Array)) return 'data must be a Float32Array';
-      if (call.op !== 'sum' && call.op !== 'avg') return `unknown reduce op "${String(call.op)}" (sum or avg)`;
+      if (call.op !== 'sum' && call.op !== 'avg')
+        return `unknown reduce op "${String(call.op)}" (sum or avg)`;
       return undefined;
     case 'barrier':
       return undefined;
@@ -77,8 +88,10 @@ export function validateCall(call: CollectiveCall, worldSize: number): string | 
  */
 export function compatibleCalls(a: CollectiveCall, b: CollectiveCall): boolean {
   if (a.kind !== b.kind) return false;
-  if (a.kind === 'allReduce' && b.kind === 'allReduce') return a.op === b.op && a.data.length === b.data.length;
-  if (a.kind === 'allToAllV' && b.kind === 'allToAllV') return a.data instanceof Float32Array === b.data instanceof Float32Array;
+  if (a.kind === 'allReduce' && b.kind === 'allReduce')
+    return a.op === b.op && a.data.length === b.data.length;
+  if (a.kind === 'allToAllV' && b.kind === 'allToAllV')
+    return a.data instanceof Float32Array === b.data instanceof Float32Array;
   return true;
 }
 
@@ -121,7 +134,8 @@ export function allToAllVCountsError(
   if (!bad) return undefined;
   const sender = `allToAllV sending ${bad.sent} elements to rank ${bad.receiver}`;
   const receiver = `allToAllV expecting ${bad.expected} elements from rank ${bad.sender}`;
-  return (rank) => new CollectiveMismatchError(seq, bad.sender, sender, bad.receiver, receiver, rank);
+  return (rank) =>
+    new CollectiveMismatchError(seq, bad.sender, sender, bad.receiver, receiver, rank);
 }
 
 /**
@@ -148,7 +162,10 @@ export function exchangeSplits(sends: readonly Int32Array[]): Int32Array[] {
  * exchangeV([Int32Array.of(1, 2), Int32Array.of(3)], [Int32Array.of(1, 1), Int32Array.of(0, 1)]);
  * // rank 0: [1], rank 1: [2, 3]
  */
-export function exchangeV<T extends Int32Array | Float32Array>(datas: readonly T[], sendCounts: readonly Int32Array[]): T[] {
+export function exchangeV<T extends Int32Array | Float32Array>(
+  datas: readonly T[],
+  sendCounts: readonly Int32Array[],
+): T[] {
   const n = datas.length;
   // starts[j]: where, in rank j's data, the block for the current receiver begins.
   const starts = new Array<number>(n).fill(0);
@@ -243,7 +260,8 @@ function sum(a: Int32Array): number {
 
 function badCounts(name: string, counts: Int32Array, worldSize: number): string | undefined {
   if (!(counts instanceof Int32Array)) return `${name} must be an Int32Array`;
-  if (counts.length !== worldSize) return `${name} has ${counts.length} entries, world size is ${worldSize}`;
+  if (counts.length !== worldSize)
+    return `${name} has ${counts.length} entries, world size is ${worldSize}`;
   return firstNegative(name, counts);
 }
 
@@ -260,12 +278,20 @@ function firstNegative(name: string, a: Int32Array): string | undefined {
  * @example
  * const kept = copyCallInputs({ kind: 'allReduce', data, op: 'sum' });
  */
-export function copyCallInputs(call: CollectiveCall, copy: ArrayCopier = sliceCopy): CollectiveCall {
+export function copyCallInputs(
+  call: CollectiveCall,
+  copy: ArrayCopier = sliceCopy,
+): CollectiveCall {
   switch (call.kind) {
     case 'allToAllSplits':
       return { kind: call.kind, send: copy(call.send) };
     case 'allToAllV':
-      return { kind: call.kind, data: copy(call.data), sendCounts: copy(call.sendCounts), recvCounts: copy(call.recvCounts) };
+      return {
+        kind: call.kind,
+        data: copy(call.data),
+        sendCounts: copy(call.sendCounts),
+        recvCounts: copy(call.recvCounts),
+      };
     case 'allReduce':
       return { kind: call.kind, data: copy(call.data), op: call.op };
     case 'barrier':

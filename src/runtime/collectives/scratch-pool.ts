@@ -48,7 +48,11 @@ export class ScratchPool {
     if (src.byteLength <= SMALL_BYTES) return src.slice() as T;
     const cls = sizeClass(src.byteLength);
     const buffer = this.free[cls]?.pop() ?? new ArrayBuffer(2 ** cls + SKEW_BYTES);
-    const view = new (src.constructor as new (b: ArrayBuffer, offset: number, length: number) => T)(buffer, SKEW_BYTES, src.length);
+    const view = new (src.constructor as new (b: ArrayBuffer, offset: number, length: number) => T)(
+      buffer,
+      SKEW_BYTES,
+      src.length,
+    );
     view.set(src);
     this.lent.add(buffer);
     return view;

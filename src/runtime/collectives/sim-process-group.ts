@@ -36,7 +36,11 @@ import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../prot
 import { CollectiveTimeoutError, PeerFailedError } from '../../protocol/index.ts';
 import { CostModel } from '../sim/cost-model.ts';
 import type { SimScheduler } from '../sim/sim-scheduler.ts';
-import { CollectiveMismatchError, InvalidCollectiveError, ProcessGroupClosedError } from './collective-errors.ts';
+import {
+  CollectiveMismatchError,
+  InvalidCollectiveError,
+  ProcessGroupClosedError,
+} from './collective-errors.ts';
 import { ScratchPool } from './scratch-pool.ts';
 import {
   allToAllVCountsError,
@@ -136,7 +140,8 @@ export class SimCollectiveFabric {
 
   constructor(options: SimProcessGroupsOptions) {
     const { worldSize } = options;
-    if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`worldSize must be an integer ≥ 1, got ${worldSize}`);
+    if (!Number.isInteger(worldSize) || worldSize < 1)
+      throw new RangeError(`worldSize must be an integer ≥ 1, got ${worldSize}`);
     this.worldSize = worldSize;
     this.scheduler = options.scheduler;
     this.costModel = options.costModel ?? new CostModel();
@@ -184,7 +189,8 @@ export class SimCollectiveFabric {
     this.checkRank(rank, 'setDelay');
     const extraMs = delay.extraMs ?? 0;
     const multiplier = delay.multiplier ?? 1;
-    if (!Number.isFinite(extraMs) || extraMs < 0) throw new RangeError(`setDelay(${rank}): extraMs must be ≥ 0, got ${extraMs}`);
+    if (!Number.isFinite(extraMs) || extraMs < 0)
+      throw new RangeError(`setDelay(${rank}): extraMs must be ≥ 0, got ${extraMs}`);
     if (!Number.isFinite(multiplier) || multiplier <= 0) {
       throw new RangeError(`setDelay(${rank}): multiplier must be > 0, got ${multiplier}`);
     }
@@ -200,15 +206,25 @@ export class SimCollectiveFabric {
       const mine = slot.arrivals[rank];
       if (slot.state === 'aborted' || !mine || mine.settled) continue;
       const call = describeCall(mine.call);
-      this.abort(slot, (r) => (r === rank ? new ProcessGroupClosedError(rank, call) : new PeerFailedError(r, rank, 'its process group was closed')));
+      this.abort(slot, (r) =>
+        r === rank
+          ? new ProcessGroupClosedError(rank, call)
+          : new PeerFailedError(r, rank, 'its process group was closed'),
+      );
     }
   }
 
   /** Enter the next collective of `rank` (called by {@link SimProcessGroup}). */
-  submit<C extends CollectiveCall>(rank: Rank, call: C, opts: CollectiveOptions = {}): Promise<ResultOf<C>> {
+  submit<C extends CollectiveCall>(
+    rank: Rank,
+    call: C,
+    opts: CollectiveOptions = {},
+  ): Promise<ResultOf<C>> {
     return new Promise<ResultOf<C>>((resolve, reject) => {
-      if (this.closed.has(rank)) return reject(new ProcessGroupClosedError(rank, describeCall(call)));
-      if (this.failed) return reject(new PeerFailedError(rank, this.failed.rank, this.failed.reason));
+      if (this.closed.has(rank))
+        return reject(new ProcessGroupClosedError(rank, describeCall(call)));
+      if (this.failed)
+        return reject(new PeerFailedError(rank, this.failed.rank, this.failed.reason));
       const timeoutMs = checkTimeout(opts.timeoutMs ?? this.timeoutMs, 'timeoutMs');
       const index = this.nextIndex[rank]++;
       let slot = this.slots.get(index);
@@ -249,13 +265,19 @@ export class SimCollectiveFabric {
       slot.arrivals[rank] = arrival;
       if (problem) {
         const described = describeCall(call);
-        return this.abort(slot, (r) => new InvalidCollectiveError(index, described, rank, problem, r));
+        return this.abort(
+          slot,
+          (r) => new InvalidCollectiveError(index, described, rank, problem, r),
+        );
       }
       const first = slot.first;
       if (first && !compatibleCalls(first.call, call)) {
         const a = describeCall(first.call);
         const b = describeCall(call);
-        return this.abort(slot, (r) => new CollectiveMismatchError(index, first.rank, a, rank, b, r));
+        return this.abort(
+          slot,
+          (r) => new CollectiveMismatchError(index, first.rank, a, rank, b, r),
+        );
       }
       slot.first ??= arrival;
       if (slot.seen === this.worldSize) this.complete(slot);
@@ -263,7 +285,8 @@ export class SimCollectiveFabric {
     });
   }
 
-  private readonly copier = <T extends Int32Array | Float32Array>(array: T): T => this.scratch.copy(array);
+  private readonly copier = <T extends Int32Array | Float32Array>(array: T): T =>
+    this.scratch.copy(array);
 
   /**
    * Keep one timer per slot, at the earliest deadline of its arrivals (ties: the earlier
@@ -284,7 +307,16 @@ export class SimCollectiveFabric {
     const missing: Rank[] = [];
     for (let r = 0; r < this.worldSize; r++) if (!slot.arrivals[r]) missing.push(r);
     const name = this.collectiveName(slot, trigger.call);
-    this.abort(slot, (r) => new CollectiveTimeoutError(name, r, missing, slot.arrivals[r]?.timeoutMs ?? trigger.timeoutMs));
+    this.abort(
+      slot,
+      (r) =>
+        new CollectiveTimeoutError(
+          name,
+          r,
+          missing,
+          slot.arrivals[r]?.timeoutMs ?? trigger.timeoutMs,
+        ),
+    );
   }
 
   private complete(slot: Slot): void {
@@ -396,8 +428,17 @@ export class SimProcessGroup implements ProcessGroup {
     return this.fabric.submit(this.rank, { kind: 'allToAllSplits', send }, opts);
   }
 
-  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T> {
-    return this.fabric.submit(this.rank, { kind: 'allToAllV', data, sendCounts, recvCounts }, opts) as Promise<T>;
+  allToAllV<T extends Int32Array | Float32Array>(
+    data: T,
+    sendCounts: Int32Array,
+    recvCounts: Int32Array,
+    opts?: CollectiveOptions,
+  ): Promise<T> {
+    return this.fabric.submit(
+      this.rank,
+      { kind: 'allToAllV', data, sendCounts, recvCounts },
+      opts,
+    ) as Promise<T>;
   }
 
   allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
@@ -449,7 +490,8 @@ export function createSimProcessGroups(options: SimProcessGroupsOptions): SimPro
 }
 
 function checkTimeout(ms: number, name: string): number {
-  if (!(ms > 0)) throw new RangeError(`${name} must be > 0 virtual ms (Infinity: no timeout), got ${ms}`);
+  if (!(ms > 0))
+    throw new RangeError(`${name} must be > 0 virtual ms (Infinity: no timeout), got ${ms}`);
   return ms;
 }
 

@@ -67,7 +67,8 @@ const DEFAULTS = {
 } as const;
 
 function checkNonNegative(name: string, v: number): number {
-  if (!Number.isFinite(v) || v < 0) throw new RangeError(`CostModel: ${name} must be a finite number ≥ 0, got ${v}`);
+  if (!Number.isFinite(v) || v < 0)
+    throw new RangeError(`CostModel: ${name} must be a finite number ≥ 0, got ${v}`);
   return v;
 }
 
@@ -86,14 +87,22 @@ export class CostModel {
 
   constructor(options: CostModelOptions = {}) {
     this.latencyMs = checkNonNegative('latencyMs', options.latencyMs ?? DEFAULTS.latencyMs);
-    this.copyBytesPerMs = checkPositive('copyBytesPerMs', options.copyBytesPerMs ?? DEFAULTS.copyBytesPerMs);
+    this.copyBytesPerMs = checkPositive(
+      'copyBytesPerMs',
+      options.copyBytesPerMs ?? DEFAULTS.copyBytesPerMs,
+    );
     this.flopsPerMs = checkPositive('flopsPerMs', options.flopsPerMs ?? DEFAULTS.flopsPerMs);
     this.alphaMs = checkNonNegative('alphaMs', options.alphaMs ?? DEFAULTS.alphaMs);
-    this.betaBytesPerMs = checkPositive('betaBytesPerMs', options.betaBytesPerMs ?? DEFAULTS.betaBytesPerMs);
+    this.betaBytesPerMs = checkPositive(
+      'betaBytesPerMs',
+      options.betaBytesPerMs ?? DEFAULTS.betaBytesPerMs,
+    );
     const overrides: CostOverrides = {};
     for (const [key, value] of Object.entries(options.overrides ?? {})) {
       if (!(COST_OVERRIDE_KEYS as readonly string[]).includes(key)) {
-        throw new RangeError(`CostModel: unknown override "${key}" (known: ${COST_OVERRIDE_KEYS.join(', ')})`);
+        throw new RangeError(
+          `CostModel: unknown override "${key}" (known: ${COST_OVERRIDE_KEYS.join(', ')})`,
+        );
       }
       if (value === undefined) continue;
       overrides[key as CostOverrideKey] = checkNonNegative(`override ${key}`, value);
@@ -108,7 +117,13 @@ export class CostModel {
    * CostModel.zero().duration({ kind: 'copy', bytes: 1e9 }); // 0
    */
   static zero(): CostModel {
-    return new CostModel({ latencyMs: 0, alphaMs: 0, copyBytesPerMs: Infinity, flopsPerMs: Infinity, betaBytesPerMs: Infinity });
+    return new CostModel({
+      latencyMs: 0,
+      alphaMs: 0,
+      copyBytesPerMs: Infinity,
+      flopsPerMs: Infinity,
+      betaBytesPerMs: Infinity,
+    });
   }
 
   /**
@@ -226,13 +241,20 @@ export function parseCostOverrides(spec: string): CostOverrides {
     const name = part.slice(0, eq).trim();
     const rawValue = part.slice(eq + 1).trim();
     const key: CostOverrideKey | undefined =
-      CLI_ALIASES[name] ?? ((COST_OVERRIDE_KEYS as readonly string[]).includes(name) ? (name as CostOverrideKey) : undefined);
-    if (!key) throw new CostSpecError(`--cost: unknown key "${name}" in "${spec}" (known: ${known})`);
+      CLI_ALIASES[name] ??
+      ((COST_OVERRIDE_KEYS as readonly string[]).includes(name)
+        ? (name as CostOverrideKey)
+        : undefined);
+    if (!key)
+      throw new CostSpecError(`--cost: unknown key "${name}" in "${spec}" (known: ${known})`);
     const value = rawValue === '' ? NaN : Number(rawValue);
     if (!Number.isFinite(value) || value < 0) {
-      throw new CostSpecError(`--cost: value of "${name}" must be a number of ms ≥ 0, got "${rawValue}"`);
+      throw new CostSpecError(
+        `--cost: value of "${name}" must be a number of ms ≥ 0, got "${rawValue}"`,
+      );
     }
-    if (out[key] !== undefined) throw new CostSpecError(`--cost: "${name}" given twice in "${spec}"`);
+    if (out[key] !== undefined)
+      throw new CostSpecError(`--cost: "${name}" given twice in "${spec}"`);
     out[key] = value;
   }
   return out;

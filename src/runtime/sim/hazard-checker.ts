@@ -100,7 +100,12 @@ export class HazardChecker {
     this.producers.set(value, producer);
     if (runtimeTagged.has(value) || (Object.isExtensible(value) && !('producer' in value))) {
       try {
-        Object.defineProperty(value, 'producer', { value: producer, configurable: true, writable: true, enumerable: false });
+        Object.defineProperty(value, 'producer', {
+          value: producer,
+          configurable: true,
+          writable: true,
+          enumerable: false,
+        });
         runtimeTagged.add(value);
       } catch {
         // exotic objects (proxies, typed-array index keys) keep only the WeakMap tag
@@ -114,7 +119,11 @@ export class HazardChecker {
     const tagged = this.producers.get(value);
     if (tagged) return tagged;
     const own = (value as { producer?: unknown }).producer;
-    if (isObject(own) && typeof (own as ProducerTag).stream === 'string' && typeof (own as ProducerTag).seq === 'number') {
+    if (
+      isObject(own) &&
+      typeof (own as ProducerTag).stream === 'string' &&
+      typeof (own as ProducerTag).seq === 'number'
+    ) {
       return own as ProducerTag;
     }
     return undefined;
@@ -145,7 +154,13 @@ export class HazardChecker {
       this.markUse(value, consumer.stream);
       if (!producer || producer.stream === consumer.stream) continue;
       if ((clock.get(producer.stream) ?? -1) >= producer.seq) continue;
-      found.push({ value: producer.label ?? 'value', producer, consumer, t, ...(rank === undefined ? {} : { rank }) });
+      found.push({
+        value: producer.label ?? 'value',
+        producer,
+        consumer,
+        t,
+        ...(rank === undefined ? {} : { rank }),
+      });
     }
     return found;
   }

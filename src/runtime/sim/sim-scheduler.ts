@@ -245,12 +245,17 @@ export class SimScheduler implements Clock {
         for (const w of this.idleWaiters.splice(0)) w.resolve();
         break;
       }
-      if (!this.autoAdvance && this.advanceWaiters.length === 0 && this.idleWaiters.length === 0) break;
+      if (!this.autoAdvance && this.advanceWaiters.length === 0 && this.idleWaiters.length === 0)
+        break;
       this.queue.pop();
       if (next.time > this.nowMs) this.nowMs = next.time;
       this.fire(next);
       if (this.coalesce) {
-        for (let more = this.queue.peek(); more && more.time === next.time; more = this.queue.peek()) {
+        for (
+          let more = this.queue.peek();
+          more && more.time === next.time;
+          more = this.queue.peek()
+        ) {
           this.queue.pop();
           this.fire(more);
         }

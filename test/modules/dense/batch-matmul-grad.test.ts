@@ -9,12 +9,27 @@ import { SeededRandom, uniformArray } from '../../../src/modules/dense/init.ts';
 import { useWasm } from './use-wasm.ts';
 
 function randomTensor(shape: number[], rng: SeededRandom): tf.Tensor {
-  return tf.tensor(uniformArray(shape.reduce((a, b) => a * b, 1), 1, rng), shape);
+  return tf.tensor(
+    uniformArray(
+      shape.reduce((a, b) => a * b, 1),
+      1,
+      rng,
+    ),
+    shape,
+  );
 }
 
 /** Gradients of sum(matMul(a, b, ta, tb) * w) w.r.t. a and b, read back as arrays. */
-function matMulGrads(a: tf.Tensor, b: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean): Float32Array[] {
-  const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y, ta, tb), w)))([a, b]);
+function matMulGrads(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  w: tf.Tensor,
+  ta: boolean,
+  tb: boolean,
+): Float32Array[] {
+  const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+    tf.sum(tf.mul(tf.matMul(x, y, ta, tb), w)),
+  )([a, b]);
   const out = grads.map((g) => g.dataSync() as Float32Array);
   tf.dispose(grads);
   return out;
@@ -59,7 +74,8 @@ describe('explicit-transpose BatchMatMul gradient', () => {
         expect(tf.memory().numTensors).toBe(before);
         for (let i = 0; i < 2; i++) {
           expect(fast[i].length).toBe(reference[i].length);
-          for (let j = 0; j < fast[i].length; j++) expect(fast[i][j]).toBeCloseTo(reference[i][j], 5);
+          for (let j = 0; j < fast[i].length; j++)
+            expect(fast[i][j]).toBeCloseTo(reference[i][j], 5);
         }
         tf.dispose([a, b, w]);
       });

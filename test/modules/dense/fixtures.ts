@@ -17,7 +17,11 @@ export const DIM = 4;
 export const DENSE_IN = 5;
 
 export function emptyKjt(batchSize: number): KeyedJaggedTensor {
-  return new KeyedJaggedTensor({ keys: FEATURES, values: new Int32Array(0), lengths: new Int32Array(FEATURES.length * batchSize) });
+  return new KeyedJaggedTensor({
+    keys: FEATURES,
+    values: new Int32Array(0),
+    lengths: new Int32Array(FEATURES.length * batchSize),
+  });
 }
 
 export interface ToyData {
@@ -33,12 +37,17 @@ export function toyData(size: number, seed: number): ToyData {
   const dense = uniformArray(size * DENSE_IN, 1, rng);
   const pooled = uniformArray(size * FEATURES.length * DIM, 1, rng);
   const labels = new Float32Array(size);
-  for (let b = 0; b < size; b++) labels[b] = dense[b * DENSE_IN] + pooled[b * FEATURES.length * DIM] > 0 ? 1 : 0;
+  for (let b = 0; b < size; b++)
+    labels[b] = dense[b * DENSE_IN] + pooled[b * FEATURES.length * DIM] > 0 ? 1 : 0;
   return { dense, labels, pooled, size };
 }
 
 /** Examples [start, start + count) as a batch plus the pooled tensor for its sparse arch. */
-export function slice(data: ToyData, start: number, count: number): { batch: DlrmBatch; pooled: tf.Tensor2D } {
+export function slice(
+  data: ToyData,
+  start: number,
+  count: number,
+): { batch: DlrmBatch; pooled: tf.Tensor2D } {
   const w = FEATURES.length * DIM;
   return {
     batch: {
@@ -51,15 +60,28 @@ export function slice(data: ToyData, start: number, count: number): { batch: Dlr
   };
 }
 
-export function toyModel(seed = 3, pooled: tf.Tensor2D = tf.zeros([1, FEATURES.length * DIM])): { model: DLRM; arch: FixedSparseArch } {
+export function toyModel(
+  seed = 3,
+  pooled: tf.Tensor2D = tf.zeros([1, FEATURES.length * DIM]),
+): { model: DLRM; arch: FixedSparseArch } {
   const arch = new FixedSparseArch(pooled);
-  const model = new DLRM({ denseIn: DENSE_IN, bottom: [8, DIM], top: [8, 1], sparseArch: arch, featureNames: FEATURES, embeddingDim: DIM, seed });
+  const model = new DLRM({
+    denseIn: DENSE_IN,
+    bottom: [8, DIM],
+    top: [8, 1],
+    sparseArch: arch,
+    featureNames: FEATURES,
+    embeddingDim: DIM,
+    seed,
+  });
   return { model, arch };
 }
 
 /** All parameter values by name. */
 export function snapshot(model: DLRM): Map<string, Float32Array> {
-  return new Map(model.namedParameters().map(([n, v]) => [n, Float32Array.from(v.dataSync() as Float32Array)]));
+  return new Map(
+    model.namedParameters().map(([n, v]) => [n, Float32Array.from(v.dataSync() as Float32Array)]),
+  );
 }
 
 /** Largest |a − b| / max(1, |b|) over all parameters. */
@@ -67,7 +89,8 @@ export function maxRelDiff(a: Map<string, Float32Array>, b: Map<string, Float32A
   let worst = 0;
   for (const [name, x] of a) {
     const y = b.get(name)!;
-    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
+    for (let i = 0; i < x.length; i++)
+      worst = Math.max(worst, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
   }
   return worst;
 }

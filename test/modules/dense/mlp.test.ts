@@ -10,7 +10,14 @@ function paramValues(m: MLP): Array<[string, number[], Float32Array]> {
 
 describe('SeededRandom', () => {
   it('is reproducible and seed-sensitive', () => {
-    const draw = (s: number) => Array.from({ length: 5 }, ((r) => () => r.next())(new SeededRandom(s)));
+    const draw = (s: number) =>
+      Array.from(
+        { length: 5 },
+        (
+          (r) => () =>
+            r.next()
+        )(new SeededRandom(s)),
+      );
     expect(draw(1)).toEqual(draw(1));
     expect(draw(1)).not.toEqual(draw(2));
     for (const x of draw(3)) expect(x >= 0 && x < 1).toBe(true);
@@ -53,7 +60,9 @@ describe('Linear and MLP', () => {
     const mlp = new MLP({ inFeatures: 3, layerSizes: [4, 2], seed: 7, lastActivation: 'none' });
     const x = tf.tensor2d([[1, -2, 3]]);
     const [l0, l1] = mlp.layers;
-    const manual = tf.tidy(() => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, l0.weight), l0.bias!)), l1.weight), l1.bias!));
+    const manual = tf.tidy(() =>
+      tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, l0.weight), l0.bias!)), l1.weight), l1.bias!),
+    );
     const y = mlp.forward(x);
     expect(Array.from(y.dataSync())).toEqual(Array.from(manual.dataSync()));
     tf.dispose([x, y, manual]);
@@ -61,7 +70,9 @@ describe('Linear and MLP', () => {
   });
 
   it('rejects bad sizes and inputs with a clear message', () => {
-    expect(() => new MLP({ inFeatures: 3, layerSizes: [4, 0], seed: 1 })).toThrow(/layerSizes\[1\]/);
+    expect(() => new MLP({ inFeatures: 3, layerSizes: [4, 0], seed: 1 })).toThrow(
+      /layerSizes\[1\]/,
+    );
     expect(() => new MLP({ inFeatures: 3, layerSizes: [], seed: 1 })).toThrow(/at least one layer/);
     const fc = new Linear({ inFeatures: 3, outFeatures: 2, seed: 1 });
     expect(() => fc.forward(tf.zeros([2, 4]) as tf.Tensor2D)).toThrow(/\[batch, 3\].*2,4/);

@@ -20,7 +20,9 @@ describe('EmbeddingBagCollection', () => {
     const bound = Math.sqrt(1 / 40);
     for (const v of a.tableWeights('u')) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
     const block = initTableSlice(TABLES[0], 7, { rowStart: 5, rowEnd: 9, colStart: 1, colEnd: 3 });
-    for (let r = 5; r < 9; r++) for (let c2 = 1; c2 < 3; c2++) expect(block[(r - 5) * 2 + (c2 - 1)]).toBe(a.tableWeights('u')[r * 3 + c2]);
+    for (let r = 5; r < 9; r++)
+      for (let c2 = 1; c2 < 3; c2++)
+        expect(block[(r - 5) * 2 + (c2 - 1)]).toBe(a.tableWeights('u')[r * 3 + c2]);
   });
 
   it('pools every feature in table order and checks its input', () => {
@@ -38,14 +40,32 @@ describe('EmbeddingBagCollection', () => {
     const i = ebc.tableWeights('i');
     expect(Array.from(out.values.subarray(0, 3))).toEqual(Array.from(u.subarray(7 * 3, 8 * 3)));
     expect(out.values[5]).toBeCloseTo((i[3 * 2] + i[4 * 2]) / 2, 6); // hist of sample 0: mean of rows 3, 4
-    expect(() => ebc.lookup(new KeyedJaggedTensor({ keys: ['user'], lengths: Int32Array.from([1]), values: Int32Array.from([0]) }))).toThrow(/no key 'item'/);
     expect(() =>
-      ebc.lookup(new KeyedJaggedTensor({ keys: ['user', 'item', 'hist'], lengths: Int32Array.from([1, 0, 0]), values: Int32Array.from([40]) })),
+      ebc.lookup(
+        new KeyedJaggedTensor({
+          keys: ['user'],
+          lengths: Int32Array.from([1]),
+          values: Int32Array.from([0]),
+        }),
+      ),
+    ).toThrow(/no key 'item'/);
+    expect(() =>
+      ebc.lookup(
+        new KeyedJaggedTensor({
+          keys: ['user', 'item', 'hist'],
+          lengths: Int32Array.from([1, 0, 0]),
+          values: Int32Array.from([40]),
+        }),
+      ),
     ).toThrow(/feature 'user' \(table 'u'\): id 40/);
   });
 
   it('backward only accumulates; step applies and clears; zeroGrad discards', () => {
-    const ebc = new EmbeddingBagCollection({ tables: TABLES, seed: 1, optimizer: { kind: 'sgd', lr: 1 } });
+    const ebc = new EmbeddingBagCollection({
+      tables: TABLES,
+      seed: 1,
+      optimizer: { kind: 'sgd', lr: 1 },
+    });
     const next = rng(3);
     const kjt = randomBatch(next, TABLES, 4, 3, false);
     const before = ebc.tableWeights('u').slice();
@@ -60,21 +80,37 @@ describe('EmbeddingBagCollection', () => {
     ebc.step();
     expect(ebc.tableWeights('u')).not.toEqual(before);
     expect(ebc.tableGrad('u').rows.length).toBe(0);
-    expect(() => ebc.backward(kjt, new Float32Array(3))).toThrow(/gradient has 3 values, expected batch 4 × width 7/);
+    expect(() => ebc.backward(kjt, new Float32Array(3))).toThrow(
+      /gradient has 3 values, expected batch 4 × width 7/,
+    );
   });
 
   it('state dict round-trips weights and optimizer state', () => {
-    const a = new EmbeddingBagCollection({ tables: TABLES, seed: 1, optimizer: { kind: 'adagrad', lr: 0.1 } });
+    const a = new EmbeddingBagCollection({
+      tables: TABLES,
+      seed: 1,
+      optimizer: { kind: 'adagrad', lr: 0.1 },
+    });
     const next = rng(5);
     const kjt = randomBatch(next, TABLES, 4, 3, false);
-    a.backward(kjt, Float32Array.from({ length: 4 * 7 }, () => next() - 0.5));
+    a.backward(
+      kjt,
+      Float32Array.from({ length: 4 * 7 }, () => next() - 0.5),
+    );
     a.step();
-    const b = new EmbeddingBagCollection({ tables: TABLES, seed: 2, optimizer: { kind: 'adagrad', lr: 0.1 } });
+    const b = new EmbeddingBagCollection({
+      tables: TABLES,
+      seed: 2,
+      optimizer: { kind: 'adagrad', lr: 0.1 },
+    });
     b.loadStateDict(a.stateDict());
     expect(b.stateDict()).toEqual(a.stateDict());
     const s = a.paramsSummary();
     expect(s.u.shape).toEqual([40, 3]);
-    expect(s.u.sum).toBeCloseTo(a.tableWeights('u').reduce((x, y) => x + y, 0), 6);
+    expect(s.u.sum).toBeCloseTo(
+      a.tableWeights('u').reduce((x, y) => x + y, 0),
+      6,
+    );
   });
 });
 
@@ -96,12 +132,25 @@ describe('sparse gradient accumulation', () => {
         micro.zeroGrad();
         for (let m = 0; m < 4; m++) {
           const mb = batch.sliceSamples(m * 32, (m + 1) * 32);
-          micro.backward(mb, quadraticGrad(micro.lookup(mb), target.subarray(m * 32 * width, (m + 1) * 32 * width), 1 / 4));
+          micro.backward(
+            mb,
+            quadraticGrad(
+              micro.lookup(mb),
+              target.subarray(m * 32 * width, (m + 1) * 32 * width),
+              1 / 4,
+            ),
+          );
         }
         micro.step();
       }
-      for (const t of TABLES) expect(maxRelDiff(micro.tableWeights(t.name), big.tableWeights(t.name))).toBeLessThan(1e-5);
-      expect(maxRelDiff(micro.tableWeights('i'), new EmbeddingBagCollection({ tables: TABLES, seed: 11 }).tableWeights('i'))).toBeGreaterThan(1e-2);
+      for (const t of TABLES)
+        expect(maxRelDiff(micro.tableWeights(t.name), big.tableWeights(t.name))).toBeLessThan(1e-5);
+      expect(
+        maxRelDiff(
+          micro.tableWeights('i'),
+          new EmbeddingBagCollection({ tables: TABLES, seed: 11 }).tableWeights('i'),
+        ),
+      ).toBeGreaterThan(1e-2);
     });
   }
 });

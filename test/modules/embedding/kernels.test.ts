@@ -16,7 +16,12 @@ const caseArb = fc
     rows: fc.integer({ min: 1, max: 12 }),
     rowStart: fc.integer({ min: 0, max: 5 }),
     width: fc.integer({ min: 1, max: 5 }),
-    bags: fc.array(fc.array(fc.tuple(fc.nat(1000), fc.float({ min: -2, max: 2, noNaN: true })), { maxLength: 5 }), { minLength: 1, maxLength: 6 }),
+    bags: fc.array(
+      fc.array(fc.tuple(fc.nat(1000), fc.float({ min: -2, max: 2, noNaN: true })), {
+        maxLength: 5,
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
     weighted: fc.boolean(),
     pooling: fc.constantFrom('sum' as const, 'mean' as const),
     colOffset: fc.integer({ min: 0, max: 3 }),
@@ -46,7 +51,14 @@ const caseArb = fc
       nBags: c.bags.length,
       weights: c.weighted ? Float32Array.from(w) : undefined,
     };
-    return { table, bags, pooling: c.pooling, colOffset: c.colOffset, stride: c.width + c.colOffset + 2, seed: c.seed };
+    return {
+      table,
+      bags,
+      pooling: c.pooling,
+      colOffset: c.colOffset,
+      stride: c.width + c.colOffset + 2,
+      seed: c.seed,
+    };
   });
 
 function naivePooled(table: TableSlice, bags: Bags, pooling: 'sum' | 'mean'): number[][] {
@@ -96,25 +108,72 @@ describe('pooledLookup', () => {
   });
 
   it('pools an empty bag to zeros', () => {
-    const table: TableSlice = { weights: Float32Array.from([1, 2, 3, 4]), rowStart: 0, nRows: 2, width: 2 };
+    const table: TableSlice = {
+      weights: Float32Array.from([1, 2, 3, 4]),
+      rowStart: 0,
+      nRows: 2,
+      width: 2,
+    };
     const out = new Float32Array(4).fill(7);
-    pooledLookup({ table, bags: { values: Int32Array.from([1]), offsets: Int32Array.from([0, 0, 1]), nBags: 2 }, pooling: 'mean', out, outStride: 2, outColOffset: 0 });
+    pooledLookup({
+      table,
+      bags: { values: Int32Array.from([1]), offsets: Int32Array.from([0, 0, 1]), nBags: 2 },
+      pooling: 'mean',
+      out,
+      outStride: 2,
+      outColOffset: 0,
+    });
     expect(Array.from(out)).toEqual([0, 0, 3, 4]);
   });
 
   it('reads bags from the middle of a jagged batch (bagStart)', () => {
-    const table: TableSlice = { weights: Float32Array.from([1, 10, 100]), rowStart: 0, nRows: 3, width: 1 };
+    const table: TableSlice = {
+      weights: Float32Array.from([1, 10, 100]),
+      rowStart: 0,
+      nRows: 3,
+      width: 1,
+    };
     const out = new Float32Array(2);
     // bags: [0] | [1,2] | [2]  — look up the last two
-    pooledLookup({ table, bags: { values: Int32Array.from([0, 1, 2, 2]), offsets: Int32Array.from([0, 1, 3, 4]), bagStart: 1, nBags: 2 }, pooling: 'sum', out, outStride: 1, outColOffset: 0 });
+    pooledLookup({
+      table,
+      bags: {
+        values: Int32Array.from([0, 1, 2, 2]),
+        offsets: Int32Array.from([0, 1, 3, 4]),
+        bagStart: 1,
+        nBags: 2,
+      },
+      pooling: 'sum',
+      out,
+      outStride: 1,
+      outColOffset: 0,
+    });
     expect(Array.from(out)).toEqual([110, 100]);
   });
 
   it('names the feature, table, bag and id when an id is outside the rows held', () => {
-    const table: TableSlice = { weights: new Float32Array(4), rowStart: 10, nRows: 2, width: 2, name: 't_user' };
+    const table: TableSlice = {
+      weights: new Float32Array(4),
+      rowStart: 10,
+      nRows: 2,
+      width: 2,
+      name: 't_user',
+    };
     const out = new Float32Array(2);
     expect(() =>
-      pooledLookup({ table, bags: { values: Int32Array.from([12]), offsets: Int32Array.from([0, 1]), nBags: 1, feature: 'user' }, pooling: 'sum', out, outStride: 2, outColOffset: 0 }),
+      pooledLookup({
+        table,
+        bags: {
+          values: Int32Array.from([12]),
+          offsets: Int32Array.from([0, 1]),
+          nBags: 1,
+          feature: 'user',
+        },
+        pooling: 'sum',
+        out,
+        outStride: 2,
+        outColOffset: 0,
+      }),
     ).toThrow(/feature 'user' \(table 't_user'\): id 12 in bag 0 is outside rows \[10, 12\)/);
   });
 });
@@ -126,14 +185,29 @@ describe('pooled backward', () => {
         const G = randomGrad(bags.nBags * stride, seed);
         const loss = (w: Float32Array): number => {
           const out = new Float32Array(bags.nBags * stride);
-          pooledLookup({ table: { ...table, weights: w }, bags, pooling, out, outStride: stride, outColOffset: colOffset });
+          pooledLookup({
+            table: { ...table, weights: w },
+            bags,
+            pooling,
+            out,
+            outStride: stride,
+            outColOffset: colOffset,
+          });
           let l = 0;
           for (let i = 0; i < out.length; i++) l += G[i] * out[i];
           return l;
         };
-        const sparse = pooledBackward({ table, bags, pooling, grad: G, gradStride: stride, gradColOffset: colOffset });
+        const sparse = pooledBackward({
+          table,
+          bags,
+          pooling,
+          grad: G,
+          gradStride: stride,
+          gradColOffset: colOffset,
+        });
         // rows unique and ascending
-        for (let i = 1; i < sparse.rows.length; i++) expect(sparse.rows[i]).toBeGreaterThan(sparse.rows[i - 1]);
+        for (let i = 1; i < sparse.rows.length; i++)
+          expect(sparse.rows[i]).toBeGreaterThan(sparse.rows[i - 1]);
         const h = 1e-2; // loss is linear in the weights: central differences are exact up to rounding
         for (let r = 0; r < table.nRows; r++) {
           const k = sparse.rows.indexOf(r);
@@ -156,17 +230,43 @@ describe('pooled backward', () => {
     fc.assert(
       fc.property(caseArb, ({ table, bags, pooling, seed }) => {
         const G = randomGrad(bags.nBags * table.width, seed);
-        const whole = pooledBackward({ table, bags, pooling, grad: G, gradStride: table.width, gradColOffset: 0 });
+        const whole = pooledBackward({
+          table,
+          bags,
+          pooling,
+          grad: G,
+          gradStride: table.width,
+          gradColOffset: 0,
+        });
         const acc = new SparseGradAccumulator(table.width);
         const half = Math.floor(bags.nBags / 2);
-        accumulatePooledGrad({ table, bags: { ...bags, nBags: half }, pooling, grad: G, gradStride: table.width, gradColOffset: 0 }, acc);
         accumulatePooledGrad(
-          { table, bags: { ...bags, bagStart: half, nBags: bags.nBags - half }, pooling, grad: G, gradStride: table.width, gradColOffset: 0, gradRowOffset: half },
+          {
+            table,
+            bags: { ...bags, nBags: half },
+            pooling,
+            grad: G,
+            gradStride: table.width,
+            gradColOffset: 0,
+          },
+          acc,
+        );
+        accumulatePooledGrad(
+          {
+            table,
+            bags: { ...bags, bagStart: half, nBags: bags.nBags - half },
+            pooling,
+            grad: G,
+            gradStride: table.width,
+            gradColOffset: 0,
+            gradRowOffset: half,
+          },
           acc,
         );
         const parts = acc.toSparse();
         expect(Array.from(parts.rows)).toEqual(Array.from(whole.rows));
-        for (let i = 0; i < whole.grads.length; i++) expect(parts.grads[i]).toBeCloseTo(whole.grads[i], 5);
+        for (let i = 0; i < whole.grads.length; i++)
+          expect(parts.grads[i]).toBeCloseTo(whole.grads[i], 5);
       }),
       { numRuns: 100 },
     );
@@ -179,13 +279,28 @@ describe('pooled backward', () => {
         const G = randomGrad(bags.nBags * stride, seed);
         const loss = (w: Float32Array): number => {
           const out = new Float32Array(bags.nBags * stride);
-          pooledLookup({ table, bags: { ...bags, weights: w }, pooling, out, outStride: stride, outColOffset: colOffset });
+          pooledLookup({
+            table,
+            bags: { ...bags, weights: w },
+            pooling,
+            out,
+            outStride: stride,
+            outColOffset: colOffset,
+          });
           let l = 0;
           for (let i = 0; i < out.length; i++) l += G[i] * out[i];
           return l;
         };
         const dw = new Float32Array(idW.length);
-        accumulateIdWeightGrad({ table, bags: { ...bags, weights: idW }, pooling, grad: G, gradStride: stride, gradColOffset: colOffset, out: dw });
+        accumulateIdWeightGrad({
+          table,
+          bags: { ...bags, weights: idW },
+          pooling,
+          grad: G,
+          gradStride: stride,
+          gradColOffset: colOffset,
+          out: dw,
+        });
         const h = 1e-2;
         for (let i = 0; i < idW.length; i++) {
           const wp = idW.slice();
@@ -222,6 +337,7 @@ describe('SparseGradAccumulator', () => {
     expect(acc.has(9)).toBe(false);
     acc.addRow(1, Float32Array.from([1, 1]), 0);
     expect(Array.from(acc.toSparse().grads)).toEqual([1, 1]);
-    if (rows !== undefined) expect(() => acc.addRow(rows, [0, 0], 0)).toThrow(/row 101 outside \[0, 101\)/);
+    if (rows !== undefined)
+      expect(() => acc.addRow(rows, [0, 0], 0)).toThrow(/row 101 outside \[0, 101\)/);
   });
 });

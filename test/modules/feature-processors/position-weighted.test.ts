@@ -13,8 +13,15 @@ const TABLES: EmbeddingBagConfig[] = [
 
 describe('PositionWeightedModule', () => {
   it('weights the i-th id of every bag by param[i], leaving other features alone', () => {
-    const pw = new PositionWeightedModule({ maxLength: 3, initial: Float32Array.from([1, 0.5, 0.25]) });
-    const kjt = new KeyedJaggedTensor({ keys: ['f', 'g'], lengths: Int32Array.from([3, 1, 2, 0]), values: Int32Array.from([1, 2, 3, 4, 5, 6]) });
+    const pw = new PositionWeightedModule({
+      maxLength: 3,
+      initial: Float32Array.from([1, 0.5, 0.25]),
+    });
+    const kjt = new KeyedJaggedTensor({
+      keys: ['f', 'g'],
+      lengths: Int32Array.from([3, 1, 2, 0]),
+      values: Int32Array.from([1, 2, 3, 4, 5, 6]),
+    });
     const out = applyFeatureProcessors(kjt, { f: pw });
     expect(Array.from(out.weights!)).toEqual([1, 0.5, 0.25, 1, 1, 1]);
     expect(out.values).toBe(kjt.values);
@@ -22,15 +29,31 @@ describe('PositionWeightedModule', () => {
   });
 
   it('names the feature and bag when a bag is longer than maxLength', () => {
-    const kjt = new KeyedJaggedTensor({ keys: ['f'], lengths: Int32Array.from([1, 3]), values: Int32Array.from([1, 2, 3, 4]) });
-    expect(() => applyFeatureProcessors(kjt, { f: new PositionWeightedModule({ maxLength: 2 }) })).toThrow(/feature 'f': bag 1 has 3 ids, more than maxLength 2/);
-    expect(() => applyFeatureProcessors(kjt, { nope: new PositionWeightedModule({ maxLength: 2 }) })).toThrow(/'nope': the batch has no such key/);
+    const kjt = new KeyedJaggedTensor({
+      keys: ['f'],
+      lengths: Int32Array.from([1, 3]),
+      values: Int32Array.from([1, 2, 3, 4]),
+    });
+    expect(() =>
+      applyFeatureProcessors(kjt, { f: new PositionWeightedModule({ maxLength: 2 }) }),
+    ).toThrow(/feature 'f': bag 1 has 3 ids, more than maxLength 2/);
+    expect(() =>
+      applyFeatureProcessors(kjt, { nope: new PositionWeightedModule({ maxLength: 2 }) }),
+    ).toThrow(/'nope': the batch has no such key/);
   });
 
   it('gets the numerical gradient of the loss w.r.t. its position weights (sum and mean tables) and trains by SGD', () => {
-    const pf = new PositionWeightedModule({ maxLength: 4, initial: Float32Array.from([1, 0.8, 1.2, 0.9]) });
+    const pf = new PositionWeightedModule({
+      maxLength: 4,
+      initial: Float32Array.from([1, 0.8, 1.2, 0.9]),
+    });
     const pg = new PositionWeightedModule({ maxLength: 4 });
-    const ebc = new EmbeddingBagCollection({ tables: TABLES, seed: 3, optimizer: { kind: 'sgd', lr: 0.1 }, featureProcessors: { f: pf, g: pg } });
+    const ebc = new EmbeddingBagCollection({
+      tables: TABLES,
+      seed: 3,
+      optimizer: { kind: 'sgd', lr: 0.1 },
+      featureProcessors: { f: pf, g: pg },
+    });
     const next = rng(12);
     const kjt = randomBatch(next, TABLES, 6, 4, false);
     const G = Float32Array.from({ length: 6 * ebc.layout.totalWidth }, () => next() - 0.5);
@@ -46,7 +69,9 @@ describe('PositionWeightedModule', () => {
         p.param[i] = keep - h;
         const down = loss();
         p.param[i] = keep;
-        expect(Math.abs(analytic[i] - (up - down) / (2 * h))).toBeLessThan(1e-4 * (1 + Math.abs(analytic[i])));
+        expect(Math.abs(analytic[i] - (up - down) / (2 * h))).toBeLessThan(
+          1e-4 * (1 + Math.abs(analytic[i])),
+        );
       }
     }
     const before = pf.param.slice();

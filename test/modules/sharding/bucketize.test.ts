@@ -23,53 +23,91 @@ function exchange<T extends Int32Array | Float32Array>(sends: T[], counts: Int32
       for (let d = 0; d < dst; d++) start += counts[src][d];
       for (let i = 0; i < counts[src][dst]; i++) parts.push(sends[src][start + i]);
     }
-    return (sends[0] instanceof Int32Array ? Int32Array.from(parts) : Float32Array.from(parts)) as T;
+    return (
+      sends[0] instanceof Int32Array ? Int32Array.from(parts) : Float32Array.from(parts)
+    ) as T;
   });
 }
 
 describe('input dist (bucketize → all-to-all → reorder)', () => {
   it('gives each owner exactly the ids of the global batch it must see, in global order', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.constantFrom('table_wise', 'row_wise', 'column_wise'), fc.integer(), (W, Bl, type, seed) => {
-        const plan = planSharding(TABLES, W, { prefer: { t0: type, t1: type === 'row_wise' ? 'column_wise' : 'row_wise' } });
-        const layout = buildShardLayout(TABLES, plan);
-        const next = rng(seed);
-        const global = randomBatch(next, TABLES, W * Bl, 3, true);
-        const locals = Array.from({ length: W }, (_, r) => global.sliceSamples(r * Bl, (r + 1) * Bl));
-        const buckets = locals.map((l) => bucketizeInput(l, layout, { weighted: true }));
-        const lengths = exchange(buckets.map((b) => b.lengths), buckets.map((b) => b.lengthCounts));
-        const values = exchange(buckets.map((b) => b.values), buckets.map((b) => b.valueCounts));
-        const weights = exchange(buckets.map((b) => b.weights!), buckets.map((b) => b.valueCounts));
-        const sizes = Int32Array.from({ length: W }, () => Bl);
-        for (let r = 0; r < W; r++) {
-          const got = assembleReceivedInput(layout.slotsByRank[r], sizes, lengths[r], values[r], weights[r]).kjt;
-          layout.slotsByRank[r].forEach((slot) => {
-            // expected: the global feature, filtered to the shard's rows for row-wise
-            const ids = global.valuesForKey(slot.feature);
-            const w = global.weightsForKey(slot.feature)!;
-            const lens = global.lengthsForKey(slot.feature);
-            const keep = (id: number) => slot.type !== 'row_wise' || (id >= slot.shard.rowStart && id < slot.shard.rowEnd);
-            const wantLens: number[] = [];
-            let p = 0;
-            for (const n of lens) {
-              let c = 0;
-              for (let i = 0; i < n; i++) if (keep(ids[p + i])) c++;
-              wantLens.push(c);
-              p += n;
-            }
-            expect(Array.from(got.lengthsForKey(slot.feature))).toEqual(wantLens);
-            expect(Array.from(got.valuesForKey(slot.feature))).toEqual(Array.from(ids).filter(keep));
-            expect(Array.from(got.weightsForKey(slot.feature)!)).toEqual(Array.from(w).filter((_, i) => keep(ids[i])));
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom('table_wise', 'row_wise', 'column_wise'),
+        fc.integer(),
+        (W, Bl, type, seed) => {
+          const plan = planSharding(TABLES, W, {
+            prefer: { t0: type, t1: type === 'row_wise' ? 'column_wise' : 'row_wise' },
           });
-        }
-      }),
+          const layout = buildShardLayout(TABLES, plan);
+          const next = rng(seed);
+          const global = randomBatch(next, TABLES, W * Bl, 3, true);
+          const locals = Array.from({ length: W }, (_, r) =>
+            global.sliceSamples(r * Bl, (r + 1) * Bl),
+          );
+          const buckets = locals.map((l) => bucketizeInput(l, layout, { weighted: true }));
+          const lengths = exchange(
+            buckets.map((b) => b.lengths),
+            buckets.map((b) => b.lengthCounts),
+          );
+          const values = exchange(
+            buckets.map((b) => b.values),
+            buckets.map((b) => b.valueCounts),
+          );
+          const weights = exchange(
+            buckets.map((b) => b.weights!),
+            buckets.map((b) => b.valueCounts),
+          );
+          const sizes = Int32Array.from({ length: W }, () => Bl);
+          for (let r = 0; r < W; r++) {
+            const got = assembleReceivedInput(
+              layout.slotsByRank[r],
+              sizes,
+              lengths[r],
+              values[r],
+              weights[r],
+            ).kjt;
+            layout.slotsByRank[r].forEach((slot) => {
+              // expected: the global feature, filtered to the shard's rows for row-wise
+              const ids = global.valuesForKey(slot.feature);
+              const w = global.weightsForKey(slot.feature)!;
+              const lens = global.lengthsForKey(slot.feature);
+              const keep = (id: number) =>
+                slot.type !== 'row_wise' || (id >= slot.shard.rowStart && id < slot.shard.rowEnd);
+              const wantLens: number[] = [];
+              let p = 0;
+              for (const n of lens) {
+                let c = 0;
+                for (let i = 0; i < n; i++) if (keep(ids[p + i])) c++;
+                wantLens.push(c);
+                p += n;
+              }
+              expect(Array.from(got.lengthsForKey(slot.feature))).toEqual(wantLens);
+              expect(Array.from(got.valuesForKey(slot.feature))).toEqual(
+                Array.from(ids).filter(keep),
+              );
+              expect(Array.from(got.weightsForKey(slot.feature)!)).toEqual(
+                Array.from(w).filter((_, i) => keep(ids[i])),
+              );
+            });
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });
 
   it('rejects an out-of-range id before anything is sent, naming feature, sample and table', () => {
     const layout = buildShardLayout(TABLES, planSharding(TABLES, 2));
-    const kjt = new KeyedJaggedTensor({ keys: ['a', 'b', 'c'], lengths: Int32Array.from([0, 0, 0, 0, 0, 1]), values: Int32Array.from([9]) });
-    expect(() => bucketizeInput(kjt, layout, { weighted: false })).toThrow(/feature 'c' sample 1 has id 9 outside table 't1' rows \[0, 9\)/);
+    const kjt = new KeyedJaggedTensor({
+      keys: ['a', 'b', 'c'],
+      lengths: Int32Array.from([0, 0, 0, 0, 0, 1]),
+      values: Int32Array.from([9]),
+    });
+    expect(() => bucketizeInput(kjt, layout, { weighted: false })).toThrow(
+      /feature 'c' sample 1 has id 9 outside table 't1' rows \[0, 9\)/,
+    );
   });
 });

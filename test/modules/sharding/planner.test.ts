@@ -1,10 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EmbeddingBagConfig } from '../../../src/modules/embedding/config.ts';
-import { columnWiseShards, rowWiseShards, validatePlan } from '../../../src/modules/sharding/plan.ts';
+import {
+  columnWiseShards,
+  rowWiseShards,
+  validatePlan,
+} from '../../../src/modules/sharding/plan.ts';
 import { planLoads, planSharding } from '../../../src/modules/sharding/planner.ts';
 
-const t = (name: string, rows: number, dim: number): EmbeddingBagConfig => ({ name, rows, dim, pooling: 'sum', features: [`f_${name}`] });
+const t = (name: string, rows: number, dim: number): EmbeddingBagConfig => ({
+  name,
+  rows,
+  dim,
+  pooling: 'sum',
+  features: [`f_${name}`],
+});
 
 describe('planSharding', () => {
   it('puts tables largest-first on the least-loaded rank (table-wise by default)', () => {
@@ -21,7 +31,10 @@ describe('planSharding', () => {
 
   it('shards big tables row-wise, honours per-table preferences', () => {
     const tables = [t('small', 10, 4), t('big', 1000, 8), t('wide', 10, 6)];
-    const plan = planSharding(tables, 3, { rowWiseThresholdBytes: 1000, prefer: { wide: 'column_wise' } });
+    const plan = planSharding(tables, 3, {
+      rowWiseThresholdBytes: 1000,
+      prefer: { wide: 'column_wise' },
+    });
     expect(plan.tables.big.type).toBe('row_wise');
     expect(plan.tables.big.shards.map((s) => [s.rank, s.rowStart, s.rowEnd])).toEqual([
       [0, 0, 334],
@@ -35,13 +48,22 @@ describe('planSharding', () => {
       [4, 6],
     ]);
     expect(plan.tables.small.type).toBe('table_wise');
-    expect(() => planSharding(tables, 2, { prefer: { nope: 'row_wise' } })).toThrow(/unknown table 'nope'/);
+    expect(() => planSharding(tables, 2, { prefer: { nope: 'row_wise' } })).toThrow(
+      /unknown table 'nope'/,
+    );
   });
 
   it('always yields a valid plan (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ rows: fc.integer({ min: 1, max: 50 }), dim: fc.integer({ min: 1, max: 9 }), type: fc.constantFrom('table_wise', 'row_wise', 'column_wise') }), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.record({
+            rows: fc.integer({ min: 1, max: 50 }),
+            dim: fc.integer({ min: 1, max: 9 }),
+            type: fc.constantFrom('table_wise', 'row_wise', 'column_wise'),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
         fc.integer({ min: 1, max: 8 }),
         (specs, W) => {
           const tables = specs.map((s, i) => t(`t${i}`, s.rows, s.dim));
@@ -61,8 +83,28 @@ describe('validatePlan', () => {
   const tables = [t('a', 10, 4)];
   it('names the table and the problem', () => {
     expect(() => validatePlan(tables, { worldSize: 2, tables: {} })).toThrow(/table 'a': missing/);
-    expect(() => validatePlan(tables, { worldSize: 2, tables: { a: { type: 'row_wise', shards: rowWiseShards(tables[0], [0, 1]).slice(0, 1) } } })).toThrow(/end at row 5, expected 10/);
-    expect(() => validatePlan(tables, { worldSize: 2, tables: { a: { type: 'column_wise', shards: columnWiseShards(tables[0], [0, 0]) } } })).toThrow(/rank 0 holds two shards/);
-    expect(() => validatePlan(tables, { worldSize: 1, tables: { a: { type: 'table_wise', shards: [{ rank: 1, rowStart: 0, rowEnd: 10, colStart: 0, colEnd: 4 }] } } })).toThrow(/rank 1 outside \[0, 1\)/);
+    expect(() =>
+      validatePlan(tables, {
+        worldSize: 2,
+        tables: { a: { type: 'row_wise', shards: rowWiseShards(tables[0], [0, 1]).slice(0, 1) } },
+      }),
+    ).toThrow(/end at row 5, expected 10/);
+    expect(() =>
+      validatePlan(tables, {
+        worldSize: 2,
+        tables: { a: { type: 'column_wise', shards: columnWiseShards(tables[0], [0, 0]) } },
+      }),
+    ).toThrow(/rank 0 holds two shards/);
+    expect(() =>
+      validatePlan(tables, {
+        worldSize: 1,
+        tables: {
+          a: {
+            type: 'table_wise',
+            shards: [{ rank: 1, rowStart: 0, rowEnd: 10, colStart: 0, colEnd: 4 }],
+          },
+        },
+      }),
+    ).toThrow(/rank 1 outside \[0, 1\)/);
   });
 });

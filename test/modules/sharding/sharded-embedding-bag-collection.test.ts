@@ -6,24 +6,49 @@ import { withForwardScope } from '../../../src/modules/forward-scope.ts';
 import type { ShardingPlan } from '../../../src/modules/sharding/plan.ts';
 import { planSharding } from '../../../src/modules/sharding/planner.ts';
 import { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
-import { assembleStateDict, assembleTables, combineParamsSummaries } from '../../../src/modules/sharding/sharded-state.ts';
+import {
+  assembleStateDict,
+  assembleTables,
+  combineParamsSummaries,
+} from '../../../src/modules/sharding/sharded-state.ts';
 import { KeyedJaggedTensor } from '../../../src/tensors/keyed-jagged-tensor.ts';
 import { CombinedOptimizer } from '../../../src/optim/combined-optimizer.ts';
 import type { OpCost, StreamName } from '../../../src/protocol/index.ts';
-import { forwardBackward, maxRelDiff, quadraticGrad, randomBatch, rng, simCluster, splitBatch } from './sim-cluster.ts';
+import {
+  forwardBackward,
+  maxRelDiff,
+  quadraticGrad,
+  randomBatch,
+  rng,
+  simCluster,
+  splitBatch,
+} from './sim-cluster.ts';
 
 const TABLES: EmbeddingBagConfig[] = [
   { name: 'big', rows: 64, dim: 4, pooling: 'mean', features: ['x', 'y'] },
   { name: 'wide', rows: 30, dim: 6, pooling: 'sum', features: ['z'] },
   { name: 'small', rows: 12, dim: 2, pooling: 'sum', features: ['w'] },
 ];
-const MIXED = (W: number) => planSharding(TABLES, W, { prefer: { big: 'row_wise', wide: 'column_wise' } });
+const MIXED = (W: number) =>
+  planSharding(TABLES, W, { prefer: { big: 'row_wise', wide: 'column_wise' } });
 
-function build(plan: ShardingPlan, optimizer: FusedOptimizerConfig, extra: { gradReduction?: 'mean' | 'sum' } = {}) {
+function build(
+  plan: ShardingPlan,
+  optimizer: FusedOptimizerConfig,
+  extra: { gradReduction?: 'mean' | 'sum' } = {},
+) {
   const W = plan.worldSize;
   const cluster = simCluster(W);
   const modules = cluster.groups.map(
-    (pg, r) => new ShardedEmbeddingBagCollection({ tables: TABLES, plan, seed: 5, optimizer, env: { rank: r, worldSize: W, pg, device: cluster.devices[r] }, ...extra }),
+    (pg, r) =>
+      new ShardedEmbeddingBagCollection({
+        tables: TABLES,
+        plan,
+        seed: 5,
+        optimizer,
+        env: { rank: r, worldSize: W, pg, device: cluster.devices[r] },
+        ...extra,
+      }),
   );
   return { ...cluster, modules };
 }
@@ -47,12 +72,15 @@ describe('ShardedEmbeddingBagCollection', () => {
         for (let a = 0; a < 4; a++) {
           const micro = batch.sliceSamples(a * 32, (a + 1) * 32);
           const t = target.subarray(a * 32 * width, (a + 1) * 32 * width);
-          await forwardBackward(modules, splitBatch(micro, 2), step * 4 + a, (p, r) => quadraticGrad(p, t.subarray(r * 16 * width, (r + 1) * 16 * width), 1 / 4));
+          await forwardBackward(modules, splitBatch(micro, 2), step * 4 + a, (p, r) =>
+            quadraticGrad(p, t.subarray(r * 16 * width, (r + 1) * 16 * width), 1 / 4),
+          );
         }
         await Promise.all(modules.map((m) => m.step()));
       }
       const tables = assembleTables(modules);
-      for (const tb of TABLES) expect(maxRelDiff(tables[tb.name], ref.tableWeights(tb.name)), tb.name).toBeLessThan(1e-5);
+      for (const tb of TABLES)
+        expect(maxRelDiff(tables[tb.name], ref.tableWeights(tb.name)), tb.name).toBeLessThan(1e-5);
     });
   }
 
@@ -73,12 +101,23 @@ describe('ShardedEmbeddingBagCollection', () => {
       const starts = [0, 5, 7, 11];
       const locals = sizes.map((_, r) => batch.sliceSamples(starts[r], starts[r + 1]));
       // global mean loss: every rank scales by its share
-      const pooled = await forwardBackward(modules, locals, step, (p, r) => quadraticGrad(p, target.subarray(starts[r] * width, starts[r + 1] * width), p.batchSize / N));
-      pooled.forEach((p, r) => expect(maxRelDiff(p.values, refOut.values.subarray(starts[r] * width, starts[r + 1] * width))).toBeLessThan(1e-5));
+      const pooled = await forwardBackward(modules, locals, step, (p, r) =>
+        quadraticGrad(
+          p,
+          target.subarray(starts[r] * width, starts[r + 1] * width),
+          p.batchSize / N,
+        ),
+      );
+      pooled.forEach((p, r) =>
+        expect(
+          maxRelDiff(p.values, refOut.values.subarray(starts[r] * width, starts[r + 1] * width)),
+        ).toBeLessThan(1e-5),
+      );
       await Promise.all(modules.map((m) => m.step()));
     }
     const tables = assembleTables(modules);
-    for (const tb of TABLES) expect(maxRelDiff(tables[tb.name], ref.tableWeights(tb.name)), tb.name).toBeLessThan(1e-5);
+    for (const tb of TABLES)
+      expect(maxRelDiff(tables[tb.name], ref.tableWeights(tb.name)), tb.name).toBeLessThan(1e-5);
   });
 
   it('issues the input dist on dataDist (splits, then data) and compute / output dist / backward on default', async () => {
@@ -100,9 +139,13 @@ describe('ShardedEmbeddingBagCollection', () => {
         const data = await splits.wait();
         expect(await splits.wait()).toBe(data); // idempotent
         await data.wait();
-        const out = await m.computeAndOutputDist(ctx, { onOutputDist: () => outputDist.push(true) });
+        const out = await m.computeAndOutputDist(ctx, {
+          onOutputDist: () => outputDist.push(true),
+        });
         await m.backward(ctx, new Float32Array(out.values.length));
-        await expect(m.backward(ctx, new Float32Array(out.values.length))).rejects.toThrow(/backward for batch 0 before computeAndOutputDist/);
+        await expect(m.backward(ctx, new Float32Array(out.values.length))).rejects.toThrow(
+          /backward for batch 0 before computeAndOutputDist/,
+        );
       }),
     );
     expect(outputDist).toEqual([true, true]);
@@ -120,7 +163,13 @@ describe('ShardedEmbeddingBagCollection', () => {
     const { modules } = build(MIXED(1), { kind: 'sgd', lr: 0.1 });
     const kjt = randomBatch(rng(2), TABLES, 2, 2, false);
     const sentinel = {} as never;
-    const got = withForwardScope({ resolve: (m, input) => (m === modules[0] && input === kjt ? sentinel : (undefined as never)) }, () => modules[0].forward(kjt));
+    const got = withForwardScope(
+      {
+        resolve: (m, input) =>
+          m === modules[0] && input === kjt ? sentinel : (undefined as never),
+      },
+      () => modules[0].forward(kjt),
+    );
     expect(got).toBe(sentinel);
     expect(() => modules[0].forward(kjt)).toThrow(/outside a pipeline/);
     expect(modules[0].outputWidth).toBe(4 + 4 + 6 + 2);
@@ -130,13 +179,18 @@ describe('ShardedEmbeddingBagCollection', () => {
     const optimizer = { kind: 'adagrad', lr: 0.05 } as const;
     const a = build(MIXED(3), optimizer);
     const next = rng(4);
-    const batches = Array.from({ length: 6 }, () => ({ batch: randomBatch(next, TABLES, 6, 3, false), target: Float32Array.from({ length: 6 * 16 }, () => next() - 0.5) }));
+    const batches = Array.from({ length: 6 }, () => ({
+      batch: randomBatch(next, TABLES, 6, 3, false),
+      target: Float32Array.from({ length: 6 * 16 }, () => next() - 0.5),
+    }));
     const train = async (mods: ShardedEmbeddingBagCollection[], from: number, to: number) => {
       const W = mods.length;
       const Bl = 6 / W;
       for (let s = from; s < to; s++) {
         const { batch, target } = batches[s];
-        await forwardBackward(mods, splitBatch(batch, W), s, (p, r) => quadraticGrad(p, target.subarray(r * Bl * 16, (r + 1) * Bl * 16)));
+        await forwardBackward(mods, splitBatch(batch, W), s, (p, r) =>
+          quadraticGrad(p, target.subarray(r * Bl * 16, (r + 1) * Bl * 16)),
+        );
         await Promise.all(mods.map((m) => m.step()));
       }
     };
@@ -153,7 +207,13 @@ describe('ShardedEmbeddingBagCollection', () => {
     const resumed = assembleStateDict(b.modules.map((m) => m.stateDict()));
     for (const tb of TABLES) {
       expect(maxRelDiff(resumed.tables[tb.name], uninterrupted.tables[tb.name])).toBeLessThan(1e-5);
-      expect(maxRelDiff(resumed.optimizer[tb.name].momentum!, uninterrupted.optimizer[tb.name].momentum!, 1e-6)).toBeLessThan(1e-5);
+      expect(
+        maxRelDiff(
+          resumed.optimizer[tb.name].momentum!,
+          uninterrupted.optimizer[tb.name].momentum!,
+          1e-6,
+        ),
+      ).toBeLessThan(1e-5);
     }
     // same plan: per-rank sharded state loads back bitwise
     const c = build(MIXED(3), optimizer);
@@ -198,12 +258,42 @@ describe('ShardedEmbeddingBagCollection', () => {
   it('checks its construction and its input', async () => {
     const { groups, devices } = simCluster(2);
     const plan = MIXED(2);
-    expect(() => new ShardedEmbeddingBagCollection({ tables: TABLES, plan, seed: 1, optimizer: { kind: 'sgd', lr: 1 }, env: { rank: 1, worldSize: 2, pg: groups[0], device: devices[0] } })).toThrow(/env.rank 1 differs from pg.rank 0/);
-    expect(() => new ShardedEmbeddingBagCollection({ tables: TABLES, plan: MIXED(3), seed: 1, optimizer: { kind: 'sgd', lr: 1 }, env: { rank: 0, worldSize: 2, pg: groups[0], device: devices[0] } })).toThrow(/plan.worldSize 3 must agree/);
-    const m = new ShardedEmbeddingBagCollection({ tables: TABLES, plan, seed: 1, optimizer: { kind: 'sgd', lr: 1 }, env: { rank: 0, worldSize: 2, pg: groups[0], device: devices[0] } });
-    const bad = new KeyedJaggedTensor({ keys: ['x', 'y', 'z'], lengths: Int32Array.from([0, 0, 0]), values: new Int32Array(0) });
+    expect(
+      () =>
+        new ShardedEmbeddingBagCollection({
+          tables: TABLES,
+          plan,
+          seed: 1,
+          optimizer: { kind: 'sgd', lr: 1 },
+          env: { rank: 1, worldSize: 2, pg: groups[0], device: devices[0] },
+        }),
+    ).toThrow(/env.rank 1 differs from pg.rank 0/);
+    expect(
+      () =>
+        new ShardedEmbeddingBagCollection({
+          tables: TABLES,
+          plan: MIXED(3),
+          seed: 1,
+          optimizer: { kind: 'sgd', lr: 1 },
+          env: { rank: 0, worldSize: 2, pg: groups[0], device: devices[0] },
+        }),
+    ).toThrow(/plan.worldSize 3 must agree/);
+    const m = new ShardedEmbeddingBagCollection({
+      tables: TABLES,
+      plan,
+      seed: 1,
+      optimizer: { kind: 'sgd', lr: 1 },
+      env: { rank: 0, worldSize: 2, pg: groups[0], device: devices[0] },
+    });
+    const bad = new KeyedJaggedTensor({
+      keys: ['x', 'y', 'z'],
+      lengths: Int32Array.from([0, 0, 0]),
+      values: new Int32Array(0),
+    });
     expect(() => m.inputDist(m.createContext(3), bad)).toThrow(/no key 'w'/);
     const ctx = m.createContext(4);
-    await expect(m.computeAndOutputDist(ctx)).rejects.toThrow(/computeAndOutputDist for batch 4 before its input dist completed/);
+    await expect(m.computeAndOutputDist(ctx)).rejects.toThrow(
+      /computeAndOutputDist for batch 4 before its input dist completed/,
+    );
   });
 });

@@ -7,7 +7,15 @@ import type { ShardingPlan, ShardingType } from '../../../src/modules/sharding/p
 import { planSharding } from '../../../src/modules/sharding/planner.ts';
 import { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
 import { assembleStateDict } from '../../../src/modules/sharding/sharded-state.ts';
-import { forwardBackward, maxRelDiff, quadraticGrad, randomBatch, rng, simCluster, splitBatch } from './sim-cluster.ts';
+import {
+  forwardBackward,
+  maxRelDiff,
+  quadraticGrad,
+  randomBatch,
+  rng,
+  simCluster,
+  splitBatch,
+} from './sim-cluster.ts';
 
 const TABLES: EmbeddingBagConfig[] = [
   { name: 't0', rows: 37, dim: 4, pooling: 'sum', features: ['a', 'b'] },
@@ -22,7 +30,8 @@ const SEED = 1234;
 type Mode = 'plain' | 'weighted' | 'position-weighted';
 
 function plans(W: number): Record<string, ShardingPlan> {
-  const all = (type: ShardingType) => planSharding(TABLES, W, { prefer: Object.fromEntries(TABLES.map((t) => [t.name, type])) });
+  const all = (type: ShardingType) =>
+    planSharding(TABLES, W, { prefer: Object.fromEntries(TABLES.map((t) => [t.name, type])) });
   return {
     'table-wise': planSharding(TABLES, W),
     'row-wise': all('row_wise'),
@@ -35,19 +44,30 @@ function processors(mode: Mode): Record<string, PositionWeightedModule> | undefi
   if (mode !== 'position-weighted') return undefined;
   // non-trivial start so the weights matter from step 0
   return {
-    b: new PositionWeightedModule({ maxLength: MAX_LEN, initial: Float32Array.from([1, 0.5, 1.5, 0.75]) }),
+    b: new PositionWeightedModule({
+      maxLength: MAX_LEN,
+      initial: Float32Array.from([1, 0.5, 1.5, 0.75]),
+    }),
     c: new PositionWeightedModule({ maxLength: MAX_LEN }),
   };
 }
 
 /** The reference: one process, the concatenated batch, a mean loss over it. */
 function runUnsharded(optimizer: FusedOptimizerConfig, mode: Mode) {
-  const ebc = new EmbeddingBagCollection({ tables: TABLES, seed: SEED, optimizer, featureProcessors: processors(mode) });
+  const ebc = new EmbeddingBagCollection({
+    tables: TABLES,
+    seed: SEED,
+    optimizer,
+    featureProcessors: processors(mode),
+  });
   const next = rng(99);
   const outputs: Float32Array[] = [];
   for (let s = 0; s < STEPS; s++) {
     const batch = randomBatch(next, TABLES, GLOBAL_B, MAX_LEN, mode === 'weighted');
-    const target = Float32Array.from({ length: GLOBAL_B * ebc.layout.totalWidth }, () => next() - 0.5);
+    const target = Float32Array.from(
+      { length: GLOBAL_B * ebc.layout.totalWidth },
+      () => next() - 0.5,
+    );
     const pooled = ebc.lookup(batch);
     outputs.push(pooled.values);
     ebc.backward(batch, quadraticGrad(pooled, target));
@@ -77,7 +97,9 @@ async function runSharded(plan: ShardingPlan, optimizer: FusedOptimizerConfig, m
   for (let s = 0; s < STEPS; s++) {
     const batch = randomBatch(next, TABLES, GLOBAL_B, MAX_LEN, mode === 'weighted');
     const target = Float32Array.from({ length: GLOBAL_B * width }, () => next() - 0.5);
-    const pooled = await forwardBackward(modules, splitBatch(batch, W), s, (p, r) => quadraticGrad(p, target.subarray(r * Bl * width, (r + 1) * Bl * width)));
+    const pooled = await forwardBackward(modules, splitBatch(batch, W), s, (p, r) =>
+      quadraticGrad(p, target.subarray(r * Bl * width, (r + 1) * Bl * width)),
+    );
     const global = new Float32Array(GLOBAL_B * width);
     pooled.forEach((p, r) => {
       expect(p.keys).toEqual(['a', 'b', 'c', 'd']);
@@ -95,25 +117,52 @@ const OPTIMIZERS: Record<string, FusedOptimizerConfig> = {
   adagrad: { kind: 'adagrad', lr: 0.05 },
 };
 
-describe.each(['plain', 'weighted', 'position-weighted'] as const)('sharded == unsharded (%s)', (mode) => {
-  describe.each(Object.keys(OPTIMIZERS))('%s', (opt) => {
-    const reference = runUnsharded(OPTIMIZERS[opt], mode);
-    for (const W of [1, 2, 3, 4]) {
-      for (const [planName, plan] of Object.entries(plans(W))) {
-        it(`${planName}, world ${W}: same pooled outputs every step and same parameters after ${STEPS} steps`, async () => {
-          const got = await runSharded(plan, OPTIMIZERS[opt], mode);
-          for (let s = 0; s < STEPS; s++) expect(maxRelDiff(got.outputs[s], reference.outputs[s]), `step ${s} pooled`).toBeLessThan(1e-5);
-          for (const t of TABLES) expect(maxRelDiff(got.state.tables[t.name], reference.state.tables[t.name]), `table ${t.name}`).toBeLessThan(1e-5);
-          if (opt === 'adagrad') {
-            for (const t of TABLES) expect(maxRelDiff(got.state.optimizer[t.name].momentum!, reference.state.optimizer[t.name].momentum!, 1e-6), `momentum ${t.name}`).toBeLessThan(1e-5);
-          }
-          for (const f of Object.keys(reference.state.featureProcessors)) {
-            expect(maxRelDiff(got.state.featureProcessors[f], reference.state.featureProcessors[f]), `processor ${f}`).toBeLessThan(1e-5);
-          }
-          // training actually moved the parameters
-          expect(maxRelDiff(got.state.tables.t0, new EmbeddingBagCollection({ tables: TABLES, seed: SEED }).tableWeights('t0'))).toBeGreaterThan(1e-2);
-        });
+describe.each(['plain', 'weighted', 'position-weighted'] as const)(
+  'sharded == unsharded (%s)',
+  (mode) => {
+    describe.each(Object.keys(OPTIMIZERS))('%s', (opt) => {
+      const reference = runUnsharded(OPTIMIZERS[opt], mode);
+      for (const W of [1, 2, 3, 4]) {
+        for (const [planName, plan] of Object.entries(plans(W))) {
+          it(`${planName}, world ${W}: same pooled outputs every step and same parameters after ${STEPS} steps`, async () => {
+            const got = await runSharded(plan, OPTIMIZERS[opt], mode);
+            for (let s = 0; s < STEPS; s++)
+              expect(
+                maxRelDiff(got.outputs[s], reference.outputs[s]),
+                `step ${s} pooled`,
+              ).toBeLessThan(1e-5);
+            for (const t of TABLES)
+              expect(
+                maxRelDiff(got.state.tables[t.name], reference.state.tables[t.name]),
+                `table ${t.name}`,
+              ).toBeLessThan(1e-5);
+            if (opt === 'adagrad') {
+              for (const t of TABLES)
+                expect(
+                  maxRelDiff(
+                    got.state.optimizer[t.name].momentum!,
+                    reference.state.optimizer[t.name].momentum!,
+                    1e-6,
+                  ),
+                  `momentum ${t.name}`,
+                ).toBeLessThan(1e-5);
+            }
+            for (const f of Object.keys(reference.state.featureProcessors)) {
+              expect(
+                maxRelDiff(got.state.featureProcessors[f], reference.state.featureProcessors[f]),
+                `processor ${f}`,
+              ).toBeLessThan(1e-5);
+            }
+            // training actually moved the parameters
+            expect(
+              maxRelDiff(
+                got.state.tables.t0,
+                new EmbeddingBagCollection({ tables: TABLES, seed: SEED }).tableWeights('t0'),
+              ),
+            ).toBeGreaterThan(1e-2);
+          });
+        }
       }
-    }
-  });
-});
+    });
+  },
+);

@@ -3,7 +3,10 @@
  * devices on one virtual clock), random jagged batches, and one training step driven on
  * every rank the way the pipeline drives a sharded module.
  */
-import { createSimProcessGroups, type SimProcessGroups } from '../../../src/runtime/collectives/sim-process-group.ts';
+import {
+  createSimProcessGroups,
+  type SimProcessGroups,
+} from '../../../src/runtime/collectives/sim-process-group.ts';
 import { SimDevice } from '../../../src/runtime/sim/sim-device.ts';
 import { SimScheduler } from '../../../src/runtime/sim/sim-scheduler.ts';
 import { KeyedJaggedTensor } from '../../../src/tensors/keyed-jagged-tensor.ts';
@@ -29,7 +32,13 @@ export function simCluster(worldSize: number): SimCluster {
 export const rng = mulberry32;
 
 /** A random batch over every feature of `tables`: lengths 0..maxLen, ids in range, optional weights. */
-export function randomBatch(next: () => number, tables: readonly EmbeddingBagConfig[], B: number, maxLen: number, weighted: boolean): KeyedJaggedTensor {
+export function randomBatch(
+  next: () => number,
+  tables: readonly EmbeddingBagConfig[],
+  B: number,
+  maxLen: number,
+  weighted: boolean,
+): KeyedJaggedTensor {
   const keys: string[] = [];
   const lengths: number[] = [];
   const values: number[] = [];
@@ -65,7 +74,8 @@ export function splitBatch(global: KeyedJaggedTensor, W: number): KeyedJaggedTen
 /** Gradient of L = (1/n) Σ_b ½‖pooled_b − target_b‖² where `n` = the local batch size (a per-rank mean loss). */
 export function quadraticGrad(pooled: PooledOutput, target: Float32Array, scale = 1): Float32Array {
   const g = new Float32Array(pooled.values.length);
-  for (let i = 0; i < g.length; i++) g[i] = ((pooled.values[i] - target[i]) / pooled.batchSize) * scale;
+  for (let i = 0; i < g.length; i++)
+    g[i] = ((pooled.values[i] - target[i]) / pooled.batchSize) * scale;
   return g;
 }
 
@@ -101,6 +111,7 @@ export async function forwardBackward(
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-2): number {
   if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + floor));
+  for (let i = 0; i < a.length; i++)
+    m = Math.max(m, Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + floor));
   return m;
 }

@@ -38,9 +38,11 @@ export const countInt = (i: number, j: number): number => (i + 2 * j + 1) % 3;
 export const countFloat = (i: number, j: number): number => (i * 7 + j * 3) % 5;
 /** The k-th element rank i sends to rank j. */
 export const valueInt = (i: number, j: number, k: number): number => i * 10_000 + j * 100 + k - 50;
-export const valueFloat = (i: number, j: number, k: number): number => Math.fround(i + j / 16 + k / 256 - 1.5);
+export const valueFloat = (i: number, j: number, k: number): number =>
+  Math.fround(i + j / 16 + k / 256 - 1.5);
 /** allReduce input of rank r at index k (values whose float32 sum depends on the order). */
-export const reduceInput = (r: number, k: number): number => Math.fround(0.1 * (r + 1) * (k + 1) + (r % 2 === 0 ? 1e6 : -1e6) * (k % 2));
+export const reduceInput = (r: number, k: number): number =>
+  Math.fround(0.1 * (r + 1) * (k + 1) + (r % 2 === 0 ? 1e6 : -1e6) * (k % 2));
 export const REDUCE_LENGTH = 7;
 
 function vInputs(
@@ -52,7 +54,8 @@ function vInputs(
   const sendCounts = Int32Array.from({ length: worldSize }, (_, j) => count(rank, j));
   const recvCounts = Int32Array.from({ length: worldSize }, (_, j) => count(j, rank));
   const data: number[] = [];
-  for (let j = 0; j < worldSize; j++) for (let k = 0; k < count(rank, j); k++) data.push(value(rank, j, k));
+  for (let j = 0; j < worldSize; j++)
+    for (let k = 0; k < count(rank, j); k++) data.push(value(rank, j, k));
   return { sendCounts, recvCounts, data };
 }
 
@@ -108,13 +111,17 @@ export const conformanceScenarios = {
     // several collectives issued before awaiting any: they still pair up by call order
     const a = pg.allReduce(reduceData(pg.rank), 'sum');
     const b = pg.barrier();
-    const c = pg.allToAllSplits(Int32Array.from({ length: pg.worldSize }, (_, j) => splitOf(pg.rank, j)));
+    const c = pg.allToAllSplits(
+      Int32Array.from({ length: pg.worldSize }, (_, j) => splitOf(pg.rank, j)),
+    );
     const [ra, , rc] = await Promise.all([a, b, c]);
     return { sum: Array.from(ra), splits: Array.from(rc) };
   },
   async mixedSequence(pg: ProcessGroup): Promise<Json> {
     const out: Json[] = [];
-    const splits = await pg.allToAllSplits(Int32Array.from({ length: pg.worldSize }, (_, j) => countInt(pg.rank, j)));
+    const splits = await pg.allToAllSplits(
+      Int32Array.from({ length: pg.worldSize }, (_, j) => countInt(pg.rank, j)),
+    );
     out.push(Array.from(splits));
     const v = vInputs(pg.rank, pg.worldSize, countInt, valueInt);
     out.push(Array.from(await pg.allToAllV(Int32Array.from(v.data), v.sendCounts, splits)));
@@ -140,7 +147,11 @@ export type ScenarioName = keyof typeof conformanceScenarios;
  * @example
  * const outcome = await runScenarioOnRank('barrier', pg, { timeoutMs: 100 });
  */
-export async function runScenarioOnRank(name: ScenarioName, pg: ProcessGroup, params: ScenarioParams): Promise<RankOutcome> {
+export async function runScenarioOnRank(
+  name: ScenarioName,
+  pg: ProcessGroup,
+  params: ScenarioParams,
+): Promise<RankOutcome> {
   const scenario = conformanceScenarios[name];
   if (!scenario) throw new Error(`unknown conformance scenario "${String(name)}"`);
   try {
@@ -160,11 +171,13 @@ export async function runScenarioOnRank(name: ScenarioName, pg: ProcessGroup, pa
 
 /** What rank `rank` must get from each scenario that succeeds. */
 export const expected = {
-  splitsExchange: (rank: number, n: number): Json => Array.from({ length: n }, (_, j) => splitOf(j, rank)),
+  splitsExchange: (rank: number, n: number): Json =>
+    Array.from({ length: n }, (_, j) => splitOf(j, rank)),
   allToAllV(rank: number, n: number, dtype: 'int32' | 'float32'): number[] {
     const [count, value] = dtype === 'int32' ? [countInt, valueInt] : [countFloat, valueFloat];
     const out: number[] = [];
-    for (let j = 0; j < n; j++) for (let k = 0; k < count(j, rank); k++) out.push(value(j, rank, k));
+    for (let j = 0; j < n; j++)
+      for (let k = 0; k < count(j, rank); k++) out.push(value(j, rank, k));
     return out;
   },
   allReduce(n: number, op: 'sum' | 'avg'): number[] {

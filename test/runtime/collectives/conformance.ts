@@ -48,7 +48,10 @@ export interface ConformanceOptions {
  * @example
  * const backend = inProcessBackend(createSimProcessGroups({ worldSize: 2, scheduler }));
  */
-export function inProcessBackend(groups: readonly ProcessGroup[], close?: () => Promise<void>): ConformanceBackend {
+export function inProcessBackend(
+  groups: readonly ProcessGroup[],
+  close?: () => Promise<void>,
+): ConformanceBackend {
   return {
     run: (name, params) => Promise.all(groups.map((pg) => runScenarioOnRank(name, pg, params))),
     close,
@@ -97,30 +100,51 @@ export function describeProcessGroupConformance(
 
         for (const dtype of ['int32', 'float32'] as const) {
           it(`allToAllV ${dtype} with uneven and zero counts, inputs untouched`, async () => {
-            const got = values(await run(n, dtype === 'int32' ? 'allToAllVInt32' : 'allToAllVFloat32'));
-            expect(got).toEqual(got.map((_, r) => ({ type: dtype, values: expected.allToAllV(r, n, dtype), inputUnchanged: true })));
+            const got = values(
+              await run(n, dtype === 'int32' ? 'allToAllVInt32' : 'allToAllVFloat32'),
+            );
+            expect(got).toEqual(
+              got.map((_, r) => ({
+                type: dtype,
+                values: expected.allToAllV(r, n, dtype),
+                inputUnchanged: true,
+              })),
+            );
           });
         }
 
         it('allToAllV where every count is zero returns empty arrays of the right type', async () => {
-          expect(values(await run(n, 'allToAllVAllZero'))).toEqual(Array.from({ length: n }, () => [0, 0, true, true]));
+          expect(values(await run(n, 'allToAllVAllZero'))).toEqual(
+            Array.from({ length: n }, () => [0, 0, true, true]),
+          );
         });
 
         for (const op of ['sum', 'avg'] as const) {
           it(`allReduce ${op}: bitwise rank-order result on every rank, input not modified or aliased`, async () => {
             const got = values(await run(n, op === 'sum' ? 'allReduceSum' : 'allReduceAvg'));
-            const want = { values: expected.allReduce(n, op), inputUnchanged: true, aliasesInput: false };
+            const want = {
+              values: expected.allReduce(n, op),
+              inputUnchanged: true,
+              aliasesInput: false,
+            };
             expect(got).toEqual(got.map(() => want));
           });
         }
 
         it('barrier completes on every rank', async () => {
-          expect(values(await run(n, 'barrier'))).toEqual(Array.from({ length: n }, () => 'passed'));
+          expect(values(await run(n, 'barrier'))).toEqual(
+            Array.from({ length: n }, () => 'passed'),
+          );
         });
 
         it('collectives issued before awaiting pair up in call order', async () => {
           const got = values(await run(n, 'concurrentIssue'));
-          expect(got).toEqual(got.map((_, r) => ({ sum: expected.allReduce(n, 'sum'), splits: expected.splitsExchange(r, n) })));
+          expect(got).toEqual(
+            got.map((_, r) => ({
+              sum: expected.allReduce(n, 'sum'),
+              splits: expected.splitsExchange(r, n),
+            })),
+          );
         });
 
         it('a sequence of mixed calls', async () => {

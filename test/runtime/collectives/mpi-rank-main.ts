@@ -12,8 +12,19 @@
  * mpirun -np 2 --oversubscribe node --import tsx test/runtime/collectives/mpi-rank-main.ts conformance '{"scenarios":["barrier"],"params":{"timeoutMs":100}}'
  */
 import type { ProcessGroup } from '../../../src/protocol/index.ts';
-import { createMpiProcessGroup, writeRankLine, type MpiProcessGroup } from '../../../src/runtime/collectives/mpi/index.ts';
-import { conformanceScenarios, runScenarioOnRank, type Json, type RankOutcome, type ScenarioName, type ScenarioParams } from './conformance-scenarios.ts';
+import {
+  createMpiProcessGroup,
+  writeRankLine,
+  type MpiProcessGroup,
+} from '../../../src/runtime/collectives/mpi/index.ts';
+import {
+  conformanceScenarios,
+  runScenarioOnRank,
+  type Json,
+  type RankOutcome,
+  type ScenarioName,
+  type ScenarioParams,
+} from './conformance-scenarios.ts';
 
 /** MPI-only scenarios: errors the sim checks, on real MPI. */
 export const mpiExtraScenarios = {
@@ -30,11 +41,18 @@ export const mpiExtraScenarios = {
     return 'no error';
   },
   /** two channels, issued in opposite orders by even and odd ranks, nothing awaited in between. */
-  async channelsOpposite(pg: ProcessGroup, _params: ScenarioParams, dist?: ProcessGroup): Promise<Json> {
+  async channelsOpposite(
+    pg: ProcessGroup,
+    _params: ScenarioParams,
+    dist?: ProcessGroup,
+  ): Promise<Json> {
     const other = dist as ProcessGroup;
     const splits = Int32Array.from({ length: pg.worldSize }, (_, j) => 10 * pg.rank + j);
     const onDist = (): Promise<unknown>[] => [other.allToAllSplits(splits), other.barrier()];
-    const onMain = (): Promise<unknown>[] => [pg.allReduce(Float32Array.of(pg.rank), 'sum'), pg.barrier()];
+    const onMain = (): Promise<unknown>[] => [
+      pg.allReduce(Float32Array.of(pg.rank), 'sum'),
+      pg.barrier(),
+    ];
     let d: Promise<unknown>[];
     let m: Promise<unknown>[];
     if (pg.rank % 2 === 0) {
@@ -50,7 +68,11 @@ export const mpiExtraScenarios = {
 };
 export type MpiExtraName = keyof typeof mpiExtraScenarios;
 
-async function runExtra(name: MpiExtraName, pg: MpiProcessGroup, params: ScenarioParams): Promise<RankOutcome> {
+async function runExtra(
+  name: MpiExtraName,
+  pg: MpiProcessGroup,
+  params: ScenarioParams,
+): Promise<RankOutcome> {
   const dist = name === 'channelsOpposite' ? await pg.channel(`${pg.channelName}/dist`) : undefined;
   try {
     return { ok: true, value: await mpiExtraScenarios[name](pg, params, dist) };
@@ -62,7 +84,10 @@ async function runExtra(name: MpiExtraName, pg: MpiProcessGroup, params: Scenari
   }
 }
 
-async function conformance(spec: { scenarios: (ScenarioName | MpiExtraName)[]; params: ScenarioParams }): Promise<void> {
+async function conformance(spec: {
+  scenarios: (ScenarioName | MpiExtraName)[];
+  params: ScenarioParams;
+}): Promise<void> {
   const root = await createMpiProcessGroup({ abortDelayMs: 500 });
   const groups: MpiProcessGroup[] = [root];
   for (const name of spec.scenarios) {

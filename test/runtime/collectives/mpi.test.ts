@@ -11,7 +11,12 @@ import {
   type MpiJobResult,
 } from '../../../src/runtime/collectives/mpi/index.ts';
 import { describeProcessGroupConformance, type ConformanceBackend } from './conformance.ts';
-import { conformanceScenarios, type RankOutcome, type ScenarioName, type ScenarioParams } from './conformance-scenarios.ts';
+import {
+  conformanceScenarios,
+  type RankOutcome,
+  type ScenarioName,
+  type ScenarioParams,
+} from './conformance-scenarios.ts';
 import type { MpiExtraName } from './mpi-rank-main.ts';
 
 const availability = mpiAvailability();
@@ -27,20 +32,35 @@ function rankCommand(mode: string, spec: unknown): string[] {
 
 /** Every scenario of one world size in one job; lastRankNeverArrives last (its timeout aborts the job). */
 const extras: MpiExtraName[] = ['mismatch', 'invalid', 'channelsOpposite'];
-const allScenarios = [...(Object.keys(conformanceScenarios) as ScenarioName[]).filter((s) => s !== 'lastRankNeverArrives'), ...extras, 'lastRankNeverArrives'];
+const allScenarios = [
+  ...(Object.keys(conformanceScenarios) as ScenarioName[]).filter(
+    (s) => s !== 'lastRankNeverArrives',
+  ),
+  ...extras,
+  'lastRankNeverArrives',
+];
 const jobs = new Map<string, Promise<MpiJobResult>>();
 
 function conformanceJob(worldSize: number, params: ScenarioParams): Promise<MpiJobResult> {
   const key = `${worldSize}:${JSON.stringify(params)}`;
   let job = jobs.get(key);
   if (!job) {
-    job = runMpiJob({ worldSize, cwd: root, command: rankCommand('conformance', { scenarios: allScenarios, params }), jobTimeoutMs: 60_000 });
+    job = runMpiJob({
+      worldSize,
+      cwd: root,
+      command: rankCommand('conformance', { scenarios: allScenarios, params }),
+      jobTimeoutMs: 60_000,
+    });
     jobs.set(key, job);
   }
   return job;
 }
 
-async function outcomesOf(worldSize: number, scenario: string, params: ScenarioParams): Promise<RankOutcome[]> {
+async function outcomesOf(
+  worldSize: number,
+  scenario: string,
+  params: ScenarioParams,
+): Promise<RankOutcome[]> {
   const job = await conformanceJob(worldSize, params);
   const byRank: (RankOutcome | undefined)[] = new Array(worldSize).fill(undefined);
   for (const { rank, payload } of job.reports) {
@@ -49,16 +69,23 @@ async function outcomesOf(worldSize: number, scenario: string, params: ScenarioP
   }
   const missing = byRank.flatMap((o, r) => (o ? [] : [r]));
   if (missing.length) {
-    throw new Error(`scenario ${scenario}: no report from rank(s) ${missing.join(', ')} (exit ${job.exitCode})\n${job.stdout}\n${job.stderr}`);
+    throw new Error(
+      `scenario ${scenario}: no report from rank(s) ${missing.join(', ')} (exit ${job.exitCode})\n${job.stdout}\n${job.stderr}`,
+    );
   }
   return byRank as RankOutcome[];
 }
 
-const mpiBackend = (worldSize: number): ConformanceBackend => ({ run: (name, params) => outcomesOf(worldSize, name, params) });
+const mpiBackend = (worldSize: number): ConformanceBackend => ({
+  run: (name, params) => outcomesOf(worldSize, name, params),
+});
 const PARAMS: ScenarioParams = { timeoutMs: 400 };
 
 describe.skipIf(!hasMpi)('mpi (mpirun, one process per rank)', () => {
-  describeProcessGroupConformance('mpi', async (n) => mpiBackend(n), { worldSizes: [2, 4], timeoutMs: PARAMS.timeoutMs });
+  describeProcessGroupConformance('mpi', async (n) => mpiBackend(n), {
+    worldSizes: [2, 4],
+    timeoutMs: PARAMS.timeoutMs,
+  });
 
   for (const n of [2, 4]) {
     describe(`world size ${n}: errors and channels on real MPI`, () => {
@@ -66,7 +93,10 @@ describe.skipIf(!hasMpi)('mpi (mpirun, one process per rank)', () => {
         for (const [r, o] of (await outcomesOf(n, 'mismatch', PARAMS)).entries()) {
           expect(o).toEqual({
             ok: false,
-            error: { name: 'CollectiveMismatchError', message: `collective #0 mismatch: rank 0 called barrier but rank 1 called allReduce(sum, 2 floats) (seen by rank ${r})` },
+            error: {
+              name: 'CollectiveMismatchError',
+              message: `collective #0 mismatch: rank 0 called barrier but rank 1 called allReduce(sum, 2 floats) (seen by rank ${r})`,
+            },
           });
         }
       });
@@ -86,40 +116,108 @@ describe.skipIf(!hasMpi)('mpi (mpirun, one process per rank)', () => {
       it('two channels used concurrently in opposite orders do not mismatch', async () => {
         const got = await outcomesOf(n, 'channelsOpposite', PARAMS);
         const sum = Array.from({ length: n }, (_, r) => r).reduce((a, b) => a + b, 0);
-        expect(got).toEqual(got.map((_, r) => ({ ok: true, value: [Array.from({ length: n }, (_, j) => 10 * j + r), 'ok', [sum], 'ok'] })));
+        expect(got).toEqual(
+          got.map((_, r) => ({
+            ok: true,
+            value: [Array.from({ length: n }, (_, j) => 10 * j + r), 'ok', [sum], 'ok'],
+          })),
+        );
       });
 
       it('the timed-out job ends by MPI_Abort, the reason on stderr', async () => {
         const job = await conformanceJob(n, PARAMS);
         expect(job.timedOut).toBe(false);
         expect(job.exitCode).not.toBe(0);
-        expect(job.stderr).toMatch(new RegExp(`\\[sparsepipe mpi\\] rank \\d: allReduce #0 "grads" .* rank\\(s\\) ${n - 1} never arrived .*calling MPI_Abort in 500 ms`));
+        expect(job.stderr).toMatch(
+          new RegExp(
+            `\\[sparsepipe mpi\\] rank \\d: allReduce #0 "grads" .* rank\\(s\\) ${n - 1} never arrived .*calling MPI_Abort in 500 ms`,
+          ),
+        );
       });
     });
   }
 
   it('a killed rank process ends the job in bounded time, mpirun naming the rank', async () => {
-    const job = await runMpiJob({ worldSize: 3, cwd: root, command: rankCommand('kill', { victim: 1 }), jobTimeoutMs: 30_000 });
+    const job = await runMpiJob({
+      worldSize: 3,
+      cwd: root,
+      command: rankCommand('kill', { victim: 1 }),
+      jobTimeoutMs: 30_000,
+    });
     expect(job.timedOut).toBe(false); // ended by mpirun, not by our watchdog (the survivors' timeout is 60 s)
     expect(job.exitCode).not.toBe(0);
-    expect(job.reports.filter((l) => l.payload === 'waiting').map((l) => l.rank).sort()).toEqual([0, 2]);
-    expect(job.stdout + job.stderr).toMatch(/process rank 1 with PID \d+ on node \S+ exited on signal 9 \(Killed\)/);
-    expect(job.reports.some((l) => l.payload === 'the allReduce completed without the victim')).toBe(false);
+    expect(
+      job.reports
+        .filter((l) => l.payload === 'waiting')
+        .map((l) => l.rank)
+        .sort(),
+    ).toEqual([0, 2]);
+    expect(job.stdout + job.stderr).toMatch(
+      /process rank 1 with PID \d+ on node \S+ exited on signal 9 \(Killed\)/,
+    );
+    expect(
+      job.reports.some((l) => l.payload === 'the allReduce completed without the victim'),
+    ).toBe(false);
   });
 });
 
 describe('mpi: pieces that need no MPI', () => {
   it('a missing library is an MpiUnavailableError telling what to install', () => {
     expect(() => loadLibMpi('libmpi-not-here.so.40')).toThrow(MpiUnavailableError);
-    expect(() => loadLibMpi('libmpi-not-here.so.40')).toThrow(/^Open MPI not found \(libmpi-not-here\.so\.40\): install Debian's openmpi-bin/);
+    expect(() => loadLibMpi('libmpi-not-here.so.40')).toThrow(
+      /^Open MPI not found \(libmpi-not-here\.so\.40\): install Debian's openmpi-bin/,
+    );
   });
 
   it('mpirun arguments for one host without network', () => {
-    expect(mpirunArgs({ worldSize: 2, command: ['node', 'r.mjs'], allowRunAsRoot: false })).toEqual([
-      '-np', '2', '--oversubscribe', '--bind-to', 'none', '--mca', 'btl', 'self,vader', '--mca', 'mpi_yield_when_idle', '1', '-x', 'UV_THREADPOOL_SIZE=8', 'node', 'r.mjs',
+    expect(mpirunArgs({ worldSize: 2, command: ['node', 'r.mjs'], allowRunAsRoot: false })).toEqual(
+      [
+        '-np',
+        '2',
+        '--oversubscribe',
+        '--bind-to',
+        'none',
+        '--mca',
+        'btl',
+        'self,vader',
+        '--mca',
+        'mpi_yield_when_idle',
+        '1',
+        '-x',
+        'UV_THREADPOOL_SIZE=8',
+        'node',
+        'r.mjs',
+      ],
+    );
+    const custom = mpirunArgs({
+      worldSize: 3,
+      command: ['x'],
+      allowRunAsRoot: true,
+      oversubscribe: false,
+      mca: { btl: 'self,tcp' },
+      env: { A: '1' },
+      extraArgs: ['--hostfile', 'h'],
+    });
+    expect(custom).toEqual([
+      '-np',
+      '3',
+      '--allow-run-as-root',
+      '--bind-to',
+      'none',
+      '--mca',
+      'btl',
+      'self,tcp',
+      '--mca',
+      'mpi_yield_when_idle',
+      '1',
+      '-x',
+      'UV_THREADPOOL_SIZE=8',
+      '-x',
+      'A=1',
+      '--hostfile',
+      'h',
+      'x',
     ]);
-    const custom = mpirunArgs({ worldSize: 3, command: ['x'], allowRunAsRoot: true, oversubscribe: false, mca: { btl: 'self,tcp' }, env: { A: '1' }, extraArgs: ['--hostfile', 'h'] });
-    expect(custom).toEqual(['-np', '3', '--allow-run-as-root', '--bind-to', 'none', '--mca', 'btl', 'self,tcp', '--mca', 'mpi_yield_when_idle', '1', '-x', 'UV_THREADPOOL_SIZE=8', '-x', 'A=1', '--hostfile', 'h', 'x']);
     expect(() => mpirunArgs({ worldSize: 0, command: ['x'] })).toThrow(/worldSize/);
   });
 

@@ -17,12 +17,26 @@ function bits(a: Float32Array): number[] {
 
 describe('reduceInRankOrder (allReduce of every backend)', () => {
   it('is bitwise equal to rank-by-rank float32 accumulation for any world size, op and values', () => {
-    const special = fc.constantFrom(0, -0, 1e38, -1e38, Infinity, -Infinity, NaN, 1e-45, 0.1, 1 / 3);
-    const rankInputs = fc
-      .integer({ min: 0, max: 40 })
-      .chain((length) =>
-        fc.array(fc.array(fc.oneof(fc.float(), special), { minLength: length, maxLength: length }).map((xs) => Float32Array.from(xs)), { minLength: 1, maxLength: 5 }),
-      );
+    const special = fc.constantFrom(
+      0,
+      -0,
+      1e38,
+      -1e38,
+      Infinity,
+      -Infinity,
+      NaN,
+      1e-45,
+      0.1,
+      1 / 3,
+    );
+    const rankInputs = fc.integer({ min: 0, max: 40 }).chain((length) =>
+      fc.array(
+        fc
+          .array(fc.oneof(fc.float(), special), { minLength: length, maxLength: length })
+          .map((xs) => Float32Array.from(xs)),
+        { minLength: 1, maxLength: 5 },
+      ),
+    );
     fc.assert(
       fc.property(rankInputs, fc.constantFrom<'sum' | 'avg'>('sum', 'avg'), (datas, op) => {
         expect(bits(reduceInRankOrder(datas, op))).toEqual(bits(reference(datas, op)));

@@ -25,7 +25,7 @@ describe('ScratchPool', () => {
     expect([...b.slice(0, 3)]).toEqual([2, 2, 2]);
   });
 
-  it('ignores releases of arrays it did not lend (small copies, callers\' arrays, double releases)', () => {
+  it("ignores releases of arrays it did not lend (small copies, callers' arrays, double releases)", () => {
     const pool = new ScratchPool();
     const small = pool.copy(new Int32Array(SMALL_BYTES / 4));
     pool.release(small);

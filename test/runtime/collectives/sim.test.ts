@@ -79,21 +79,29 @@ describe('sim process group: virtual time', () => {
 describe('sim process group: failures', () => {
   it('timeout names the missing ranks and the label; a late arrival rejects at once', async () => {
     const { scheduler, groups } = cluster(4, 50);
-    const early = [0, 1].map((r) => groups[r].allReduce(Float32Array.of(1), 'sum', { label: 'grads' }));
+    const early = [0, 1].map((r) =>
+      groups[r].allReduce(Float32Array.of(1), 'sum', { label: 'grads' }),
+    );
     const errors = await Promise.all(early.map((p) => p.catch((e: unknown) => e)));
     expect(scheduler.now()).toBe(50);
     for (const [r, e] of errors.entries()) {
       expect(e).toBeInstanceOf(CollectiveTimeoutError);
       expect((e as CollectiveTimeoutError).missingRanks).toEqual([2, 3]);
-      expect((e as Error).message).toBe(`allReduce #0 "grads" on rank ${r} timed out after 50 ms: rank(s) 2, 3 never arrived`);
+      expect((e as Error).message).toBe(
+        `allReduce #0 "grads" on rank ${r} timed out after 50 ms: rank(s) 2, 3 never arrived`,
+      );
     }
-    await expect(groups[2].allReduce(Float32Array.of(1), 'sum')).rejects.toBeInstanceOf(CollectiveTimeoutError);
+    await expect(groups[2].allReduce(Float32Array.of(1), 'sum')).rejects.toBeInstanceOf(
+      CollectiveTimeoutError,
+    );
     expect(groups.fabric.pendingCollectives).toBe(0);
   });
 
   it('a per-call timeout overrides the group default', async () => {
     const { scheduler, groups } = cluster(2, 1_000);
-    await expect(groups[0].barrier({ timeoutMs: 7 })).rejects.toThrow(/after 7 ms: rank\(s\) 1 never arrived/);
+    await expect(groups[0].barrier({ timeoutMs: 7 })).rejects.toThrow(
+      /after 7 ms: rank\(s\) 1 never arrived/,
+    );
     expect(scheduler.now()).toBe(7);
   });
 
@@ -105,7 +113,9 @@ describe('sim process group: failures', () => {
     ]);
     for (const e of results) {
       expect(e).toBeInstanceOf(CollectiveMismatchError);
-      expect((e as Error).message).toMatch(/collective #0 mismatch: rank 0 called allReduce\(sum, 2 floats\) but rank 1 called barrier/);
+      expect((e as Error).message).toMatch(
+        /collective #0 mismatch: rank 0 called allReduce\(sum, 2 floats\) but rank 1 called barrier/,
+      );
     }
   });
 
@@ -115,17 +125,25 @@ describe('sim process group: failures', () => {
       groups[0].allReduce(new Float32Array(3), 'sum').catch((x: unknown) => x),
       groups[1].allReduce(new Float32Array(4), 'sum').catch((x: unknown) => x),
     ]);
-    expect((e as Error).message).toMatch(/rank 0 called allReduce\(sum, 3 floats\) but rank 1 called allReduce\(sum, 4 floats\)/);
+    expect((e as Error).message).toMatch(
+      /rank 0 called allReduce\(sum, 3 floats\) but rank 1 called allReduce\(sum, 4 floats\)/,
+    );
   });
 
   it('inconsistent allToAllV counts name sender and receiver', async () => {
     const { groups } = cluster(2);
     const [e] = await Promise.all([
-      groups[0].allToAllV(Int32Array.of(1, 2), Int32Array.of(0, 2), Int32Array.of(0, 0)).catch((x: unknown) => x),
-      groups[1].allToAllV(new Int32Array(0), Int32Array.of(0, 0), Int32Array.of(1, 0)).catch((x: unknown) => x),
+      groups[0]
+        .allToAllV(Int32Array.of(1, 2), Int32Array.of(0, 2), Int32Array.of(0, 0))
+        .catch((x: unknown) => x),
+      groups[1]
+        .allToAllV(new Int32Array(0), Int32Array.of(0, 0), Int32Array.of(1, 0))
+        .catch((x: unknown) => x),
     ]);
     expect(e).toBeInstanceOf(CollectiveMismatchError);
-    expect((e as Error).message).toMatch(/rank 0 called allToAllV sending 2 elements to rank 1 but rank 1 called allToAllV expecting 1 elements from rank 0/);
+    expect((e as Error).message).toMatch(
+      /rank 0 called allToAllV sending 2 elements to rank 1 but rank 1 called allToAllV expecting 1 elements from rank 0/,
+    );
   });
 
   it('invalid arguments reject every rank naming the offender', async () => {
@@ -142,7 +160,9 @@ describe('sim process group: failures', () => {
 
   it('fail(rank): pending and later collectives of every rank reject naming it', async () => {
     const { scheduler, groups } = cluster(3);
-    const pending = [groups[0].barrier(), groups[1].barrier()].map((p) => p.catch((e: unknown) => e));
+    const pending = [groups[0].barrier(), groups[1].barrier()].map((p) =>
+      p.catch((e: unknown) => e),
+    );
     await scheduler.sleep(2);
     groups.fail(2, 'simulated crash');
     for (const e of await Promise.all(pending)) {
@@ -150,13 +170,17 @@ describe('sim process group: failures', () => {
       expect((e as PeerFailedError).failedRank).toBe(2);
       expect((e as Error).message).toMatch(/rank 2 failed: simulated crash/);
     }
-    await expect(groups[0].allReduce(Float32Array.of(1), 'sum')).rejects.toThrow(/rank 2 failed: simulated crash \(seen by rank 0\)/);
+    await expect(groups[0].allReduce(Float32Array.of(1), 'sum')).rejects.toThrow(
+      /rank 2 failed: simulated crash \(seen by rank 0\)/,
+    );
     expect(scheduler.now()).toBe(2);
   });
 
   it('fail also cancels a collective whose data is in flight', async () => {
     const { groups } = cluster(2);
-    const both = groups.map((pg) => pg.allReduce(new Float32Array(1000), 'sum').catch((e: unknown) => e));
+    const both = groups.map((pg) =>
+      pg.allReduce(new Float32Array(1000), 'sum').catch((e: unknown) => e),
+    );
     await Promise.resolve();
     groups[1].fail('link down');
     for (const e of await Promise.all(both)) expect(e).toBeInstanceOf(PeerFailedError);
@@ -167,14 +191,18 @@ describe('sim process group: failures', () => {
     const mine = groups[0].barrier().catch((e: unknown) => e);
     await groups[0].close();
     expect(await mine).toBeInstanceOf(ProcessGroupClosedError);
-    await expect(groups[0].barrier()).rejects.toThrow(/barrier on rank 0: the process group is closed/);
+    await expect(groups[0].barrier()).rejects.toThrow(
+      /barrier on rank 0: the process group is closed/,
+    );
     await expect(groups[1].barrier()).rejects.toBeInstanceOf(PeerFailedError);
   });
 
   it('rejects bad construction and hook arguments', () => {
     const scheduler = new SimScheduler();
     expect(() => createSimProcessGroups({ worldSize: 0, scheduler })).toThrow(/worldSize/);
-    expect(() => createSimProcessGroups({ worldSize: 2, scheduler, timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => createSimProcessGroups({ worldSize: 2, scheduler, timeoutMs: 0 })).toThrow(
+      /timeoutMs/,
+    );
     const groups = createSimProcessGroups({ worldSize: 2, scheduler });
     expect(() => groups.fail(5, 'x')).toThrow(/rank 5 is not in 0..1/);
     expect(() => groups.setDelay(0, { multiplier: 0 })).toThrow(/multiplier/);

@@ -12,10 +12,21 @@
  */
 import type { ThreadRankContext } from '../../../src/runtime/collectives/threads/index.ts';
 import type { ProcessGroup } from '../../../src/protocol/index.ts';
-import { runScenarioOnRank, type Json, type RankOutcome, type ScenarioName, type ScenarioParams } from './conformance-scenarios.ts';
+import {
+  runScenarioOnRank,
+  type Json,
+  type RankOutcome,
+  type ScenarioName,
+  type ScenarioParams,
+} from './conformance-scenarios.ts';
 
 export type ThreadsTestData =
-  | { mode: 'conformance'; scenarios: ScenarioName[]; params: ScenarioParams; /** then run `channels` too, reported as `channelsOpposite` */ alsoChannels?: boolean }
+  | {
+      mode: 'conformance';
+      scenarios: ScenarioName[];
+      params: ScenarioParams /** then run `channels` too, reported as `channelsOpposite` */;
+      alsoChannels?: boolean;
+    }
   | { mode: 'die'; victim: number; how: 'exit' | 'throw' };
 
 /** What a surviving rank of the `die` mode saw. */
@@ -26,10 +37,18 @@ export interface DieReport {
 
 function caught(e: unknown): { name: string; message: string; failedRank?: number } {
   const err = e as { name: string; message: string; failedRank?: number };
-  return { name: err.name, message: err.message, ...(err.failedRank === undefined ? {} : { failedRank: err.failedRank }) };
+  return {
+    name: err.name,
+    message: err.message,
+    ...(err.failedRank === undefined ? {} : { failedRank: err.failedRank }),
+  };
 }
 
-async function die(ctx: ThreadRankContext<ThreadsTestData>, victim: number, how: 'exit' | 'throw'): Promise<DieReport | 'unreachable'> {
+async function die(
+  ctx: ThreadRankContext<ThreadsTestData>,
+  victim: number,
+  how: 'exit' | 'throw',
+): Promise<DieReport | 'unreachable'> {
   const { group } = ctx;
   await group.barrier();
   if (ctx.rank === victim) {
@@ -37,10 +56,9 @@ async function die(ctx: ThreadRankContext<ThreadsTestData>, victim: number, how:
     if (how === 'exit') process.exit(3);
     throw new Error(`rank ${victim} gives up on purpose`);
   }
-  const pending = await group.allReduce(Float32Array.of(ctx.rank), 'sum').then(
-    () => ({ name: 'none', message: 'the allReduce completed without the victim' }),
-    caught,
-  );
+  const pending = await group
+    .allReduce(Float32Array.of(ctx.rank), 'sum')
+    .then(() => ({ name: 'none', message: 'the allReduce completed without the victim' }), caught);
   const later = await group.barrier().then(() => ({ name: 'none', message: 'completed' }), caught);
   return { pending, later };
 }
@@ -50,7 +68,10 @@ async function channels(ctx: ThreadRankContext<ThreadsTestData>): Promise<Json> 
   const dist: ProcessGroup = group.channel('dataDist');
   const splits = Int32Array.from({ length: worldSize }, (_, j) => 10 * rank + j);
   const ones = Int32Array.from({ length: worldSize }, () => 1);
-  const distCalls = (): Promise<unknown>[] => [dist.allToAllSplits(splits), dist.allToAllV(Float32Array.from(splits), ones, ones)];
+  const distCalls = (): Promise<unknown>[] => [
+    dist.allToAllSplits(splits),
+    dist.allToAllV(Float32Array.from(splits), ones, ones),
+  ];
   const mainCalls = (): Promise<unknown>[] => [
     group.allReduce(Float32Array.of(rank + 0.5, -rank), 'sum'),
     group.barrier(),
@@ -73,12 +94,19 @@ async function channels(ctx: ThreadRankContext<ThreadsTestData>): Promise<Json> 
   });
 }
 
-export default async function threadsTestRank(ctx: ThreadRankContext<ThreadsTestData>): Promise<unknown> {
+export default async function threadsTestRank(
+  ctx: ThreadRankContext<ThreadsTestData>,
+): Promise<unknown> {
   const data = ctx.workerData;
   switch (data.mode) {
     case 'conformance': {
       const outcomes: Record<string, RankOutcome | Json> = {};
-      for (const name of data.scenarios) outcomes[name] = await runScenarioOnRank(name, ctx.group.channel(`conformance/${name}`), data.params);
+      for (const name of data.scenarios)
+        outcomes[name] = await runScenarioOnRank(
+          name,
+          ctx.group.channel(`conformance/${name}`),
+          data.params,
+        );
       if (data.alsoChannels) outcomes.channelsOpposite = await channels(ctx);
       return outcomes;
     }

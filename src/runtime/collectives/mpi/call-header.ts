@@ -50,7 +50,13 @@ export interface CallHeader {
  * @example
  * encodeHeader(1, 0, { kind: 'allToAllSplits', send: Int32Array.of(3, 4) }, undefined, 2); // vecA = [3, 4]
  */
-export function encodeHeader(channelId: number, seq: number, call: CollectiveCall, problem: string | undefined, worldSize: number): Int32Array {
+export function encodeHeader(
+  channelId: number,
+  seq: number,
+  call: CollectiveCall,
+  problem: string | undefined,
+  worldSize: number,
+): Int32Array {
   const h = new Int32Array(headerLength(worldSize));
   h[0] = channelId;
   h[1] = seq;
@@ -63,7 +69,11 @@ export function encodeHeader(channelId: number, seq: number, call: CollectiveCal
     case 'allToAllV':
       h[3] = call.data instanceof Float32Array ? 1 : 0;
       h[4] = lengthOf(call.data);
-      if (!problem && call.sendCounts.length === worldSize && call.recvCounts.length === worldSize) {
+      if (
+        !problem &&
+        call.sendCounts.length === worldSize &&
+        call.recvCounts.length === worldSize
+      ) {
         h.set(call.sendCounts, FIXED);
         h.set(call.recvCounts, FIXED + worldSize);
       }
@@ -78,7 +88,9 @@ export function encodeHeader(channelId: number, seq: number, call: CollectiveCal
   if (problem) {
     const bytes = truncatedUtf8(problem, PROBLEM_WORDS * 4);
     h[5] = bytes.length;
-    new Uint8Array(h.buffer, h.byteOffset + (FIXED + 2 * worldSize) * 4, PROBLEM_WORDS * 4).set(bytes);
+    new Uint8Array(h.buffer, h.byteOffset + (FIXED + 2 * worldSize) * 4, PROBLEM_WORDS * 4).set(
+      bytes,
+    );
   }
   return h;
 }
@@ -93,10 +105,13 @@ export function decodeHeader(all: Int32Array, rank: Rank, worldSize: number): Ca
   const size = headerLength(worldSize);
   const h = all.subarray(rank * size, (rank + 1) * size);
   const kind = KINDS[h[2]];
-  if (kind === undefined) throw new Error(`MPI call header of rank ${rank} is corrupt (kind code ${h[2]})`);
+  if (kind === undefined)
+    throw new Error(`MPI call header of rank ${rank} is corrupt (kind code ${h[2]})`);
   const problemBytes = h[5];
   const problem = problemBytes
-    ? new TextDecoder().decode(new Uint8Array(h.buffer, h.byteOffset + (FIXED + 2 * worldSize) * 4, problemBytes))
+    ? new TextDecoder().decode(
+        new Uint8Array(h.buffer, h.byteOffset + (FIXED + 2 * worldSize) * 4, problemBytes),
+      )
     : undefined;
   return {
     channelId: h[0],
@@ -137,7 +152,11 @@ export function describeHeader(h: CallHeader): string {
  * @example
  * judgeHeaders(0, headers, myRank); // undefined: go ahead
  */
-export function judgeHeaders(seq: number, headers: readonly CallHeader[], rank: Rank): Error | undefined {
+export function judgeHeaders(
+  seq: number,
+  headers: readonly CallHeader[],
+  rank: Rank,
+): Error | undefined {
   const first = headers[0];
   for (const [r, h] of headers.entries()) {
     if (h.channelId !== first.channelId || h.seq !== first.seq) {
@@ -147,10 +166,19 @@ export function judgeHeaders(seq: number, headers: readonly CallHeader[], rank: 
     }
   }
   for (const [r, h] of headers.entries()) {
-    if (h.problem !== undefined) return new InvalidCollectiveError(seq, describeHeader(h), r, h.problem, rank);
+    if (h.problem !== undefined)
+      return new InvalidCollectiveError(seq, describeHeader(h), r, h.problem, rank);
   }
   for (let r = 1; r < headers.length; r++) {
-    if (!compatible(first, headers[r])) return new CollectiveMismatchError(seq, 0, describeHeader(first), r, describeHeader(headers[r]), rank);
+    if (!compatible(first, headers[r]))
+      return new CollectiveMismatchError(
+        seq,
+        0,
+        describeHeader(first),
+        r,
+        describeHeader(headers[r]),
+        rank,
+      );
   }
   if (first.kind === 'allToAllV') {
     const mismatch = allToAllVCountsError(

@@ -37,7 +37,12 @@ export type MpiBuffer = Int32Array | Float32Array;
 /** The bound subset of MPI (see the module doc). */
 export interface LibMpi {
   readonly path: string;
-  readonly handles: { readonly commWorld: MpiHandle; readonly int: MpiHandle; readonly float: MpiHandle; readonly sum: MpiHandle };
+  readonly handles: {
+    readonly commWorld: MpiHandle;
+    readonly int: MpiHandle;
+    readonly float: MpiHandle;
+    readonly sum: MpiHandle;
+  };
   /**
    * MPI_Init_thread(NULL, NULL, required, &provided), returning `provided`. Synchronous: MPI
    * wants the thread that initializes it to be the one that finalizes it (the JS thread).
@@ -49,8 +54,24 @@ export interface LibMpi {
   commSize(comm: MpiHandle): number;
   commDup(comm: MpiHandle): Promise<MpiHandle>;
   barrier(comm: MpiHandle): Promise<void>;
-  allgather(send: MpiBuffer, sendCount: number, sendType: MpiHandle, recv: MpiBuffer, recvCount: number, recvType: MpiHandle, comm: MpiHandle): Promise<void>;
-  alltoall(send: MpiBuffer, sendCount: number, sendType: MpiHandle, recv: MpiBuffer, recvCount: number, recvType: MpiHandle, comm: MpiHandle): Promise<void>;
+  allgather(
+    send: MpiBuffer,
+    sendCount: number,
+    sendType: MpiHandle,
+    recv: MpiBuffer,
+    recvCount: number,
+    recvType: MpiHandle,
+    comm: MpiHandle,
+  ): Promise<void>;
+  alltoall(
+    send: MpiBuffer,
+    sendCount: number,
+    sendType: MpiHandle,
+    recv: MpiBuffer,
+    recvCount: number,
+    recvType: MpiHandle,
+    comm: MpiHandle,
+  ): Promise<void>;
   alltoallv(
     send: MpiBuffer,
     sendCounts: Int32Array,
@@ -62,12 +83,33 @@ export interface LibMpi {
     recvType: MpiHandle,
     comm: MpiHandle,
   ): Promise<void>;
-  allreduce(send: MpiBuffer, recv: MpiBuffer, count: number, type: MpiHandle, op: MpiHandle, comm: MpiHandle): Promise<void>;
+  allreduce(
+    send: MpiBuffer,
+    recv: MpiBuffer,
+    count: number,
+    type: MpiHandle,
+    op: MpiHandle,
+    comm: MpiHandle,
+  ): Promise<void>;
   /** Blocking send (synchronous call: use only for tiny, eagerly buffered messages). */
-  send(buf: MpiBuffer, count: number, type: MpiHandle, dest: number, tag: number, comm: MpiHandle): void;
+  send(
+    buf: MpiBuffer,
+    count: number,
+    type: MpiHandle,
+    dest: number,
+    tag: number,
+    comm: MpiHandle,
+  ): void;
   /** MPI_Iprobe; fills `status` (Int32Array of {@link MPI_STATUS_INT32S}) when a message is there. */
   iprobe(source: number, tag: number, comm: MpiHandle, status: Int32Array): boolean;
-  recv(buf: MpiBuffer, count: number, type: MpiHandle, source: number, tag: number, comm: MpiHandle): void;
+  recv(
+    buf: MpiBuffer,
+    count: number,
+    type: MpiHandle,
+    source: number,
+    tag: number,
+    comm: MpiHandle,
+  ): void;
   /** Kill every process of the job. Does not return. */
   abort(comm: MpiHandle, code: number): void;
   /** MPI_Finalize, synchronous on the JS thread (see {@link LibMpi.initThread}); blocks until every rank finalizes. */
@@ -89,7 +131,10 @@ export function loadLibMpi(path: string = LIBMPI): LibMpi {
   try {
     koffi = createRequire(import.meta.url)('koffi') as KoffiModule;
   } catch (e) {
-    throw new MpiUnavailableError(path, `the koffi FFI package could not be loaded: ${(e as Error).message}`);
+    throw new MpiUnavailableError(
+      path,
+      `the koffi FFI package could not be loaded: ${(e as Error).message}`,
+    );
   }
   let lib: ReturnType<KoffiModule['load']>;
   try {
@@ -99,22 +144,32 @@ export function loadLibMpi(path: string = LIBMPI): LibMpi {
   }
   const fn = (signature: string): KoffiFunction => lib.func(signature);
   const f = {
-    initThread: fn('int MPI_Init_thread(void *argc, void *argv, int required, _Out_ int *provided)'),
+    initThread: fn(
+      'int MPI_Init_thread(void *argc, void *argv, int required, _Out_ int *provided)',
+    ),
     initialized: fn('int MPI_Initialized(_Out_ int *flag)'),
     finalized: fn('int MPI_Finalized(_Out_ int *flag)'),
     commRank: fn('int MPI_Comm_rank(void *comm, _Out_ int *rank)'),
     commSize: fn('int MPI_Comm_size(void *comm, _Out_ int *size)'),
     commDup: fn('int MPI_Comm_dup(void *comm, _Out_ void **newcomm)'),
     barrier: fn('int MPI_Barrier(void *comm)'),
-    allgather: fn('int MPI_Allgather(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, int recvcount, void *recvtype, void *comm)'),
-    alltoall: fn('int MPI_Alltoall(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, int recvcount, void *recvtype, void *comm)'),
+    allgather: fn(
+      'int MPI_Allgather(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, int recvcount, void *recvtype, void *comm)',
+    ),
+    alltoall: fn(
+      'int MPI_Alltoall(void *sendbuf, int sendcount, void *sendtype, void *recvbuf, int recvcount, void *recvtype, void *comm)',
+    ),
     alltoallv: fn(
       'int MPI_Alltoallv(void *sendbuf, int *sendcounts, int *sdispls, void *sendtype, void *recvbuf, int *recvcounts, int *rdispls, void *recvtype, void *comm)',
     ),
-    allreduce: fn('int MPI_Allreduce(void *sendbuf, void *recvbuf, int count, void *datatype, void *op, void *comm)'),
+    allreduce: fn(
+      'int MPI_Allreduce(void *sendbuf, void *recvbuf, int count, void *datatype, void *op, void *comm)',
+    ),
     send: fn('int MPI_Send(void *buf, int count, void *datatype, int dest, int tag, void *comm)'),
     iprobe: fn('int MPI_Iprobe(int source, int tag, void *comm, _Out_ int *flag, void *status)'),
-    recv: fn('int MPI_Recv(void *buf, int count, void *datatype, int source, int tag, void *comm, void *status)'),
+    recv: fn(
+      'int MPI_Recv(void *buf, int count, void *datatype, int source, int tag, void *comm, void *status)',
+    ),
     abort: fn('int MPI_Abort(void *comm, int errorcode)'),
     finalize: fn('int MPI_Finalize()'),
     errorString: fn('int MPI_Error_string(int errorcode, void *string, _Out_ int *resultlen)'),
@@ -123,7 +178,10 @@ export function loadLibMpi(path: string = LIBMPI): LibMpi {
     try {
       return lib.symbol(name) as MpiHandle;
     } catch (e) {
-      throw new MpiUnavailableError(path, `symbol ${name} is missing — is this Open MPI? (${(e as Error).message})`);
+      throw new MpiUnavailableError(
+        path,
+        `symbol ${name} is missing — is this Open MPI? (${(e as Error).message})`,
+      );
     }
   };
   const handles = {
@@ -142,7 +200,8 @@ export function loadLibMpi(path: string = LIBMPI): LibMpi {
   const check = (name: string, code: number): void => {
     if (code !== 0) throw new MpiCallError(name, code, describe(code));
   };
-  const sync = (name: keyof typeof f, ...args: unknown[]): void => check(`MPI_${name}`, f[name](...args) as number);
+  const sync = (name: keyof typeof f, ...args: unknown[]): void =>
+    check(`MPI_${name}`, f[name](...args) as number);
   const async = (name: keyof typeof f, ...args: unknown[]): Promise<void> =>
     new Promise((resolve, reject) => {
       f[name].async(...args, (err: unknown, code: number) => {
@@ -183,17 +242,22 @@ export function loadLibMpi(path: string = LIBMPI): LibMpi {
       return out[0] as MpiHandle;
     },
     barrier: (comm) => async('barrier', comm),
-    allgather: (send, sc, st, recv, rc, rt, comm) => async('allgather', send, sc, st, recv, rc, rt, comm),
-    alltoall: (send, sc, st, recv, rc, rt, comm) => async('alltoall', send, sc, st, recv, rc, rt, comm),
-    alltoallv: (send, scs, sd, st, recv, rcs, rd, rt, comm) => async('alltoallv', send, scs, sd, st, recv, rcs, rd, rt, comm),
-    allreduce: (send, recv, count, type, op, comm) => async('allreduce', send, recv, count, type, op, comm),
+    allgather: (send, sc, st, recv, rc, rt, comm) =>
+      async('allgather', send, sc, st, recv, rc, rt, comm),
+    alltoall: (send, sc, st, recv, rc, rt, comm) =>
+      async('alltoall', send, sc, st, recv, rc, rt, comm),
+    alltoallv: (send, scs, sd, st, recv, rcs, rd, rt, comm) =>
+      async('alltoallv', send, scs, sd, st, recv, rcs, rd, rt, comm),
+    allreduce: (send, recv, count, type, op, comm) =>
+      async('allreduce', send, recv, count, type, op, comm),
     send: (buf, count, type, dest, tag, comm) => sync('send', buf, count, type, dest, tag, comm),
     iprobe(source, tag, comm, status) {
       const out = [0];
       sync('iprobe', source, tag, comm, out, status);
       return out[0] !== 0;
     },
-    recv: (buf, count, type, source, tag, comm) => sync('recv', buf, count, type, source, tag, comm, null),
+    recv: (buf, count, type, source, tag, comm) =>
+      sync('recv', buf, count, type, source, tag, comm, null),
     abort: (comm, code) => void f.abort(comm, code),
     finalize: () => sync('finalize'),
   };

@@ -37,7 +37,13 @@ export class MpiCallError extends Error {
  * this rank.
  */
 export class MpiCollectiveTimeoutError extends CollectiveTimeoutError {
-  constructor(collective: string, rank: Rank, missingRanks: readonly Rank[], timeoutMs: number, abortDelayMs: number) {
+  constructor(
+    collective: string,
+    rank: Rank,
+    missingRanks: readonly Rank[],
+    timeoutMs: number,
+    abortDelayMs: number,
+  ) {
     super(collective, rank, missingRanks, timeoutMs);
     const abort = `MPI collectives cannot be cancelled, so the job is aborted in ${abortDelayMs} ms`;
     this.message =
@@ -55,7 +61,9 @@ export class MpiGroupBrokenError extends Error {
     readonly call: string,
     override readonly cause: Error,
   ) {
-    super(`${call} on rank ${rank}: the MPI process group is unusable after an earlier failure, the job is being aborted (${cause.message})`);
+    super(
+      `${call} on rank ${rank}: the MPI process group is unusable after an earlier failure, the job is being aborted (${cause.message})`,
+    );
   }
 }
 

@@ -48,14 +48,21 @@ export interface MpirunOptions {
  */
 export function mpirunArgs(options: MpirunOptions): string[] {
   const { worldSize, command } = options;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`mpirunArgs: worldSize must be an integer ≥ 1, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`mpirunArgs: worldSize must be an integer ≥ 1, got ${worldSize}`);
   if (command.length === 0) throw new RangeError('mpirunArgs: command is empty');
   const args = ['-np', String(worldSize)];
   if (options.oversubscribe ?? true) args.push('--oversubscribe');
   if (options.allowRunAsRoot ?? process.getuid?.() === 0) args.push('--allow-run-as-root');
   args.push('--bind-to', options.bindTo ?? 'none');
-  for (const [key, value] of Object.entries({ btl: 'self,vader', mpi_yield_when_idle: '1', ...options.mca })) args.push('--mca', key, value);
-  for (const [key, value] of Object.entries({ UV_THREADPOOL_SIZE: '8', ...options.env })) args.push('-x', `${key}=${value}`);
+  for (const [key, value] of Object.entries({
+    btl: 'self,vader',
+    mpi_yield_when_idle: '1',
+    ...options.mca,
+  }))
+    args.push('--mca', key, value);
+  for (const [key, value] of Object.entries({ UV_THREADPOOL_SIZE: '8', ...options.env }))
+    args.push('-x', `${key}=${value}`);
   return [...args, ...(options.extraArgs ?? []), ...command];
 }
 
@@ -100,7 +107,11 @@ export function runMpiJob(options: MpiJobOptions): Promise<MpiJobResult> {
   const jobTimeoutMs = options.jobTimeoutMs ?? 120_000;
   const args = mpirunArgs(options);
   return new Promise((resolve, reject) => {
-    const child = spawn(options.mpirun ?? 'mpirun', args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(options.mpirun ?? 'mpirun', args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -173,7 +184,8 @@ export function parseRankLines(output: string): RankReportLine[] {
     } catch (e) {
       throw new Error(`malformed rank report line (${(e as Error).message}): ${raw.slice(0, 200)}`);
     }
-    if (typeof parsed.rank !== 'number') throw new Error(`rank report line without a rank: ${raw.slice(0, 200)}`);
+    if (typeof parsed.rank !== 'number')
+      throw new Error(`rank report line without a rank: ${raw.slice(0, 200)}`);
     reports.push({ rank: parsed.rank, payload: parsed.payload });
   }
   return reports;
@@ -186,10 +198,15 @@ export function parseRankLines(output: string): RankReportLine[] {
  * const mpi = mpiAvailability();
  * if (!mpi.available) console.log(`skipping MPI: ${mpi.reason}`);
  */
-export function mpiAvailability(mpirun = 'mpirun'): { available: true } | { available: false; reason: string } {
+export function mpiAvailability(
+  mpirun = 'mpirun',
+): { available: true } | { available: false; reason: string } {
   const probe = spawnSync(mpirun, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    return { available: false, reason: `${mpirun} is not runnable (${probe.error?.message ?? `exit ${probe.status}`}): install Debian's openmpi-bin` };
+    return {
+      available: false,
+      reason: `${mpirun} is not runnable (${probe.error?.message ?? `exit ${probe.status}`}): install Debian's openmpi-bin`,
+    };
   }
   try {
     loadLibMpi();

@@ -34,9 +34,22 @@
  * const grads = await pg.allReduce(local, 'avg');
  * await Promise.all([dist.close(), pg.close()]);
  */
-import type { Clock, CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../../protocol/index.ts';
+import type {
+  Clock,
+  CollectiveOptions,
+  ProcessGroup,
+  Rank,
+  ReduceOp,
+} from '../../../protocol/index.ts';
 import { ProcessGroupClosedError } from '../collective-errors.ts';
-import { copyCallInputs, describeCall, exchangeSplits, reduceInRankOrder, validateCall, type CollectiveCall } from '../collective-math.ts';
+import {
+  copyCallInputs,
+  describeCall,
+  exchangeSplits,
+  reduceInRankOrder,
+  validateCall,
+  type CollectiveCall,
+} from '../collective-math.ts';
 import { wallClock } from '../../wall-clock.ts';
 import { decodeHeader, encodeHeader, headerLength, judgeHeaders } from './call-header.ts';
 import { MpiCollectiveTimeoutError, MpiGroupBrokenError } from './mpi-errors.ts';
@@ -88,7 +101,9 @@ const groupsByRuntime = new WeakMap<MpiRuntime, Map<string, Promise<MpiProcessGr
  * const pg = await createMpiProcessGroup({ timeoutMs: 5_000 });
  * const dist = await createMpiProcessGroup({ channel: 'dataDist' });
  */
-export async function createMpiProcessGroup(options: MpiProcessGroupOptions = {}): Promise<MpiProcessGroup> {
+export async function createMpiProcessGroup(
+  options: MpiProcessGroupOptions = {},
+): Promise<MpiProcessGroup> {
   const runtime = await MpiRuntime.init({ libraryPath: options.libraryPath });
   const settings: Settings = {
     timeoutMs: options.timeoutMs ?? MPI_DEFAULT_TIMEOUT_MS,
@@ -96,18 +111,27 @@ export async function createMpiProcessGroup(options: MpiProcessGroupOptions = {}
     allReduce: options.allReduce ?? 'rankOrder',
     clock: options.clock ?? wallClock,
   };
-  if (!(settings.timeoutMs > 0)) throw new RangeError(`mpi process group: timeoutMs must be > 0 ms (Infinity: none), got ${settings.timeoutMs}`);
-  if (!(settings.abortDelayMs >= 0)) throw new RangeError(`mpi process group: abortDelayMs must be ≥ 0 ms, got ${settings.abortDelayMs}`);
+  if (!(settings.timeoutMs > 0))
+    throw new RangeError(
+      `mpi process group: timeoutMs must be > 0 ms (Infinity: none), got ${settings.timeoutMs}`,
+    );
+  if (!(settings.abortDelayMs >= 0))
+    throw new RangeError(
+      `mpi process group: abortDelayMs must be ≥ 0 ms, got ${settings.abortDelayMs}`,
+    );
   return groupOn(runtime, options.channel ?? 'default', settings);
 }
 
 function groupOn(runtime: MpiRuntime, name: string, settings: Settings): Promise<MpiProcessGroup> {
-  if (typeof name !== 'string' || name === '') throw new TypeError(`mpi process group: channel name must be a non-empty string`);
+  if (typeof name !== 'string' || name === '')
+    throw new TypeError(`mpi process group: channel name must be a non-empty string`);
   let byName = groupsByRuntime.get(runtime);
   if (!byName) groupsByRuntime.set(runtime, (byName = new Map()));
   let group = byName.get(name);
   if (!group) {
-    group = runtime.channel(name).then((channel) => new MpiProcessGroup(runtime, channel, settings));
+    group = runtime
+      .channel(name)
+      .then((channel) => new MpiProcessGroup(runtime, channel, settings));
     byName.set(name, group);
   }
   return group;
@@ -156,7 +180,12 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     return this.submit({ kind: 'allToAllSplits', send }, opts) as Promise<Int32Array>;
   }
 
-  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T> {
+  allToAllV<T extends Int32Array | Float32Array>(
+    data: T,
+    sendCounts: Int32Array,
+    recvCounts: Int32Array,
+    opts?: CollectiveOptions,
+  ): Promise<T> {
     return this.submit({ kind: 'allToAllV', data, sendCounts, recvCounts }, opts) as Promise<T>;
   }
 
@@ -180,22 +209,39 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
   }
 
   breakPending(cause: Error): void {
-    for (const call of this.pending) this.settle(call, new MpiGroupBrokenError(this.rank, call.described, cause), undefined);
+    for (const call of this.pending)
+      this.settle(call, new MpiGroupBrokenError(this.rank, call.described, cause), undefined);
   }
 
   private submit(call: CollectiveCall, opts: CollectiveOptions = {}): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const described = describeCall(call);
-      if (this.closed || this.runtime.isFinalized) return reject(new ProcessGroupClosedError(this.rank, described));
+      if (this.closed || this.runtime.isFinalized)
+        return reject(new ProcessGroupClosedError(this.rank, described));
       const broken = this.runtime.broken;
       if (broken) return reject(new MpiGroupBrokenError(this.rank, described, broken));
       const timeoutMs = opts.timeoutMs ?? this.settings.timeoutMs;
-      if (!(timeoutMs > 0)) return reject(new RangeError(`${described} on rank ${this.rank}: timeoutMs must be > 0 ms, got ${timeoutMs}`));
+      if (!(timeoutMs > 0))
+        return reject(
+          new RangeError(
+            `${described} on rank ${this.rank}: timeoutMs must be > 0 ms, got ${timeoutMs}`,
+          ),
+        );
       const problem = validateCall(call, this.worldSize);
       const snapshot = problem ? call : copyCallInputs(call); // the caller may reuse its arrays while we wait in the queue
-      const pending: PendingCall = { seq: this.nextSeq++, described, label: opts.label, timeoutMs, resolve, reject, timer: undefined, settled: false };
+      const pending: PendingCall = {
+        seq: this.nextSeq++,
+        described,
+        label: opts.label,
+        timeoutMs,
+        resolve,
+        reject,
+        timer: undefined,
+        settled: false,
+      };
       this.pending.add(pending);
-      if (timeoutMs <= MAX_TIMER_MS) pending.timer = this.settings.clock.setTimeout(() => this.timedOut(pending), timeoutMs);
+      if (timeoutMs <= MAX_TIMER_MS)
+        pending.timer = this.settings.clock.setTimeout(() => this.timedOut(pending), timeoutMs);
       this.tail = this.tail.then(async () => {
         if (pending.settled) return;
         try {
@@ -207,7 +253,11 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     });
   }
 
-  private async execute(seq: number, call: CollectiveCall, problem: string | undefined): Promise<unknown> {
+  private async execute(
+    seq: number,
+    call: CollectiveCall,
+    problem: string | undefined,
+  ): Promise<unknown> {
     const { lib } = this.runtime;
     const { int, float, sum } = lib.handles;
     const n = this.worldSize;
@@ -216,7 +266,15 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     try {
       const size = headerLength(n);
       const all = new Int32Array(n * size);
-      await lib.allgather(encodeHeader(this.comm.id, seq, call, problem, n), size, int, all, size, int, comm);
+      await lib.allgather(
+        encodeHeader(this.comm.id, seq, call, problem, n),
+        size,
+        int,
+        all,
+        size,
+        int,
+        comm,
+      );
       const headers = Array.from({ length: n }, (_, r) => decodeHeader(all, r, n));
       const verdict = judgeHeaders(seq, headers, this.rank);
       if (verdict) throw verdict;
@@ -227,8 +285,21 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
           return exchangeSplits(headers.map((h) => h.vecA))[this.rank];
         case 'allToAllV': {
           const type = call.data instanceof Float32Array ? float : int;
-          const recv = call.data instanceof Float32Array ? new Float32Array(total(call.recvCounts)) : new Int32Array(total(call.recvCounts));
-          await lib.alltoallv(call.data, call.sendCounts, displacements(call.sendCounts), type, recv, call.recvCounts, displacements(call.recvCounts), type, comm);
+          const recv =
+            call.data instanceof Float32Array
+              ? new Float32Array(total(call.recvCounts))
+              : new Int32Array(total(call.recvCounts));
+          await lib.alltoallv(
+            call.data,
+            call.sendCounts,
+            displacements(call.sendCounts),
+            type,
+            recv,
+            call.recvCounts,
+            displacements(call.recvCounts),
+            type,
+            comm,
+          );
           return recv;
         }
         case 'allReduce': {
@@ -257,7 +328,13 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     const missing = this.runtime.notArrived(this.comm.id, call.seq);
     const kind = call.described.replace(/\(.*$/, '');
     const name = `${kind} #${call.seq}${call.label ? ` "${call.label}"` : ''}${this.channelName === 'default' ? '' : ` on channel "${this.channelName}"`}`;
-    const error = new MpiCollectiveTimeoutError(name, this.rank, missing, call.timeoutMs, this.settings.abortDelayMs);
+    const error = new MpiCollectiveTimeoutError(
+      name,
+      this.rank,
+      missing,
+      call.timeoutMs,
+      this.settings.abortDelayMs,
+    );
     this.settle(call, error, undefined);
     this.runtime.breakJob(error, this.settings.abortDelayMs, this.settings.clock);
   }

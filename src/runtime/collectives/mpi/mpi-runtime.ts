@@ -25,7 +25,14 @@
  */
 import type { Clock, Rank } from '../../../protocol/index.ts';
 import { wallClock } from '../../wall-clock.ts';
-import { loadLibMpi, MPI_ANY_SOURCE, MPI_STATUS_INT32S, MPI_THREAD_MULTIPLE, type LibMpi, type MpiHandle } from './libmpi.ts';
+import {
+  loadLibMpi,
+  MPI_ANY_SOURCE,
+  MPI_STATUS_INT32S,
+  MPI_THREAD_MULTIPLE,
+  type LibMpi,
+  type MpiHandle,
+} from './libmpi.ts';
 import { MpiChannelMismatchError } from './mpi-errors.ts';
 
 /** What the runtime needs from a group it made. */
@@ -80,7 +87,9 @@ export class MpiRuntime {
       if (!lib.initialized()) {
         const provided = lib.initThread(MPI_THREAD_MULTIPLE);
         if (provided < MPI_THREAD_MULTIPLE) {
-          throw new Error(`Open MPI provides thread level ${provided}; the mpi process group needs MPI_THREAD_MULTIPLE (${MPI_THREAD_MULTIPLE})`);
+          throw new Error(
+            `Open MPI provides thread level ${provided}; the mpi process group needs MPI_THREAD_MULTIPLE (${MPI_THREAD_MULTIPLE})`,
+          );
         }
       }
       const runtime = new MpiRuntime(lib, await lib.commDup(lib.handles.commWorld));
@@ -133,7 +142,8 @@ export class MpiRuntime {
   announce(id: number, seq: number): void {
     const msg = Int32Array.of(id, seq);
     for (let peer = 0; peer < this.worldSize; peer++) {
-      if (peer !== this.rank) this.lib.send(msg, 2, this.lib.handles.int, peer, NOTICE_TAG, this.notices);
+      if (peer !== this.rank)
+        this.lib.send(msg, 2, this.lib.handles.int, peer, NOTICE_TAG, this.notices);
     }
   }
 
@@ -167,7 +177,9 @@ export class MpiRuntime {
     this.failure = cause;
     for (const g of this.groups) g.breakPending(cause);
     // said now, not at abort time: mpirun forwards it before the job is torn down
-    process.stderr.write(`[sparsepipe mpi] rank ${this.rank}: ${cause.message}; calling MPI_Abort in ${abortDelayMs} ms\n`);
+    process.stderr.write(
+      `[sparsepipe mpi] rank ${this.rank}: ${cause.message}; calling MPI_Abort in ${abortDelayMs} ms\n`,
+    );
     clock.setTimeout(() => this.lib.abort(this.lib.handles.commWorld, 1), abortDelayMs);
   }
 

@@ -74,7 +74,9 @@ export class ThreadRankFailedError extends Error {
     readonly settlements: readonly RankSettlement<unknown>[],
   ) {
     const others = settlements.filter((s) => !s.ok && s.rank !== failedRank).map((s) => s.rank);
-    super(`thread rank ${failedRank} failed: ${reason}${others.length ? ` (ranks ${others.join(', ')} failed after it)` : ''}`);
+    super(
+      `thread rank ${failedRank} failed: ${reason}${others.length ? ` (ranks ${others.join(', ')} failed after it)` : ''}`,
+    );
   }
 }
 
@@ -90,7 +92,9 @@ const rankMainUrl = new URL('./thread-rank-main.ts', import.meta.url);
  * @example
  * const sums = await launchThreadRanks({ worldSize: 2, entry: './rank.ts' });
  */
-export function launchThreadRanks<D = unknown, R = unknown>(options: LaunchThreadRanksOptions<D>): Promise<R[]> {
+export function launchThreadRanks<D = unknown, R = unknown>(
+  options: LaunchThreadRanksOptions<D>,
+): Promise<R[]> {
   return startThreadRanks<D, R>(options).results();
 }
 
@@ -101,13 +105,18 @@ export function launchThreadRanks<D = unknown, R = unknown>(options: LaunchThrea
  * const ranks = startThreadRanks({ worldSize: 4, entry: new URL('./rank.ts', import.meta.url) });
  * const settlements = await ranks.settled; // how each rank ended, even after a failure
  */
-export function startThreadRanks<D = unknown, R = unknown>(options: LaunchThreadRanksOptions<D>): ThreadRanks<R> {
+export function startThreadRanks<D = unknown, R = unknown>(
+  options: LaunchThreadRanksOptions<D>,
+): ThreadRanks<R> {
   const { worldSize } = options;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`launchThreadRanks: worldSize must be an integer ≥ 1, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`launchThreadRanks: worldSize must be an integer ≥ 1, got ${worldSize}`);
   const timeoutMs = options.timeoutMs ?? THREADS_DEFAULT_TIMEOUT_MS;
-  if (!(timeoutMs > 0)) throw new RangeError(`launchThreadRanks: timeoutMs must be > 0 ms, got ${timeoutMs}`);
+  if (!(timeoutMs > 0))
+    throw new RangeError(`launchThreadRanks: timeoutMs must be > 0 ms, got ${timeoutMs}`);
   const graceMs = options.failureGraceMs ?? FAILURE_GRACE_MS;
-  if (!(graceMs >= 0)) throw new RangeError(`launchThreadRanks: failureGraceMs must be ≥ 0 ms, got ${graceMs}`);
+  if (!(graceMs >= 0))
+    throw new RangeError(`launchThreadRanks: failureGraceMs must be ≥ 0 ms, got ${graceMs}`);
   const clock = options.clock ?? wallClock;
   const entry = entryUrl(options.entry);
   const loader = tsxLoaderUrl();
@@ -125,7 +134,16 @@ export function startThreadRanks<D = unknown, R = unknown>(options: LaunchThread
 
   const workers = mesh.map((row, rank) => {
     const ports = row.map((p) => p ?? null);
-    const workerData: RankWorkerData = { loader, main: rankMainUrl.href, entry, rank, worldSize, timeoutMs, mesh: ports, userData: options.workerData };
+    const workerData: RankWorkerData = {
+      loader,
+      main: rankMainUrl.href,
+      entry,
+      rank,
+      worldSize,
+      timeoutMs,
+      mesh: ports,
+      userData: options.workerData,
+    };
     return new Worker(bootstrapUrl, {
       workerData,
       transferList: ports.filter((p): p is MessagePort => p !== null),
@@ -146,10 +164,14 @@ export function startThreadRanks<D = unknown, R = unknown>(options: LaunchThread
     settle(rank, { rank, ok: false, error });
     if (ending) return;
     for (const [peer, worker] of workers.entries()) {
-      if (peer !== rank && !exited[peer]) worker.postMessage({ type: 'peerFailed', rank, reason } satisfies RankCommand);
+      if (peer !== rank && !exited[peer])
+        worker.postMessage({ type: 'peerFailed', rank, reason } satisfies RankCommand);
     }
     if (graceTimer === undefined && !settlements.every(Boolean)) {
-      graceTimer = clock.setTimeout(() => void end(`terminated ${graceMs} ms after rank ${failures[0].rank} failed`), graceMs);
+      graceTimer = clock.setTimeout(
+        () => void end(`terminated ${graceMs} ms after rank ${failures[0].rank} failed`),
+        graceMs,
+      );
     }
   }
 
@@ -158,7 +180,12 @@ export function startThreadRanks<D = unknown, R = unknown>(options: LaunchThread
     ending = true;
     clock.clearTimeout(graceTimer);
     for (let rank = 0; rank < worldSize; rank++) {
-      if (!settlements[rank]) settlements[rank] = { rank, ok: false, error: { name: 'ThreadRankTerminatedError', message: `rank ${rank} ${terminatedReason}` } };
+      if (!settlements[rank])
+        settlements[rank] = {
+          rank,
+          ok: false,
+          error: { name: 'ThreadRankTerminatedError', message: `rank ${rank} ${terminatedReason}` },
+        };
     }
     await Promise.all(workers.map((w) => w.terminate()));
     resolveSettled(settlements as RankSettlement<R>[]);
@@ -170,7 +197,11 @@ export function startThreadRanks<D = unknown, R = unknown>(options: LaunchThread
       else failed(rank, `threw ${report.error.name}: ${report.error.message}`, report.error);
     });
     worker.on('error', (e: Error) => {
-      const error: SerializedError = { name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+      const error: SerializedError = {
+        name: e.name,
+        message: e.message,
+        ...(e.stack ? { stack: e.stack } : {}),
+      };
       failed(rank, `threw ${e.name}: ${e.message}`, error);
     });
     worker.on('exit', (code) => {
@@ -205,11 +236,18 @@ interface Failure {
  * The rank to blame: the first failure that is not a consequence of another (a
  * PeerFailedError thrown by a survivor), else the rank such an error names.
  */
-function rootCause(failures: readonly Failure[], all: readonly RankSettlement<unknown>[]): { rank: Rank; reason: string } {
+function rootCause(
+  failures: readonly Failure[],
+  all: readonly RankSettlement<unknown>[],
+): { rank: Rank; reason: string } {
   const direct = failures.find((f) => f.error.name !== 'PeerFailedError');
   if (direct) return direct;
   const first = failures[0];
-  if (first?.error.failedRank !== undefined) return { rank: first.error.failedRank, reason: `seen failing by rank ${first.rank}: ${first.error.message}` };
+  if (first?.error.failedRank !== undefined)
+    return {
+      rank: first.error.failedRank,
+      reason: `seen failing by rank ${first.rank}: ${first.error.message}`,
+    };
   if (first) return first;
   const bad = all.find((s) => !s.ok) as Extract<RankSettlement<unknown>, { ok: false }>;
   return { rank: bad.rank, reason: `${bad.error.name}: ${bad.error.message}` };
@@ -228,12 +266,19 @@ function tsxLoaderUrl(): string {
   try {
     manifestPath = require.resolve('tsx/package.json');
   } catch {
-    throw new Error('launchThreadRanks: the rank workers run TypeScript through tsx, but the tsx package is not installed (npm install tsx)');
+    throw new Error(
+      'launchThreadRanks: the rank workers run TypeScript through tsx, but the tsx package is not installed (npm install tsx)',
+    );
   }
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Record<string, { import?: { default?: string } } | string> };
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    exports?: Record<string, { import?: { default?: string } } | string>;
+  };
   const api = manifest.exports?.['./esm/api'];
   const file = typeof api === 'object' ? api.import?.default : undefined;
-  if (!file) throw new Error(`launchThreadRanks: tsx at ${dirname(manifestPath)} has no ./esm/api export; tsx ≥ 4 is needed`);
+  if (!file)
+    throw new Error(
+      `launchThreadRanks: tsx at ${dirname(manifestPath)} has no ./esm/api export; tsx ≥ 4 is needed`,
+    );
   return pathToFileURL(join(dirname(manifestPath), file)).href;
 }
 

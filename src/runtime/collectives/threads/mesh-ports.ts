@@ -10,8 +10,11 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 export function createMeshPorts(worldSize: number): (MessagePort | undefined)[][] {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`createMeshPorts: worldSize must be an integer ≥ 1, got ${worldSize}`);
-  const ports: (MessagePort | undefined)[][] = Array.from({ length: worldSize }, () => new Array<MessagePort | undefined>(worldSize).fill(undefined));
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`createMeshPorts: worldSize must be an integer ≥ 1, got ${worldSize}`);
+  const ports: (MessagePort | undefined)[][] = Array.from({ length: worldSize }, () =>
+    new Array<MessagePort | undefined>(worldSize).fill(undefined),
+  );
   for (let i = 0; i < worldSize; i++) {
     for (let j = i + 1; j < worldSize; j++) {
       const { port1, port2 } = new MessageChannel();

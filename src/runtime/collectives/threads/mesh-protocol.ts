@@ -75,7 +75,9 @@ export interface WireArrival {
 /** Per-peer messages of one call (undefined at our own rank) and our own part. */
 export interface SplitCall {
   readonly own: WireCall;
-  readonly peers: ReadonlyArray<{ readonly call: WireCall; readonly transfer: ArrayBuffer[] } | undefined>;
+  readonly peers: ReadonlyArray<
+    { readonly call: WireCall; readonly transfer: ArrayBuffer[] } | undefined
+  >;
 }
 
 /**
@@ -86,7 +88,12 @@ export interface SplitCall {
  * splitForPeers({ kind: 'allToAllSplits', send: Int32Array.of(1, 2) }, undefined, 0, 2).peers[1]!.call;
  * // { kind: 'allToAllSplits', send: Int32Array [1, 2] }
  */
-export function splitForPeers(call: CollectiveCall, problem: string | undefined, rank: Rank, worldSize: number): SplitCall {
+export function splitForPeers(
+  call: CollectiveCall,
+  problem: string | undefined,
+  rank: Rank,
+  worldSize: number,
+): SplitCall {
   const forEachPeer = (make: (peer: Rank) => { call: WireCall; transfer: ArrayBuffer[] }) =>
     Array.from({ length: worldSize }, (_, j) => (j === rank ? undefined : make(j)));
   if (problem !== undefined) {
@@ -99,14 +106,20 @@ export function splitForPeers(call: CollectiveCall, problem: string | undefined,
     case 'allToAllSplits':
       return {
         own: { kind: 'allToAllSplits', send: call.send.slice() },
-        peers: forEachPeer(() => ({ call: { kind: 'allToAllSplits', send: call.send.slice() }, transfer: [] })),
+        peers: forEachPeer(() => ({
+          call: { kind: 'allToAllSplits', send: call.send.slice() },
+          transfer: [],
+        })),
       };
     case 'allReduce':
       return {
         own: { kind: 'allReduce', op: call.op, data: call.data.slice() },
         peers: forEachPeer(() => {
           const data = call.data.slice();
-          return { call: { kind: 'allReduce', op: call.op, data }, transfer: [data.buffer as ArrayBuffer] };
+          return {
+            call: { kind: 'allReduce', op: call.op, data },
+            transfer: [data.buffer as ArrayBuffer],
+          };
         }),
       };
     case 'allToAllV': {
@@ -135,14 +148,26 @@ export function splitForPeers(call: CollectiveCall, problem: string | undefined,
  * @example
  * judgeArrivals(0, [{ described: 'barrier', call: { kind: 'barrier' } }, { described: 'barrier', call: { kind: 'barrier' } }], 1); // undefined
  */
-export function judgeArrivals(seq: number, arrivals: readonly WireArrival[], rank: Rank): Error | undefined {
+export function judgeArrivals(
+  seq: number,
+  arrivals: readonly WireArrival[],
+  rank: Rank,
+): Error | undefined {
   for (const [r, a] of arrivals.entries()) {
-    if (a.call.kind === 'invalid') return new InvalidCollectiveError(seq, a.described, r, a.call.problem, rank);
+    if (a.call.kind === 'invalid')
+      return new InvalidCollectiveError(seq, a.described, r, a.call.problem, rank);
   }
   const first = asCollectiveCall(arrivals[0].call);
   for (let r = 1; r < arrivals.length; r++) {
     if (!compatibleCalls(first, asCollectiveCall(arrivals[r].call))) {
-      return new CollectiveMismatchError(seq, 0, arrivals[0].described, r, arrivals[r].described, rank);
+      return new CollectiveMismatchError(
+        seq,
+        0,
+        arrivals[0].described,
+        r,
+        arrivals[r].described,
+        rank,
+      );
     }
   }
   if (first.kind === 'allToAllV') {
@@ -164,7 +189,10 @@ export function judgeArrivals(seq: number, arrivals: readonly WireArrival[], ran
  * assembleResult([{ kind: 'allReduce', op: 'sum', data: Float32Array.of(1) }, { kind: 'allReduce', op: 'sum', data: Float32Array.of(2) }], 0);
  * // Float32Array [3]
  */
-export function assembleResult(calls: readonly WireCall[], rank: Rank): Int32Array | Float32Array | undefined {
+export function assembleResult(
+  calls: readonly WireCall[],
+  rank: Rank,
+): Int32Array | Float32Array | undefined {
   const first = calls[0];
   switch (first.kind) {
     case 'barrier':
@@ -181,7 +209,8 @@ export function assembleResult(calls: readonly WireCall[], rank: Rank): Int32Arr
       const pieces = calls.map((c) => (c as typeof first).piece);
       let total = 0;
       for (const p of pieces) total += p.length;
-      const out = first.piece instanceof Float32Array ? new Float32Array(total) : new Int32Array(total);
+      const out =
+        first.piece instanceof Float32Array ? new Float32Array(total) : new Int32Array(total);
       let at = 0;
       for (const p of pieces) {
         out.set(p, at);
@@ -196,7 +225,12 @@ export function assembleResult(calls: readonly WireCall[], rank: Rank): Int32Arr
 function asCollectiveCall(call: WireCall): CollectiveCall {
   switch (call.kind) {
     case 'allToAllV':
-      return { kind: 'allToAllV', data: call.piece, sendCounts: call.sendCounts, recvCounts: call.recvCounts };
+      return {
+        kind: 'allToAllV',
+        data: call.piece,
+        sendCounts: call.sendCounts,
+        recvCounts: call.recvCounts,
+      };
     case 'invalid':
       return { kind: 'barrier' };
     default:

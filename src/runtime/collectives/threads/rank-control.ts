@@ -29,7 +29,9 @@ export interface ThreadRankContext<D = unknown> {
 }
 
 /** The default export of an entry module. */
-export type ThreadRankMain<D = unknown, R = unknown> = (context: ThreadRankContext<D>) => R | Promise<R>;
+export type ThreadRankMain<D = unknown, R = unknown> = (
+  context: ThreadRankContext<D>,
+) => R | Promise<R>;
 
 /** `workerData` of a rank worker (built by the launcher). */
 export interface RankWorkerData {
@@ -57,10 +59,16 @@ export interface SerializedError {
 }
 
 /** worker → launcher */
-export type RankReport = { readonly type: 'result'; readonly value: unknown } | { readonly type: 'error'; readonly error: SerializedError };
+export type RankReport =
+  | { readonly type: 'result'; readonly value: unknown }
+  | { readonly type: 'error'; readonly error: SerializedError };
 
 /** launcher → worker */
-export type RankCommand = { readonly type: 'peerFailed'; readonly rank: Rank; readonly reason: string };
+export type RankCommand = {
+  readonly type: 'peerFailed';
+  readonly rank: Rank;
+  readonly reason: string;
+};
 
 /**
  * A JSON- and clone-safe copy of a thrown value.

@@ -19,7 +19,13 @@
 import type { Clock, CollectiveOptions, Rank } from '../../../protocol/index.ts';
 import { CollectiveTimeoutError } from '../../../protocol/index.ts';
 import { describeCall, validateCall, type CollectiveCall } from '../collective-math.ts';
-import { assembleResult, judgeArrivals, splitForPeers, type MeshMessage, type WireArrival } from './mesh-protocol.ts';
+import {
+  assembleResult,
+  judgeArrivals,
+  splitForPeers,
+  type MeshMessage,
+  type WireArrival,
+} from './mesh-protocol.ts';
 
 /** What a channel needs from its rank's mesh. */
 export interface ChannelLink {
@@ -85,13 +91,21 @@ export class ThreadChannel {
       if (refused) return reject(refused);
       const timeoutMs = opts.timeoutMs ?? this.link.timeoutMs;
       if (!(timeoutMs > 0)) {
-        return reject(new RangeError(`${described} on rank ${rank}: timeoutMs must be > 0 ms (Infinity: no timeout), got ${timeoutMs}`));
+        return reject(
+          new RangeError(
+            `${described} on rank ${rank}: timeoutMs must be > 0 ms (Infinity: no timeout), got ${timeoutMs}`,
+          ),
+        );
       }
       const seq = this.nextSeq++;
       const { own, peers } = splitForPeers(call, validateCall(call, worldSize), rank, worldSize);
       for (const [peer, part] of peers.entries()) {
         if (!part) continue;
-        this.link.send(peer, { type: 'call', channel: this.name, seq, from: rank, described, call: part.call }, part.transfer);
+        this.link.send(
+          peer,
+          { type: 'call', channel: this.name, seq, from: rank, described, call: part.call },
+          part.transfer,
+        );
       }
       const slot = this.slotAt(seq);
       if (slot.aborted) {
@@ -113,12 +127,14 @@ export class ThreadChannel {
     if (stale) return; // settled here already (a late part or an abort racing our completion)
     const slot = this.slotAt(message.seq);
     if (message.type === 'call') {
-      if (!slot.aborted) this.arrive(slot, message.from, { described: message.described, call: message.call });
+      if (!slot.aborted)
+        this.arrive(slot, message.from, { described: message.described, call: message.call });
       return;
     }
     if (slot.aborted) return;
     const { name, missing } = message;
-    slot.aborted = (r) => new CollectiveTimeoutError(name, r, missing, slot.own?.timeoutMs ?? message.timeoutMs);
+    slot.aborted = (r) =>
+      new CollectiveTimeoutError(name, r, missing, slot.own?.timeoutMs ?? message.timeoutMs);
     if (slot.own) this.settle(slot, slot.aborted(this.link.rank), undefined);
   }
 
@@ -137,7 +153,13 @@ export class ThreadChannel {
   private slotAt(seq: number): Slot {
     let slot = this.slots.get(seq);
     if (!slot) {
-      slot = { seq, arrivals: new Array(this.link.worldSize), count: 0, own: undefined, aborted: undefined };
+      slot = {
+        seq,
+        arrivals: new Array(this.link.worldSize),
+        count: 0,
+        own: undefined,
+        aborted: undefined,
+      };
       this.slots.set(seq, slot);
     }
     return slot;
@@ -150,7 +172,16 @@ export class ThreadChannel {
     if (slot.count < this.link.worldSize || !slot.own) return;
     const arrivals = slot.arrivals as WireArrival[];
     const error = judgeArrivals(slot.seq, arrivals, this.link.rank);
-    this.settle(slot, error, error ? undefined : assembleResult(arrivals.map((a) => a.call), this.link.rank));
+    this.settle(
+      slot,
+      error,
+      error
+        ? undefined
+        : assembleResult(
+            arrivals.map((a) => a.call),
+            this.link.rank,
+          ),
+    );
   }
 
   private settle(slot: Slot, error: Error | undefined, value: unknown): void {
@@ -173,7 +204,19 @@ export class ThreadChannel {
     const name = `${kind} #${slot.seq}${own.label ? ` "${own.label}"` : ''}${this.name === 'default' ? '' : ` on channel "${this.name}"`}`;
     for (let peer = 0; peer < worldSize; peer++) {
       if (peer === rank) continue;
-      this.link.send(peer, { type: 'abort', channel: this.name, seq: slot.seq, from: rank, name, missing, timeoutMs: own.timeoutMs }, []);
+      this.link.send(
+        peer,
+        {
+          type: 'abort',
+          channel: this.name,
+          seq: slot.seq,
+          from: rank,
+          name,
+          missing,
+          timeoutMs: own.timeoutMs,
+        },
+        [],
+      );
     }
     this.settle(slot, new CollectiveTimeoutError(name, rank, missing, own.timeoutMs), undefined);
   }

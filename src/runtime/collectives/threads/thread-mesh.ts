@@ -43,13 +43,21 @@ export class ThreadMesh implements ChannelLink {
 
   constructor(ports: readonly (MessagePort | null | undefined)[], options: ThreadMeshOptions) {
     const { rank, worldSize, timeoutMs, clock } = options;
-    if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`threads process group: worldSize must be an integer ≥ 1, got ${worldSize}`);
+    if (!Number.isInteger(worldSize) || worldSize < 1)
+      throw new RangeError(
+        `threads process group: worldSize must be an integer ≥ 1, got ${worldSize}`,
+      );
     if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
       throw new RangeError(`threads process group: rank ${rank} is not in 0..${worldSize - 1}`);
     }
-    if (!(timeoutMs > 0)) throw new RangeError(`threads process group: timeoutMs must be > 0 ms (Infinity: none), got ${timeoutMs}`);
+    if (!(timeoutMs > 0))
+      throw new RangeError(
+        `threads process group: timeoutMs must be > 0 ms (Infinity: none), got ${timeoutMs}`,
+      );
     if (ports.length !== worldSize) {
-      throw new RangeError(`threads process group on rank ${rank}: got ${ports.length} mesh ports, need one per rank (${worldSize}, own slot empty)`);
+      throw new RangeError(
+        `threads process group on rank ${rank}: got ${ports.length} mesh ports, need one per rank (${worldSize}, own slot empty)`,
+      );
     }
     this.rank = rank;
     this.worldSize = worldSize;
@@ -57,12 +65,18 @@ export class ThreadMesh implements ChannelLink {
     this.clock = clock;
     this.ports = ports.map((port, peer) => {
       if (peer === rank) {
-        if (port) throw new RangeError(`threads process group on rank ${rank}: mesh port at its own rank must be empty`);
+        if (port)
+          throw new RangeError(
+            `threads process group on rank ${rank}: mesh port at its own rank must be empty`,
+          );
         return undefined;
       }
-      if (!port) throw new RangeError(`threads process group on rank ${rank}: no mesh port to rank ${peer}`);
+      if (!port)
+        throw new RangeError(`threads process group on rank ${rank}: no mesh port to rank ${peer}`);
       port.on('message', (message: MeshMessage) => this.receive(peer, message));
-      port.on('close', () => this.fail(peer, 'its mesh port closed (the thread exited or was terminated)'));
+      port.on('close', () =>
+        this.fail(peer, 'its mesh port closed (the thread exited or was terminated)'),
+      );
       return port;
     });
   }
@@ -102,18 +116,22 @@ export class ThreadMesh implements ChannelLink {
    */
   fail(rank: Rank, reason: string): void {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.worldSize) {
-      throw new RangeError(`threads process group on rank ${this.rank}: failed rank ${rank} is not in 0..${this.worldSize - 1}`);
+      throw new RangeError(
+        `threads process group on rank ${this.rank}: failed rank ${rank} is not in 0..${this.worldSize - 1}`,
+      );
     }
     if (this.closed || this.failed || rank === this.rank) return;
     this.failed = { rank, reason };
-    for (const channel of this.channels.values()) channel.failAll(() => new PeerFailedError(this.rank, rank, reason));
+    for (const channel of this.channels.values())
+      channel.failAll(() => new PeerFailedError(this.rank, rank, reason));
   }
 
   /** Close this rank's end (see the module doc). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const channel of this.channels.values()) channel.failAll((call) => new ProcessGroupClosedError(this.rank, call));
+    for (const channel of this.channels.values())
+      channel.failAll((call) => new ProcessGroupClosedError(this.rank, call));
     for (const port of this.ports) {
       if (!port) continue;
       port.postMessage({ type: 'closed', from: this.rank } satisfies MeshMessage);

@@ -23,7 +23,13 @@
  * const [splits, grads] = await Promise.all([dist.allToAllSplits(counts), pg.allReduce(g, 'avg')]);
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Clock, CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../../protocol/index.ts';
+import type {
+  Clock,
+  CollectiveOptions,
+  ProcessGroup,
+  Rank,
+  ReduceOp,
+} from '../../../protocol/index.ts';
 import { wallClock } from '../../wall-clock.ts';
 import { ThreadMesh } from './thread-mesh.ts';
 import type { ThreadChannel } from './thread-channel.ts';
@@ -75,7 +81,10 @@ export class ThreadProcessGroup implements ProcessGroup {
    * const dist = pg.channel('dataDist');
    */
   channel(name: string): ThreadProcessGroup {
-    if (typeof name !== 'string' || name === '') throw new TypeError(`threads process group on rank ${this.rank}: channel name must be a non-empty string`);
+    if (typeof name !== 'string' || name === '')
+      throw new TypeError(
+        `threads process group on rank ${this.rank}: channel name must be a non-empty string`,
+      );
     let view = this.views.get(name);
     if (!view) {
       view = new ThreadProcessGroup(this.mesh, name, this.views);
@@ -98,8 +107,16 @@ export class ThreadProcessGroup implements ProcessGroup {
     return this.lane.submit({ kind: 'allToAllSplits', send }, opts) as Promise<Int32Array>;
   }
 
-  allToAllV<T extends Int32Array | Float32Array>(data: T, sendCounts: Int32Array, recvCounts: Int32Array, opts?: CollectiveOptions): Promise<T> {
-    return this.lane.submit({ kind: 'allToAllV', data, sendCounts, recvCounts }, opts) as Promise<T>;
+  allToAllV<T extends Int32Array | Float32Array>(
+    data: T,
+    sendCounts: Int32Array,
+    recvCounts: Int32Array,
+    opts?: CollectiveOptions,
+  ): Promise<T> {
+    return this.lane.submit(
+      { kind: 'allToAllV', data, sendCounts, recvCounts },
+      opts,
+    ) as Promise<T>;
   }
 
   allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {

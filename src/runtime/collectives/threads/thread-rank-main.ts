@@ -12,26 +12,45 @@
  * new Worker(bootstrapUrl, { workerData: { main: 'file:///…/thread-rank-main.ts', … } });
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { serializeError, type RankCommand, type RankReport, type RankWorkerData, type ThreadRankMain } from './rank-control.ts';
+import {
+  serializeError,
+  type RankCommand,
+  type RankReport,
+  type RankWorkerData,
+  type ThreadRankMain,
+} from './rank-control.ts';
 import { createThreadProcessGroup } from './thread-process-group.ts';
 
 async function runRank(port: NonNullable<typeof parentPort>, data: RankWorkerData): Promise<void> {
   const report = (message: RankReport) => port.postMessage(message);
   try {
-    const group = createThreadProcessGroup(data.mesh, { rank: data.rank, worldSize: data.worldSize, timeoutMs: data.timeoutMs });
+    const group = createThreadProcessGroup(data.mesh, {
+      rank: data.rank,
+      worldSize: data.worldSize,
+      timeoutMs: data.timeoutMs,
+    });
     port.on('message', (command: RankCommand) => {
       if (command.type === 'peerFailed') group.failPeer(command.rank, command.reason);
     });
     const module = (await import(data.entry)) as { default?: unknown };
     const main = module.default;
     if (typeof main !== 'function') {
-      throw new TypeError(`thread rank entry ${data.entry} must have a default export function (ThreadRankMain), found ${typeof main}`);
+      throw new TypeError(
+        `thread rank entry ${data.entry} must have a default export function (ThreadRankMain), found ${typeof main}`,
+      );
     }
-    const value = await (main as ThreadRankMain)({ rank: data.rank, worldSize: data.worldSize, workerData: data.userData, group });
+    const value = await (main as ThreadRankMain)({
+      rank: data.rank,
+      worldSize: data.worldSize,
+      workerData: data.userData,
+      group,
+    });
     try {
       report({ type: 'result', value });
     } catch (e) {
-      throw new TypeError(`rank ${data.rank}: its result cannot be sent to the launcher (${(e as Error).message})`);
+      throw new TypeError(
+        `rank ${data.rank}: its result cannot be sent to the launcher (${(e as Error).message})`,
+      );
     }
   } catch (e) {
     report({ type: 'error', error: serializeError(e) });
@@ -39,6 +58,8 @@ async function runRank(port: NonNullable<typeof parentPort>, data: RankWorkerDat
 }
 
 if (isMainThread || !parentPort) {
-  throw new Error('thread-rank-main.ts runs inside a rank worker started by launchThreadRanks, not on the main thread');
+  throw new Error(
+    'thread-rank-main.ts runs inside a rank worker started by launchThreadRanks, not on the main thread',
+  );
 }
 await runRank(parentPort, workerData as RankWorkerData);
