@@ -41,7 +41,7 @@ export interface DenseStepInput {
 }
 
 /**
- * A model whose dense part is shapes-only (DESIGN §2 `compute: 'shapes'`): no tfjs math at
+ * A model whose dense part is shapes-only (docs/design.md "Architecture" `compute: 'shapes'`): no tfjs math at
  * all. The step reports loss 0, a zero output of one value per example and zero gradients
  * w.r.t. the pooled outputs (correctly sized), and no dense gradients. Every sharded module
  * of such a model must be pipelined (there is no forward to find the others).

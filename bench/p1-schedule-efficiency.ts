@@ -1,5 +1,5 @@
 /**
- * P1 (DESIGN §5): on the sim, sparsepipe's steady-state iteration time ÷ the bound
+ * P1 (docs/design.md "Performance targets"): on the sim, sparsepipe's steady-state iteration time ÷ the bound
  * `max(copy, distSplits + distData, fwd + bwd + opt)` over a sweep of cost models (seeded
  * random and adversarial), world 2 (and 8 for a few). Target ≤ 1.01 everywhere.
  *

@@ -1,5 +1,5 @@
 /**
- * P2 (DESIGN §5): on the sim, the direct port of the seed's `progress()` (the host blocks on
+ * P2 (docs/design.md "Performance targets"): on the sim, the direct port of the seed's `progress()` (the host blocks on
  * the splits exchange; bench/direct-port) ÷ sparsepipe, on P1's sweep of cost models.
  * Targets: ≥ 1.0 everywhere; ≥ 1.2 where the splits latency exceeds the forward time.
  *

@@ -1,5 +1,5 @@
 /**
- * P3 (DESIGN §5): real wall-clock training on wasm (`TfjsDevice`), the reference DLRM
+ * P3 (docs/design.md "Performance targets"): real wall-clock training on wasm (`TfjsDevice`), the reference DLRM
  * (8 × 100k × 16, MLPs 512-256-16 / 512-256-1), global batch 512, world 1: the actor
  * pipeline against the direct port of the seed's progress(), on the same model, devices and
  * data. Runs alternate (A B, B A, …); each run times its steady middle (after warm-up,

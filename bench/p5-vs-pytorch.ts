@@ -1,5 +1,5 @@
 /**
- * P5 / P5b (DESIGN §5): examples/s on the reference DLRM (8 × 100k × 16, bottom 512-256-16,
+ * P5 / P5b (docs/design.md "Performance targets"): examples/s on the reference DLRM (8 × 100k × 16, bottom 512-256-16,
  * dot interaction, top 512-256-1, BCE, SGD, global batch 512), side by side in one run:
  *
  * - PyTorch on the CPU (Debian `python3-torch`, bench/p5_pytorch.py), 1 and 2 threads (the

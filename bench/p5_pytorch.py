@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""P5 reference: the DESIGN §5 reference DLRM trained with plain PyTorch on the CPU.
+"""P5 reference: the docs/design.md "Performance targets" reference DLRM trained with plain PyTorch on the CPU.
 
 Same model as sparsepipe's reference DLRM: 8 EmbeddingBag tables (100,000 rows × dim 16,
 sum pooling, 4 ids per bag), 13 dense features, bottom MLP 512-256-16 (ReLU after every

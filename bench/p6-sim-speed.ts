@@ -1,5 +1,5 @@
 /**
- * P6 (DESIGN §5): simulated rank-iterations per second, world 8, shapes-only model
+ * P6 (docs/design.md "Performance targets"): simulated rank-iterations per second, world 8, shapes-only model
  * (src/testing/shapes-only.ts: real collectives with correctly sized messages, no embedding
  * math, constant dense stand-in), coalescing scheduler, op logs off, hazard checker off.
  * Target ≥ 2,000.
@@ -89,12 +89,10 @@ for (let rep = 0; rep < repeats; rep++) {
             hazards: kind === 'actor pipeline, hazard checker on' ? 'report' : 'off',
             interpreter: kind === "actor pipeline on XState's interpreter" ? 'xstate' : 'compiled',
           });
-    samples
-      .get(kind)!
-      .push({
-        cpu: r.rankIterations / (r.cpuMs / 1000),
-        wall: r.rankIterations / (r.wallMs / 1000),
-      });
+    samples.get(kind)!.push({
+      cpu: r.rankIterations / (r.cpuMs / 1000),
+      wall: r.rankIterations / (r.wallMs / 1000),
+    });
   }
 }
 const rate = (k: Kind) => median(samples.get(k)!.map((s) => s.cpu));

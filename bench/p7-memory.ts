@@ -1,5 +1,5 @@
 /**
- * P7 (DESIGN §5): memory stays flat.
+ * P7 (docs/design.md "Performance targets"): memory stays flat.
  *
  * 1. Heap over 100k simulated iterations (shapes-only model, world 1, actor pipeline,
  *    coalescing scheduler, op log off, hazard checker on as by default): `heapUsed` after a

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in sequence, each in its own process (its own heap; P7
- * with `--expose-gc`), then `bench/results/summary.md`: one line per DESIGN §5 target and
+ * with `--expose-gc`), then `bench/results/summary.md`: one line per docs/design.md "Performance targets" target and
  * every bench's table. `--quick` runs the short versions (a few minutes instead of ~20-30).
  *
  * Run: npm run bench [-- --quick] [-- --only p1,p2] [-- --summary-only]  (the last rebuilds
@@ -80,7 +80,7 @@ for (const b of benches) {
 }
 const m = machine();
 const summary = [
-  '# sparsepipe benchmarks (DESIGN §5)',
+  '# sparsepipe benchmarks (docs/design.md "Performance targets")',
   '',
   `\`npm run bench${quick ? ' -- --quick' : ''}\` — ${m.cpu}, ${m.cores} cores, Node ${m.node}${summaryOnly ? '' : `, load average at the end ${m.loadavg.join(' / ')}; ${Math.round((Date.now() - started) / 1000)} s`}. Each section below says when it was measured.`,
   '',

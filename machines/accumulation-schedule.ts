@@ -8,7 +8,7 @@
  * it holds). So `A` micro-batches of `B` train exactly like one batch of `A·B`.
  *
  * `torchrec-0.3.2` reproduces the seed for old runs and is **defective** for `A ≠ 2`
- * (DESIGN §1): reset when `c > 0 && (c + 2) % A == 0`, step when `c > 0 && (c + 1) % A == 0`,
+ * (docs/design.md "The seed pipeline and what sparsepipe fixes"): reset when `c > 0 && (c + 2) % A == 0`, step when `c > 0 && (c + 1) % A == 0`,
  * no flush. E.g. `A = 3` steps see micro-batches {1,2}, {4,5}, … and drop 0, 3, 6, ….
  *
  * `c` counts training `progress` calls that trained a batch, from 0.

@@ -2,7 +2,7 @@
  * A direct, non-actor port of the seed's `TrainPipelineSparseDist.progress()` (torchrec
  * 0.3.2): plain `async` methods on the same devices, modules and optimizer as sparsepipe —
  * no XState, no stage actors, no event bus. It is the baseline the benches compare the
- * actor pipeline with (DESIGN §5, P2 and P3).
+ * actor pipeline with (docs/design.md "Performance targets", P2 and P3).
  *
  * ```
  * connect:   copy b0 (memcpy) · plan modules · start dist b0 (host blocks on its splits) · copy b1

@@ -27,7 +27,7 @@ export interface BenchReport {
   notes?: readonly string[];
   /** Raw measurements. */
   data?: unknown;
-  /** One line per DESIGN §5 target, for the summary table of `npm run bench`. */
+  /** One line per docs/design.md "Performance targets" target, for the summary table of `npm run bench`. */
   headlines?: readonly Headline[];
 }
 
@@ -41,7 +41,7 @@ export interface Headline {
   met: boolean | null;
 }
 
-/** The machine the numbers were measured on (DESIGN §5: absolute times only with the machine named). */
+/** The machine the numbers were measured on (docs/design.md "Performance targets": absolute times only with the machine named). */
 export function machine(): { cpu: string; cores: number; node: string; loadavg: number[] } {
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',

@@ -1,5 +1,5 @@
 /**
- * Chrome trace-event JSON of a run's events (DESIGN §4 "Trace"): uses `toChromeTrace`
+ * Chrome trace-event JSON of a run's events (docs/design.md "Trace"): uses `toChromeTrace`
  * from `src/trace/chrome-trace.ts` when that module exists, else the minimal exporter
  * below — one process per rank, one thread per stream, spans as complete (`X`) events,
  * point events as instant (`i`) events on the rank's `default` thread, `args.batch` where

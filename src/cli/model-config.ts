@@ -1,6 +1,6 @@
 /**
  * The DLRM a `sparsepipe train` run builds: `--model-size small` (4 tables × 1000 rows ×
- * dim 8, MLPs 32-8 / 32-1) or `reference` (DESIGN §5: 8 tables × 100,000 rows × dim 16,
+ * dim 8, MLPs 32-8 / 32-1) or `reference` (docs/design.md "Performance targets": 8 tables × 100,000 rows × dim 16,
  * MLPs 512-256-16 / 512-256-1), with the run's optimizer, learning rate and seed. On a
  * Criteo file the tables are the 26 categorical columns `C1`…`C26`, each with the size's
  * rows and dim.

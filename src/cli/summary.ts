@@ -1,5 +1,5 @@
 /**
- * The `--json` summary of a `sparsepipe train` run (DESIGN §4) and how it is computed from
+ * The `--json` summary of a `sparsepipe train` run (docs/design.md "Contracts") and how it is computed from
  * the ranks' results.
  *
  * - `losses`: one per batch of this run — the mean over ranks of each rank's local mean

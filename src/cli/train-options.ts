@@ -1,5 +1,5 @@
 /**
- * The options of `sparsepipe train` (DESIGN §4): their flags, defaults and validation.
+ * The options of `sparsepipe train` (docs/design.md "Contracts"): their flags, defaults and validation.
  * {@link parseTrainArgs} turns argv into a complete {@link TrainOptions} or throws a
  * {@link UsageError} whose message names the flag and the value given.
  *

@@ -22,7 +22,7 @@ export const TRAIN_USAGE = `Usage: sparsepipe train [options]
 
 Model and data
   --model dlrm                       the model (default dlrm)
-  --model-size small|reference       small: 4 tables × 1000 rows × dim 8 (default); reference: DESIGN §5
+  --model-size small|reference       small: 4 tables × 1000 rows × dim 8 (default); reference: 8 × 100k × dim 16 (docs/design.md)
   --data synthetic|FILE.tsv          synthetic click log (default) or a Criteo TSV file
   --skip-bad-rows                    Criteo: skip and count malformed rows instead of failing
   --seed S                           seed of the model init and the synthetic data (default 1)

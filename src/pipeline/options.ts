@@ -1,5 +1,5 @@
 /**
- * Options shared by every pipeline (names follow DESIGN §4 and TorchRec).
+ * Options shared by every pipeline (names follow docs/design.md "Contracts" and TorchRec).
  *
  * @example
  * const options: TrainPipelineOptions = { model, optimizer, device, gradAccum: 4 };
@@ -44,7 +44,7 @@ export interface TrainPipelineOptions {
   gradScaling?: boolean | GradScaler;
   /** Train every batch, draining the pipeline at the end (default true). false: the seed's behaviour. */
   executeAllBatches?: boolean;
-  /** Validate every batch against this before it touches the device (DESIGN §6). */
+  /** Validate every batch against this before it touches the device (docs/design.md "Reliability"). */
   batchSpec?: BatchSpec;
   /** XState inspection observer for every actor of this pipeline (e.g. the inspector, @statelyai/inspect). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);

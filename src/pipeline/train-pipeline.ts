@@ -49,7 +49,7 @@ export interface IterationMetrics {
 const lastUser = new WeakMap<object, TrainPipeline>();
 
 export abstract class TrainPipeline {
-  /** Every event of this pipeline (DESIGN §4 vocabulary). */
+  /** Every event of this pipeline (docs/design.md "Events"). */
   readonly events$: Observable<PipelineEvent>;
   /** One sample per iteration. */
   readonly metrics$: Observable<IterationMetrics>;

@@ -1,5 +1,5 @@
 /**
- * The device contract (DESIGN §2 "Runtime: devices"), shaped after CUDA streams:
+ * The device contract (docs/design.md "Devices"), shaped after CUDA streams:
  * named streams that execute ops FIFO, events recorded on one stream and waited on by
  * another, and `recordStream` to mark a buffer as used by a stream.
  *

@@ -1,5 +1,5 @@
 /**
- * The event vocabulary of `pipeline.events$`, the Chrome trace and the inspector (DESIGN §4).
+ * The event vocabulary of `pipeline.events$`, the Chrome trace and the inspector (docs/design.md "Events").
  *
  * Every event carries `{ type, rank, t }` and, where it has one, `batch` and `module`.
  * `t` is in milliseconds: virtual on the sim backend, wall-clock otherwise.

@@ -1,5 +1,5 @@
 /**
- * The collective-communication contract (DESIGN §2 "Runtime: collectives"). Every backend
+ * The collective-communication contract (docs/design.md "Collectives"). Every backend
  * (`sim`, `threads`, `mpi`) implements it and passes the same conformance suite.
  *
  * All calls are collective: every rank of the group must make the same call in the same

@@ -1,7 +1,7 @@
 /**
  * The contract between the pipeline and a sharded module (TorchRec's
  * `ShardedModule`: `create_context`, `input_dist`, `compute_and_output_dist`), extended with
- * an explicit `backward` because sparse gradients are computed outside tfjs (DESIGN §3).
+ * an explicit `backward` because sparse gradients are computed outside tfjs (docs/design.md "Numerics").
  *
  * Lifecycle of one batch through a sharded module (each step is a state of the module actor):
  *

@@ -1,5 +1,5 @@
 /**
- * Batch validation (DESIGN §6): every batch is checked before it touches a device, and a bad
+ * Batch validation (docs/design.md "Reliability"): every batch is checked before it touches a device, and a bad
  * one is reported as an {@link InvalidBatchError} that names the batch index, the field and
  * the reason — e.g. `batch 3: sparse.lengths[f2][5]: length -1 is negative`.
  *

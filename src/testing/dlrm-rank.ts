@@ -51,7 +51,7 @@ export function smallDlrmConfig(overrides: Partial<DlrmConfig> = {}): DlrmConfig
   };
 }
 
-/** The reference DLRM of DESIGN §5: 8 tables × 100,000 rows × dim 16, MLPs 512-256-16 / 512-256-1. */
+/** The reference DLRM of docs/design.md "Performance targets": 8 tables × 100,000 rows × dim 16, MLPs 512-256-16 / 512-256-1. */
 export function referenceDlrmConfig(overrides: Partial<DlrmConfig> = {}): DlrmConfig {
   return {
     denseIn: 13,

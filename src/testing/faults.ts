@@ -1,5 +1,5 @@
 /**
- * Faults the simulated cluster can inject (DESIGN §6), as plain data passed to
+ * Faults the simulated cluster can inject (docs/design.md "Reliability"), as plain data passed to
  * `simulateCluster({ faults: [...] })`, and the errors injected faults raise.
  *
  * | kind | what happens | what the run shows |

@@ -193,7 +193,7 @@ export function overlaps(source: LogSource, a: SpanMatcher, b: SpanMatcher): Sch
 
 /**
  * Median time between the ends of consecutive iterations over the second half of the run
- * (DESIGN §4 `iterationMs`), in the log's ms (virtual on the sim). An iteration ends with the
+ * (docs/design.md "Contracts" `iterationMs`), in the log's ms (virtual on the sim). An iteration ends with the
  * last of its batch's `forward.end` / `backward.end` / `optimizer.end`. With several ranks
  * in the log, the slowest rank's value; NaN with fewer than 2 iterations.
  *

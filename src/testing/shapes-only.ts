@@ -1,5 +1,5 @@
 /**
- * A shapes-only model for measuring the simulator and the pipeline themselves (DESIGN §2
+ * A shapes-only model for measuring the simulator and the pipeline themselves (docs/design.md "Architecture"
  * "shapes-only … for fast schedule sweeps"; the P6 / P7 benches).
  *
  * - {@link ShapesOnlyEmbeddingCollection} is a sharded module that does the *real*

@@ -106,7 +106,7 @@ export interface RankContext {
 export interface RankModel {
   model: Model<Batch>;
   optimizer: TrainPipelineOptions['optimizer'];
-  /** Validate every batch against this (DESIGN §6); omitted: batches are not validated. */
+  /** Validate every batch against this (docs/design.md "Reliability"); omitted: batches are not validated. */
   batchSpec?: BatchSpec;
 }
 

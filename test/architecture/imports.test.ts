@@ -1,5 +1,5 @@
 /**
- * DESIGN §2's import direction, enforced by scanning the sources:
+ * The import direction of docs/design.md "Architecture", enforced by scanning the sources:
  *
  * ```
  * src/protocol  ←  machines  ←  src/pipeline  ←  src/index, src/cli
@@ -88,7 +88,7 @@ describe('import scanner', () => {
   });
 });
 
-describe('import direction (DESIGN §2)', () => {
+describe('import direction (docs/design.md "Architecture")', () => {
   it('machines/ imports only xstate, src/protocol and other machines files', () => {
     const bad = violations(['machines'], machinesRule);
     expect(bad, `machines must stay pure:\n${bad.join('\n')}`).toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * Resume through the CLI (DESIGN §6): training 30 batches straight equals training 10,
+ * Resume through the CLI (docs/design.md "Reliability"): training 30 batches straight equals training 10,
  * checkpointing in the middle of an accumulation window (A = 4), and resuming to 30 — the
  * same parameter digest and the same per-batch losses. A damaged or mismatched checkpoint
  * is refused with one line, and nothing is written or overwritten.

@@ -1,5 +1,5 @@
 /**
- * DESIGN §3's equivalences through the CLI: the logical parameters (and their digest) do
+ * The equivalences of docs/design.md "Numerics" through the CLI: the logical parameters (and their digest) do
  * not depend on the pipeline kind, and N ranks equal 1 rank at the same global batch.
  */
 import { describe, expect, it } from 'vitest';

@@ -7,7 +7,7 @@ import { parseTrainArgs, DEFAULT_BATCHES, type TrainOptions } from '../../src/cl
 import { runCli } from './run-cli.ts';
 
 describe('sparsepipe train flags', () => {
-  it('defaults match DESIGN §4 and the brief', () => {
+  it('defaults match docs/design.md "Command line"', () => {
     const o = parseTrainArgs([]) as TrainOptions;
     expect(o).toMatchObject({
       model: 'dlrm',

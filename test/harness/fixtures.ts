@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the harness tests: the wasm backend, a tiny DLRM config and the stage
- * cost model of DESIGN §5 P1 (copy 2, dist 5, fwd 3, bwd 4, opt 1 → bound 8 ms).
+ * cost model of docs/design.md "Performance targets", P1 (copy 2, dist 5, fwd 3, bwd 4, opt 1 → bound 8 ms).
  */
 import { CostModel, initBackend, parseCostOverrides } from '../../src/runtime/index.ts';
 import type { DlrmConfig } from '../../src/testing/dlrm-rank.ts';

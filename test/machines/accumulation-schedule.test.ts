@@ -1,5 +1,5 @@
 /**
- * The gradient-accumulation schedules of DESIGN §1, checked table by table for A = 1..5,
+ * The gradient-accumulation schedules of docs/design.md "The seed pipeline and what sparsepipe fixes", checked table by table for A = 1..5,
  * call by call for the raw guards, and as a property for the exact schedule.
  */
 import fc from 'fast-check';

@@ -1,7 +1,7 @@
 /**
  * Gradient accumulation through the pipeline: the exact schedule makes A micro-batches of B
  * train like one batch of A·B (dense and embedding parameters); the seed's schedule
- * reproduces its zero_grad / step order (DESIGN §1 tables).
+ * reproduces its zero_grad / step order (docs/design.md "The seed pipeline and what sparsepipe fixes").
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';

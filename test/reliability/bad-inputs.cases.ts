@@ -1,5 +1,5 @@
 /**
- * The reliability corpus (DESIGN §6): bad input given to the public API, each with the
+ * The reliability corpus (docs/design.md "Reliability"): bad input given to the public API, each with the
  * error it must raise and what must work afterwards. `bad-inputs.test.ts` runs every case
  * against a fresh single-rank `TrainPipelineSparseDist` on a small sharded DLRM (features
  * C1, C2, C3 with 50 rows each, 13 dense features, batches of 4 with 2 ids per feature).

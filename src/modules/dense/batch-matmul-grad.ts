@@ -1,7 +1,7 @@
 /**
  * A `BatchMatMul` gradient that uses only plain (non-transposed) matMuls plus explicit
  * `tf.transpose`s. The result is exact (the same products and sums), but on the `wasm`
- * backend a transposed-operand matMul is 15–30× slower than a plain one (DESIGN §3), and
+ * backend a transposed-operand matMul is 15–30× slower than a plain one (docs/design.md "Numerics"), and
  * tfjs's own gradient uses transposed matMuls for every case, so registering this one made
  * an MLP train step ~9× faster.
  *

@@ -1,6 +1,6 @@
 /**
  * `EmbeddingBagCollection`: every table whole, in one process — the unsharded reference
- * the sharded collection must equal (DESIGN §3 "equivalence").
+ * the sharded collection must equal (docs/design.md "Numerics").
  *
  * - `lookup(kjt)` → pooled output, keys = features in table order, `[B, Σ dims]`.
  * - `backward(kjt, gradPooled)` only *accumulates* row gradients (and feature-processor

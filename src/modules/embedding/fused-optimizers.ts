@@ -4,7 +4,7 @@
  *
  * Unlike TorchRec, where the fused optimizer runs inside every backward, sparsepipe splits
  * the two: `backward` only accumulates row gradients, `step(scale)` applies them, so
- * A micro-batches train exactly like one batch of A·B (DESIGN §1). `scale` multiplies every
+ * A micro-batches train exactly like one batch of A·B (docs/design.md "The seed pipeline and what sparsepipe fixes"). `scale` multiplies every
  * gradient before use (the pipeline passes e.g. `A/m` for a partial accumulation window, or
  * `1/lossScale`).
  *

@@ -1,5 +1,5 @@
 /**
- * Embedding kernels on typed arrays (DESIGN §3; FBGEMM's table-batched embedding in spirit):
+ * Embedding kernels on typed arrays (docs/design.md "Numerics"; FBGEMM's table-batched embedding in spirit):
  * pooled lookup of one feature over a jagged batch, its backward as a scatter-add of row
  * gradients, and the gradient w.r.t. per-id weights (for feature processors).
  *

@@ -3,7 +3,7 @@
  * map *row → gradient row*, summed across every backward until it is cleared.
  *
  * This is what lets sparsepipe accumulate embedding gradients across micro-batches
- * (DESIGN §1: TorchRec's fused optimizers cannot): `backward` only adds here, the fused
+ * (docs/design.md "The seed pipeline and what sparsepipe fixes": TorchRec's fused optimizers cannot): `backward` only adds here, the fused
  * optimizer reads the sum at `step()` and clears it.
  *
  * Sums are kept in float64 (one float64 buffer, one slot per touched row), so the order in

@@ -8,7 +8,7 @@
  * embedding optimizer's learning rate (see `sgdStepFeatureProcessor`).
  *
  * The embedding collections apply processors to the local batch *before* input
- * distribution, so the weights travel with the ids (DESIGN §1: the seed silently skipped
+ * distribution, so the weights travel with the ids (docs/design.md "The seed pipeline and what sparsepipe fixes": the seed silently skipped
  * them for pipelined modules).
  *
  * @example
