@@ -126,3 +126,37 @@ export function criteoRankBatches(
   }
   return { reader, batches: { [Symbol.asyncIterator]: batches } };
 }
+
+/**
+ * `batches` with every pull passed through `hold` — on the sim device, the virtual clock's
+ * `scheduler.hold`, so virtual time stands still while a rank reads its file in wall-clock
+ * time. Without it, a rank waiting in a collective could see its timeout fire (the
+ * scheduler jumps to the next virtual timer whenever the host is idle) while another rank
+ * is still reading.
+ *
+ * @example
+ * const source = heldBatches(criteo.batches, (p) => cluster.scheduler.hold(p));
+ */
+export function heldBatches<T>(
+  batches: AsyncIterable<T>,
+  hold: <R>(work: Promise<R>) => Promise<R>,
+): AsyncIterable<T> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const it = batches[Symbol.asyncIterator]();
+      let finished = false;
+      try {
+        for (;;) {
+          const r = await hold(it.next());
+          if (r.done) {
+            finished = true;
+            return;
+          }
+          yield r.value;
+        }
+      } finally {
+        if (!finished && it.return) await hold(it.return());
+      }
+    },
+  };
+}

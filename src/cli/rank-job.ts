@@ -36,6 +36,7 @@ import {
 } from '../checkpoint/rank-state.ts';
 import {
   criteoRankBatches,
+  heldBatches,
   heldOutRankBatches,
   syntheticLogFor,
   syntheticRankBatches,
@@ -83,6 +84,12 @@ export interface RankEnv {
   /** Input-dist group (its own channel: the dist runs on another stream). */
   distPg?: ProcessGroup;
   device: Device;
+  /**
+   * Wraps real I/O (reading the data file) so that it takes no device time: the sim
+   * launcher passes its virtual clock's `scheduler.hold`, so no collective can time out in
+   * virtual time while a rank waits on the disk.
+   */
+  holdIo?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /** Optional callbacks (in-process launchers only). */
@@ -191,7 +198,7 @@ export async function runRankJob(
     source = syntheticRankBatches(syntheticLogFor(config, spec.data.seed), slice);
   } else {
     const criteo = criteoRankBatches(spec.data.path, config, spec.data.skipBadRows, slice);
-    source = criteo.batches;
+    source = env.holdIo ? heldBatches(criteo.batches, env.holdIo) : criteo.batches;
     skipped = () => criteo.reader.skippedRows;
   }
 

@@ -5,6 +5,13 @@
   const MAX_EVENTS = 200000; // kept in the page (older ones dropped)
   const MAX_LOG_ROWS = 400; // rows shown in the log
   const MODULE_BATCHES_SHOWN = 3; // newest batches per sharded module shown on its chart
+  // State changes arrive in batches (the server flushes every ~40 ms, and one flush can hold
+  // several training batches). Applying a batch at once would only ever show its last state,
+  // which is whichever state the run happened to be in when the server flushed (usually the
+  // slowest one, e.g. backward), so the charts would look frozen. Instead each arriving
+  // batch of state changes is played back in order over PLAYBACK_TICKS ticks.
+  const PLAYBACK_TICK_MS = 16;
+  const PLAYBACK_TICKS = 3;
 
   const $ = (id) => document.getElementById(id);
   const state = {
@@ -21,6 +28,10 @@
     done: false,
     connected: false,
     renderQueued: false,
+    /** actor.state events received but not yet shown on the charts (oldest first). */
+    playback: [],
+    playbackPerTick: 1,
+    playbackTimer: null,
   };
 
   /** Which chart an actor's states are drawn on. */
@@ -39,7 +50,8 @@
 
   // ---- events in -------------------------------------------------------------------------
 
-  function ingest(list) {
+  /** `history`: events from before the page connected (shown at once, not played back). */
+  function ingest(list, history) {
     let newRank = false;
     let newActor = false;
     for (const e of list) {
@@ -54,11 +66,7 @@
           state.actorNames.add(e.actor);
           newActor = true;
         }
-        let perRank = state.actors.get(e.rank);
-        if (!perRank) state.actors.set(e.rank, (perRank = new Map()));
-        const key = e.batch === undefined ? e.actor : e.actor + '#' + e.batch;
-        perRank.set(key, { actor: e.actor, batch: e.batch, state: e.to, t: e.t });
-        if (e.actor.startsWith('module:')) pruneModules(perRank, e.actor);
+        state.playback.push(e);
       }
     }
     if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
@@ -66,7 +74,32 @@
     if (newActor) refreshActorFilter();
     $('batch-counter').textContent = String(state.counter);
     appendLog(list);
-    queueRender();
+    if (history) {
+      applyStates(state.playback.length);
+      queueRender();
+    } else {
+      state.playbackPerTick = Math.max(1, Math.ceil(state.playback.length / PLAYBACK_TICKS));
+      if (state.playbackTimer === null)
+        state.playbackTimer = setTimeout(playbackTick, PLAYBACK_TICK_MS);
+    }
+  }
+
+  /** Shows the next slice of received state changes; more ticks follow while some remain. */
+  function playbackTick() {
+    state.playbackTimer = null;
+    applyStates(state.playbackPerTick);
+    renderHighlights();
+    if (state.playback.length > 0) state.playbackTimer = setTimeout(playbackTick, PLAYBACK_TICK_MS);
+  }
+
+  function applyStates(count) {
+    for (const e of state.playback.splice(0, count)) {
+      let perRank = state.actors.get(e.rank);
+      if (!perRank) state.actors.set(e.rank, (perRank = new Map()));
+      const key = e.batch === undefined ? e.actor : e.actor + '#' + e.batch;
+      perRank.set(key, { actor: e.actor, batch: e.batch, state: e.to, t: e.t });
+      if (e.actor.startsWith('module:')) pruneModules(perRank, e.actor);
+    }
   }
 
   /** Keep the newest few batches of a module (so its chart shows the pipelining, not history). */
@@ -368,12 +401,13 @@
           $('title').textContent = msg.title;
           state.events = [];
           state.actors.clear();
+          state.playback = [];
           state.counter = 0;
           $('log-body').textContent = '';
           installCharts(msg.charts);
           $('timeline-wrap').innerHTML = msg.timeline;
           Object.assign(state, { paused: msg.paused, done: msg.done, controls: msg.controls });
-          ingest(msg.events);
+          ingest(msg.events, true);
           renderStatus();
           break;
         case 'events':

@@ -43,6 +43,7 @@ function simEnvs(plan: LaunchPlan): SimEnvs {
       pg,
       distPg: cluster.distPgs[r],
       device: cluster.devices[r],
+      holdIo: <T>(work: Promise<T>) => cluster.scheduler.hold(work),
     }));
     const fail = (rank: number, reason: string) => {
       cluster.pgs.fail(rank, reason);
