@@ -510,25 +510,25 @@ export type Interpreter = 'compiled' | 'xstate';
 export interface LiveActorOptions {
   clock: Clock;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Default compiled; XState's own interpreter when `'xstate'` or inspected. */
+  /** Default `'xstate'`; `'compiled'` opts in to the compiled form (ignored when inspected). */
   interpreter?: Interpreter;
 }
 
 /**
- * The logic a live actor runs: the compiled form (default), or XState's own interpreter
- * when asked for or when an inspection observer is attached (inspection tools read machine
- * snapshots and microsteps). Typed as the machine: the compiled snapshot carries what the
- * pipeline reads of a machine snapshot (`value`, `context`, `status`, `matches`, `can`,
- * `machine`).
+ * The logic a live actor runs: XState's own interpreter (the default), or the compiled form
+ * when `interpreter: 'compiled'` is asked for and no inspection observer is attached
+ * (inspection tools read machine snapshots and microsteps, which only XState produces).
+ * Typed as the machine: the compiled snapshot carries what the pipeline reads of a machine
+ * snapshot (`value`, `context`, `status`, `matches`, `can`, `machine`).
  *
  * @example
- * const actor = createActor(liveLogic(stageMachine.provide({ actions }), { inspect }), { input });
+ * const actor = createActor(liveLogic(stageMachine.provide({ actions }), { interpreter: 'compiled' }), { input });
  */
 export function liveLogic<TMachine extends AnyStateMachine>(
   machine: TMachine,
   options: { inspect?: unknown; interpreter?: Interpreter },
-  compiled?: ActorLogic<CompiledSnapshot, AnyEvent, unknown>,
+  compiled?: () => ActorLogic<CompiledSnapshot, AnyEvent, unknown>,
 ): TMachine {
-  if (options.inspect !== undefined || options.interpreter === 'xstate') return machine;
-  return (compiled ?? compileMachine(machine)) as unknown as TMachine;
+  if (options.interpreter !== 'compiled' || options.inspect !== undefined) return machine;
+  return (compiled?.() ?? compileMachine(machine)) as unknown as TMachine;
 }

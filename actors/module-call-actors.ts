@@ -31,7 +31,7 @@ type ModuleActor = Actor<ReturnType<typeof shardedModuleBatchMachine.provide>>;
 
 export class ModuleCallActors {
   private readonly machine;
-  /** What the actors run: the compiled machine, or XState's interpreter (asked for, or inspected). */
+  /** What the actors run: XState's interpreter (default), or the compiled machine when opted in. */
   private readonly logic;
   /** Actors whose batch is done, per module key. */
   private readonly idle = new Map<string, ModuleActor[]>();

@@ -88,7 +88,7 @@ export interface RankEngineOptions {
   /** Validate a fetched item; throws a (recoverable) error for a bad batch. */
   validate?(item: unknown, index: number): Batch;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** The statechart interpreter of the stage and module actors (default compiled). */
+  /** The statechart interpreter of the stage and module actors (default XState's own). */
   interpreter?: Interpreter;
 }
 

@@ -46,7 +46,9 @@ const liveStageMachine = stageMachine.provide({
   },
 });
 
-const compiledStageMachine = compileMachine(liveStageMachine);
+/** Compiled once, on first use by a pipeline that opts in to the compiled interpreter. */
+let compiledStageMachine: ReturnType<typeof compileMachine> | undefined;
+const compiledStage = () => (compiledStageMachine ??= compileMachine(liveStageMachine));
 
 export type StageRunnerOptions = LiveActorOptions;
 
@@ -56,7 +58,7 @@ export class StageRunner {
 
   constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions) {
     const make = (stage: StageName) => {
-      const actor = createActor(liveLogic(liveStageMachine, options, compiledStageMachine), {
+      const actor = createActor(liveLogic(liveStageMachine, options, compiledStage), {
         input: { rank, stage },
         clock: options.clock,
         inspect: options.inspect,

@@ -13,7 +13,7 @@
  *
  * Run: npx tsx bench/p3-actor-vs-direct.ts [--quick]
  */
-import { referenceDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { referenceDlrmConfig } from '../src/models/dlrm-rank.ts';
 import { RealSession, type RealRunResult } from './lib/real-run.ts';
 import { fmt, isQuick, median, writeReport } from './lib/report.ts';
 import type { Runner } from './lib/sim-run.ts';

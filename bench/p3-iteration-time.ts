@@ -11,7 +11,7 @@
  * // {"runner":"actor","batches":30,"minMs":…,"medianMs":…,"meanMs":…,"cpuMsPerIteration":…}
  */
 import { RealSession } from './lib/real-run.ts';
-import { referenceDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { referenceDlrmConfig } from '../src/models/dlrm-rank.ts';
 
 const runner = process.argv[2] === 'direct' ? 'direct' : 'actor';
 const batches = Number(process.argv[3] ?? 30);

@@ -6,7 +6,7 @@
  *   node --import tsx bench/p3-single-run.ts direct 30
  */
 import { RealSession } from './lib/real-run.ts';
-import { referenceDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { referenceDlrmConfig } from '../src/models/dlrm-rank.ts';
 
 const runner = process.argv[2] === 'direct' ? 'direct' : 'actor';
 const batches = Number(process.argv[3] ?? 30);

@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { referenceDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { referenceDlrmConfig } from '../src/models/dlrm-rank.ts';
 import { RealSession } from './lib/real-run.ts';
 import { lastJsonLine, runChild } from './lib/child.ts';
 import { fmt, isQuick, median, writeReport } from './lib/report.ts';

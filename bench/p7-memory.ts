@@ -16,7 +16,7 @@ import { fmt, isQuick, writeReport } from './lib/report.ts';
 import { TfjsDevice } from '../src/runtime/tfjs-device.ts';
 import { createSimProcessGroups } from '../src/runtime/collectives/sim-process-group.ts';
 import { SimScheduler } from '../src/runtime/sim/sim-scheduler.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../src/models/dlrm-rank.ts';
 import { SyntheticClickLog } from '../src/data/synthetic.ts';
 import { TrainPipelineSparseDist } from '../src/pipeline/train-pipeline.ts';
 

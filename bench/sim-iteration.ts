@@ -10,8 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { PipelineKind } from '../machines/coordinator-types.ts';
 import { CostModel, parseCostOverrides } from '../src/runtime/index.ts';
-import { createSimCluster } from '../src/testing/sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../src/testing/dlrm-rank.ts';
+import { createSimCluster } from '../src/runtime/sim/sim-cluster.ts';
+import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../src/models/dlrm-rank.ts';
 import { SyntheticClickLog } from '../src/data/synthetic.ts';
 import {
   NonPipelinedTrainer,

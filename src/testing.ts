@@ -8,8 +8,8 @@
  * const result = await simulateCluster({ worldSize: 4, batches: 10, globalBatchSize: 64, faults: [{ kind: 'crash', rank: 2, atMs: 30 }] });
  * console.log(result.summary());
  */
-export * from './testing/sim-cluster.ts';
-export * from './testing/dlrm-rank.ts';
+export * from './runtime/sim/sim-cluster.ts';
+export * from './models/dlrm-rank.ts';
 export * from './testing/simulate-cluster.ts';
 export * from './testing/faults.ts';
 export * from './testing/faulty-process-group.ts';

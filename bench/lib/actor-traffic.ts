@@ -6,7 +6,7 @@
  * @example
  * const t = await actorTraffic(100); t.perIteration['@xstate.actor']; // actors created per iteration
  */
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes-only.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import type { StreamName } from '../../src/protocol/index.ts';

@@ -7,8 +7,8 @@
  * `actorTraffic`, this is the floor the actor design pays per rank-iteration before any of
  * its own work — the part of P6 no glue change can remove.
  *
- * With `interpreter: 'compiled'` the same machines run as the pipeline's live actors do by
- * default (actors/compiled-machine.ts); `'xstate'` is XState's own interpreter.
+ * `'xstate'` is XState's own interpreter, what the pipeline's live actors run by default;
+ * `interpreter: 'compiled'` runs the opt-in compiled form (actors/compiled-machine.ts).
  *
  * @example
  * const m = machineCosts(5000);

@@ -19,7 +19,7 @@ import {
   buildDlrmRank,
   type DlrmConfig,
   type DlrmRank,
-} from '../../src/testing/dlrm-rank.ts';
+} from '../../src/models/dlrm-rank.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';

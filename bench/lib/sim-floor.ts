@@ -12,7 +12,7 @@ import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 import { SimDevice } from '../../src/runtime/sim/sim-device.ts';
 import { CostModel, parseCostOverrides } from '../../src/runtime/sim/cost-model.ts';
 import { createSimProcessGroups } from '../../src/runtime/collectives/sim-process-group.ts';
-import { collectiveModelFor } from '../../src/testing/sim-cluster.ts';
+import { collectiveModelFor } from '../../src/runtime/sim/sim-cluster.ts';
 
 export async function simFloor(o: {
   worldSize: number;

@@ -17,8 +17,8 @@ import { SimScheduler } from '../../src/runtime/sim/sim-scheduler.ts';
 import { SimDevice } from '../../src/runtime/sim/sim-device.ts';
 import { createSimProcessGroups } from '../../src/runtime/collectives/sim-process-group.ts';
 import type { HazardMode } from '../../src/runtime/stream-engine.ts';
-import { collectiveModelFor } from '../../src/testing/sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/testing/dlrm-rank.ts';
+import { collectiveModelFor } from '../../src/runtime/sim/sim-cluster.ts';
+import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/models/dlrm-rank.ts';
 import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes-only.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
@@ -46,7 +46,7 @@ export interface SimScenario {
   hazards?: HazardMode;
   /** Dense part of the shapes-only model (default 'tiny'). */
   dense?: 'tiny' | 'constant' | 'none';
-  /** The actors' statechart interpreter (default: the pipeline's, compiled). */
+  /** The actors' statechart interpreter (default: the pipeline's, XState's own). */
   interpreter?: Interpreter;
   /** Called on rank 0 after every iteration (e.g. heap samples). */
   onIteration?: (i: number) => void;

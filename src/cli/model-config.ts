@@ -9,7 +9,7 @@
  * modelConfigFor({ modelSize: 'small', optimizer: 'sgd', lr: 0.05, seed: 1, data: 'synthetic' }).tables.length; // 4
  */
 import { CRITEO_CATEGORICAL_COLUMNS } from '../data/criteo-tsv.ts';
-import { referenceDlrmConfig, smallDlrmConfig, type DlrmConfig } from '../testing/dlrm-rank.ts';
+import { referenceDlrmConfig, smallDlrmConfig, type DlrmConfig } from '../models/dlrm-rank.ts';
 import type { TrainOptions } from './train-options.ts';
 
 /** Synthetic data reads this (the `--data` value of a synthetic run). */

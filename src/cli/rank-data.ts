@@ -19,7 +19,7 @@
 import { readCriteoTsv, type CriteoTsvReader } from '../data/criteo-tsv.ts';
 import { SyntheticClickLog } from '../data/synthetic.ts';
 import type { Batch } from '../tensors/batch.ts';
-import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+import type { DlrmConfig } from '../models/dlrm-rank.ts';
 
 export interface RankSlice {
   rank: number;

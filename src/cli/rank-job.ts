@@ -24,7 +24,7 @@ import {
   type TrainPipeline,
 } from '../pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../pipeline/options.ts';
-import { batchSpecFor, buildDlrmRank, type DlrmConfig } from '../testing/dlrm-rank.ts';
+import { batchSpecFor, buildDlrmRank, type DlrmConfig } from '../models/dlrm-rank.ts';
 import type { ShardedEbcStateDict } from '../modules/sharding/sharded-state.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
 import type { Batch } from '../tensors/batch.ts';
@@ -42,7 +42,7 @@ import {
   syntheticRankBatches,
   type RankSlice,
 } from './rank-data.ts';
-import type { PipelineChoice } from './train-options.ts';
+import type { InterpreterChoice, PipelineChoice } from './train-options.ts';
 
 /** Where a run's data comes from. */
 export type DataSpec =
@@ -75,6 +75,8 @@ export interface RankJobSpec {
   /** Which events to return: span events (for the report) or all (for a trace). */
   events: 'spans' | 'all';
   resume: RankCheckpointState | null;
+  /** The actors' statechart interpreter (`--interpreter`). */
+  interpreter: InterpreterChoice;
 }
 
 /** The environment a launcher gives a rank. */
@@ -166,6 +168,7 @@ export async function runRankJob(
     pg: env.pg,
     batchSpec: batchSpecFor(config),
     inspect: hooks.inspect,
+    interpreter: spec.interpreter,
   };
   const pipeline = new PIPELINE_CLASS[spec.pipeline]({
     ...common,

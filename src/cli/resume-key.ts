@@ -7,7 +7,7 @@
  * resumeKeyOf(options, config)['--batch-size']; // 256
  */
 import type { ResumeKey } from '../checkpoint/manifest.ts';
-import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+import type { DlrmConfig } from '../models/dlrm-rank.ts';
 import type { TrainOptions } from './train-options.ts';
 
 export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {

@@ -33,12 +33,14 @@ export const DEVICES = ['sim', 'wasm', 'cpu', 'gpu'] as const;
 export const PIPELINES = ['none', 'base', 'sparse-dist'] as const;
 export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
 export const MODEL_SIZES = ['small', 'reference'] as const;
+export const INTERPRETERS = ['xstate', 'compiled'] as const;
 
 export type Backend = (typeof BACKENDS)[number];
 export type DeviceChoice = (typeof DEVICES)[number];
 export type PipelineChoice = (typeof PIPELINES)[number];
 export type OptimizerChoice = (typeof OPTIMIZERS)[number];
 export type ModelSize = (typeof MODEL_SIZES)[number];
+export type InterpreterChoice = (typeof INTERPRETERS)[number];
 
 /**
  * Default number of batches: the default run (small DLRM, 4 simulated ranks, global batch
@@ -88,6 +90,8 @@ export interface TrainOptions {
    * inspector keeps serving after the end until SIGINT (Ctrl-C) or SIGTERM. Implies `--inspect`.
    */
   inspectWait: boolean;
+  /** The actors' statechart interpreter: XState's own (default) or the compiled opt-in. */
+  interpreter: InterpreterChoice;
 }
 
 export const TRAIN_FLAGS: FlagSpecs = {
@@ -115,6 +119,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--json': textFlag('a file name'),
   '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
   '--inspect-wait': switchFlag(),
+  '--interpreter': enumFlag(INTERPRETERS),
   '--help': switchFlag(),
 };
 
@@ -174,6 +179,7 @@ export function parseTrainArgs(
     json: get<string | null>('--json', null),
     inspect: get<number | null>('--inspect', inspectWait ? DEFAULT_INSPECT_PORT : null),
     inspectWait,
+    interpreter: get<InterpreterChoice>('--interpreter', 'xstate'),
   };
   checkCombinations(options, values);
   return options;

@@ -24,7 +24,7 @@ import {
   type LoadedCheckpoint,
 } from '../checkpoint/checkpoint-dir.ts';
 import { compareResumeKey } from '../checkpoint/manifest.ts';
-import type { DlrmConfig } from '../testing/dlrm-rank.ts';
+import type { DlrmConfig } from '../models/dlrm-rank.ts';
 import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
 import { chromeTraceJson } from './chrome-trace-export.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
@@ -276,6 +276,7 @@ function rankSpecs(
     heldOutExamples: o.data === SYNTHETIC ? o.heldOutExamples : 0,
     events: o.trace || o.traceEvents ? 'all' : 'spans',
     resume: resumed ? resumed.ranks[rank] : null,
+    interpreter: o.interpreter,
   }));
 }
 

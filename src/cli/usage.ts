@@ -42,6 +42,8 @@ Training
   --grad-accum-schedule exact|torchrec-0.3.2   (default exact; torchrec-0.3.2 is the seed's defective one)
   --optimizer sgd|adagrad            dense optimizer and fused sparse optimizer (default adagrad: learns in the default run's 64 batches; sgd barely moves)
   --lr X                             learning rate (default 0.05)
+  --interpreter xstate|compiled       statechart interpreter of the actors (default xstate, XState's own; compiled:
+                                     an opt-in accelerator for large simulations, same states and events)
   --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none)
 
 Outputs

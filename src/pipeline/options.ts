@@ -50,10 +50,11 @@ export interface TrainPipelineOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /**
    * The statechart interpreter the pipeline's actors run; the machines, states and events
-   * are the same. `'compiled'` (default): a transition table compiled from each machine
-   * (`actors/compiled-machine.ts`), several times cheaper per event. `'xstate'`: XState's
-   * own interpreter (microstep and action inspection events). An `inspect` observer
-   * implies `'xstate'`.
+   * are the same. `'xstate'` (default): XState's own interpreter (microstep and action
+   * inspection events). `'compiled'`: an opt-in accelerator for large simulations and
+   * benches — a transition table compiled from each machine (`actors/compiled-machine.ts`),
+   * cheaper per event, which refuses any machine construct it does not implement exactly.
+   * An `inspect` observer always runs XState's interpreter.
    */
   interpreter?: Interpreter;
   /** Counters of a checkpointed pipeline (`pipeline.exportState()`); the dataloader must restart at the same batch. */

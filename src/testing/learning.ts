@@ -11,8 +11,13 @@ import '@tensorflow/tfjs-backend-wasm';
 import { SyntheticClickLog } from '../data/synthetic.ts';
 import { logLossOfLogits, rocAuc } from '../data/metrics.ts';
 import { TrainPipelineSparseDist } from '../pipeline/train-pipeline.ts';
-import { createSimCluster } from './sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig, type DlrmConfig } from './dlrm-rank.ts';
+import { createSimCluster } from '../runtime/sim/sim-cluster.ts';
+import {
+  batchSpecFor,
+  buildDlrmRank,
+  smallDlrmConfig,
+  type DlrmConfig,
+} from '../models/dlrm-rank.ts';
 
 export interface LearningOptions {
   steps: number;

@@ -57,8 +57,13 @@ import {
   type TrainPipeline,
 } from '../pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../pipeline/options.ts';
-import { createSimCluster, type SimCluster } from './sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig, type DlrmConfig } from './dlrm-rank.ts';
+import { createSimCluster, type SimCluster } from '../runtime/sim/sim-cluster.ts';
+import {
+  batchSpecFor,
+  buildDlrmRank,
+  smallDlrmConfig,
+  type DlrmConfig,
+} from '../models/dlrm-rank.ts';
 import {
   RankCrashedError,
   checkFault,
@@ -163,7 +168,7 @@ export interface SimulateClusterOptions {
   gradScaling?: boolean | GradScaler;
   amp?: boolean;
   executeAllBatches?: boolean;
-  /** The actors' statechart interpreter (default compiled; see `TrainPipelineOptions.interpreter`). */
+  /** The actors' statechart interpreter (default XState's; see `TrainPipelineOptions.interpreter`). */
   interpreter?: TrainPipelineOptions['interpreter'];
   /** Validate batches before they touch a device (default true when a batch spec is known). */
   validate?: boolean;

@@ -114,6 +114,15 @@ describe('import direction (docs/design.md "Architecture")', () => {
     expect(bad, `actors import upward:\n${bad.join('\n')}`).toEqual([]);
   });
 
+  it('production code never imports the harness (src/testing)', () => {
+    const production = ['src', 'machines', 'actors', 'visualizations'];
+    const bad = violations(production, (e) => {
+      const harness = e.file === 'src/testing.ts' || isUnder(e.file, 'src/testing');
+      return !harness && under(e, 'src/testing', 'src/testing.ts');
+    });
+    expect(bad, `production code imports the harness:\n${bad.join('\n')}`).toEqual([]);
+  });
+
   it('src/, machines/ and actors/ never import test/ or bench/', () => {
     const bad = violations(['src', 'machines', 'actors'], (e) => under(e, 'test', 'bench'));
     expect(bad, `shipped code imports test or bench code:\n${bad.join('\n')}`).toEqual([]);

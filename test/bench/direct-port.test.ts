@@ -6,8 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DirectSparseDistPipeline } from '../../bench/direct-port/direct-sparse-dist.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank } from '../../src/testing/dlrm-rank.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
+import { batchSpecFor, buildDlrmRank } from '../../src/models/dlrm-rank.ts';
 import {
   allParams,
   buildCluster,

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes-only.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import { runSim } from '../../bench/lib/sim-run.ts';

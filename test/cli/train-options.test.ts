@@ -29,7 +29,18 @@ describe('sparsepipe train flags', () => {
       json: null,
       trace: null,
       inspect: null,
+      interpreter: 'xstate',
     });
+  });
+
+  it("runs XState's interpreter unless --interpreter compiled opts in", () => {
+    expect((parseTrainArgs([]) as TrainOptions).interpreter).toBe('xstate');
+    expect((parseTrainArgs(['--interpreter', 'compiled']) as TrainOptions).interpreter).toBe(
+      'compiled',
+    );
+    expect(() => parseTrainArgs(['--interpreter', 'fast'])).toThrow(
+      '--interpreter must be one of xstate, compiled, got "fast"',
+    );
   });
 
   it('reads --flag value, --flag=value, switches and an optional value', () => {

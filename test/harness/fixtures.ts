@@ -3,7 +3,7 @@
  * cost model of docs/design.md "Performance targets", P1 (copy 2, dist 5, fwd 3, bwd 4, opt 1 → bound 8 ms).
  */
 import { CostModel, initBackend, parseCostOverrides } from '../../src/runtime/index.ts';
-import type { DlrmConfig } from '../../src/testing/dlrm-rank.ts';
+import type { DlrmConfig } from '../../src/models/dlrm-rank.ts';
 
 export async function useWasm(): Promise<void> {
   await initBackend('wasm');

@@ -11,7 +11,7 @@ import {
   SimulationTimeLimitError,
   type RankContext,
 } from '../../src/testing/simulate-cluster.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/testing/dlrm-rank.ts';
+import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/models/dlrm-rank.ts';
 import { DroppedCollectiveError } from '../../src/testing/faults.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import { TINY_DLRM, stageCostModel, useWasm } from './fixtures.ts';

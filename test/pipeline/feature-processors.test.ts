@@ -6,8 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PositionWeightedModule } from '../../src/modules/feature-processors/position-weighted.ts';
 import { NonPipelinedTrainer, TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank, featureNames } from '../../src/testing/dlrm-rank.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
+import { batchSpecFor, buildDlrmRank, featureNames } from '../../src/models/dlrm-rank.ts';
 import { allParams, localBatches, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
 
 beforeAll(useWasm);

@@ -5,14 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CostModel } from '../../src/runtime/sim/cost-model.ts';
-import { createSimCluster, type SimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster, type SimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import {
   buildDlrmRank,
   batchSpecFor,
   smallDlrmConfig,
   type DlrmConfig,
   type DlrmRank,
-} from '../../src/testing/dlrm-rank.ts';
+} from '../../src/models/dlrm-rank.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import {

@@ -16,7 +16,7 @@ import { SGD } from '../../src/optim/dense-optimizer.ts';
 import { CombinedOptimizer } from '../../src/optim/combined-optimizer.ts';
 import { Linear } from '../../src/modules/dense/mlp.ts';
 import { bceWithLogits } from '../../src/modules/dense/loss.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import { NonPipelinedTrainer, TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
 import { Batch, KeyedJaggedTensor } from '../../src/tensors/index.ts';

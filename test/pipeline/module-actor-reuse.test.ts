@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import { buildShapesOnlyRank, shapesOnlyBatches } from '../../src/testing/shapes-only.ts';
 import { TrainPipelineSparseDist } from '../../src/pipeline/train-pipeline.ts';
 import type { PipelineEvent } from '../../src/protocol/index.ts';

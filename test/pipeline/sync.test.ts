@@ -8,8 +8,8 @@ import {
   TrainPipelineSparseDist,
   type TrainPipeline,
 } from '../../src/pipeline/train-pipeline.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
-import { batchSpecFor, buildDlrmRank } from '../../src/testing/dlrm-rank.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
+import { batchSpecFor, buildDlrmRank } from '../../src/models/dlrm-rank.ts';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
 import { allParams, localBatches, syntheticFor, tinyConfig, useWasm } from './fixtures.ts';
 

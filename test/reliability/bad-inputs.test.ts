@@ -19,9 +19,9 @@ import {
 } from '../../src/pipeline/train-pipeline.ts';
 import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
 import { initBackend } from '../../src/runtime/index.ts';
-import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/testing/dlrm-rank.ts';
+import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/models/dlrm-rank.ts';
 import { paramsDigest } from '../../src/testing/params-digest.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import { BAD_INPUT_CASES, type BadInputCase, type ExpectedError } from './bad-inputs.cases.ts';
 

@@ -10,8 +10,8 @@
 import { merge, type Observable } from 'rxjs';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
 import { CostModel, parseCostOverrides } from '../../src/runtime/index.ts';
-import { createSimCluster } from '../../src/testing/sim-cluster.ts';
-import { buildDlrmRank, batchSpecFor } from '../../src/testing/dlrm-rank.ts';
+import { createSimCluster } from '../../src/runtime/sim/sim-cluster.ts';
+import { buildDlrmRank, batchSpecFor } from '../../src/models/dlrm-rank.ts';
 import { TrainPipelineSparseDist, TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import { syntheticFor, tinyConfig, useWasm } from '../pipeline/fixtures.ts';

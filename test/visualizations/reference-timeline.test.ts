@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ChromeTrace } from '../../src/trace/chrome-trace.ts';
-import { generateReferenceTimelines } from '../../visualizations/timeline/generate-reference.ts';
+import { generateReferenceTimelines } from '../../bench/reference-timelines.ts';
 
 describe('reference timeline script', () => {
   it('runs the sparse-dist reference sim and writes its timeline and Chrome trace', async () => {

@@ -16,7 +16,7 @@ import { CostModel } from '../../runtime/sim/cost-model.ts';
 import { SimScheduler } from '../../runtime/sim/sim-scheduler.ts';
 import { createSimProcessGroups } from '../../runtime/collectives/sim-process-group.ts';
 import { TfjsDevice } from '../../runtime/tfjs-device.ts';
-import { createSimCluster } from '../../testing/sim-cluster.ts';
+import { createSimCluster } from '../../runtime/sim/sim-cluster.ts';
 import { dieHook, faultMessage } from '../fault-injection.ts';
 import { runRankJob, type RankEnv } from '../rank-job.ts';
 import type { LaunchObserver, LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';

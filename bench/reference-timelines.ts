@@ -5,7 +5,7 @@
  * (copy and dist of later batches under the compute of this one) can be seen against
  * TrainPipelineBase and the non-pipelined trainer, plus the Chrome trace of the sparse-dist run.
  *
- * Run: `npx tsx visualizations/timeline/generate-reference.ts [--out DIR]`.
+ * Run: `npx tsx bench/reference-timelines.ts [--out DIR]`.
  *
  * @example
  * const files = await generateReferenceTimelines('visualizations/generated');
@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import type { PipelineKind } from '../../machines/coordinator-types.ts';
-import { CostModel, parseCostOverrides } from '../../src/runtime/index.ts';
-import { simulateCluster } from '../../src/testing/simulate-cluster.ts';
-import { toChromeTrace } from '../../src/trace/chrome-trace.ts';
-import { GENERATED_DIR } from '../charts/generate.ts';
-import { renderTimelineSvg } from './render-timeline-svg.ts';
+import type { PipelineKind } from '../machines/coordinator-types.ts';
+import { CostModel, parseCostOverrides } from '../src/runtime/index.ts';
+import { simulateCluster } from '../src/testing/simulate-cluster.ts';
+import { toChromeTrace } from '../src/trace/chrome-trace.ts';
+import { GENERATED_DIR } from '../visualizations/charts/generate.ts';
+import { renderTimelineSvg } from '../visualizations/timeline/render-timeline-svg.ts';
 
 export const REFERENCE_COST = 'copy=2,dist=5,fwd=3,bwd=4,opt=1';
 

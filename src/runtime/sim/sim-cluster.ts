@@ -6,14 +6,11 @@
  * const cluster = createSimCluster({ worldSize: 4, costModel: new CostModel({ overrides: parseCostOverrides('fwd=3') }) });
  * cluster.devices[2].run('default', { kind: 'forward' }, () => 1);
  */
-import { CostModel } from '../runtime/sim/cost-model.ts';
-import { SimDevice } from '../runtime/sim/sim-device.ts';
-import { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
-import {
-  createSimProcessGroups,
-  type SimProcessGroups,
-} from '../runtime/collectives/sim-process-group.ts';
-import type { HazardMode } from '../runtime/stream-engine.ts';
+import { CostModel } from './cost-model.ts';
+import { SimDevice } from './sim-device.ts';
+import { SimScheduler } from './sim-scheduler.ts';
+import { createSimProcessGroups, type SimProcessGroups } from '../collectives/sim-process-group.ts';
+import type { HazardMode } from '../stream-engine.ts';
 
 export interface SimClusterOptions {
   worldSize: number;
