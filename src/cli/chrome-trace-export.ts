@@ -10,6 +10,7 @@
  */
 import { SPAN_STREAM, STREAM_NAMES, type PipelineEvent, type SpanKind } from '../protocol/index.ts';
 import { importOptional } from './optional-module.ts';
+import { moduleUrl } from '../runtime/module-url.ts';
 
 interface TraceEvent {
   name: string;
@@ -29,7 +30,7 @@ interface TraceEvent {
  * const json = await chromeTraceJson(events);
  */
 export async function chromeTraceJson(events: readonly PipelineEvent[]): Promise<string> {
-  const mod = await importOptional(new URL('../trace/chrome-trace.ts', import.meta.url));
+  const mod = await importOptional(moduleUrl('../trace/chrome-trace.ts', import.meta.url));
   const shared = mod?.toChromeTrace;
   if (typeof shared === 'function') {
     const trace = (shared as (e: readonly PipelineEvent[]) => unknown)(events);

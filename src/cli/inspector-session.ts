@@ -21,6 +21,7 @@ import type { PipelineEvent } from '../protocol/index.ts';
 import { TrainPipeline } from '../pipeline/train-pipeline.ts';
 import { CliError } from './cli-io.ts';
 import { importOptional } from './optional-module.ts';
+import { moduleUrl } from '../runtime/module-url.ts';
 
 export interface InspectorSession {
   /** Where the page is served. */
@@ -46,7 +47,7 @@ interface InspectorModule {
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
-const INSPECTOR_SERVER = new URL('../../visualizations/inspector/server.ts', import.meta.url);
+const INSPECTOR_SERVER = moduleUrl('../../visualizations/inspector/server.ts', import.meta.url);
 
 export async function startInspectorSession(
   port: number,

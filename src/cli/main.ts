@@ -10,14 +10,15 @@ import { pathToFileURL } from 'node:url';
 import { errorLine, processIo, UsageError, CliError, type CliIo } from './cli-io.ts';
 import { faultFromEnv } from './fault-injection.ts';
 import { importOptional } from './optional-module.ts';
+import { moduleUrl } from '../runtime/module-url.ts';
 import { parseTrainArgs } from './train-options.ts';
 import { BENCH_TEXT, TRAIN_USAGE, USAGE } from './usage.ts';
 import { sparsepipeVersion } from './version.ts';
 
 export type { CliIo } from './cli-io.ts';
 
-const CHARTS_MODULE = new URL('../../visualizations/charts/generate.ts', import.meta.url);
-const REPLAY_MODULE = new URL('../../visualizations/inspector/replay.ts', import.meta.url);
+const CHARTS_MODULE = moduleUrl('../../visualizations/charts/generate.ts', import.meta.url);
+const REPLAY_MODULE = moduleUrl('../../visualizations/inspector/replay.ts', import.meta.url);
 
 type SubcommandRunner = (
   argv: readonly string[],

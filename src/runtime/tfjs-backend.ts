@@ -141,3 +141,17 @@ export async function initBackend(choice: BackendChoice = 'wasm'): Promise<strin
   if (choice === 'wasm') installAliasingIdentity();
   return tf.getBackend();
 }
+
+/**
+ * The backend to compute on when the caller chose none: `wasm` (the documented default),
+ * initialised here unless some tfjs backend is already active (set with
+ * {@link initBackend} or `tf.setBackend`, or picked by tfjs at a first tensor). Library
+ * entry points that are async (e.g. `simulateCluster`) call it so a run never falls back
+ * silently to tfjs's slow `cpu` backend and its "install the node backend" banner.
+ *
+ * @example
+ * await ensureBackend(); // 'wasm' in a fresh process; the active backend otherwise
+ */
+export async function ensureBackend(): Promise<string> {
+  return tf.engine().backendName ? tf.getBackend() : initBackend('wasm');
+}

@@ -46,6 +46,7 @@ import type { SimDevice } from '../runtime/sim/sim-device.ts';
 import type { StreamHazard } from '../runtime/sim/hazard-checker.ts';
 import type { HazardMode } from '../runtime/stream-engine.ts';
 import { SyntheticClickLog } from '../data/synthetic.ts';
+import { ensureBackend } from '../runtime/tfjs-backend.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
 import { EventRecorder } from '../trace/event-recorder.ts';
 import type { GradScaler } from '../optim/grad-scaler.ts';
@@ -270,6 +271,7 @@ const DEFAULT_MAX_VIRTUAL_MS = 86_400_000;
 export async function simulateCluster(options: SimulateClusterOptions): Promise<SimulationResult> {
   const { worldSize, batches, globalBatchSize } = options;
   checkOptions(options);
+  await ensureBackend(); // wasm unless the caller activated a backend
   const seed = options.seed ?? 1;
   const faults = options.faults ?? [];
   faults.forEach((f, i) => checkFault(f, worldSize, `faults[${i}]`));

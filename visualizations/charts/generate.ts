@@ -11,13 +11,14 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import { stageMachine } from '../../machines/stage.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { machineGraph } from './machine-graph.ts';
 import { renderMachineSvg } from './render-svg.ts';
+import { packageRoot } from '../../src/runtime/module-url.ts';
 
 /** The machines that get a chart, by chart name (the machine's id). */
 export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
@@ -27,7 +28,7 @@ export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
 };
 
 /** Where the committed charts live. */
-export const GENERATED_DIR = fileURLToPath(new URL('../generated/', import.meta.url));
+export const GENERATED_DIR = join(packageRoot(import.meta.url), 'visualizations/generated');
 
 /**
  * Renders the chart of one machine by name.

@@ -22,6 +22,7 @@ import type { BackendChoice } from '../../runtime/tfjs-backend.ts';
 import { CliError } from '../cli-io.ts';
 import type { RankFault } from '../fault-injection.ts';
 import { importOptional } from '../optional-module.ts';
+import { moduleUrl } from '../../runtime/module-url.ts';
 import type { RankResult } from '../rank-job.ts';
 import { readArrayJson, writeArrayJson } from './array-files.ts';
 import type { LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';
@@ -35,8 +36,8 @@ export interface MpiJob {
   fault?: RankFault | null;
 }
 
-const MPI_MODULE = new URL('../../runtime/collectives/mpi/index.ts', import.meta.url);
-const ENTRY = fileURLToPath(new URL('./mpi-rank-entry.ts', import.meta.url));
+const MPI_MODULE = moduleUrl('../../runtime/collectives/mpi/index.ts', import.meta.url);
+const ENTRY = fileURLToPath(moduleUrl('./mpi-rank-entry.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Longest setTimeout Node accepts: the job is not timed out in practice. */
 const NO_JOB_TIMEOUT_MS = 2 ** 31 - 1;
@@ -80,7 +81,10 @@ export const mpiLauncher: RankLauncher = {
       const run = await mod.runMpiJob({
         worldSize,
         cwd: ROOT,
-        command: [process.execPath, '--import', 'tsx', ENTRY, dir],
+        // Sources need tsx in the rank processes; the compiled package runs on plain Node.
+        command: ENTRY.endsWith('.ts')
+          ? [process.execPath, '--import', 'tsx', ENTRY, dir]
+          : [process.execPath, ENTRY, dir],
         jobTimeoutMs: NO_JOB_TIMEOUT_MS,
       });
       const failed = run.reports.find((r) => (r.payload as { ok?: boolean })?.ok === false);

@@ -13,12 +13,13 @@
  */
 import { CliError } from '../cli-io.ts';
 import { importOptional } from '../optional-module.ts';
+import { moduleUrl } from '../../runtime/module-url.ts';
 import type { RankResult } from '../rank-job.ts';
 import type { ThreadsJob } from './threads-rank-entry.ts';
 import type { LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';
 
-const THREADS_MODULE = new URL('../../runtime/collectives/threads/index.ts', import.meta.url);
-const ENTRY = new URL('./threads-rank-entry.ts', import.meta.url);
+const THREADS_MODULE = moduleUrl('../../runtime/collectives/threads/index.ts', import.meta.url);
+const ENTRY = moduleUrl('./threads-rank-entry.ts', import.meta.url);
 
 type LaunchThreadRanks = (options: {
   worldSize: number;

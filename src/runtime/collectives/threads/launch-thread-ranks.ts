@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { Clock, Rank } from '../../../protocol/index.ts';
+import { isCompiled, moduleUrl } from '../../module-url.ts';
 import { wallClock } from '../../wall-clock.ts';
 import { createMeshPorts } from './mesh-ports.ts';
 import type { RankCommand, RankReport, RankWorkerData, SerializedError } from './rank-control.ts';
@@ -84,7 +85,7 @@ export class ThreadRankFailedError extends Error {
 export const FAILURE_GRACE_MS = 5_000;
 
 const bootstrapUrl = new URL('./thread-rank-bootstrap.mjs', import.meta.url);
-const rankMainUrl = new URL('./thread-rank-main.ts', import.meta.url);
+const rankMainUrl = moduleUrl('./thread-rank-main.ts', import.meta.url);
 
 /**
  * Launch the ranks and wait for their values (see the module doc).
@@ -119,7 +120,10 @@ export function startThreadRanks<D = unknown, R = unknown>(
     throw new RangeError(`launchThreadRanks: failureGraceMs must be ≥ 0 ms, got ${graceMs}`);
   const clock = options.clock ?? wallClock;
   const entry = entryUrl(options.entry);
-  const loader = tsxLoaderUrl();
+  // TypeScript (this package's sources, or a user's .ts entry) needs tsx in the workers;
+  // the compiled package with a JavaScript entry runs on plain Node.
+  const needsTsx = /\.[cm]?ts$/.test(new URL(entry).pathname) || !isCompiled(import.meta.url);
+  const loader = needsTsx ? tsxLoaderUrl() : null;
   const mesh = createMeshPorts(worldSize);
 
   const settlements: (RankSettlement<R> | undefined)[] = new Array(worldSize).fill(undefined);
