@@ -10,8 +10,12 @@
  * page buttons ─ws→ controls.pause() / step() / resume()
  * ```
  *
- * It binds to 127.0.0.1 unless told otherwise and refuses WebSocket upgrades from pages of
- * other origins (so no web site can drive your training through it).
+ * It binds to 127.0.0.1 unless told otherwise, serves only requests whose `Host` names it
+ * and refuses WebSocket upgrades from pages of other origins (so no web site, not even one
+ * whose name was re-pointed at 127.0.0.1, can read or drive your training through it). No
+ * bytes a client sends can stop the server or the run: a client that sends malformed
+ * frames, frames over the size limit, or more messages than the rate limit, or that stops
+ * reading, is closed alone and the reason is logged (client-guard.ts, docs/reliability.md).
  *
  * @example
  * const inspector = await startInspector({
@@ -24,7 +28,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -34,7 +39,14 @@ import { CHART_MACHINES } from '../charts/generate.ts';
 import { machineGraph } from '../charts/machine-graph.ts';
 import { renderMachineSvg } from '../charts/render-svg.ts';
 import { liveTimelineSvg } from './live-timeline.ts';
-import type { ClientMessage, ServerMessage } from './wire.ts';
+import {
+  allowedHosts,
+  CLIENT_LIMITS,
+  hostAllowed,
+  MessageBudget,
+  originAllowed,
+} from './client-guard.ts';
+import type { ClientMessage, ControlAction, ServerMessage } from './wire.ts';
 
 /** What the page's buttons do. */
 export interface InspectorControls {
@@ -62,6 +74,8 @@ export interface InspectorOptions {
   timelineIterations?: number;
   /** Start with the run paused (shown in the page; does not call `controls.pause`). */
   paused?: boolean;
+  /** Where the reasons clients were refused or closed go (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface InspectorHandle {
@@ -119,24 +133,71 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   let timelineDirty = false;
   let timelineSvg = liveTimelineSvg(events, { iterations: options.timelineIterations });
 
-  const server = createServer((req, res) => serveStatic(req, res, pageHtml, pageJs));
-  const wss = new WebSocketServer({ noServer: true });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws' || !sameOrigin(req)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      socket.destroy();
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  // Filled in once the server listens (the port is part of every allowed Host).
+  let hosts = new Set<string>();
+  const server = createServer((req, res) => {
+    if (!hostAllowed(req.headers, hosts)) {
+      log(`inspector: refused ${peer(req.socket)}: foreign Host ${clip(req.headers.host)}`);
+      res.writeHead(403, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end('forbidden: this inspector serves only its own loopback address');
       return;
     }
+    serveStatic(req, res, pageHtml, pageJs);
+  });
+  server.on('clientError', (err, socket) => {
+    log(`inspector: closed ${peer(socket)}: malformed HTTP request (${err.message})`);
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: CLIENT_LIMITS.maxFrameBytes,
+    autoPong: false, // pings are answered below, within the client's message budget
+  });
+  const refuse = (socket: Duplex, status: string, reason: string): void => {
+    log(`inspector: refused ${peer(socket)}: ${reason}`);
+    if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    socket.destroy();
+  };
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy()); // a reset during the handshake ends that socket only
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws')
+      return refuse(socket, '404 Not Found', `upgrade of ${clip(req.url)}`);
+    if (!hostAllowed(req.headers, hosts))
+      return refuse(socket, '403 Forbidden', `foreign Host ${clip(req.headers.host)}`);
+    if (!originAllowed(req.headers, hosts))
+      return refuse(socket, '403 Forbidden', `foreign Origin ${clip(req.headers.origin)}`);
+    if (wss.clients.size >= CLIENT_LIMITS.maxClients)
+      return refuse(
+        socket,
+        '503 Service Unavailable',
+        `${CLIENT_LIMITS.maxClients} clients already`,
+      );
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  const send = (ws: WebSocket, msg: ServerMessage): void => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  const dropped = new WeakSet<WebSocket>();
+  const drop = (ws: WebSocket, reason: string): void => {
+    if (dropped.has(ws)) return; // frames already parsed after the drop are ignored
+    dropped.add(ws);
+    log(`inspector: closed ${clientNames.get(ws) ?? 'a client'}: ${reason}`);
+    ws.terminate();
   };
+  const deliver = (ws: WebSocket, text: string): void => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > CLIENT_LIMITS.maxBufferedBytes) {
+      drop(ws, `it does not read (over ${CLIENT_LIMITS.maxBufferedBytes} bytes queued)`);
+      return;
+    }
+    ws.send(text);
+  };
+  const send = (ws: WebSocket, msg: ServerMessage): void => deliver(ws, JSON.stringify(msg));
   const broadcast = (msg: ServerMessage): void => {
     const text = JSON.stringify(msg);
-    for (const ws of wss.clients) if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    for (const ws of wss.clients) deliver(ws, text);
   };
+  const clientNames = new WeakMap<WebSocket, string>();
   const statusFields = () => ({ paused, done, controls: options.controls !== undefined });
   const status = (): ServerMessage => ({ type: 'status', ...statusFields() });
 
@@ -164,7 +225,19 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
     if (timelineDirty) timelineTimer ??= setTimeout(renderTimeline, TIMELINE_MS);
   };
 
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req: IncomingMessage) => {
+    clientNames.set(ws, `client ${peer(req.socket)}`);
+    // Malformed frames (bad opcode, unmasked, bad UTF-8, over maxPayload, …) end up here:
+    // that client is closed, nothing else is touched.
+    ws.on('error', (e) => drop(ws, `bad WebSocket traffic (${e.message})`));
+    const budget = new MessageBudget(CLIENT_LIMITS.messagesPerSecond, CLIENT_LIMITS.burst, () =>
+      performance.now(),
+    );
+    ws.on('ping', (data) => {
+      if (dropped.has(ws)) return;
+      if (budget.take()) ws.pong(data);
+      else drop(ws, `more than ${CLIENT_LIMITS.messagesPerSecond} messages per second`);
+    });
     flush();
     send(ws, {
       type: 'init',
@@ -174,18 +247,19 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
       timeline: timelineSvg,
       ...statusFields(),
     });
-    ws.on('message', (data) => {
-      let msg: ClientMessage;
-      try {
-        msg = JSON.parse(String(data)) as ClientMessage;
-      } catch {
-        send(ws, { type: 'error', message: 'inspector: a message from the page was not JSON' });
+    ws.on('message', (data, isBinary) => {
+      if (dropped.has(ws)) return;
+      if (!budget.take()) {
+        drop(ws, `more than ${CLIENT_LIMITS.messagesPerSecond} messages per second`);
         return;
       }
-      if (msg.type !== 'control' || !['pause', 'resume', 'step'].includes(msg.action)) {
+      const msg = isBinary ? undefined : parseClientMessage(String(data));
+      if (msg === undefined || typeof msg === 'string') {
         send(ws, {
           type: 'error',
-          message: `inspector: unknown message ${JSON.stringify(msg).slice(0, 80)}`,
+          message: isBinary
+            ? 'inspector: a message from the page was binary, not JSON text'
+            : (msg ?? 'inspector: a message from the page was not JSON'),
         });
         return;
       }
@@ -243,6 +317,7 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
     });
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -285,15 +360,32 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, html: string, js
   }
 }
 
-/** A WebSocket upgrade is accepted from our own page (or a non-browser client). */
-function sameOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
+const ACTIONS: readonly ControlAction[] = ['pause', 'resume', 'step'];
+
+/** A control message, or the error text for anything else (undefined: not JSON). */
+function parseClientMessage(text: string): ClientMessage | string | undefined {
+  let msg: unknown;
   try {
-    return new URL(origin).host === req.headers.host;
+    msg = JSON.parse(text);
   } catch {
-    return false;
+    return undefined;
   }
+  if (typeof msg === 'object' && msg !== null && 'type' in msg && msg.type === 'control') {
+    const action = 'action' in msg ? ACTIONS.find((a) => a === msg.action) : undefined;
+    if (action) return { type: 'control', action };
+  }
+  return `inspector: unknown message ${text.slice(0, 80)}`;
+}
+
+function peer(socket: Duplex | Socket): string {
+  return 'remoteAddress' in socket && socket.remoteAddress
+    ? `${socket.remoteAddress}:${socket.remotePort}`
+    : 'a client';
+}
+
+/** A header value as shown in a log line (quoted, at most 80 characters). */
+function clip(value: string | undefined): string {
+  return value === undefined ? '(none)' : JSON.stringify(value.slice(0, 80));
 }
 
 function escapeHtml(text: string): string {
