@@ -13,6 +13,7 @@ import type {
   DeviceEvent,
   PooledOutput,
   ShardedModuleContract,
+  StreamName,
 } from '../src/protocol/index.ts';
 import type { Batch } from '../src/tensors/index.ts';
 import { deferred, type Deferred } from './deferred.ts';
@@ -33,6 +34,8 @@ export interface ModuleCall {
   computed: Deferred<PooledOutput>;
   /** Gradient of the loss w.r.t. the pooled output, set by the dense step. */
   grad: Float32Array | null;
+  /** Where the lookup and output dist run (a look-ahead lookup's stream; default `default`). */
+  computeStream?: StreamName;
 }
 
 /** What the dense forward (+ tape) of a batch produced. */
@@ -55,6 +58,10 @@ export class BatchContext {
   readonly calls = new Map<string, ModuleCall>();
   forward: Promise<DenseResult> | null = null;
   backward: Promise<void> | null = null;
+  /** Fused / semi-sync: the look-ahead lookup of this batch (started by the previous iteration). */
+  lookAhead: Promise<void> | null = null;
+  /** Recorded on the lookup stream when the look-ahead lookup completed. */
+  lookupEvent: DeviceEvent | null = null;
 
   constructor(
     readonly index: BatchIndex,

@@ -14,7 +14,7 @@
  * await call.ready.promise;
  */
 import { createActor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
-import type { Rank } from '../src/protocol/index.ts';
+import type { ComputeHooks, Rank, StreamName } from '../src/protocol/index.ts';
 import {
   shardedModuleBatchMachine,
   type ModuleBatchInput,
@@ -62,7 +62,8 @@ export class ModuleCallActors {
         }),
         computeAndOutputDist: ({ self }, input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
-          call.module.computeAndOutputDist(call.moduleContext, new OutputDistHook(self)).then(
+          const hooks = new OutputDistHook(self, call.computeStream ?? 'default');
+          call.module.computeAndOutputDist(call.moduleContext, hooks).then(
             (out) => {
               call.computed.resolve(out);
               self.send({ type: 'COMPUTED' });
@@ -154,8 +155,11 @@ export class ModuleCallActors {
 }
 
 /** The compute hooks of one module call: tells its actor when the output dist starts. */
-class OutputDistHook {
-  constructor(private readonly actor: AnyActorRef) {}
+class OutputDistHook implements ComputeHooks {
+  constructor(
+    private readonly actor: AnyActorRef,
+    readonly stream: StreamName,
+  ) {}
 
   onOutputDist(): void {
     this.actor.send({ type: 'OUTPUT_DIST' });

@@ -24,6 +24,7 @@ import type {
   ProcessGroup,
   Rank,
   ShardedModuleContract,
+  StreamName,
 } from '../src/protocol/index.ts';
 import type {
   AwaitBatchOutput,
@@ -43,6 +44,7 @@ import { runDenseStep, type ResolvedCall } from './dense-step.ts';
 import { ModuleCallActors } from './module-call-actors.ts';
 import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
 import { StageRunner } from './stage-runner.ts';
+import { splitOptimizer } from './split-step.ts';
 import { effect } from './effect.ts';
 import type { Interpreter } from './compiled-machine.ts';
 
@@ -90,9 +92,22 @@ export interface RankEngineOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** The statechart interpreter of the stage and module actors (default XState's own). */
   interpreter?: Interpreter;
+  /** Fused / semi-sync: the stream of the look-ahead lookup (default `dataDist`, as TorchRec). */
+  lookupStream?: StreamName;
+  /** Semi-sync: the first batch whose successor is looked up early (default 0). */
+  startBatch?: number;
+  /** Semi-sync: apply batch i−1's dense gradients at step i (TorchRec's `stash_gradients`). */
+  stashGradients?: boolean;
 }
 
-const DEPTH: Record<PipelineKind, number> = { none: 1, base: 2, sparseDist: 3 };
+const DEPTH: Record<PipelineKind, number> = {
+  none: 1,
+  base: 2,
+  sparseDist: 3,
+  fusedSparseDist: 3,
+  semiSync: 3,
+  eval: 3,
+};
 
 export class RankEngine {
   readonly depth: number;
@@ -106,6 +121,10 @@ export class RankEngine {
   private readonly stages: StageRunner;
   private readonly moduleActors: ModuleCallActors;
   private readonly byIndex = new Map<number, BatchContext>();
+  /** The embedding step's decision, for the dense step that follows it. */
+  private stepDivisor: number | null = 1;
+  /** Semi-sync with stashed gradients: batch i−1's synchronized dense gradients. */
+  private stash: Float32Array | null = null;
 
   constructor(private readonly o: RankEngineOptions) {
     this.depth = DEPTH[o.kind];
@@ -166,6 +185,9 @@ export class RankEngine {
       optimizerStep: effect('optimizerStep', (p: StepInput) => this.optimizerStep(p)),
       complete: effect('complete', (p: BatchInput) => this.complete(p)),
       drain: effect('drain', () => this.drain()),
+      embeddingStep: effect('embeddingStep', (p: StepInput) => this.embeddingStep(p)),
+      lookupNext: effect('lookupNext', (p: BatchInput) => this.lookupNext(p)),
+      denseStep: effect('denseStep', (p: StepInput) => this.denseStep(p)),
     };
   }
 
@@ -183,7 +205,7 @@ export class RankEngine {
       }
     }
     // A connect retried after a rejected batch finds batch 0 already distributing.
-    if (this.o.kind === 'sparseDist' && first && !first.distStarted) this.startDist(first);
+    if (this.distAhead && first && !first.distStarted) this.startDist(first);
     while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
   }
 
@@ -235,7 +257,7 @@ export class RankEngine {
   }
 
   private startNextDist(input: BatchInput): void {
-    if (this.o.kind !== 'sparseDist') return;
+    if (!this.distAhead) return;
     const next = this.queue[1];
     if (next && !next.distStarted && input.batch === this.queue[0]?.index) this.startDist(next);
   }
@@ -268,44 +290,155 @@ export class RankEngine {
   }
 
   private async optimizerStep(input: StepInput): Promise<void> {
-    const { optimizer, gradScaler, bus, device } = this.o;
+    const { optimizer, bus, device } = this.o;
     await device.run(
       'default',
       { kind: 'optimizer', label: `optimizer b${input.batch}` },
       async () => {
         bus.emit({ type: 'optimizer.start', batch: input.batch });
         await optimizer.synchronize?.();
-        let skip = false;
-        if (gradScaler?.enabled) {
-          let found = (await optimizer.hasNonFiniteGrads?.()) ?? false;
-          if (this.o.pg && this.o.pg.worldSize > 1) {
-            const any = await this.o.pg.allReduce(Float32Array.of(found ? 1 : 0), 'sum', {
-              label: 'found-inf',
-            });
-            found = any[0] > 0;
-          }
-          const scale = gradScaler.scale;
-          const update = gradScaler.update(found);
-          if (update.skipped) {
-            skip = true;
-            await optimizer.zeroGrad();
-            bus.emit({ type: 'optimizer.skipped', batch: input.batch, scale: update.scale });
-          } else {
-            await optimizer.step(input.scale / scale);
-          }
-        } else {
-          await optimizer.step(input.scale);
-        }
-        if (!skip)
-          bus.emit({
-            type: 'optimizer.step',
-            batch: input.batch,
-            microBatches: input.microBatches,
-          });
+        const divisor = await this.scalerDivisor(input.batch);
+        if (divisor === null) return;
+        await optimizer.step(input.scale / divisor);
+        bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
       },
     );
     // After the op completed (its duration included), like forward.end and backward.end.
     bus.emit({ type: 'optimizer.end', batch: input.batch });
+  }
+
+  /**
+   * The loss scaler's verdict on the accumulated gradients (ranks agree through `pg`): the
+   * divisor to unscale them by, or null when the step is skipped (gradients dropped, scale
+   * lowered). 1 without a scaler.
+   */
+  private async scalerDivisor(batch: number): Promise<number | null> {
+    const { optimizer, gradScaler, bus } = this.o;
+    if (!gradScaler?.enabled) return 1;
+    let found = (await optimizer.hasNonFiniteGrads?.()) ?? false;
+    if (this.o.pg && this.o.pg.worldSize > 1) {
+      const any = await this.o.pg.allReduce(Float32Array.of(found ? 1 : 0), 'sum', {
+        label: 'found-inf',
+      });
+      found = any[0] > 0;
+    }
+    const scale = gradScaler.scale;
+    const update = gradScaler.update(found);
+    if (!update.skipped) return scale;
+    await optimizer.zeroGrad();
+    bus.emit({ type: 'optimizer.skipped', batch, scale: update.scale });
+    return null;
+  }
+
+  // ── look-ahead kinds (fused sparse-dist, semi-sync): the step in two parts ─────────
+
+  /**
+   * The embedding step of batch i: all-reduce the dense gradients, decide on the scaler,
+   * step the fused sparse optimizers (tables and feature processors). Semi-sync: waits
+   * first for batch i+1's early lookup, which must read the tables before this writes them.
+   */
+  private async embeddingStep(input: StepInput): Promise<void> {
+    const { optimizer, bus, device } = this.o;
+    const next = this.byIndex.get(input.batch + 1);
+    if (next?.lookAhead) {
+      await next.lookAhead.catch(() => undefined);
+      if (next.lookupEvent) device.wait('default', next.lookupEvent);
+    }
+    await device.run(
+      'default',
+      { kind: 'other', label: `embedding step b${input.batch}` },
+      async () => {
+        bus.emit({ type: 'optimizer.start', batch: input.batch });
+        // Every collective of the step runs here, before the look-ahead's output dist.
+        await optimizer.synchronize?.();
+        this.stepDivisor = await this.scalerDivisor(input.batch);
+        if (this.stepDivisor === null) return;
+        for (const part of splitOptimizer(optimizer).sparse)
+          await part.step(input.scale / this.stepDivisor);
+      },
+    );
+  }
+
+  /** The dense optimizer step of batch i (overlaps batch i+1's look-ahead lookup). */
+  private async denseStep(input: StepInput): Promise<void> {
+    const { optimizer, bus, device } = this.o;
+    await device.run('default', { kind: 'optimizer', label: `optimizer b${input.batch}` }, () => {
+      const divisor = this.stepDivisor;
+      if (divisor === null) return;
+      const dense = splitOptimizer(optimizer).dense;
+      const stashed = this.stashing(input.batch) ? this.swapStash(dense) : 'none';
+      bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
+      // TorchRec skips the dense step at startBatch: nothing was stashed yet.
+      if (stashed === 'empty') return dense?.zeroGrad();
+      return dense?.step(input.scale / divisor);
+    });
+    bus.emit({ type: 'optimizer.end', batch: input.batch });
+  }
+
+  private stashing(batch: number): boolean {
+    return (
+      this.o.kind === 'semiSync' &&
+      this.o.stashGradients === true &&
+      batch >= (this.o.startBatch ?? 0)
+    );
+  }
+
+  /** Keep this batch's dense gradients and load the previous batch's (`'empty'`: none yet). */
+  private swapStash(dense: PipelineOptimizer | undefined): 'swapped' | 'empty' {
+    if (!hasFlatGradients(dense))
+      throw new TypeError(
+        'stashGradients needs a dense optimizer with flattenGradients() / loadFlatGradients() (SGD, Adagrad)',
+      );
+    const current = dense.flattenGradients();
+    const previous = this.stash;
+    this.stash = current;
+    if (!previous) return 'empty';
+    dense.loadFlatGradients(previous);
+    return 'swapped';
+  }
+
+  /**
+   * Start batch i+1's lookup and output dist on the lookup stream (does not wait for it).
+   * Fused: after batch i's embedding step, so the lookup sees the updated tables (and
+   * processors). Semi-sync: right after batch i's forward was issued, so it sees the tables
+   * as of step i−1 (it waits only for what preceded forward i on `default`).
+   */
+  private lookupNext(input: BatchInput): void {
+    const next = this.byIndex.get(input.batch + 1);
+    if (!next || next.lookAhead || !this.plan || this.plan.pipelined.length === 0) return;
+    if (!next.distStarted) this.startDist(next);
+    const stream = this.o.lookupStream ?? 'dataDist';
+    const early = this.o.kind === 'semiSync' && input.batch >= (this.o.startBatch ?? 0);
+    const tables = early ? this.lastForwardEvent : this.o.device.record('default');
+    next.lookAhead = this.lookUp(next, stream, tables);
+    next.lookAhead.catch(() => undefined);
+  }
+
+  private async lookUp(ctx: BatchContext, stream: StreamName, tables: DeviceEvent | null) {
+    await ctx.distDone.promise;
+    const { device, bus } = this.o;
+    if (tables && stream !== 'default') device.wait(stream, tables);
+    bus.emit({ type: 'lookup.start', batch: ctx.index, stream });
+    const calls = [...ctx.calls.values()];
+    for (const call of calls) {
+      call.computeStream = stream;
+      if (call.actor?.getSnapshot().value === 'ready') ModuleCallActors.send(call, 'COMPUTE');
+    }
+    await Promise.all(calls.map((c) => c.computed.promise));
+    ctx.lookupEvent = device.record(stream);
+    bus.emit({ type: 'lookup.end', batch: ctx.index, stream });
+  }
+
+  /** Semi-sync with stashed gradients: the last batch's dense gradients, applied when the data ends. */
+  private async flushStash(): Promise<void> {
+    const dense = splitOptimizer(this.o.optimizer).dense;
+    const previous = this.stash;
+    if (!previous || !hasFlatGradients(dense)) return;
+    this.stash = null;
+    await this.o.device.run('default', { kind: 'optimizer', label: 'optimizer (stash)' }, () => {
+      dense.loadFlatGradients(previous);
+      return dense.step(1 / (this.stepDivisor ?? 1));
+    });
   }
 
   /** Eval: waits for the forward's output (the module actors are done once computed). */
@@ -327,12 +460,18 @@ export class RankEngine {
 
   private async drain(): Promise<void> {
     this.o.bus.emit({ type: 'pipeline.drain' });
+    if (this.stash) await this.flushStash();
     // The drained dataloader stays the current one: passing it again answers "done" (as an
     // exhausted iterator does); a different dataloader object starts a new pass.
     await this.source?.close();
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────
+
+  /** Kinds that start batch i+1's input dist during iteration i (depth 3). */
+  private get distAhead(): boolean {
+    return this.depth === 3;
+  }
 
   private head(batch: number): BatchContext {
     const ctx = this.queue[0];
@@ -406,6 +545,10 @@ export class RankEngine {
   private async distribute(ctx: BatchContext, gate: DeviceEvent | null): Promise<void> {
     const device = this.o.device;
     const batch = ctx.copiedBatch ?? (await ctx.onDevice);
+    // A look-ahead output dist shares the input-dist channel: every rank calls it before
+    // the next input dist (collectives of a channel must come in the same order everywhere).
+    const lookAhead = this.byIndex.get(ctx.index - 1)?.lookAhead;
+    if (lookAhead) await lookAhead.catch(() => undefined);
     if (ctx.copyEvent) device.wait('dataDist', ctx.copyEvent);
     if (gate) device.wait('dataDist', gate);
     const pipelined = this.plan?.pipelined ?? [];
@@ -436,6 +579,9 @@ export class RankEngine {
       // Module computes are on the default stream too: wait for them on the host before
       // issuing the dense op, so the op never sits in the stream ahead of them.
       const outputs = await Promise.all(calls.map((c) => c.computed.promise));
+      // A look-ahead lookup ran on its own stream: the dense op waits for it.
+      if (ctx.lookupEvent && ctx.lookupEvent.stream !== 'default')
+        this.o.device.wait('default', ctx.lookupEvent);
       const resolved: ResolvedCall[] = calls.map((call, j) => new ComputedCall(call, outputs[j]));
       if (ctx.copyEvent) this.o.device.wait('default', ctx.copyEvent);
       const scale = training ? lossScaleFor(this.o.gradAccum) * (this.o.gradScaler?.scale ?? 1) : 1;
@@ -488,6 +634,19 @@ class ComputedCall implements ResolvedCall {
   setGrad(grad: Float32Array): void {
     this.call.grad = grad;
   }
+}
+
+interface FlatGradients {
+  flattenGradients(): Float32Array;
+  loadFlatGradients(flat: Float32Array): void;
+  step(scale: number): void | Promise<void>;
+}
+
+function hasFlatGradients(o: unknown): o is FlatGradients {
+  return (
+    typeof (o as Partial<FlatGradients> | undefined)?.flattenGradients === 'function' &&
+    typeof (o as Partial<FlatGradients>).loadFlatGradients === 'function'
+  );
 }
 
 function callIndexOf(key: string): number {

@@ -7,7 +7,8 @@ import type { BatchIndex, Rank } from '../src/protocol/index.ts';
 import type { GradAccumSchedule } from './accumulation-schedule.ts';
 import type { EffectDone, EffectError } from './not-provided.ts';
 
-export type PipelineKind = 'none' | 'base' | 'sparseDist';
+/** The pipeline kinds; each is a configuration of the coordinator (machines/pipeline-kinds.ts). */
+export type PipelineKind = 'none' | 'base' | 'sparseDist' | 'fusedSparseDist' | 'semiSync' | 'eval';
 
 export interface CoordinatorInput {
   rank: Rank;
@@ -16,6 +17,8 @@ export interface CoordinatorInput {
   gradAccumSchedule: GradAccumSchedule;
   /** Counters restored from a checkpoint (see `PipelineState`). */
   resume?: PipelineCounters;
+  /** Semi-sync: the first batch whose successor is looked up before its backward (default 0). */
+  startBatch?: number;
 }
 
 /** The coordinator's counters: what a checkpoint must hold to resume mid-accumulation-window. */
@@ -71,7 +74,10 @@ export type CoordinatorEffect =
   | 'backward'
   | 'optimizerStep'
   | 'complete'
-  | 'drain';
+  | 'drain'
+  | 'embeddingStep'
+  | 'lookupNext'
+  | 'denseStep';
 
 export const COORDINATOR_EFFECTS: readonly CoordinatorEffect[] = [
   'connect',
@@ -92,6 +98,8 @@ export type CoordinatorEvent =
   | { type: 'RESUME' }
   | { type: 'STEP' }
   | { type: 'RESET' }
+  | { type: 'DETACH' }
+  | { type: 'ATTACH' }
   | EffectDone<'awaitBatch', AwaitBatchOutput>
   | EffectDone<'complete', unknown>
   | EffectDone<Exclude<CoordinatorEffect, 'awaitBatch' | 'complete'>>

@@ -33,7 +33,7 @@ export function medianSecondHalf(values: ArrayLike<number>): number | null {
 /** Busy fraction per stream. */
 export type StreamBusy = Record<StreamName, number>;
 
-const STREAMS: readonly StreamName[] = ['memcpy', 'dataDist', 'default'];
+const STREAMS: readonly StreamName[] = ['memcpy', 'dataDist', 'default', 'embLookup'];
 
 /**
  * Fraction of the time from the first span start to the last span end during which each
@@ -51,7 +51,7 @@ export function streamBusyFraction(events: readonly PipelineEvent[]): StreamBusy
     if (!list) byRank.set(e.rank, (list = []));
     list.push(e);
   }
-  const total: StreamBusy = { memcpy: 0, dataDist: 0, default: 0 };
+  const total: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0 };
   if (byRank.size === 0) return total;
   for (const list of byRank.values()) {
     const one = rankBusy(list);
@@ -66,6 +66,7 @@ function rankBusy(events: readonly PipelineEvent[]): StreamBusy {
     memcpy: [],
     dataDist: [],
     default: [],
+    embLookup: [],
   };
   let first = Infinity;
   let last = -Infinity;
@@ -82,12 +83,12 @@ function rankBusy(events: readonly PipelineEvent[]): StreamBusy {
       const start = open.get(key);
       if (start === undefined) continue;
       open.delete(key);
-      intervals[SPAN_STREAM[kind]].push([start, e.t]);
+      intervals[spanStream(e, kind)].push([start, e.t]);
       last = Math.max(last, e.t);
     }
   }
   const span = last - first;
-  const out: StreamBusy = { memcpy: 0, dataDist: 0, default: 0 };
+  const out: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0 };
   if (!(span > 0)) return out;
   for (const s of STREAMS) out[s] = unionLength(intervals[s]) / span;
   return out;
@@ -107,4 +108,9 @@ function unionLength(intervals: Array<[number, number]>): number {
   }
   if (curEnd > curStart) total += curEnd - curStart;
   return total;
+}
+
+/** The stream a span ran on: its own `stream` field (lookups), else its kind's stream. */
+function spanStream(e: PipelineEvent, kind: SpanKind): StreamName {
+  return e.type === 'lookup.end' ? e.stream : SPAN_STREAM[kind];
 }

@@ -62,3 +62,26 @@ export interface TrainPipelineOptions {
   /** A name for events and charts (default: the pipeline kind). */
   name?: string;
 }
+
+/** TorchRec's `emb_lookup_stream`: where the fused / semi-sync look-ahead lookup runs. */
+export type EmbLookupStream = 'data-dist' | 'new' | 'current';
+
+export const EMB_LOOKUP_STREAMS: readonly EmbLookupStream[] = ['data-dist', 'new', 'current'];
+
+/** Options of {@link TrainPipelineFusedSparseDist} (src/pipeline/look-ahead-pipelines.ts). */
+export interface FusedSparseDistOptions extends TrainPipelineOptions {
+  /**
+   * The look-ahead lookup's stream: `'data-dist'` (default, TorchRec's: shares the input-dist
+   * stream), `'new'` (its own `embLookup` stream) or `'current'` (the compute stream: no
+   * overlap, the schedule of sparse-dist).
+   */
+  embLookupStream?: EmbLookupStream;
+}
+
+/** Options of {@link TrainPipelineSemiSync}. */
+export interface SemiSyncOptions extends FusedSparseDistOptions {
+  /** The first batch trained semi-synchronously (TorchRec's `start_batch`; default 900 there, 0 here). */
+  startBatch?: number;
+  /** Apply batch i−1's dense gradients at step i (TorchRec's `stash_gradients`; default false). */
+  stashGradients?: boolean;
+}

@@ -13,7 +13,8 @@
  */
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
-import { coordinatorMachine } from '../../machines/coordinator.ts';
+import type { coordinatorMachine } from '../../machines/coordinator.ts';
+import { coordinatorMachineFor, isDetached } from '../../machines/pipeline-kinds.ts';
 import { GRAD_ACCUM_SCHEDULES } from '../../machines/accumulation-schedule.ts';
 import type { PipelineKind, ProgressResult } from '../../machines/coordinator-types.ts';
 import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
@@ -24,7 +25,9 @@ import { EventBus } from '../trace/event-bus.ts';
 import { GradScaler } from '../optim/grad-scaler.ts';
 import { Batch, validateBatch } from '../tensors/index.ts';
 import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
-import type { PipelineState, TrainPipelineOptions } from './options.ts';
+import type { Model } from '../modules/module.ts';
+import type { StreamName } from '../protocol/index.ts';
+import type { PipelineState, SemiSyncOptions, TrainPipelineOptions } from './options.ts';
 import { planModules } from './module-plan.ts';
 
 export type { IterationOutput } from '../../actors/rank-engine.ts';
@@ -67,6 +70,7 @@ export abstract class TrainPipeline {
   protected constructor(
     readonly kind: PipelineKind,
     readonly options: TrainPipelineOptions,
+    lookAhead: { lookupStream?: StreamName; startBatch?: number; stashGradients?: boolean } = {},
   ) {
     const { device } = options;
     const gradAccum = options.gradAccum ?? 1;
@@ -112,8 +116,11 @@ export abstract class TrainPipeline {
       },
       inspect: options.inspect,
       interpreter: options.interpreter,
+      ...lookAhead,
     });
-    const live = coordinatorMachine.provide({ actions: this.engine.effectImplementations() });
+    const live = coordinatorMachineFor(kind).provide({
+      actions: this.engine.effectImplementations(),
+    });
     this.coordinator = createActor(liveLogic(live, options), {
       input: {
         rank: device.rank,
@@ -121,6 +128,7 @@ export abstract class TrainPipeline {
         gradAccum,
         gradAccumSchedule: schedule,
         resume: options.resumeState,
+        startBatch: lookAhead.startBatch,
       },
       clock: device.clock,
       inspect: options.inspect,
@@ -149,11 +157,14 @@ export abstract class TrainPipeline {
       const model = this.options.model;
       const previous = lastUser.get(model);
       lastUser.set(model, this);
+      // progress() attaches a detached pipeline again (the coordinator leaves `detached`).
+      if (this.detached) this.bus.emit({ type: 'pipeline.attach', batchesInFlight: this.inFlight });
       const seq = this.coordinator.getSnapshot().context.resultSeq;
       const answer = this.nextAnswer(seq);
       this.coordinator.send({
         type: 'PROGRESS',
-        training: model.training,
+        // The eval pipeline never trains, whatever the model's mode.
+        training: this.kind !== 'eval' && model.training,
         syncRequired: previous !== undefined && previous !== this,
         newSource,
       });
@@ -221,6 +232,61 @@ export abstract class TrainPipeline {
   /** While paused, let exactly one more iteration run. */
   step(): void {
     this.coordinator.send({ type: 'STEP' });
+  }
+
+  /**
+   * TorchRec's `detach()`: give the model back for use outside this pipeline (directly, or
+   * by another pipeline) between `progress` calls. Batches in flight are kept (fetched,
+   * copied, distributed — and, for the look-ahead kinds, looked up), so a later `progress`
+   * (which attaches again) or {@link TrainPipeline.attach} continues with the next batch:
+   * no batch is lost or repeated. sparsepipe never rewrites the model's forwards in place
+   * (the pipeline installs a forward scope for each forward), so the model returned is the
+   * original one. The coordinator shows it in its `detached` state.
+   *
+   * @example
+   * const model = pipeline.detach(); // … evaluate it through an EvalPipelineSparseDist …
+   * pipeline.attach();               // or just call progress() again
+   */
+  detach(): Model<Batch> {
+    if (this.running.value) throw new Error('detach() while progress() is running: await it first');
+    const s = this.coordinator.getSnapshot();
+    if (!isDetached(s)) {
+      if (!(s.matches('idle') || s.matches('ready') || s.matches('exhausted')))
+        throw new Error(
+          `detach() needs the pipeline between iterations; its coordinator is in ${JSON.stringify(s.value)}`,
+        );
+      this.coordinator.send({ type: 'DETACH' });
+      this.bus.emit({ type: 'pipeline.detach', batchesInFlight: this.inFlight });
+    }
+    return this.options.model;
+  }
+
+  /**
+   * TorchRec's `attach(model?)`: take the model back after {@link TrainPipeline.detach}.
+   * `model` may only be the pipeline's own model: its optimizer, module plan and in-flight
+   * batches belong to it (build a new pipeline for another model).
+   *
+   * @example
+   * pipeline.attach(pipeline.detach());
+   */
+  attach(model?: Model<Batch>): void {
+    if (model !== undefined && model !== this.options.model)
+      throw new Error(
+        "attach(model): this pipeline's optimizer, module plan and in-flight batches belong to the model it was built with; pass that model (or none), or build a new pipeline for the other model",
+      );
+    if (!this.detached) return;
+    this.coordinator.send({ type: 'ATTACH' });
+    this.bus.emit({ type: 'pipeline.attach', batchesInFlight: this.inFlight });
+  }
+
+  /** True between {@link TrainPipeline.detach} and the next attach. */
+  get detached(): boolean {
+    return isDetached(this.coordinator.getSnapshot());
+  }
+
+  /** Batches fetched but not yet trained (kept across detach / attach). */
+  private get inFlight(): number {
+    return this.engine.batchesFetched - this.nextBatch;
   }
 
   /** Batches trained or evaluated so far. */

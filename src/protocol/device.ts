@@ -28,6 +28,7 @@ export interface OpCost {
     | 'optimizer'
     | 'outputDist'
     | 'collective'
+    | 'lookup'
     | 'other';
   /** Bytes moved (copies, collectives). */
   bytes?: number;

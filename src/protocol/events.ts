@@ -21,7 +21,7 @@ interface EventBase {
 }
 
 /** Names of the span kinds; each has a `.start` and `.end` event. */
-export const SPAN_KINDS = ['copy', 'dist', 'forward', 'backward', 'optimizer'] as const;
+export const SPAN_KINDS = ['copy', 'dist', 'forward', 'backward', 'optimizer', 'lookup'] as const;
 export type SpanKind = (typeof SPAN_KINDS)[number];
 
 /** The stream each span kind runs on (used by the trace and timeline). */
@@ -33,6 +33,8 @@ export const SPAN_STREAM: Record<SpanKind | 'distSplits' | 'distData', StreamNam
   forward: 'default',
   backward: 'default',
   optimizer: 'default',
+  // The usual stream of a look-ahead lookup; its events name the stream it ran on.
+  lookup: 'embLookup',
 };
 
 export type SpanEvent =
@@ -41,7 +43,9 @@ export type SpanEvent =
   | (EventBase & { type: 'dist.splits'; batch: BatchIndex; module?: string })
   | (EventBase & { type: 'forward.start' | 'forward.end'; batch: BatchIndex })
   | (EventBase & { type: 'backward.start' | 'backward.end'; batch: BatchIndex })
-  | (EventBase & { type: 'optimizer.start' | 'optimizer.end'; batch: BatchIndex });
+  | (EventBase & { type: 'optimizer.start' | 'optimizer.end'; batch: BatchIndex })
+  /** A look-ahead embedding lookup + output dist (fused sparse-dist, semi-sync) on `stream`. */
+  | (EventBase & { type: 'lookup.start' | 'lookup.end'; batch: BatchIndex; stream: StreamName });
 
 export type PointEvent =
   | (EventBase & { type: 'batch.fetched'; batch: BatchIndex })
@@ -53,6 +57,7 @@ export type PointEvent =
   | (EventBase & { type: 'pipeline.drain'; batch?: BatchIndex })
   | (EventBase & { type: 'pipeline.exhausted'; batchesTrained: number })
   | (EventBase & { type: 'pipeline.failed'; error: string; batch?: BatchIndex })
+  | (EventBase & { type: 'pipeline.detach' | 'pipeline.attach'; batchesInFlight: number })
   | (EventBase & { type: 'module.notPipelined'; module: string; reason: string })
   | (EventBase & { type: 'actor.state'; actor: string; from: string; to: string });
 

@@ -11,7 +11,10 @@ export type Rank = number;
 /** 0-based index of a batch in the order the dataloader yielded it (across iterators). */
 export type BatchIndex = number;
 
-/** The three streams of a pipelined device (TorchRec: memcpy stream, data_dist stream, default stream). */
-export type StreamName = 'memcpy' | 'dataDist' | 'default';
+/**
+ * The streams of a pipelined device (TorchRec: memcpy stream, data_dist stream, default
+ * stream, and the fused / semi-sync pipelines' own embedding-lookup stream).
+ */
+export type StreamName = 'memcpy' | 'dataDist' | 'default' | 'embLookup';
 
-export const STREAM_NAMES: readonly StreamName[] = ['memcpy', 'dataDist', 'default'];
+export const STREAM_NAMES: readonly StreamName[] = ['memcpy', 'dataDist', 'default', 'embLookup'];

@@ -23,7 +23,7 @@
  * await data.wait();
  * const pooled = await ebc.computeAndOutputDist(ctx); // [B_local, sum of dims]
  */
-import type { BatchIndex } from './ids.ts';
+import type { BatchIndex, StreamName } from './ids.ts';
 
 /** A result that is being produced; `wait()` resolves when it is ready (TorchRec `Awaitable`). */
 export interface Awaitable<T> {
@@ -43,6 +43,12 @@ export interface PooledOutput {
 export interface ComputeHooks {
   /** Called when the local lookup is done and the output dist is issued. */
   onOutputDist?(): void;
+  /**
+   * The stream the lookup and the output dist run on (default `'default'`). The fused and
+   * semi-synchronous pipelines look batch i+1 up on the `embLookup` (or `dataDist`) stream
+   * while batch i finishes on `default`.
+   */
+  readonly stream?: StreamName;
 }
 
 export interface ShardedModuleContract<In = unknown, Ctx = unknown> {

@@ -220,23 +220,27 @@ export class ShapesOnlyEmbeddingCollection
     const { device, pg, rank } = this.env;
     const label = `${this.name} b${ctx.batch}`;
     const flops = 2 * (ctx.received ?? 0) * this.dim;
-    await device.run(
-      'default',
-      { kind: 'other', flops, label: `${label} lookup` },
-      () => undefined,
-      { after: [ctx.dataDone] },
-    );
+    const stream = hooks?.stream ?? 'default';
+    await device.run(stream, { kind: 'lookup', flops, label: `${label} lookup` }, () => undefined, {
+      after: [ctx.dataDone],
+    });
     hooks?.onOutputDist?.();
     const B = ctx.input.stride;
     const sendCounts = scaled(ctx.batchSizes, this.ownedBy[rank] * this.dim);
     const recvCounts = scaled(this.ownedBy, B * this.dim);
     const values = await device.run(
-      'default',
+      stream,
       { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` },
       () =>
-        pg.allToAllV(this.zeros(sumInts(sendCounts)), sendCounts, recvCounts, {
-          label: `${label} output dist`,
-        }),
+        // A look-ahead lookup (off `default`) uses the input-dist channel, as the real collection does.
+        (stream === 'default' ? pg : (this.env.distPg ?? pg)).allToAllV(
+          this.zeros(sumInts(sendCounts)),
+          sendCounts,
+          recvCounts,
+          {
+            label: `${label} output dist`,
+          },
+        ),
     );
     return { keys: this.features, lengthPerKey: this.widths, batchSize: B, values };
   }

@@ -50,14 +50,9 @@ import { ensureBackend } from '../runtime/tfjs-backend.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
 import { EventRecorder } from '../trace/event-recorder.ts';
 import type { GradScaler } from '../optim/grad-scaler.ts';
-import {
-  NonPipelinedTrainer,
-  TrainPipelineBase,
-  TrainPipelineSparseDist,
-  type IterationOutput,
-  type TrainPipeline,
-} from '../pipeline/train-pipeline.ts';
-import type { TrainPipelineOptions } from '../pipeline/options.ts';
+import type { IterationOutput, TrainPipeline } from '../pipeline/train-pipeline.ts';
+import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
+import type { SemiSyncOptions, TrainPipelineOptions } from '../pipeline/options.ts';
 import { createSimCluster, type SimCluster } from '../runtime/sim/sim-cluster.ts';
 import {
   batchSpecFor,
@@ -164,6 +159,8 @@ export interface SimulateClusterOptions {
   data?: (ctx: RankDataContext) => DataloaderInput<unknown>;
   /** Default `sparseDist`. */
   pipeline?: PipelineKind;
+  /** Fused / semi-sync options (`embLookupStream`, `startBatch`, `stashGradients`). */
+  lookAhead?: Pick<SemiSyncOptions, 'embLookupStream' | 'startBatch' | 'stashGradients'>;
   gradAccum?: number;
   gradAccumSchedule?: GradAccumSchedule;
   gradScaling?: boolean | GradScaler;
@@ -299,11 +296,6 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
   applyRankDelays(cluster, faults, fired);
 
   const config = options.model ? undefined : smallDlrmConfig({ seed, ...options.dlrm });
-  const Pipeline = {
-    sparseDist: TrainPipelineSparseDist,
-    base: TrainPipelineBase,
-    none: NonPipelinedTrainer,
-  }[options.pipeline ?? 'sparseDist'];
   const recorder = new EventRecorder();
   const localBatchSize = globalBatchSize / worldSize;
 
@@ -316,7 +308,8 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
           const r = buildDlrmRank({ pg, distPg, device, config: config! });
           return { model: r.model, optimizer: r.optimizer, batchSpec: batchSpecFor(config!) };
         })();
-    const pipeline = new Pipeline({
+    const pipeline = createPipeline(options.pipeline ?? 'sparseDist', {
+      ...options.lookAhead,
       model: built.model,
       optimizer: built.optimizer,
       device,

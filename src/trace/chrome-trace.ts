@@ -45,6 +45,7 @@ export const TRACE_THREADS: Readonly<Record<'host' | StreamName, number>> = {
   memcpy: 1,
   dataDist: 2,
   default: 3,
+  embLookup: 4,
 };
 
 type SpanName =
@@ -54,7 +55,8 @@ type SpanName =
   | 'dist'
   | 'forward'
   | 'backward'
-  | 'optimizer';
+  | 'optimizer'
+  | 'lookup';
 
 const SIMPLE_SPANS: Record<string, { name: SpanName; stream: StreamName; edge: 'B' | 'E' }> = {
   'copy.start': { name: 'copy', stream: 'memcpy', edge: 'B' },
@@ -65,6 +67,9 @@ const SIMPLE_SPANS: Record<string, { name: SpanName; stream: StreamName; edge: '
   'backward.end': { name: 'backward', stream: 'default', edge: 'E' },
   'optimizer.start': { name: 'optimizer', stream: 'default', edge: 'B' },
   'optimizer.end': { name: 'optimizer', stream: 'default', edge: 'E' },
+  // The stream here is a default: a lookup's events name the stream it ran on.
+  'lookup.start': { name: 'lookup', stream: 'embLookup', edge: 'B' },
+  'lookup.end': { name: 'lookup', stream: 'embLookup', edge: 'E' },
 };
 
 interface OpenSpan {
@@ -155,7 +160,8 @@ export function toChromeTrace(events: readonly PipelineEvent[]): ChromeTrace {
     const simple = SIMPLE_SPANS[e.type];
     if (simple && e.batch !== undefined) {
       const key = `${e.rank}|${simple.name}|${e.batch}`;
-      if (simple.edge === 'B') beginSpan(e, simple.name, simple.stream, key);
+      const stream = e.type === 'lookup.start' ? e.stream : simple.stream;
+      if (simple.edge === 'B') beginSpan(e, simple.name, stream, key);
       else if (!endSpan(e, key)) instant(e);
       continue;
     }

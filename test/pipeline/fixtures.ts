@@ -6,7 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CostModel } from '../../src/runtime/sim/cost-model.ts';
 import { createSimCluster, type SimCluster } from '../../src/runtime/sim/sim-cluster.ts';
+import { PositionWeightedModule } from '../../src/modules/feature-processors/position-weighted.ts';
 import {
+  featureNames,
   buildDlrmRank,
   batchSpecFor,
   smallDlrmConfig,
@@ -15,13 +17,9 @@ import {
 } from '../../src/models/dlrm-rank.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { Batch } from '../../src/tensors/index.ts';
-import {
-  NonPipelinedTrainer,
-  TrainPipelineBase,
-  TrainPipelineSparseDist,
-  type TrainPipeline,
-} from '../../src/pipeline/train-pipeline.ts';
-import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
+import type { TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import { createPipeline } from '../../src/pipeline/look-ahead-pipelines.ts';
+import type { SemiSyncOptions } from '../../src/pipeline/options.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
 
 export async function useWasm(): Promise<void> {
@@ -79,7 +77,9 @@ export function buildCluster(
   kind: PipelineKind,
   worldSize: number,
   config: DlrmConfig,
-  extra: Partial<TrainPipelineOptions> & { costModel?: CostModel; timeoutMs?: number } = {},
+  extra: Partial<SemiSyncOptions> & { costModel?: CostModel; timeoutMs?: number } = {},
+  /** Position-weighted feature processors on every feature (fresh per rank). */
+  processors = false,
 ): { cluster: SimCluster; ranks: RankSetup[] } {
   const { costModel, timeoutMs, ...pipelineExtra } = extra;
   const cluster = createSimCluster({ worldSize, costModel, timeoutMs });
@@ -89,8 +89,9 @@ export function buildCluster(
       distPg: cluster.distPgs[rank],
       device: cluster.devices[rank],
       config,
+      featureProcessors: processors ? processorsFor(config) : undefined,
     });
-    const options: TrainPipelineOptions = {
+    const options: SemiSyncOptions = {
       model: r.model,
       optimizer: r.optimizer,
       device: cluster.devices[rank],
@@ -98,13 +99,7 @@ export function buildCluster(
       batchSpec: batchSpecFor(config),
       ...pipelineExtra,
     };
-    const Pipeline =
-      kind === 'sparseDist'
-        ? TrainPipelineSparseDist
-        : kind === 'base'
-          ? TrainPipelineBase
-          : NonPipelinedTrainer;
-    return { ...r, pipeline: new Pipeline(options) };
+    return { ...r, pipeline: createPipeline(kind, options) };
   });
   return { cluster, ranks };
 }
@@ -153,4 +148,11 @@ export function maxRelDiff(
     }
   }
   return worst;
+}
+
+/** Position-weighted processors on every feature of `config`. */
+export function processorsFor(config: DlrmConfig): Record<string, PositionWeightedModule> {
+  return Object.fromEntries(
+    featureNames(config).map((f) => [f, new PositionWeightedModule({ maxLength: 8 })]),
+  );
 }

@@ -11,12 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriteoTsvReader } from '../../src/data/criteo-tsv.ts';
 import { SyntheticClickLog } from '../../src/data/synthetic.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
-import {
-  NonPipelinedTrainer,
-  TrainPipelineBase,
-  TrainPipelineSparseDist,
-  type TrainPipeline,
-} from '../../src/pipeline/train-pipeline.ts';
+import type { TrainPipeline } from '../../src/pipeline/train-pipeline.ts';
+import { PIPELINE_CLASSES } from '../../src/pipeline/look-ahead-pipelines.ts';
 import type { TrainPipelineOptions } from '../../src/pipeline/options.ts';
 import { initBackend } from '../../src/runtime/index.ts';
 import { batchSpecFor, buildDlrmRank, smallDlrmConfig } from '../../src/models/dlrm-rank.ts';
@@ -56,11 +52,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PIPELINES = {
-  sparseDist: TrainPipelineSparseDist,
-  base: TrainPipelineBase,
-  none: NonPipelinedTrainer,
-};
+const PIPELINES = PIPELINE_CLASSES;
 
 function setup(kind: PipelineKind = 'sparseDist') {
   const cluster = createSimCluster({ worldSize: 1 });

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
-import { coordinatorMachine } from '../../machines/coordinator.ts';
+import { coordinatorMachineFor } from '../../machines/pipeline-kinds.ts';
 import { stageMachine } from '../../machines/stage.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { machineGraph } from './machine-graph.ts';
@@ -22,7 +22,11 @@ import { packageRoot } from '../../src/runtime/module-url.ts';
 
 /** The machines that get a chart, by chart name (the machine's id). */
 export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
-  coordinator: coordinatorMachine,
+  // The coordinator as the sparse-dist, base and no-pipeline kinds run it (with `detached`).
+  coordinator: coordinatorMachineFor('sparseDist'),
+  'coordinator-fused-sparse-dist': coordinatorMachineFor('fusedSparseDist'),
+  'coordinator-semi-sync': coordinatorMachineFor('semiSync'),
+  'coordinator-eval': coordinatorMachineFor('eval'),
   stage: stageMachine,
   shardedModule: shardedModuleBatchMachine,
 };

@@ -18,6 +18,7 @@ export const LANE_COLORS: Record<TimelineLane, string> = {
   forward: '#16a34a',
   backward: '#7c3aed',
   optimizer: '#db2777',
+  lookup: '#0d9488',
 };
 
 const LANE_NAMES: Record<TimelineLane, string> = {
@@ -27,6 +28,7 @@ const LANE_NAMES: Record<TimelineLane, string> = {
   forward: 'forward',
   backward: 'backward',
   optimizer: 'optimizer',
+  lookup: 'lookup ahead',
 };
 
 const FONT = `ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;

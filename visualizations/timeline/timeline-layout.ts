@@ -16,11 +16,15 @@ export const TIMELINE_ROWS: ReadonlyArray<{
   id: string;
   label: string;
   lanes: readonly TimelineLane[];
+  /** Drawn only when some span of the run is in it. */
+  optional?: boolean;
 }> = [
   { id: 'memcpy', label: 'memcpy', lanes: ['copy'] },
   { id: 'dataDist.splits', label: 'dataDist splits', lanes: ['distSplits'] },
   { id: 'dataDist.data', label: 'dataDist data', lanes: ['distData'] },
   { id: 'default', label: 'default', lanes: ['forward', 'backward', 'optimizer'] },
+  // The fused / semi-sync pipelines' look-ahead lookup (on the stream its events name).
+  { id: 'lookup', label: 'lookup ahead', lanes: ['lookup'], optional: true },
 ];
 
 export interface TimelineLayoutOptions {
@@ -105,6 +109,7 @@ export function timelineLayout(
   for (const rank of timeline.ranks) {
     const rankTop = y;
     for (const row of TIMELINE_ROWS) {
+      if (row.optional && !timeline.spans.some((s) => row.lanes.includes(s.lane))) continue;
       const inRow = timeline.spans.filter((s) => s.rank === rank && row.lanes.includes(s.lane));
       const subRowOf = assignSubRows(inRow);
       const subRows = Math.max(1, ...[...subRowOf.values()].map((n) => n + 1));

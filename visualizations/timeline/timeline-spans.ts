@@ -1,6 +1,6 @@
 /**
  * Pairs the span events of an event log (`copy.start/end`, `dist.start` / `dist.splits` /
- * `dist.end`, `forward`, `backward`, `optimizer`) into spans per rank and stream, and finds
+ * `dist.end`, `forward`, `backward`, `optimizer`, and the look-ahead `lookup`) into spans per rank and stream, and finds
  * the iteration boundaries (each `forward.start`). Pure: same events in, same timeline out.
  *
  * A dist span is split in two at `dist.splits`: the splits exchange (`distSplits`) and the
@@ -21,7 +21,8 @@ export type TimelineLane =
   | 'distData'
   | 'forward'
   | 'backward'
-  | 'optimizer';
+  | 'optimizer'
+  | 'lookup';
 
 export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   copy: 'memcpy',
@@ -30,6 +31,8 @@ export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   forward: 'default',
   backward: 'default',
   optimizer: 'default',
+  // A look-ahead lookup's span takes the stream its events name (embLookup, dataDist or default).
+  lookup: 'embLookup',
 };
 
 export interface TimelineSpan {
@@ -84,7 +87,7 @@ const MARKED_POINTS = new Set<PipelineEvent['type']>([
   'pipeline.failed',
 ]);
 
-type SimpleKind = 'copy' | 'forward' | 'backward' | 'optimizer';
+type SimpleKind = 'copy' | 'forward' | 'backward' | 'optimizer' | 'lookup';
 const SIMPLE: Record<string, { kind: SimpleKind; edge: 'start' | 'end' }> = {
   'copy.start': { kind: 'copy', edge: 'start' },
   'copy.end': { kind: 'copy', edge: 'end' },
@@ -94,6 +97,8 @@ const SIMPLE: Record<string, { kind: SimpleKind; edge: 'start' | 'end' }> = {
   'backward.end': { kind: 'backward', edge: 'end' },
   'optimizer.start': { kind: 'optimizer', edge: 'start' },
   'optimizer.end': { kind: 'optimizer', edge: 'end' },
+  'lookup.start': { kind: 'lookup', edge: 'start' },
+  'lookup.end': { kind: 'lookup', edge: 'end' },
 };
 
 /**
@@ -123,7 +128,7 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
   const begin = (e: PipelineEvent, lane: TimelineLane, batch: number): void => {
     const span: TimelineSpan = {
       rank: e.rank,
-      stream: LANE_STREAM[lane],
+      stream: e.type === 'lookup.start' ? e.stream : LANE_STREAM[lane],
       lane,
       batch,
       ...(e.module === undefined ? {} : { module: e.module }),

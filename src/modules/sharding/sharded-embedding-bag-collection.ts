@@ -11,8 +11,9 @@
  *   └─ allToAllV: lengths, ids, weights             dataDist stream   ← outer.wait() → inner awaitable
  *   └─ reorder to [slot][source rank][sample]
  * computeAndOutputDist()
- *   └─ pooled lookup on local shards                default stream (kind 'other', by flops)
+ *   └─ pooled lookup on local shards                default stream (kind 'lookup', by flops)
  *   └─ allToAllV pooled rows back to batch owners   default stream (kind 'outputDist')
+ *      (both on `hooks.stream` when given: the fused / semi-sync lookup stream)
  *      table-/column-wise: placed; row-wise: partial sums added in rank order
  *      (a reduce-scatter), mean pooling divided by the whole bag's length
  * backward(gradOutput)
@@ -371,9 +372,11 @@ export class ShardedEmbeddingBagCollection
     const nnz = recv.kjt.values.length;
     const flops =
       2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
+    // The fused and semi-sync pipelines run the lookup and output dist on their own stream.
+    const stream = hooks?.stream ?? 'default';
     const slotOut = await this.device.run(
-      'default',
-      { kind: 'other', flops, label: `${label} lookup` },
+      stream,
+      { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
         ctx.weights = this.effectiveWeights(recv);
         return this.localLookup(recv, ctx.weights);
@@ -386,7 +389,7 @@ export class ShardedEmbeddingBagCollection
     const batchSizes = ctx.batchSizes;
     const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
     const out = await this.device.run(
-      'default',
+      stream,
       { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` },
       async () => {
         const send = new Float32Array(sumInts(sendCounts));
@@ -405,7 +408,11 @@ export class ShardedEmbeddingBagCollection
           this.shardLayout.slotsByRank,
           (slots) => B * this.slotWidthSum(slots),
         );
-        const got = await this.pg.allToAllV(send, sendCounts, recvCounts, {
+        // Off the default stream (a look-ahead lookup) the output dist uses the input-dist
+        // channel: ordered with the input dists on every rank, since the lookup waits for its
+        // batch's input dist and the next input dist is issued after it completed.
+        const channel = stream === 'default' ? this.pg : this.distPg;
+        const got = await channel.allToAllV(send, sendCounts, recvCounts, {
           label: `${label} output dist`,
         });
         return this.combineOutputs(ctx.local!, got);

@@ -2,7 +2,7 @@
  * How long an op takes on the sim device: a pure function of its {@link OpCost}.
  *
  * - copies: `latencyMs + bytes / copyBytesPerMs`
- * - compute (`forward`, `backward`, `optimizer`, `other`): `flops / flopsPerMs`
+ * - compute (`forward`, `backward`, `optimizer`, `lookup`, `other`): `flops / flopsPerMs`
  * - communication on a device (`dist`, `distSplits`, `distData`, `outputDist`, `collective`):
  *   only the fixed override (0 without one) — such an op wraps a process-group collective,
  *   and the process group charges the transfer, `alphaMs + bytes / betaBytesPerMs`
@@ -36,6 +36,7 @@ export const COST_OVERRIDE_KEYS = [
   'optimizer',
   'outputDist',
   'collective',
+  'lookup',
 ] as const;
 export type CostOverrideKey = (typeof COST_OVERRIDE_KEYS)[number];
 
@@ -165,6 +166,9 @@ export class CostModel {
       case 'backward':
       case 'optimizer':
         return o[cost.kind] ?? flops / this.flopsPerMs;
+      // The embedding lookup of a sharded module: by flops, or a fixed `lookup=` per op.
+      case 'lookup':
+        return o.lookup ?? flops / this.flopsPerMs;
       case 'other':
         return flops / this.flopsPerMs;
       // Communication ops on a device wrap a process-group collective, and the process group
@@ -214,6 +218,7 @@ const CLI_NAME: Readonly<Record<CostOverrideKey, string>> = {
   optimizer: 'opt',
   outputDist: 'outputDist',
   collective: 'collective',
+  lookup: 'lookup',
 };
 
 /** A `--cost` string could not be parsed; the message names the offending part. */
