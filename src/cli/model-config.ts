@@ -16,6 +16,16 @@ import type { TrainOptions } from './train-options.ts';
 export const SYNTHETIC = 'synthetic';
 
 export function modelConfigFor(
+  o: Pick<TrainOptions, 'modelSize' | 'optimizer' | 'lr' | 'seed' | 'data'> &
+    Partial<Pick<TrainOptions, 'cache'>>,
+): DlrmConfig {
+  const config = uncachedConfigFor(o);
+  const cache = o.cache;
+  if (!cache) return config;
+  return { ...config, tables: config.tables.map((t) => ({ ...t, cache })) };
+}
+
+function uncachedConfigFor(
   o: Pick<TrainOptions, 'modelSize' | 'optimizer' | 'lr' | 'seed' | 'data'>,
 ): DlrmConfig {
   const base = o.modelSize === 'reference' ? referenceDlrmConfig() : smallDlrmConfig();

@@ -11,6 +11,7 @@
  * @example
  * const result = await runRankJob(spec, { pg, distPg, device }, { onIteration: (m) => bar.update(m) });
  */
+import type { CacheStats } from '../modules/embedding-cache/row-cache.ts';
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Device, PipelineEvent, ProcessGroup } from '../protocol/index.ts';
 import { isSpanEvent } from '../protocol/index.ts';
@@ -130,6 +131,8 @@ export interface RankResult {
   events: PipelineEvent[];
   /** Criteo rows skipped as malformed (`--skip-bad-rows`), as seen by this rank. */
   skippedRows: number;
+  /** Counters of this rank's cached table blocks, by table (empty without `--cache-rows`). */
+  cacheStats: Record<string, CacheStats>;
 }
 
 const PIPELINE_CLASS = {
@@ -250,6 +253,8 @@ export async function runRankJob(
       values: Float32Array.from(v.dataSync() as Float32Array),
     };
   const sparseState = rank.ebc.stateDict();
+  const cacheStats = rank.ebc.cacheStats();
+  rank.ebc.close();
   rank.dense.dispose();
   for (const [, v] of rank.model.namedParameters()) v.dispose();
   return {
@@ -267,6 +272,7 @@ export async function runRankJob(
     checkpoint,
     events,
     skippedRows: skipped(),
+    cacheStats,
   };
 }
 

@@ -49,6 +49,12 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
     `  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`,
   );
   if (s.skippedRows !== null) lines.push(`  data        ${s.skippedRows} malformed rows skipped`);
+  if (s.cache) {
+    const c = s.cache;
+    lines.push(
+      `  cache       hit rate ${pct(c.hitRate)}: ${c.hits} hits, ${c.misses} misses, ${c.evictions} evictions, ${c.writeBacks} write-backs`,
+    );
+  }
   if (s.checkpoint.pendingMicroBatches > 0) {
     lines.push(
       `  checkpoint  stopped mid accumulation window: ${s.checkpoint.pendingMicroBatches} micro-batch(es) held for the resumed run`,

@@ -29,7 +29,8 @@ export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {
       bottom: config.bottom,
       top: config.top,
       embeddingDim: config.embeddingDim,
-      tables: config.tables,
+      // a row cache changes where rows live, not the math: a run may resume with another
+      tables: config.tables.map(({ cache: _cache, ...t }) => t),
     },
   };
 }

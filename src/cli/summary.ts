@@ -62,9 +62,41 @@ export interface TrainSummary {
     /** Micro-batches held in the accumulation buffers when the run stopped (> 0: mid-window). */
     pendingMicroBatches: number;
   };
+  /** Cached tables (`--cache-rows` / `--cache-fraction`): counters summed over ranks and tables; null uncached. */
+  cache: CacheSummary | null;
   paramsDigest: string;
   params: Record<string, ParamStats>;
   options: Omit<TrainOptions, 'costOverrides'> & { costOverrides: TrainOptions['costOverrides'] };
+}
+
+export interface CacheSummary {
+  hits: number;
+  misses: number;
+  evictions: number;
+  writeBacks: number;
+  /** hits ÷ (hits + misses). */
+  hitRate: number;
+  /** Peak rows held beyond capacity by in-flight batches (largest over table blocks). */
+  overflowRows: number;
+}
+
+/** Cache counters of every rank and table, summed; null when no table is cached. */
+export function cacheSummary(
+  results: readonly Pick<RankResult, 'cacheStats'>[],
+): CacheSummary | null {
+  const all = results.flatMap((r) => Object.values(r.cacheStats ?? {}));
+  if (all.length === 0) return null;
+  const sum = (f: (s: (typeof all)[number]) => number) => all.reduce((a, s) => a + f(s), 0);
+  const hits = sum((s) => s.hits);
+  const misses = sum((s) => s.misses);
+  return {
+    hits,
+    misses,
+    evictions: sum((s) => s.evictions),
+    writeBacks: sum((s) => s.writeBacks),
+    hitRate: hits + misses > 0 ? hits / (hits + misses) : 0,
+    overflowRows: Math.max(...all.map((s) => s.overflowSlots)),
+  };
 }
 
 export interface SummaryInput {
@@ -139,6 +171,7 @@ export function buildSummary(input: SummaryInput): TrainSummary {
       written: options.checkpointOut,
       pendingMicroBatches: input.pendingMicroBatches,
     },
+    cache: cacheSummary(results),
     paramsDigest: paramsDigest(input.params),
     params: paramsSummary(input.params),
     options: { ...options },

@@ -16,6 +16,7 @@ import {
   parseCostOverrides,
   type CostOverrides,
 } from '../runtime/sim/cost-model.ts';
+import type { EmbeddingCacheConfig } from '../modules/embedding-cache/cache-config.ts';
 import { UsageError } from './cli-io.ts';
 import {
   enumFlag,
@@ -34,6 +35,7 @@ export const PIPELINES = ['none', 'base', 'sparse-dist'] as const;
 export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
 export const MODEL_SIZES = ['small', 'reference'] as const;
 export const INTERPRETERS = ['xstate', 'compiled'] as const;
+export const CACHE_POLICIES = ['lru', 'lfu'] as const;
 
 export type Backend = (typeof BACKENDS)[number];
 export type DeviceChoice = (typeof DEVICES)[number];
@@ -92,6 +94,11 @@ export interface TrainOptions {
   inspectWait: boolean;
   /** The actors' statechart interpreter: XState's own (default) or the compiled opt-in. */
   interpreter: InterpreterChoice;
+  /**
+   * `--cache-rows N` / `--cache-fraction F` (+ `--cache-policy`, `--cache-dir`): every table
+   * in a slow tier behind a row cache of that size (docs/cached-embeddings.md); null: uncached.
+   */
+  cache: EmbeddingCacheConfig | null;
 }
 
 export const TRAIN_FLAGS: FlagSpecs = {
@@ -120,6 +127,10 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
   '--inspect-wait': switchFlag(),
   '--interpreter': enumFlag(INTERPRETERS),
+  '--cache-rows': intFlag(1),
+  '--cache-fraction': positiveNumberFlag(),
+  '--cache-policy': enumFlag(CACHE_POLICIES),
+  '--cache-dir': textFlag('a directory for the slow tier files'),
   '--help': switchFlag(),
 };
 
@@ -180,9 +191,31 @@ export function parseTrainArgs(
     inspect: get<number | null>('--inspect', inspectWait ? DEFAULT_INSPECT_PORT : null),
     inspectWait,
     interpreter: get<InterpreterChoice>('--interpreter', 'xstate'),
+    cache: cacheOptions(values),
   };
   checkCombinations(options, values);
   return options;
+}
+
+function cacheOptions(given: Record<string, unknown>): EmbeddingCacheConfig | null {
+  const rows = given['--cache-rows'] as number | undefined;
+  const fraction = given['--cache-fraction'] as number | undefined;
+  if (rows !== undefined && fraction !== undefined)
+    throw new UsageError('--cache-rows and --cache-fraction both size the cache: give one');
+  if (fraction !== undefined && fraction > 1)
+    throw new UsageError(`--cache-fraction must be in (0, 1], got "${fraction}"`);
+  if (rows === undefined && fraction === undefined) {
+    for (const f of ['--cache-policy', '--cache-dir'])
+      if (f in given)
+        throw new UsageError(`${f} needs a cache: give --cache-rows N or --cache-fraction F`);
+    return null;
+  }
+  const dir = given['--cache-dir'] as string | undefined;
+  return {
+    ...(rows !== undefined ? { rows } : { fraction }),
+    policy: (given['--cache-policy'] as EmbeddingCacheConfig['policy']) ?? 'lru',
+    slowTier: dir !== undefined ? { kind: 'file', dir } : { kind: 'memory' },
+  };
 }
 
 function parseCost(spec: string): CostOverrides {

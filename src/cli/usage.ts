@@ -32,7 +32,7 @@ Ranks and devices
   --backend sim|threads|mpi          where ranks run (default sim: all in this process)
   --device sim|wasm|cpu|gpu          sim: virtual time, real math on wasm (default with --backend sim);
                                      wasm|cpu|gpu: tfjs on the wall clock
-  --cost copy=MS,dist=MS,fwd=MS,bwd=MS,opt=MS   fixed simulated op durations (--device sim)
+  --cost copy=MS,dist=MS,fwd=MS,bwd=MS,opt=MS   fixed simulated op durations (--device sim; also fill=MS: cache fills)
 
 Training
   --pipeline none|base|sparse-dist   pipeline (default sparse-dist)
@@ -45,6 +45,12 @@ Training
   --interpreter xstate|compiled       statechart interpreter of the actors (default xstate, XState's own; compiled:
                                      an opt-in accelerator for large simulations, same states and events)
   --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none)
+
+Cached embedding tables (docs/cached-embeddings.md; training is unchanged, bit for bit)
+  --cache-rows N                     every table in a slow tier behind a row cache of N rows per table block
+  --cache-fraction F                 … or of F (0 < F ≤ 1) of each block's rows
+  --cache-policy lru|lfu             eviction policy (default lru)
+  --cache-dir DIR                    slow tier in files under DIR (read/written by offset) instead of memory
 
 Outputs
   --json FILE                        write the run summary (atomically; nothing on error)

@@ -20,7 +20,7 @@ import type { PipelineKind, ProgressResult } from '../../machines/coordinator-ty
 import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
 import { reportStates } from '../../actors/actor-state-events.ts';
 import { liveLogic } from '../../actors/compiled-machine.ts';
-import type { PipelineEvent } from '../protocol/index.ts';
+import { isCacheFillSource, type PipelineEvent } from '../protocol/index.ts';
 import { EventBus } from '../trace/event-bus.ts';
 import { GradScaler } from '../optim/grad-scaler.ts';
 import { Batch, validateBatch } from '../tensors/index.ts';
@@ -59,6 +59,7 @@ export abstract class TrainPipeline {
   /** The coordinator actor (for inspectors and controls). */
   readonly coordinator: Actor<typeof coordinatorMachine>;
   readonly bus: EventBus;
+  private readonly unsubscribers: Array<() => void> = [];
   readonly engine: RankEngine;
   readonly gradScaler: GradScaler | undefined;
   private readonly metrics = new Subject<IterationMetrics>();
@@ -135,6 +136,13 @@ export abstract class TrainPipeline {
       id: `rank${device.rank}.${options.name ?? kind}`,
     });
     reportStates(this.coordinator, 'coordinator', this.bus);
+    // Cached embedding tables report each batch's fill; publish them as `cache.fill` events.
+    for (const [, m] of options.model.namedModules()) {
+      if (isCacheFillSource(m))
+        this.unsubscribers.push(
+          m.onCacheFill((fill) => this.bus.emit({ type: 'cache.fill', module: m.name, ...fill })),
+        );
+    }
     this.coordinator.start();
   }
 
@@ -316,6 +324,7 @@ export abstract class TrainPipeline {
 
   /** Stop every actor of this pipeline. */
   dispose(): void {
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     this.coordinator.stop();
     this.engine.dispose();
     this.bus.complete();

@@ -29,6 +29,7 @@ export interface OpCost {
     | 'outputDist'
     | 'collective'
     | 'lookup'
+    | 'cacheFill'
     | 'other';
   /** Bytes moved (copies, collectives). */
   bytes?: number;

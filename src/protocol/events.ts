@@ -59,6 +59,16 @@ export type PointEvent =
   | (EventBase & { type: 'pipeline.failed'; error: string; batch?: BatchIndex })
   | (EventBase & { type: 'pipeline.detach' | 'pipeline.attach'; batchesInFlight: number })
   | (EventBase & { type: 'module.notPipelined'; module: string; reason: string })
+  | (EventBase & {
+      type: 'cache.fill';
+      batch: BatchIndex;
+      module: string;
+      /** Rows found in the fast tier / loaded from the slow tier / evicted / written back. */
+      hits: number;
+      misses: number;
+      evictions: number;
+      writeBacks: number;
+    })
   | (EventBase & { type: 'actor.state'; actor: string; from: string; to: string });
 
 /** Anything that can appear on `events$`. */

@@ -74,3 +74,29 @@ export function isShardedModule(x: unknown): x is ShardedModuleContract {
     (x as { isShardedModule?: unknown }).isShardedModule === true
   );
 }
+
+/** One batch's cache fill in a module with cached tables (counts over its local table blocks). */
+export interface CacheFillReport {
+  batch: BatchIndex;
+  hits: number;
+  misses: number;
+  evictions: number;
+  writeBacks: number;
+}
+
+/** A module that reports cache fills (cached embedding tables); the pipeline publishes them as `cache.fill` events. */
+export interface CacheFillSource {
+  readonly name: string;
+  /** Call `listener` after every cache fill; returns the unsubscribe function. */
+  onCacheFill(listener: (fill: CacheFillReport) => void): () => void;
+}
+
+/** Type guard for {@link CacheFillSource}. */
+export function isCacheFillSource(x: unknown): x is CacheFillSource {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { onCacheFill?: unknown }).onCacheFill === 'function' &&
+    typeof (x as { name?: unknown }).name === 'string'
+  );
+}

@@ -25,6 +25,8 @@ export type EmbeddingInit =
   | { kind: 'uniform'; low: number; high: number }
   | { kind: 'constant'; value: number };
 
+import { type EmbeddingCacheConfig, validateCacheConfig } from '../embedding-cache/cache-config.ts';
+
 export interface EmbeddingBagConfig {
   /** Unique table name; parameters are addressed by it. */
   name: string;
@@ -36,6 +38,8 @@ export interface EmbeddingBagConfig {
   /** Features looked up in this table (each yields one pooled key of width `dim`). */
   features: readonly string[];
   init?: EmbeddingInit;
+  /** Keep the table in a slow tier behind a bounded row cache (docs/cached-embeddings.md). */
+  cache?: EmbeddingCacheConfig;
 }
 
 /** Key layout of a pooled output: one key per feature in table order. */
@@ -79,6 +83,7 @@ export function validateTableConfigs(tables: readonly EmbeddingBagConfig[]): voi
         throw new Error(`${where}: feature '${f}' is already served by table '${other}'`);
       features.set(f, t.name);
     }
+    if (t.cache !== undefined) validateCacheConfig(t.name, t.cache);
   });
 }
 

@@ -38,7 +38,9 @@ import {
 import type { FusedOptimizerConfig, FusedOptimizerState } from './fused-optimizers.ts';
 import { accumulateIdWeightGrad, accumulatePooledGrad, pooledLookup } from './kernels.ts';
 import { checkJaggedShape, featureBags } from './kjt-bags.ts';
-import { EmbeddingTableShard } from './table-shard.ts';
+import { EmbeddingTableShard, type LookupView } from './table-shard.ts';
+import type { CacheStats } from '../embedding-cache/row-cache.ts';
+import type { Bags } from './kernels.ts';
 
 export interface EmbeddingBagCollectionOptions {
   tables: readonly EmbeddingBagConfig[];
@@ -142,9 +144,11 @@ export class EmbeddingBagCollection {
     const values = new Float32Array(B * totalWidth);
     keys.forEach((f, k) => {
       const shard = this.shards[tableOfKey[k]];
+      const bags = featureBags(input, f);
+      const view = cachedView(shard, kjt, bags);
       pooledLookup({
-        table: shard.slice,
-        bags: featureBags(input, f),
+        table: view.table,
+        bags: { ...bags, values: view.values },
         pooling: shard.table.pooling,
         out: values,
         outStride: totalWidth,
@@ -177,10 +181,34 @@ export class EmbeddingBagCollection {
         gradColOffset: offsetPerKey[k],
       };
       accumulatePooledGrad({ ...common, table: shard.gradSlice }, shard.grad);
-      if (weightGrad && this.featureProcessors![f])
-        accumulateIdWeightGrad({ ...common, table: shard.slice, out: weightGrad });
+      if (weightGrad && this.featureProcessors![f]) {
+        const view = cachedView(shard, kjt, bags);
+        accumulateIdWeightGrad({
+          ...common,
+          bags: { ...bags, values: view.values },
+          table: view.table,
+          out: weightGrad,
+        });
+      }
     });
     if (weightGrad) backwardFeatureProcessors(input, this.featureProcessors, weightGrad);
+    // The rows hold gradients now, which keeps them cached until the step.
+    for (const s of this.shards) s.releaseRows(kjt);
+  }
+
+  /** Cache counters per cached table (empty when no table is cached). */
+  cacheStats(): Record<string, CacheStats> {
+    const out: Record<string, CacheStats> = {};
+    for (const s of this.shards) {
+      const st = s.cacheStats();
+      if (st) out[s.table.name] = st;
+    }
+    return out;
+  }
+
+  /** Release the slow tiers' files of cached tables. */
+  close(): void {
+    for (const s of this.shards) s.close();
   }
 
   /** Apply the fused optimizer (gradients × `scale`) to touched rows and train feature processors; clears gradients. */
@@ -212,7 +240,7 @@ export class EmbeddingBagCollection {
     return fusedStepOptimizer(this);
   }
 
-  /** The live weights of table `name`, row-major `[rows, dim]`. */
+  /** The live weights of table `name`, row-major `[rows, dim]` (a copy from the slow tier for a cached table). */
   tableWeights(name: string): Float32Array {
     return this.shard(name).weights;
   }
@@ -225,8 +253,9 @@ export class EmbeddingBagCollection {
   stateDict(): EbcStateDict {
     const sd: EbcStateDict = { tables: {}, optimizer: {}, featureProcessors: {} };
     for (const s of this.shards) {
-      sd.tables[s.table.name] = s.weights.slice();
-      sd.optimizer[s.table.name] = s.optimizer.exportState();
+      const st = s.stateDict();
+      sd.tables[s.table.name] = st.weights;
+      sd.optimizer[s.table.name] = st.optimizer;
     }
     for (const [f, p] of Object.entries(this.featureProcessors ?? {}))
       sd.featureProcessors[f] = p.param.slice();
@@ -271,6 +300,14 @@ export class EmbeddingBagCollection {
       );
     return s;
   }
+}
+
+/** Acquire a feature's rows for `owner` (a no-op uncached) and return the slice to read them from. */
+function cachedView(shard: EmbeddingTableShard, owner: object, bags: Bags): LookupView {
+  const from = bags.offsets[bags.bagStart ?? 0];
+  const to = bags.offsets[(bags.bagStart ?? 0) + bags.nBags];
+  shard.acquireRows(owner, bags.values, from, to);
+  return shard.lookupSlice(bags.values, from, to);
 }
 
 function summarize(shape: number[], v: Float32Array): ParamSummary {

@@ -62,6 +62,14 @@ export interface FusedSparseOptimizer {
   apply(block: OptimizedBlock, grads: SparseGradAccumulator, opts: ApplyOptions): void;
   exportState(): FusedOptimizerState;
   importState(state: FusedOptimizerState): void;
+  /** Floats of per-row optimizer state (0 for SGD, 1 for row-wise Adagrad). */
+  readonly rowStateWidth: number;
+  /** Copy row `row`'s state into `out[offset ..)` (a row cache moving the row to its slow tier). */
+  readRowState(row: number, out: Float32Array, offset: number): void;
+  /** Set row `row`'s state from `src[offset ..)` (a row cache loading the row). */
+  writeRowState(row: number, src: Float32Array, offset: number): void;
+  /** Grow the per-row state to `nRows` rows (new rows get the initial state). */
+  growRows(nRows: number): void;
 }
 
 function checkLr(config: FusedOptimizerConfig): void {
@@ -86,6 +94,10 @@ function checkWidths(
 
 class FusedSgd implements FusedSparseOptimizer {
   readonly needsFullRowGrad = false;
+  readonly rowStateWidth = 0;
+  readRowState(): void {}
+  writeRowState(): void {}
+  growRows(): void {}
   constructor(readonly config: Extract<FusedOptimizerConfig, { kind: 'sgd' }>) {
     checkLr(config);
   }
@@ -115,7 +127,23 @@ class FusedSgd implements FusedSparseOptimizer {
 
 class FusedRowWiseAdagrad implements FusedSparseOptimizer {
   readonly needsFullRowGrad = true;
+  readonly rowStateWidth = 1;
   private momentum: Float32Array;
+
+  readRowState(row: number, out: Float32Array, offset: number): void {
+    out[offset] = this.momentum[row];
+  }
+
+  writeRowState(row: number, src: Float32Array, offset: number): void {
+    this.momentum[row] = src[offset];
+  }
+
+  growRows(nRows: number): void {
+    if (nRows <= this.momentum.length) return;
+    const grown = new Float32Array(nRows).fill(this.config.initialAccumulatorValue ?? 0);
+    grown.set(this.momentum);
+    this.momentum = grown;
+  }
 
   constructor(
     readonly config: Extract<FusedOptimizerConfig, { kind: 'adagrad' }>,

@@ -63,12 +63,15 @@ import type * as tf from '@tensorflow/tfjs';
 import type {
   Awaitable,
   BatchIndex,
+  CacheFillReport,
   ComputeHooks,
   Device,
   PooledOutput,
   ProcessGroup,
   ShardedModuleContract,
+  StreamName,
 } from '../../protocol/index.ts';
+import type { CacheStats } from '../embedding-cache/row-cache.ts';
 import type { KeyedJaggedTensor } from '../../tensors/keyed-jagged-tensor.ts';
 import {
   validateTableConfigs,
@@ -153,6 +156,8 @@ export interface ShardedEbcContext {
   dataDone?: Promise<void>;
   /** Per-id weights used by the lookup (feature processors applied at compute time). */
   weights?: Float32Array;
+  /** Cached tables: the fill op that made this batch's rows resident (see `prefetch`). */
+  prefetched?: Promise<void>;
 }
 
 interface SlotGradCols {
@@ -374,17 +379,21 @@ export class ShardedEmbeddingBagCollection
       2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
     // The fused and semi-sync pipelines run the lookup and output dist on their own stream.
     const stream = hooks?.stream ?? 'default';
+    // Cached tables: rows not prefetched ahead are filled here, on the lookup's stream (exposed).
+    const filled = this.hasCache ? (ctx.prefetched ?? this.prefetch(ctx, stream)) : undefined;
     const slotOut = await this.device.run(
       stream,
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
         ctx.weights = this.effectiveWeights(recv);
-        return this.localLookup(recv, ctx.weights);
+        return this.localLookup(ctx, recv, ctx.weights);
       },
       {
-        after: [ctx.dataDone!],
+        after: filled ? [ctx.dataDone!, filled] : [ctx.dataDone!],
       },
     );
+    // In eval mode no backward follows: the batch's cached rows are free to go now.
+    if (!this.training) this.releaseCachedRows(ctx);
     hooks?.onOutputDist?.();
     const batchSizes = ctx.batchSizes;
     const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
@@ -506,9 +515,10 @@ export class ShardedEmbeddingBagCollection
             shard.grad,
           );
           if (weightGrad && fps![slot.feature]) {
+            const view = shard.lookupSlice(bags.values, offsets[s * N], offsets[(s + 1) * N]);
             accumulateIdWeightGrad({
-              table: shard.slice,
-              bags,
+              table: view.table,
+              bags: { ...bags, values: view.values },
               pooling,
               grad: slotGrads[s],
               gradStride: cols.width,
@@ -533,6 +543,109 @@ export class ShardedEmbeddingBagCollection
     ctx.stage = 'done';
     ctx.received = undefined;
     ctx.bucket = undefined;
+    // Cached tables: the rows now hold gradients, which keeps them resident until the step.
+    this.releaseCachedRows(ctx);
+  }
+
+  /** Whether a local table block is cached (docs/cached-embeddings.md). */
+  get hasCache(): boolean {
+    for (const shard of this.shards.values()) if (shard.cache) return true;
+    return false;
+  }
+
+  /**
+   * Cached tables: make the rows batch `ctx` will look up resident, as one `cacheFill` op on
+   * `stream` costing the missed rows' bytes at the slow tier's bandwidth (estimated when the
+   * op is issued). The batch's input dist must have completed. The prefetch pipeline calls
+   * this a batch ahead on its own stream; otherwise `computeAndOutputDist` does, on demand.
+   * Resolves immediately when no table is cached.
+   */
+  prefetch(ctx: ShardedEbcContext, stream: StreamName = 'default'): Promise<void> {
+    if (ctx.prefetched) return ctx.prefetched;
+    const recv = ctx.received;
+    if (ctx.stage !== 'ready' || !recv)
+      throw new Error(
+        `${this.name}: prefetch for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`,
+      );
+    if (!this.hasCache) return Promise.resolve();
+    const N = recv.kjt.stride;
+    const offsets = recv.kjt.offsets();
+    let bytes = 0;
+    this.mySlots.forEach((slot, s) => {
+      const shard = this.shards.get(slot.table.name)!;
+      if (!shard.cache) return;
+      const missing = shard.missingRows(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
+      bytes += missing * shard.cache.tier.rowBytes;
+    });
+    const done = this.device.run(
+      stream,
+      { kind: 'cacheFill', bytes, label: `${this.name} b${ctx.batch} cache fill` },
+      () => {
+        let hits = 0;
+        let misses = 0;
+        const before = this.cacheTotals();
+        this.mySlots.forEach((slot, s) => {
+          const shard = this.shards.get(slot.table.name)!;
+          const got = shard.acquireRows(ctx, recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
+          hits += got.hits;
+          misses += got.misses;
+        });
+        const after = this.cacheTotals();
+        const report = {
+          batch: ctx.batch,
+          hits,
+          misses,
+          evictions: after.evictions - before.evictions,
+          writeBacks: after.writeBacks - before.writeBacks,
+        };
+        for (const listener of this.cacheFillListeners) listener(report);
+      },
+      { after: ctx.dataDone ? [ctx.dataDone] : [] },
+    );
+    done.catch(() => undefined);
+    ctx.prefetched = done;
+    return done;
+  }
+
+  /**
+   * Call `listener` after each cache fill with that batch's counts (pipelines publish them
+   * as `cache.fill` events); returns the unsubscribe function.
+   */
+  onCacheFill(listener: (fill: CacheFillReport) => void): () => void {
+    this.cacheFillListeners.add(listener);
+    return () => this.cacheFillListeners.delete(listener);
+  }
+
+  private readonly cacheFillListeners = new Set<(fill: CacheFillReport) => void>();
+
+  /** Unpin the cached rows batch `ctx` acquired (done by `backward`; an eval pass calls it itself). */
+  releaseCachedRows(ctx: ShardedEbcContext): void {
+    for (const shard of this.shards.values()) shard.releaseRows(ctx);
+  }
+
+  /** Cache counters of this rank's cached table blocks, by table name. */
+  cacheStats(): Record<string, CacheStats> {
+    const out: Record<string, CacheStats> = {};
+    for (const shard of this.shards.values()) {
+      const st = shard.cacheStats();
+      if (st) out[shard.table.name] = st;
+    }
+    return out;
+  }
+
+  /** Release the slow tiers' files of cached tables. */
+  close(): void {
+    for (const shard of this.shards.values()) shard.close();
+  }
+
+  private cacheTotals(): { evictions: number; writeBacks: number } {
+    let evictions = 0;
+    let writeBacks = 0;
+    for (const st of Object.values(this.cacheStats())) {
+      evictions += st.evictions;
+      writeBacks += st.writeBacks;
+    }
+    return { evictions, writeBacks };
   }
 
   /** Apply the fused optimizer to the local shards and train feature processors; clears gradients. */
@@ -656,17 +769,25 @@ export class ShardedEmbeddingBagCollection
     return out;
   }
 
-  private localLookup(recv: ReceivedInput, weights: Float32Array | undefined): Float32Array[] {
+  private localLookup(
+    ctx: ShardedEbcContext,
+    recv: ReceivedInput,
+    weights: Float32Array | undefined,
+  ): Float32Array[] {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
     return this.mySlots.map((slot, s) => {
       const shard = this.shards.get(slot.table.name)!;
-      const w = shard.slice.width;
+      const w = shard.block.colEnd - shard.block.colStart;
       const out = new Float32Array(N * w);
+      const from = offsets[s * N];
+      const to = offsets[(s + 1) * N];
+      // cached tables: the rows were acquired by this batch's fill op (prefetch)
+      const view = shard.lookupSlice(recv.kjt.values, from, to);
       pooledLookup({
-        table: shard.slice,
+        table: view.table,
         bags: {
-          values: recv.kjt.values,
+          values: view.values,
           offsets,
           bagStart: s * N,
           nBags: N,

@@ -37,6 +37,7 @@ export const COST_OVERRIDE_KEYS = [
   'outputDist',
   'collective',
   'lookup',
+  'cacheFill',
 ] as const;
 export type CostOverrideKey = (typeof COST_OVERRIDE_KEYS)[number];
 
@@ -55,6 +56,11 @@ export interface CostModelOptions {
   alphaMs?: number;
   /** Collective bandwidth, bytes per ms (default 1e7, ~10 GB/s). */
   betaBytesPerMs?: number;
+  /**
+   * Slow-tier bandwidth of cached embedding tables, bytes per ms (default 2e6, ~2 GB/s: a
+   * host-memory or NVMe tier). A cache fill costs `latencyMs + bytes / slowTierBytesPerMs`.
+   */
+  slowTierBytesPerMs?: number;
   /** Fixed per-kind durations that win over the formulas. */
   overrides?: CostOverrides;
 }
@@ -65,6 +71,7 @@ const DEFAULTS = {
   flopsPerMs: 1e10,
   alphaMs: 0.02,
   betaBytesPerMs: 1e7,
+  slowTierBytesPerMs: 2e6,
 } as const;
 
 function checkNonNegative(name: string, v: number): number {
@@ -84,6 +91,7 @@ export class CostModel {
   readonly flopsPerMs: number;
   readonly alphaMs: number;
   readonly betaBytesPerMs: number;
+  readonly slowTierBytesPerMs: number;
   readonly overrides: Readonly<CostOverrides>;
 
   constructor(options: CostModelOptions = {}) {
@@ -97,6 +105,10 @@ export class CostModel {
     this.betaBytesPerMs = checkPositive(
       'betaBytesPerMs',
       options.betaBytesPerMs ?? DEFAULTS.betaBytesPerMs,
+    );
+    this.slowTierBytesPerMs = checkPositive(
+      'slowTierBytesPerMs',
+      options.slowTierBytesPerMs ?? DEFAULTS.slowTierBytesPerMs,
     );
     const overrides: CostOverrides = {};
     for (const [key, value] of Object.entries(options.overrides ?? {})) {
@@ -124,6 +136,7 @@ export class CostModel {
       copyBytesPerMs: Infinity,
       flopsPerMs: Infinity,
       betaBytesPerMs: Infinity,
+      slowTierBytesPerMs: Infinity,
     });
   }
 
@@ -145,6 +158,7 @@ export class CostModel {
       flopsPerMs: this.flopsPerMs,
       alphaMs: this.alphaMs,
       betaBytesPerMs: this.betaBytesPerMs,
+      slowTierBytesPerMs: this.slowTierBytesPerMs,
       overrides: { ...this.overrides },
     };
   }
@@ -182,6 +196,9 @@ export class CostModel {
         return o[cost.kind] ?? 0;
       case 'collective':
         return 0;
+      // A cache fill moves the missed rows from the slow tier (nothing when every row hit).
+      case 'cacheFill':
+        return o.cacheFill ?? (bytes > 0 ? this.latencyMs + bytes / this.slowTierBytesPerMs : 0);
     }
   }
 
@@ -206,6 +223,7 @@ const CLI_ALIASES: Readonly<Record<string, CostOverrideKey>> = {
   fwd: 'forward',
   bwd: 'backward',
   opt: 'optimizer',
+  fill: 'cacheFill',
 };
 
 const CLI_NAME: Readonly<Record<CostOverrideKey, string>> = {
@@ -219,6 +237,7 @@ const CLI_NAME: Readonly<Record<CostOverrideKey, string>> = {
   outputDist: 'outputDist',
   collective: 'collective',
   lookup: 'lookup',
+  cacheFill: 'fill',
 };
 
 /** A `--cost` string could not be parsed; the message names the offending part. */
