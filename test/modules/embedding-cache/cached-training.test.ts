@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddingCacheConfig } from '../../../src/modules/embedding-cache/cache-config.ts';
-import type { DlrmConfig } from '../../../src/testing/dlrm-rank.ts';
+import type { DlrmConfig } from '../../../src/models/dlrm-config.ts';
 import {
   allParams,
   buildCluster,
