@@ -94,7 +94,7 @@ describe('sparsepipe train flags', () => {
     ],
     [
       ['--cost', 'fwd=3,speed=9'],
-      'sparsepipe: --cost: unknown key "speed" in "fwd=3,speed=9" (known: copy, dist, distSplits, distData, forward, backward, optimizer, outputDist, collective, cacheFill, fwd, bwd, opt, fill)',
+      'sparsepipe: --cost: unknown key "speed" in "fwd=3,speed=9" (known: copy, dist, distSplits, distData, forward, backward, optimizer, outputDist, collective, lookup, cacheFill, fwd, bwd, opt, fill)',
     ],
     [
       ['--cost', 'fwd=-3'],
