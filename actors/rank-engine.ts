@@ -193,7 +193,36 @@ export class RankEngine {
 
   // ── coordinator slots ────────────────────────────────────────────────────────────────
 
+  /**
+   * What another pipeline on the same model still has in flight (input dists, look-ahead
+   * lookups): this pipeline's first dist must come after them on every rank, since they
+   * share the device's streams and the process groups' channels.
+   */
+  private handover: Promise<void> | null = null;
+
+  /** Wait for `previous` (the model's last pipeline) to settle before this one issues anything. */
+  handOverFrom(previous: RankEngine): void {
+    this.handover = previous.settled();
+  }
+
+  /** Resolves when every input dist and look-ahead lookup issued so far has completed. */
+  settled(): Promise<void> {
+    const pending: Array<Promise<unknown>> = [];
+    for (const ctx of this.queue) {
+      if (ctx.distStarted) pending.push(ctx.distDone.promise);
+      if (ctx.lookAhead) pending.push(ctx.lookAhead);
+    }
+    return Promise.allSettled(pending).then(() => undefined);
+  }
+
+  private async takeOver(): Promise<void> {
+    const handover = this.handover;
+    this.handover = null;
+    if (handover) await handover;
+  }
+
   private async connect(): Promise<void> {
+    await this.takeOver();
     this.o.bus.emit({ type: 'pipeline.connect' });
     // Fill: depth-1 batches ahead (sparseDist: copy b0, plan, dist b0, copy b1).
     await this.fetchAndCopy();
@@ -209,9 +238,11 @@ export class RankEngine {
     while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
   }
 
-  private sync(): void {
+  private async sync(): Promise<void> {
     // Module calls are bound per batch context and the forward scope is installed per
-    // forward, so nothing stale can remain from another pipeline; record the hand-over.
+    // forward, so nothing stale can remain from another pipeline; wait for what it still
+    // has in flight, and record the hand-over.
+    await this.takeOver();
     this.o.bus.emit({ type: 'pipeline.sync', pipeline: this.o.kind });
   }
 

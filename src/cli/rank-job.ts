@@ -17,14 +17,10 @@ import type { Device, PipelineEvent, ProcessGroup } from '../protocol/index.ts';
 import { isSpanEvent } from '../protocol/index.ts';
 import { wallClock } from '../runtime/wall-clock.ts';
 import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
-import {
-  NonPipelinedTrainer,
-  TrainPipelineBase,
-  TrainPipelineSparseDist,
-  type IterationMetrics,
-  type TrainPipeline,
-} from '../pipeline/train-pipeline.ts';
-import type { TrainPipelineOptions } from '../pipeline/options.ts';
+import type { IterationMetrics, TrainPipeline } from '../pipeline/train-pipeline.ts';
+import { createPipeline, EvalPipelineSparseDist } from '../pipeline/look-ahead-pipelines.ts';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
+import type { SemiSyncOptions, TrainPipelineOptions } from '../pipeline/options.ts';
 import { batchSpecFor, buildDlrmRank, type DlrmConfig } from '../models/dlrm-rank.ts';
 import type { ShardedEbcStateDict } from '../modules/sharding/sharded-state.ts';
 import type { DataloaderInput } from '../data/dataloader.ts';
@@ -78,6 +74,8 @@ export interface RankJobSpec {
   resume: RankCheckpointState | null;
   /** The actors' statechart interpreter (`--interpreter`). */
   interpreter: InterpreterChoice;
+  /** Fused / semi-sync options (`--emb-lookup-stream`, `--start-batch`, `--stash-gradients`). */
+  lookAhead?: Pick<SemiSyncOptions, 'embLookupStream' | 'startBatch' | 'stashGradients'>;
 }
 
 /** The environment a launcher gives a rank. */
@@ -135,11 +133,14 @@ export interface RankResult {
   cacheStats: Record<string, CacheStats>;
 }
 
-const PIPELINE_CLASS = {
-  none: NonPipelinedTrainer,
-  base: TrainPipelineBase,
-  'sparse-dist': TrainPipelineSparseDist,
-} as const;
+/** The pipeline kind of each `--pipeline` choice. */
+const PIPELINE_KIND: Readonly<Record<PipelineChoice, PipelineKind>> = {
+  none: 'none',
+  base: 'base',
+  'sparse-dist': 'sparseDist',
+  'fused-sparse-dist': 'fusedSparseDist',
+  'semi-sync': 'semiSync',
+};
 
 /**
  * Run one rank's part of a training run.
@@ -173,8 +174,9 @@ export async function runRankJob(
     inspect: hooks.inspect,
     interpreter: spec.interpreter,
   };
-  const pipeline = new PIPELINE_CLASS[spec.pipeline]({
+  const pipeline = createPipeline(PIPELINE_KIND[spec.pipeline], {
     ...common,
+    ...spec.lookAhead,
     gradAccum: spec.gradAccum,
     gradAccumSchedule: spec.gradAccumSchedule,
     resumeState: spec.resume ? resumeStateOf(spec.resume) : undefined,
@@ -284,7 +286,8 @@ async function evaluate(
   hooks: RankHooks,
 ): Promise<NonNullable<RankResult['heldOut']>> {
   const batches = [...heldOutRankBatches(heldOut, spec.heldOutExamples, spec.rank, spec.worldSize)];
-  const evalPipeline = new NonPipelinedTrainer({ ...common, name: 'eval' });
+  // TorchRec's EvalPipelineSparseDist: no backward, input dist of i+1 under forward of i.
+  const evalPipeline = new EvalPipelineSparseDist({ ...common, name: 'eval' });
   hooks.onPipeline?.(evalPipeline);
   const logits: Float32Array[] = [];
   common.model.eval();

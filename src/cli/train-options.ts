@@ -18,6 +18,7 @@ import {
 } from '../runtime/sim/cost-model.ts';
 import type { EmbeddingCacheConfig } from '../modules/embedding-cache/cache-config.ts';
 import { UsageError } from './cli-io.ts';
+import { EMB_LOOKUP_STREAMS, type EmbLookupStream } from '../pipeline/options.ts';
 import {
   enumFlag,
   intFlag,
@@ -31,7 +32,7 @@ import {
 
 export const BACKENDS = ['sim', 'threads', 'mpi'] as const;
 export const DEVICES = ['sim', 'wasm', 'cpu', 'gpu'] as const;
-export const PIPELINES = ['none', 'base', 'sparse-dist'] as const;
+export const PIPELINES = ['none', 'base', 'sparse-dist', 'fused-sparse-dist', 'semi-sync'] as const;
 export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
 export const MODEL_SIZES = ['small', 'reference'] as const;
 export const INTERPRETERS = ['xstate', 'compiled'] as const;
@@ -99,6 +100,14 @@ export interface TrainOptions {
    * in a slow tier behind a row cache of that size (docs/cached-embeddings.md); null: uncached.
    */
   cache: EmbeddingCacheConfig | null;
+  /** Fused sparse-dist / semi-sync: the look-ahead lookup's stream (docs/pipelines.md). */
+  embLookupStream: EmbLookupStream;
+  /** Semi-sync: the first batch trained semi-synchronously. */
+  startBatch: number;
+  /** Semi-sync: TorchRec's stash_gradients. */
+  stashGradients: boolean;
+  /** Train nothing: evaluate the `--resume` checkpoint on the held-out data (eval pipeline). */
+  evalOnly: boolean;
 }
 
 export const TRAIN_FLAGS: FlagSpecs = {
@@ -131,6 +140,10 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--cache-fraction': positiveNumberFlag(),
   '--cache-policy': enumFlag(CACHE_POLICIES),
   '--cache-dir': textFlag('a directory for the slow tier files'),
+  '--emb-lookup-stream': enumFlag(EMB_LOOKUP_STREAMS),
+  '--start-batch': intFlag(0),
+  '--stash-gradients': switchFlag(),
+  '--eval-only': switchFlag(),
   '--help': switchFlag(),
 };
 
@@ -192,6 +205,10 @@ export function parseTrainArgs(
     inspectWait,
     interpreter: get<InterpreterChoice>('--interpreter', 'xstate'),
     cache: cacheOptions(values),
+    embLookupStream: get<EmbLookupStream>('--emb-lookup-stream', 'data-dist'),
+    startBatch: get('--start-batch', 0),
+    stashGradients: get('--stash-gradients', false),
+    evalOnly: get('--eval-only', false),
   };
   checkCombinations(options, values);
   return options;
@@ -228,6 +245,28 @@ function parseCost(spec: string): CostOverrides {
 }
 
 function checkCombinations(o: TrainOptions, given: Record<string, unknown>): void {
+  const lookAhead = o.pipeline === 'fused-sparse-dist' || o.pipeline === 'semi-sync';
+  if ('--emb-lookup-stream' in given && !lookAhead)
+    throw new UsageError(
+      `--emb-lookup-stream applies to --pipeline fused-sparse-dist or semi-sync, got --pipeline ${o.pipeline}`,
+    );
+  for (const flag of ['--start-batch', '--stash-gradients'] as const)
+    if (flag in given && o.pipeline !== 'semi-sync')
+      throw new UsageError(`${flag} applies to --pipeline semi-sync, got --pipeline ${o.pipeline}`);
+  if (o.pipeline === 'semi-sync' && o.gradAccum !== 1)
+    throw new UsageError(
+      `--pipeline semi-sync steps after every batch: --grad-accum must be 1, got ${o.gradAccum}`,
+    );
+  if (o.evalOnly && o.resume === null)
+    throw new UsageError('--eval-only evaluates a checkpoint: give it with --resume DIR');
+  if (o.evalOnly && (o.data !== 'synthetic' || o.heldOutExamples === 0))
+    throw new UsageError(
+      '--eval-only evaluates on the held-out stream of synthetic data: it needs --data synthetic and --held-out-examples > 0',
+    );
+  if (o.evalOnly && o.checkpointOut !== null)
+    throw new UsageError(
+      '--eval-only trains nothing: --checkpoint-out would write the same checkpoint',
+    );
   if (o.batchSize % o.ranks !== 0) {
     throw new UsageError(
       `--batch-size ${o.batchSize} is not divisible by --ranks ${o.ranks} (it is the global batch, split evenly across ranks)`,

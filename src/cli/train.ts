@@ -87,6 +87,8 @@ export async function train(
   const config = modelConfigFor(options);
   const resumed = options.resume ? await loadForResume(options, config) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
+  // --eval-only: train nothing; the held-out pass runs through the eval pipeline.
+  if (options.evalOnly) options = { ...options, batches: firstBatch };
   const specs = rankSpecs(options, config, resumed, firstBatch);
   const launcher: RankLauncher =
     direct?.launcher ??
@@ -244,7 +246,7 @@ async function loadForResume(o: TrainOptions, config: DlrmConfig): Promise<Loade
       `--resume ${dir}: options differ from the checkpoint's: ${problems.join('; ')}`,
     );
   const done = loaded.manifest.nextBatch;
-  if (done > o.batches)
+  if (done > o.batches && !o.evalOnly)
     throw new CliError(
       `--resume ${dir}: the checkpoint has already trained ${done} batches, more than --batches ${o.batches}`,
     );
@@ -277,6 +279,11 @@ function rankSpecs(
     events: o.trace || o.traceEvents ? 'all' : 'spans',
     resume: resumed ? resumed.ranks[rank] : null,
     interpreter: o.interpreter,
+    lookAhead: {
+      embLookupStream: o.embLookupStream,
+      startBatch: o.startBatch,
+      stashGradients: o.stashGradients,
+    },
   }));
 }
 

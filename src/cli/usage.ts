@@ -35,7 +35,14 @@ Ranks and devices
   --cost copy=MS,dist=MS,fwd=MS,bwd=MS,opt=MS   fixed simulated op durations (--device sim; also fill=MS: cache fills)
 
 Training
-  --pipeline none|base|sparse-dist   pipeline (default sparse-dist)
+  --pipeline none|base|sparse-dist|fused-sparse-dist|semi-sync   pipeline (default sparse-dist;
+                                     docs/pipelines.md compares them)
+  --emb-lookup-stream data-dist|new|current   fused-sparse-dist / semi-sync: stream of the look-ahead
+                                     lookup (default data-dist, as TorchRec)
+  --start-batch N                    semi-sync: first batch trained semi-synchronously (default 0)
+  --stash-gradients                  semi-sync: step i applies batch i-1's dense gradients (TorchRec's stash_gradients)
+  --eval-only                        with --resume DIR: train nothing, evaluate the checkpoint on the held-out
+                                     data through the eval pipeline (heldOutLoss, auc in --json)
   --batches N                        batches in all (default ${DEFAULT_BATCHES}); with --resume, continue until N
   --batch-size B                     GLOBAL batch size, split evenly across ranks (default 256)
   --grad-accum A                     micro-batches per optimizer step (default 1)

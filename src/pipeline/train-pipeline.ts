@@ -165,6 +165,7 @@ export abstract class TrainPipeline {
       const model = this.options.model;
       const previous = lastUser.get(model);
       lastUser.set(model, this);
+      if (previous && previous !== this) this.engine.handOverFrom(previous.engine);
       // progress() attaches a detached pipeline again (the coordinator leaves `detached`).
       if (this.detached) this.bus.emit({ type: 'pipeline.attach', batchesInFlight: this.inFlight });
       const seq = this.coordinator.getSnapshot().context.resultSeq;

@@ -32,7 +32,12 @@ describe('streamBusyFraction', () => {
       ev('backward.start', 8, 0),
       ev('backward.end', 10, 0),
     ];
-    expect(streamBusyFraction(events)).toEqual({ memcpy: 0.2, dataDist: 0.4, default: 0.4 });
+    expect(streamBusyFraction(events)).toEqual({
+      memcpy: 0.2,
+      dataDist: 0.4,
+      default: 0.4,
+      embLookup: 0,
+    });
   });
 
   it('averages over ranks', () => {
@@ -44,6 +49,11 @@ describe('streamBusyFraction', () => {
       ev('copy.end', 5, 0, 1),
       ev('forward.end', 10, 0, 1),
     ];
-    expect(streamBusyFraction(events)).toEqual({ memcpy: 0.75, dataDist: 0, default: 0.5 });
+    expect(streamBusyFraction(events)).toEqual({
+      memcpy: 0.75,
+      dataDist: 0,
+      default: 0.5,
+      embLookup: 0,
+    });
   });
 });
