@@ -152,7 +152,7 @@ describe('ShardedEmbeddingBagCollection', () => {
     expect(seen).toEqual([
       ['dataDist', 'distSplits'],
       ['dataDist', 'distData'],
-      ['default', 'other'], // lookup: timed by flops, not by the pipeline's fwd stage cost
+      ['default', 'lookup'], // timed by flops or `lookup=`, not by the pipeline's fwd stage cost
       ['default', 'outputDist'],
       ['default', 'collective'],
       ['default', 'other'], // row-gradient scatter
