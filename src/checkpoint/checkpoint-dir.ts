@@ -1,25 +1,32 @@
 /**
  * Writing and reading a checkpoint directory (format: FORMAT.md).
  *
- * **Atomic.** {@link writeCheckpoint} builds the whole checkpoint in `DIR.tmp-<pid>`, then
- * swaps it in with renames; a crash leaves either the old `DIR` or the new one (plus a
- * stray `.tmp-`/`.old-` directory), never a half-written `DIR`. An existing `DIR` is replaced
- * only when it is empty or a sparsepipe checkpoint.
+ * **Atomic at every instant.** {@link writeCheckpoint} never leaves `DIR` without a complete
+ * checkpoint once it had one. A first write builds `DIR.tmp-<pid>-<gen>` and renames it to
+ * `DIR`. A later write adds the new generation's `.bin` files (new names) beside the old
+ * ones, then replaces `manifest.json` by a rename (the one atomic switch), then removes the
+ * old generation's files. Every file is flushed to disk before the step that depends on it.
+ * A writer killed at any step leaves the old checkpoint or the new one at `DIR`; the
+ * temporaries it leaves are removed by the next write. An existing `DIR` is replaced only
+ * when it is empty or a sparsepipe checkpoint.
  *
  * **Checked.** {@link readCheckpoint} refuses — with one {@link CheckpointError} line naming
- * the file and field — a missing directory or file, bad JSON, a wrong format or version, a
- * size or sha256 mismatch of a `.bin`, an array reference outside its file, or a rank state
- * with missing fields. It never writes.
+ * the file and field — a missing directory or file, bad JSON, a manifest whose checksum does
+ * not match (edited or damaged), a wrong format or version, a size or sha256 mismatch of a
+ * `.bin`, an array reference outside its file, a rank state with missing fields or a
+ * position that disagrees with the manifest, and non-finite values. It never writes.
+ * {@link writeCheckpoint} refuses non-finite values too (a diverged run is not saved).
  *
  * @example
  * await writeCheckpoint('ckpt', { resumeKey, nextBatch: 12, ranks });
  * const { manifest, ranks } = await readCheckpoint('ckpt');
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { open, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BinarySink, decodeArrays, encodeArrays } from './array-tree.ts';
 import { CheckpointError } from './checkpoint-error.ts';
+import { firstNonFinite, manifestChecksum, positionMismatch } from './checkpoint-integrity.ts';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
@@ -82,14 +89,101 @@ export async function checkCheckpointTarget(dir: string): Promise<void> {
   }
 }
 
+/** Options of {@link writeCheckpoint}. */
+export interface WriteCheckpointOptions {
+  /**
+   * Called with each step's name just before the step runs (a fault hook: the reliability
+   * suite kills the writer at every step and checks what `DIR` holds).
+   */
+  onStep?: (step: string) => void | Promise<void>;
+}
+
+/** A file written and flushed to disk. */
+async function writeDurable(path: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flush a directory's entries (a rename in it) to disk; best effort where unsupported. */
+async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r').catch(() => null);
+  if (!handle) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
+  }
+}
+
+const TEMP_MARK = /\.tmp-(\d+)-/;
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Write a checkpoint atomically (see the module doc).
+ * Removes what killed writers left: `DIR.tmp-<pid>-…` (and v1's `DIR.tmp-<pid>`,
+ * `DIR.old-<pid>`) beside `DIR`, and inside `DIR` any `manifest.json.tmp-…` and any `.bin`
+ * the current manifest does not list. Temporaries of a writer that is still running are
+ * left alone.
+ */
+async function removeStale(dir: string, current: CheckpointManifest | null): Promise<void> {
+  const parent = dirname(resolve(dir));
+  const base = basename(resolve(dir));
+  for (const name of await readdir(parent)) {
+    if (!name.startsWith(`${base}.tmp-`) && !name.startsWith(`${base}.old-`)) continue;
+    const pid = Number(/^\.(?:tmp|old)-(\d+)/.exec(name.slice(base.length))?.[1]);
+    if (Number.isInteger(pid) && alive(pid)) continue;
+    await rm(join(parent, name), { recursive: true, force: true });
+  }
+  if (!current) return;
+  const keep = new Set([MANIFEST_FILE, ...Object.keys(current.files)]);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (keep.has(name)) continue;
+    const ours =
+      /^rank-\d+(-[0-9a-f]+)?\.bin$/.test(name) || name.startsWith(`${MANIFEST_FILE}.tmp-`);
+    const pid = Number(TEMP_MARK.exec(name)?.[1]);
+    if (ours && !(Number.isInteger(pid) && alive(pid))) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** The manifest at `dir`, or null when there is none (or it cannot be parsed). */
+async function currentManifest(dir: string): Promise<CheckpointManifest | null> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8')) as unknown;
+    return typeof m === 'object' && m !== null && 'files' in m && typeof m.files === 'object'
+      ? (m as CheckpointManifest)
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Write a checkpoint (see the module doc for what holds at every instant).
  *
  * @example
  * await writeCheckpoint('ckpt', { resumeKey: { '--ranks': 4 }, nextBatch: 10, ranks });
  */
-export async function writeCheckpoint(dir: string, contents: CheckpointContents): Promise<void> {
+export async function writeCheckpoint(
+  dir: string,
+  contents: CheckpointContents,
+  options: WriteCheckpointOptions = {},
+): Promise<void> {
+  const step = async (name: string) => options.onStep?.(name);
   await checkCheckpointTarget(dir);
+  const gen = randomBytes(4).toString('hex');
   const files: Record<string, Uint8Array> = {};
   const ranks = contents.ranks.map((state, r) => {
     if (state.rank !== r)
@@ -97,12 +191,14 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents)
         dir,
         `rank states must be in rank order: position ${r} holds rank ${state.rank}`,
       );
-    const sink = new BinarySink(`rank-${r}.bin`);
+    const bad = firstNonFinite(state, `ranks[${r}]`);
+    if (bad) throw new CheckpointError(dir, `not written: ${bad} (a diverged run is not saved)`);
+    const sink = new BinarySink(`rank-${r}-${gen}.bin`);
     const json = encodeArrays(state, sink);
     files[sink.file] = sink.bytes();
     return json;
   });
-  const manifest: CheckpointManifest = {
+  const unsigned: CheckpointManifest = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     createdBy: contents.createdBy ?? 'sparsepipe',
@@ -117,23 +213,48 @@ export async function writeCheckpoint(dir: string, contents: CheckpointContents)
     ),
     ranks,
   };
-  const tmp = `${dir}.tmp-${process.pid}`;
-  const old = `${dir}.old-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
+  const manifest = { ...unsigned, checksum: manifestChecksum(unsigned) };
+  const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
+  let tmp: string | null = null;
   try {
-    await mkdir(tmp);
-    for (const [name, bytes] of Object.entries(files)) await writeFile(join(tmp, name), bytes);
-    await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
-    if (await statOrNull(dir)) {
-      await rm(old, { recursive: true, force: true });
-      await rename(dir, old);
+    const old = (await statOrNull(dir)) ? await currentManifest(dir) : null;
+    await step('remove stale temporaries');
+    await removeStale(dir, old);
+    if (!(await statOrNull(dir))) {
+      tmp = `${dir}.tmp-${process.pid}-${gen}`;
+      await step('create the temporary directory');
+      await mkdir(tmp);
+      for (const [name, bytes] of Object.entries(files)) {
+        await step(`write ${name.replace(`-${gen}`, '')}`);
+        await writeDurable(join(tmp, name), bytes);
+      }
+      await step(`write ${MANIFEST_FILE}`);
+      await writeDurable(join(tmp, MANIFEST_FILE), manifestText);
+      await syncDir(tmp);
+      await step('rename the temporary directory to the checkpoint');
       await rename(tmp, dir);
-      await rm(old, { recursive: true, force: true });
+      tmp = null;
+      await syncDir(dirname(resolve(dir)));
     } else {
-      await rename(tmp, dir);
+      for (const [name, bytes] of Object.entries(files)) {
+        await step(`write ${name.replace(`-${gen}`, '')}`);
+        await writeDurable(join(dir, name), bytes);
+      }
+      const tmpManifest = join(dir, `${MANIFEST_FILE}.tmp-${process.pid}-${gen}`);
+      await step(`write ${MANIFEST_FILE}.tmp`);
+      await writeDurable(tmpManifest, manifestText);
+      await step(`replace ${MANIFEST_FILE}`);
+      await rename(tmpManifest, join(dir, MANIFEST_FILE));
+      await syncDir(dir);
+      for (const name of Object.keys(old?.files ?? {})) {
+        if (name in files || basename(name) !== name) continue;
+        await step(`remove the old ${name.replace(/-[0-9a-f]+\.bin$/, '.bin')}`);
+        await rm(join(dir, name), { force: true });
+      }
     }
+    await step('done');
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
+    if (tmp) await rm(tmp, { recursive: true, force: true });
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(dir, `could not be written: ${(e as Error).message}`, { cause: e });
   }
@@ -166,6 +287,8 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   if (typeof manifest !== 'object' || manifest === null)
     fail(`${MANIFEST_FILE} is not a JSON object`);
+  if (manifest.version === CHECKPOINT_VERSION && manifest.checksum !== manifestChecksum(manifest))
+    fail(`${MANIFEST_FILE} was edited or damaged: its checksum does not match its contents`);
   if (manifest.format !== CHECKPOINT_FORMAT)
     fail(
       `${MANIFEST_FILE}: format is ${JSON.stringify(manifest.format)}, expected "${CHECKPOINT_FORMAT}"`,
@@ -207,7 +330,12 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     const state = decodeArrays(json, files, dir, `ranks[${r}]`);
     const problem = checkRankState(state, r);
     if (problem) fail(`${MANIFEST_FILE} ranks[${r}]${problem}`);
-    return state as RankCheckpointState;
+    const rankState = state as RankCheckpointState;
+    const mismatch = positionMismatch(manifest, rankState.pipeline, r);
+    if (mismatch) fail(`${MANIFEST_FILE}: ${mismatch}`);
+    const bad = firstNonFinite(rankState, `ranks[${r}]`);
+    if (bad) fail(`${bad}: refusing to resume from non-finite values`);
+    return rankState;
   });
   return { dir, manifest, ranks };
 }

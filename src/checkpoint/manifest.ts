@@ -9,7 +9,7 @@
  */
 
 export const CHECKPOINT_FORMAT = 'sparsepipe-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 
 /** A resume-critical option, keyed by the CLI flag that sets it (e.g. `--ranks`), JSON-able. */
@@ -35,6 +35,8 @@ export interface CheckpointManifest {
   files: Record<string, FileRecord>;
   /** Each rank's state (`RankCheckpointState`), typed arrays as `{ "$array": ArrayRef }`. */
   ranks: unknown[];
+  /** sha256 of this manifest's JSON without this field (checkpoint-integrity.ts). */
+  checksum?: string;
 }
 
 /**

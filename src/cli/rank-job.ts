@@ -40,6 +40,7 @@ import {
   type RankSlice,
 } from './rank-data.ts';
 import type { InterpreterChoice, PipelineChoice } from './train-options.ts';
+import { checkFiniteLoss } from './non-finite.ts';
 
 /** Where a run's data comes from. */
 export type DataSpec =
@@ -220,6 +221,7 @@ export async function runRankJob(
       await hooks.beforeBatch?.(spec.firstBatch + losses.length);
       const r = await pipeline.progress(source);
       if (r.done) break;
+      checkFiniteLoss(r.value.loss, spec.firstBatch + losses.length, rank);
       losses.push(r.value.loss);
       examples += r.value.output.length;
     }

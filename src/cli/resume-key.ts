@@ -1,20 +1,32 @@
 /**
  * The options a checkpoint records and a resumed run must repeat, keyed by flag, so a
  * mismatch is reported as `--ranks is 2, the checkpoint has 4`. The pipeline kind, backend,
- * device and cost model may differ: they do not change the math.
+ * device and cost model may differ: they do not change the math. A data file is recorded by
+ * its size and sha256 (`--data contents`), so a changed file is refused at the same path and
+ * the same file is accepted at another.
  *
  * @example
  * resumeKeyOf(options, config)['--batch-size']; // 256
  */
 import type { ResumeKey } from '../checkpoint/manifest.ts';
 import type { DlrmConfig } from '../models/dlrm-rank.ts';
+import type { DataIdentity } from './data-identity.ts';
 import type { TrainOptions } from './train-options.ts';
 
-export function resumeKeyOf(o: TrainOptions, config: DlrmConfig): ResumeKey {
+/**
+ * `data`: the Criteo file's size and sha256 (null for synthetic data, which `--seed`
+ * identifies); the file is identified by its contents, not its path.
+ */
+export function resumeKeyOf(
+  o: TrainOptions,
+  config: DlrmConfig,
+  data: DataIdentity | null,
+): ResumeKey {
   return {
     '--model': o.model,
     '--model-size': o.modelSize,
-    '--data': o.data,
+    '--data': data ? 'a Criteo TSV file' : o.data,
+    '--data contents': data,
     '--skip-bad-rows': o.skipBadRows,
     '--ranks': o.ranks,
     '--batch-size': o.batchSize,

@@ -42,6 +42,7 @@ import { syntheticLogFor } from './rank-data.ts';
 import type { RankJobSpec } from './rank-job.ts';
 import { formatReport } from './report.ts';
 import { resumeKeyOf } from './resume-key.ts';
+import { dataIdentity, type DataIdentity } from './data-identity.ts';
 import { buildSummary, type TrainSummary } from './summary.ts';
 import { parseTrainArgs, type TrainOptions } from './train-options.ts';
 import { TRAIN_USAGE } from './usage.ts';
@@ -85,7 +86,12 @@ export async function train(
   if (direct) options = direct.options;
   if (!direct || direct.leader) await preflight(options); // outputs are rank 0's
   const config = modelConfigFor(options);
-  const resumed = options.resume ? await loadForResume(options, config) : null;
+  // Only what a checkpoint records needs the data's identity (one pass over the file).
+  const data =
+    options.data !== SYNTHETIC && (options.resume || options.checkpointOut)
+      ? await dataIdentity(options.data)
+      : null;
+  const resumed = options.resume ? await loadForResume(options, config, data) : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   // --eval-only: train nothing; the held-out pass runs through the eval pipeline.
   if (options.evalOnly) options = { ...options, batches: firstBatch };
@@ -172,7 +178,7 @@ export async function train(
       );
     }
     await writeCheckpoint(options.checkpointOut, {
-      resumeKey: resumeKeyOf(options, config),
+      resumeKey: resumeKeyOf(options, config, data),
       nextBatch,
       ranks: states.map((s) => s!),
       createdBy: `sparsepipe ${version}`,
@@ -231,7 +237,11 @@ async function preflight(o: TrainOptions): Promise<void> {
 }
 
 /** Read a checkpoint and check it fits this run; throws one line naming what does not. */
-async function loadForResume(o: TrainOptions, config: DlrmConfig): Promise<LoadedCheckpoint> {
+async function loadForResume(
+  o: TrainOptions,
+  config: DlrmConfig,
+  data: DataIdentity | null,
+): Promise<LoadedCheckpoint> {
   const dir = o.resume!;
   let loaded: LoadedCheckpoint;
   try {
@@ -240,7 +250,7 @@ async function loadForResume(o: TrainOptions, config: DlrmConfig): Promise<Loade
     if (e instanceof CheckpointError) throw new CliError(`--resume ${e.dir}: ${e.reason}`);
     throw e;
   }
-  const problems = compareResumeKey(loaded.manifest.resumeKey, resumeKeyOf(o, config));
+  const problems = compareResumeKey(loaded.manifest.resumeKey, resumeKeyOf(o, config, data));
   if (problems.length > 0)
     throw new CliError(
       `--resume ${dir}: options differ from the checkpoint's: ${problems.join('; ')}`,

@@ -14,6 +14,19 @@ import {
   writeCheckpoint,
   type RankCheckpointState,
 } from '../../src/checkpoint/index.ts';
+import { manifestChecksum } from '../../src/checkpoint/checkpoint-integrity.ts';
+
+/** Rank `r`'s data file (its name carries the write's generation). */
+async function binOf(dir: string, r: number): Promise<string> {
+  const name = (await readdir(dir)).find((n) => n.startsWith(`rank-${r}-`) && n.endsWith('.bin'));
+  return join(dir, name!);
+}
+
+/** Rewrite a manifest with a valid checksum (to reach the checks behind it). */
+async function resign(path: string, manifest: Record<string, unknown>): Promise<void> {
+  const { checksum: _, ...rest } = manifest;
+  await writeFile(path, JSON.stringify({ ...rest, checksum: manifestChecksum(rest as never) }));
+}
 
 function rankState(rank: number): RankCheckpointState {
   return {
@@ -93,11 +106,13 @@ describe('checkpoint directory', () => {
   it('reads back exactly what was written', async () => {
     const dir = join(root, 'ck');
     await writeCheckpoint(dir, contents());
-    expect((await readdir(dir)).sort()).toEqual(['manifest.json', 'rank-0.bin', 'rank-1.bin']);
+    expect((await readdir(dir)).map((n) => n.replace(/-[0-9a-f]{8}\.bin$/, '.bin')).sort()).toEqual(
+      ['manifest.json', 'rank-0.bin', 'rank-1.bin'],
+    );
     const { manifest, ranks } = await readCheckpoint(dir);
     expect(manifest).toMatchObject({
       format: 'sparsepipe-checkpoint',
-      version: 1,
+      version: 2,
       worldSize: 2,
       nextBatch: 10,
       resumeKey: { '--ranks': 2 },
@@ -109,9 +124,14 @@ describe('checkpoint directory', () => {
   it('replaces an existing checkpoint atomically and leaves no temporary directory', async () => {
     const dir = join(root, 'ck');
     await writeCheckpoint(dir, contents());
-    await writeCheckpoint(dir, { ...contents(), nextBatch: 12 });
+    const at12 = contents().ranks.map((r) => ({
+      ...r,
+      pipeline: { ...r.pipeline, batchesTrained: 12, nextBatch: 12 },
+    }));
+    await writeCheckpoint(dir, { ...contents(), nextBatch: 12, ranks: at12 });
     expect((await readCheckpoint(dir)).manifest.nextBatch).toBe(12);
     expect(await readdir(root)).toEqual(['ck']);
+    expect((await readdir(dir)).length).toBe(3); // the old generation's files are gone
   });
 
   it('refuses to replace a directory that is not a checkpoint', async () => {
@@ -140,35 +160,46 @@ describe('checkpoint directory', () => {
   it('refuses a corrupt, truncated or missing .bin', async () => {
     const dir = join(root, 'ck');
     await writeCheckpoint(dir, contents());
-    const bin = join(dir, 'rank-1.bin');
+    const bin = await binOf(dir, 1);
+    const name = bin.slice(dir.length + 1);
     const bytes = await readFile(bin);
     bytes[3] ^= 0xff;
     await writeFile(bin, bytes);
     await expectRefused(
       dir,
-      `checkpoint ${dir}: rank-1.bin is corrupt: its sha256 does not match the manifest`,
+      `checkpoint ${dir}: ${name} is corrupt: its sha256 does not match the manifest`,
     );
     await writeFile(bin, bytes.subarray(0, 8));
     await expectRefused(
       dir,
-      `checkpoint ${dir}: rank-1.bin has 8 bytes, the manifest says ${bytes.length}`,
+      `checkpoint ${dir}: ${name} has 8 bytes, the manifest says ${bytes.length}`,
     );
     await rm(bin);
-    await expectRefused(dir, `checkpoint ${dir}: rank-1.bin is missing or unreadable`);
+    await expectRefused(dir, `checkpoint ${dir}: ${name} is missing or unreadable`);
   });
 
-  it('refuses another format version and a rank state with a missing field', async () => {
+  it('refuses an edited manifest, a position that disagrees with the ranks, another version and a missing field', async () => {
     const dir = join(root, 'ck');
     await writeCheckpoint(dir, contents());
     const path = join(dir, 'manifest.json');
     const manifest = JSON.parse(await readFile(path, 'utf8'));
-    await writeFile(path, JSON.stringify({ ...manifest, version: 2 }));
+    await writeFile(path, JSON.stringify({ ...manifest, nextBatch: 4 }));
     await expectRefused(
       dir,
-      `checkpoint ${dir}: manifest.json: version 2 is not supported (this sparsepipe reads version 1)`,
+      `checkpoint ${dir}: manifest.json was edited or damaged: its checksum does not match its contents`,
+    );
+    await resign(path, { ...manifest, nextBatch: 4 });
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: manifest.json: nextBatch 4 disagrees with ranks[0].pipeline.nextBatch 10`,
+    );
+    await writeFile(path, JSON.stringify({ ...manifest, version: 1 }));
+    await expectRefused(
+      dir,
+      `checkpoint ${dir}: manifest.json: version 1 is not supported (this sparsepipe reads version 2)`,
     );
     delete manifest.ranks[1].dense.optimizer.accumulated;
-    await writeFile(path, JSON.stringify(manifest));
+    await resign(path, manifest);
     await expectRefused(
       dir,
       `checkpoint ${dir}: manifest.json ranks[1].dense.optimizer.accumulated: missing`,

@@ -128,14 +128,15 @@ describe('checkpoint and resume', () => {
         `sparsepipe: --resume ${ck}: the checkpoint has already trained 6 batches, more than --batches 4`,
       ]);
 
-      const bin = join(ck, 'rank-0.bin');
+      const binName = (await readdir(ck)).find((n) => n.startsWith('rank-0-'))!;
+      const bin = join(ck, binName);
       const bytes = await readFile(bin);
       bytes[bytes.length - 1] ^= 1;
       await writeFile(bin, bytes);
       const corrupt = await attempt([...RUN, '--batches', '12']);
       expect(corrupt.code).toBe(1);
       expect(corrupt.err).toEqual([
-        `sparsepipe: --resume ${ck}: rank-0.bin is corrupt: its sha256 does not match the manifest`,
+        `sparsepipe: --resume ${ck}: ${binName} is corrupt: its sha256 does not match the manifest`,
       ]);
 
       bytes[bytes.length - 1] ^= 1;
