@@ -307,15 +307,20 @@ export class RankEngine {
   private async runBackward(ctx: BatchContext, result: DenseResult): Promise<void> {
     const { device, bus, optimizer } = this.o;
     const sparse: Array<Promise<void>> = [];
-    await device.run('default', { kind: 'backward', label: `backward b${ctx.index}` }, () => {
-      bus.emit({ type: 'backward.start', batch: ctx.index });
-      if (result.denseGrads) {
-        accumulateDense(optimizer, result.denseGrads);
-        for (const g of result.denseGrads.values()) g.dispose();
-      }
-      for (const call of ctx.calls.values())
-        sparse.push(call.module.backward(call.moduleContext, call.grad!));
-    });
+    const cost = this.o.model.denseOpCost?.('backward');
+    await device.run(
+      'default',
+      { kind: 'backward', ...cost, label: `backward b${ctx.index}` },
+      () => {
+        bus.emit({ type: 'backward.start', batch: ctx.index });
+        if (result.denseGrads) {
+          accumulateDense(optimizer, result.denseGrads);
+          for (const g of result.denseGrads.values()) g.dispose();
+        }
+        for (const call of ctx.calls.values())
+          sparse.push(call.module.backward(call.moduleContext, call.grad!));
+      },
+    );
     await (sparse.length === 1 ? sparse[0] : Promise.all(sparse));
     bus.emit({ type: 'backward.end', batch: ctx.index });
   }
@@ -324,7 +329,11 @@ export class RankEngine {
     const { optimizer, bus, device } = this.o;
     await device.run(
       'default',
-      { kind: 'optimizer', label: `optimizer b${input.batch}` },
+      {
+        kind: 'optimizer',
+        ...this.o.model.denseOpCost?.('optimizer'),
+        label: `optimizer b${input.batch}`,
+      },
       async () => {
         bus.emit({ type: 'optimizer.start', batch: input.batch });
         await optimizer.synchronize?.();
@@ -618,7 +627,11 @@ export class RankEngine {
       const scale = training ? lossScaleFor(this.o.gradAccum) * (this.o.gradScaler?.scale ?? 1) : 1;
       const result = await this.o.device.run(
         'default',
-        { kind: 'forward', label: `forward b${ctx.index}` },
+        {
+          kind: 'forward',
+          ...this.o.model.denseOpCost?.('forward'),
+          label: `forward b${ctx.index}`,
+        },
         () => {
           this.o.bus.emit({ type: 'forward.start', batch: ctx.index });
           return runDenseStep({

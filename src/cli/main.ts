@@ -76,6 +76,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       case 'bench':
         io.out(BENCH_TEXT);
         return 0;
+      case 'simulate': {
+        const { runSimulate } = await import('./simulate.ts');
+        return await runSimulate(rest, io);
+      }
+      case 'plan': {
+        const { runPlan } = await import('./plan.ts');
+        return await runPlan(rest, io);
+      }
       case 'charts':
         return await runOptional(
           CHARTS_MODULE,
@@ -96,7 +104,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         );
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)} (commands: train, bench, charts, inspect; see sparsepipe --help)`,
+          `unknown command ${JSON.stringify(command)} (commands: train, simulate, plan, bench, charts, inspect; see sparsepipe --help)`,
         );
     }
   } catch (error) {

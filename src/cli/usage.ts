@@ -10,6 +10,8 @@ export const USAGE = `Usage: sparsepipe <command> [options]
 
 Commands:
   train            train a DLRM with a pipelined, sharded actor system (see sparsepipe train --help)
+  simulate         simulate a cluster-size model on a topology in virtual time (docs/simulation.md)
+  plan             choose a sharding plan by simulating the best candidates
   bench            how to run the benchmarks
   charts           regenerate the state charts in visualizations/generated
   inspect FILE     open a recorded run in the state-chart inspector

@@ -79,4 +79,26 @@ export abstract class Module {
 /** A model: a module whose forward takes a batch and returns losses and output. */
 export abstract class Model<B = unknown> extends Module {
   abstract forward(batch: B): ModelOutput;
+
+  /**
+   * What the pipeline's dense ops cost on a simulated device (flops, or a duration priced
+   * from shapes); `undefined` (the default): only the device's fixed overrides count.
+   * Shapes-only models of large clusters answer it (docs/simulation.md).
+   *
+   * @example
+   * override denseOpCost(op: DenseOp) { return { flops: op === 'backward' ? 2 * this.fwdFlops : this.fwdFlops }; }
+   */
+  denseOpCost(_op: DenseOp): DenseOpCost | undefined {
+    return undefined;
+  }
+}
+
+/** The pipeline's dense ops on the default stream. */
+export type DenseOp = 'forward' | 'backward' | 'optimizer';
+
+/** Cost fields a model may give its dense ops (see `OpCost`). */
+export interface DenseOpCost {
+  flops?: number;
+  bytes?: number;
+  ms?: number;
 }

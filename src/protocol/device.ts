@@ -35,6 +35,11 @@ export interface OpCost {
   bytes?: number;
   /** Floating-point operations (compute). */
   flops?: number;
+  /**
+   * The op's duration already priced from shapes by a topology cost model (ms; see
+   * docs/simulation.md). A fixed per-kind override of the device's cost model still wins.
+   */
+  ms?: number;
   /** A label for logs and the hazard report. */
   label?: string;
 }

@@ -204,15 +204,18 @@ export function overlaps(source: LogSource, a: SpanMatcher, b: SpanMatcher): Sch
 export function steadyStateIterationMs(source: LogSource, options: { rank?: Rank } = {}): number {
   const log = logOf(source);
   const ranks = options.rank === undefined ? ranksOf(log) : [options.rank];
+  // one pass over the log for every rank (large worlds have long logs)
+  const endsByRank = new Map<Rank, Map<number, number>>(ranks.map((r) => [r, new Map()]));
+  for (const e of log) {
+    if (e.batch === undefined) continue;
+    if (e.type !== 'forward.end' && e.type !== 'backward.end' && e.type !== 'optimizer.end')
+      continue;
+    const ends = endsByRank.get(e.rank);
+    if (ends) ends.set(e.batch, Math.max(ends.get(e.batch) ?? -Infinity, e.t));
+  }
   let worst = NaN;
   for (const rank of ranks) {
-    const ends = new Map<number, number>();
-    for (const e of log) {
-      if (e.rank !== rank || e.batch === undefined) continue;
-      if (e.type === 'forward.end' || e.type === 'backward.end' || e.type === 'optimizer.end') {
-        ends.set(e.batch, Math.max(ends.get(e.batch) ?? -Infinity, e.t));
-      }
-    }
+    const ends = endsByRank.get(rank)!;
     const times = [...ends.entries()].sort((x, y) => x[0] - y[0]).map(([, t]) => t);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     if (gaps.length === 0) continue;

@@ -168,6 +168,15 @@ export interface SimulateClusterOptions {
   executeAllBatches?: boolean;
   /** The actors' statechart interpreter (default XState's; see `TrainPipelineOptions.interpreter`). */
   interpreter?: TrainPipelineOptions['interpreter'];
+  /** Same-instant timers fire in one turn (default false; faster for large lock-step worlds). */
+  coalesce?: boolean;
+  /** Keep an op log per device (default true). */
+  opLogs?: boolean;
+  /**
+   * Record every rank's events into `log` (default true). Large worlds turn it off: the
+   * log is then empty and `iterationMs()` is computed from the ranks' `progress` times.
+   */
+  keepLog?: boolean;
   /** Validate batches before they touch a device (default true when a batch spec is known). */
   validate?: boolean;
   faults?: readonly Fault[];
@@ -289,6 +298,8 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     collectiveCostModel: options.collectiveCostModel,
     timeoutMs: options.timeoutMs,
     hazards: options.hazards,
+    coalesce: options.coalesce,
+    opLogs: options.opLogs,
     deviceCostModel: (rank, base) =>
       slowdown(rank) === 1 ? base : slowedCostModel(base, slowdown(rank)),
   });
@@ -322,7 +333,7 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
       batchSpec: options.validate === false ? undefined : built.batchSpec,
       interpreter: options.interpreter,
     });
-    recorder.attach(pipeline.events$);
+    if (options.keepLog !== false) recorder.attach(pipeline.events$);
     for (const f of faults) {
       if (f.kind === 'nonFiniteGrad' && f.rank === rank) {
         new NonFiniteLoss(built.model, {
@@ -435,7 +446,8 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     config,
     events: (m = {}) => eventsMatching(log, m),
     losses: (rank = 0) => results[rank].outputs.map((o) => o.loss),
-    iterationMs: () => steadyStateIterationMs(log),
+    iterationMs: () =>
+      options.keepLog === false ? progressIterationMs(results) : steadyStateIterationMs(log),
     paramsDigest: (rank) => paramsDigest(ranks[rank].built.model),
     errors: () => results.filter((r) => r.error).map((r) => ({ rank: r.rank, error: r.error! })),
     summary: () =>
@@ -453,6 +465,21 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
       ].join('\n'),
   };
   return result;
+}
+
+/** The worst rank's median gap between `progress` returns over the second half of its run. */
+function progressIterationMs(results: readonly RankResult[]): number {
+  let worst = NaN;
+  for (const r of results) {
+    const t = r.outputs.map((o) => o.t);
+    const gaps = t.slice(1).map((x, i) => x - t[i]);
+    const second = gaps.slice(Math.floor(gaps.length / 2)).sort((a, b) => a - b);
+    if (second.length === 0) continue;
+    const n = second.length;
+    const median = n % 2 === 1 ? second[(n - 1) / 2] : (second[n / 2 - 1] + second[n / 2]) / 2;
+    if (!(median <= worst)) worst = median;
+  }
+  return worst;
 }
 
 function checkOptions(o: SimulateClusterOptions): void {

@@ -8,7 +8,10 @@
  *   and the process group charges the transfer, `alphaMs + bytes / betaBytesPerMs`
  *   ({@link CostModel.collectiveMs}), so nothing is counted twice
  *
- * Fixed per-kind overrides (ms) win over the formulas when given. Input dist has two
+ * - an op whose cost carries `ms` (priced from shapes by the topology cost model,
+ *   docs/simulation.md) takes that long, whatever its kind
+ *
+ * Fixed per-kind overrides (ms) win over the formulas and over `ms` when given. Input dist has two
  * phases: with only a `dist` override, `distSplits` and `distData` each take **half** of it
  * (so a whole input dist costs `dist`); explicit `distSplits` / `distData` overrides win over
  * that split. The process groups use {@link CostModel.collectiveMs} (override `collective`).
@@ -173,32 +176,38 @@ export class CostModel {
     const o = this.overrides;
     const bytes = cost.bytes ?? 0;
     const flops = cost.flops ?? 0;
+    const priced = cost.ms;
     switch (cost.kind) {
       case 'copy':
-        return o.copy ?? this.latencyMs + bytes / this.copyBytesPerMs;
+        return o.copy ?? priced ?? this.latencyMs + bytes / this.copyBytesPerMs;
       case 'forward':
       case 'backward':
       case 'optimizer':
-        return o[cost.kind] ?? flops / this.flopsPerMs;
+        return o[cost.kind] ?? priced ?? flops / this.flopsPerMs;
       // The embedding lookup of a sharded module: by flops, or a fixed `lookup=` per op.
       case 'lookup':
-        return o.lookup ?? flops / this.flopsPerMs;
+        return o.lookup ?? priced ?? flops / this.flopsPerMs;
       case 'other':
-        return flops / this.flopsPerMs;
+        return priced ?? flops / this.flopsPerMs;
       // Communication ops on a device wrap a process-group collective, and the process group
       // already charges the transfer (alpha + bytes/beta, see collectiveMs): the device op
-      // adds only a fixed per-stage override, so nothing is counted twice.
+      // adds only a fixed per-stage override, so nothing is counted twice — unless the op
+      // was priced from shapes (`ms`), where the collective inside is a free rendezvous.
       case 'distSplits':
       case 'distData':
-        return o[cost.kind] ?? (o.dist !== undefined ? o.dist / 2 : 0);
+        return o[cost.kind] ?? (o.dist !== undefined ? o.dist / 2 : (priced ?? 0));
       case 'dist':
       case 'outputDist':
-        return o[cost.kind] ?? 0;
+        return o[cost.kind] ?? priced ?? 0;
       case 'collective':
-        return 0;
+        return priced ?? 0;
       // A cache fill moves the missed rows from the slow tier (nothing when every row hit).
       case 'cacheFill':
-        return o.cacheFill ?? (bytes > 0 ? this.latencyMs + bytes / this.slowTierBytesPerMs : 0);
+        return (
+          o.cacheFill ??
+          priced ??
+          (bytes > 0 ? this.latencyMs + bytes / this.slowTierBytesPerMs : 0)
+        );
     }
   }
 

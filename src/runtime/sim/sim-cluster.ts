@@ -23,6 +23,10 @@ export interface SimClusterOptions {
   hazards?: HazardMode;
   /** Per-rank device cost model (e.g. a slow rank); default: `costModel` for every rank. */
   deviceCostModel?: (rank: number, base: CostModel) => CostModel;
+  /** The scheduler fires same-instant timers in one turn (default false; see `SimScheduler`). */
+  coalesce?: boolean;
+  /** Keep an op log per device (default true; large simulations turn it off). */
+  opLogs?: boolean;
 }
 
 export interface SimCluster {
@@ -36,7 +40,7 @@ export interface SimCluster {
 }
 
 export function createSimCluster(options: SimClusterOptions): SimCluster {
-  const scheduler = new SimScheduler();
+  const scheduler = new SimScheduler({ coalesce: options.coalesce ?? false });
   const costModel = options.costModel ?? new CostModel();
   const pgs = createSimProcessGroups({
     worldSize: options.worldSize,
@@ -58,6 +62,7 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
         scheduler,
         costModel: options.deviceCostModel?.(rank, costModel) ?? costModel,
         hazards: options.hazards,
+        opLog: options.opLogs === false ? false : undefined,
       }),
   );
   return { scheduler, devices, pgs, distPgs, costModel };

@@ -1,0 +1,190 @@
+/**
+ * `simulateScale`: run a {@link ScaleModelSpec} under a {@link ScalePlan} on a topology,
+ * every rank in shapes only (src/testing/scale-model.ts), through the harness
+ * ({@link simulateCluster}) with any pipeline kind it supports, and summarise the steady
+ * state: iteration time, examples per second, which stream bounds it, memory per rank, and
+ * each stage's time. Deterministic: the same options give the same report, byte for byte
+ * (the report holds no wall-clock value).
+ *
+ * @example
+ * const r = await simulateScale({ spec: scaleModel('small'), topology: topologyPreset('dgx-a100'), plan, batches: 8 });
+ * r.iterationMs; r.boundBy; // e.g. 'default'
+ */
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
+import { planCosts, type PlanCosts } from '../modules/scale/plan-costs.ts';
+import type { ScaleModelSpec } from '../modules/scale/model-spec.ts';
+import type { ScalePlan } from '../modules/scale/scale-plan.ts';
+import type { CostOverrides } from '../runtime/sim/cost-model.ts';
+import type { Topology } from '../runtime/sim/topology.ts';
+import { topologyCostModel } from '../runtime/sim/topology-cost-model.ts';
+import type { Interpreter } from '../pipeline/options.ts';
+import { buildScaleRank, scaleBatches } from './scale-model.ts';
+import { simulateCluster } from './simulate-cluster.ts';
+
+export interface SimulateScaleOptions {
+  spec: ScaleModelSpec;
+  topology: Topology;
+  plan: ScalePlan;
+  /** Default `sparseDist`. */
+  pipeline?: PipelineKind;
+  /** Batches per rank (default 20). */
+  batches?: number;
+  /** Fixed per-stage costs that win over the priced ones (`--cost`). */
+  overrides?: CostOverrides;
+  /** Default `compiled` (the fast interpreter; large worlds need it). */
+  interpreter?: Interpreter;
+  /** Costs already computed for this plan (the plan search reuses them). */
+  costs?: PlanCosts;
+}
+
+/** Per-iteration time of each stage, ms (per-rank stages: the slowest rank). */
+export interface ScaleStages {
+  copy: number;
+  splits: number;
+  inputDist: number;
+  lookupForward: number;
+  outputDist: number;
+  denseForward: number;
+  denseBackward: number;
+  gradDist: number;
+  lookupBackward: number;
+  allReduce: number;
+}
+
+export interface ScaleReport {
+  model: string;
+  topology: string;
+  pipeline: PipelineKind;
+  worldSize: number;
+  ranksPerHost: number;
+  hosts: number;
+  batches: number;
+  globalBatchSize: number;
+  /** Steady-state iteration, virtual ms (median gap over the second half of the run). */
+  iterationMs: number;
+  examplesPerSecond: number;
+  /** The stream whose work per iteration is the iteration (within 1 %), or `dependencies (…)` when waits between streams add to it. */
+  boundBy: string;
+  memoryPerRankBytes: number;
+  hbmCapacityBytes: number;
+  fitsInHbm: boolean;
+  stages: ScaleStages;
+  /** Busy time per iteration of each stream on the busiest rank, ms. */
+  streams: { memcpy: number; dataDist: number; default: number };
+  /** TorchRec's analytic plan score: the largest per-rank Σ of shard estimates, ms. */
+  analyticMs: number;
+  /** Virtual time of the whole run, ms. */
+  simulatedMs: number;
+}
+
+/** The stream busy times and the stage times of one iteration (from the priced costs). */
+export function stageTimes(costs: PlanCosts): {
+  stages: ScaleStages;
+  streams: ScaleReport['streams'];
+} {
+  const max = (a: Float64Array) => a.reduce((m, x) => Math.max(m, x), 0);
+  const stages: ScaleStages = {
+    copy: costs.copyMs,
+    splits: costs.splitsMs,
+    inputDist: costs.inputDistMs,
+    lookupForward: max(costs.lookupForwardMs),
+    outputDist: costs.outputDistMs,
+    denseForward: costs.denseForwardMs,
+    denseBackward: costs.denseBackwardMs,
+    gradDist: costs.gradDistMs,
+    lookupBackward: max(costs.lookupBackwardMs),
+    allReduce: costs.allReduceMs,
+  };
+  let busiest = 0;
+  for (let r = 0; r < costs.lookupForwardMs.length; r++)
+    busiest = Math.max(busiest, costs.lookupForwardMs[r] + costs.lookupBackwardMs[r]);
+  const streams = {
+    memcpy: stages.copy,
+    dataDist: stages.splits + stages.inputDist,
+    default:
+      busiest +
+      stages.outputDist +
+      stages.denseForward +
+      stages.denseBackward +
+      stages.gradDist +
+      stages.allReduce,
+  };
+  return { stages, streams };
+}
+
+/** Which stream bounds an iteration of `iterationMs` (see {@link ScaleReport.boundBy}). */
+export function boundByStream(streams: ScaleReport['streams'], iterationMs: number): string {
+  const entries = Object.entries(streams).sort((a, b) => b[1] - a[1]);
+  const [name, busy] = entries[0];
+  if (iterationMs <= busy * 1.01) return name;
+  return `dependencies (${entries.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(', ')} ms do not overlap fully)`;
+}
+
+/** Round to 6 significant digits so reports read well and compare exactly. */
+function round(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
+}
+
+function roundAll<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v)])) as T;
+}
+
+/**
+ * Simulate and report (see the module doc).
+ *
+ * @example
+ * const report = await simulateScale({ spec, topology, plan, pipeline: 'base', batches: 10 });
+ */
+export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleReport> {
+  const costs = o.costs ?? planCosts(o.spec, o.plan, o.topology);
+  const { worldSize, ranksPerHost, hosts } = costs.layout;
+  const batches = o.batches ?? 20;
+  const costModel = topologyCostModel(o.topology, o.overrides);
+  const result = await simulateCluster({
+    worldSize,
+    batches,
+    globalBatchSize: o.spec.batchSize * worldSize,
+    costModel,
+    // collectives are rendezvous here: the device ops around them carry the priced time
+    collectiveCostModel: costModel.withOverrides({ collective: 0 }),
+    hazards: 'off',
+    opLogs: false,
+    keepLog: false,
+    coalesce: true,
+    timeoutMs: Infinity,
+    interpreter: o.interpreter ?? 'compiled',
+    pipeline: o.pipeline,
+    validate: false,
+    model: ({ rank, pg, distPg, device }) => buildScaleRank({ rank, pg, distPg, device, costs }),
+    data: () => scaleBatches(o.spec, batches),
+  });
+  if (!result.ok) {
+    const first = result.errors()[0];
+    throw new Error(
+      `simulation failed on rank ${first?.rank}: ${first?.error.message ?? 'a rank did not drain its data'}`,
+    );
+  }
+  const iterationMs = result.iterationMs();
+  const { stages, streams } = stageTimes(costs);
+  const globalBatchSize = o.spec.batchSize * worldSize;
+  return {
+    model: o.spec.name,
+    topology: o.topology.name,
+    pipeline: o.pipeline ?? 'sparseDist',
+    worldSize,
+    ranksPerHost,
+    hosts,
+    batches,
+    globalBatchSize,
+    iterationMs: round(iterationMs),
+    examplesPerSecond: round((globalBatchSize / iterationMs) * 1000),
+    boundBy: boundByStream(streams, iterationMs),
+    memoryPerRankBytes: Math.round(costs.memoryPerRankBytes),
+    hbmCapacityBytes: o.topology.hbmCapacityBytes,
+    fitsInHbm: costs.memoryPerRankBytes <= o.topology.hbmCapacityBytes,
+    stages: roundAll(stages),
+    streams: roundAll(streams),
+    analyticMs: round(costs.analyticMaxMs),
+    simulatedMs: round(result.endMs),
+  };
+}
