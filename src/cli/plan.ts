@@ -9,7 +9,7 @@
  * await runPlan(['--ranks', '64', '--topology', 'dgx-a100', '--model-size', 'medium', '--json', 'plan.json'], io);
  */
 import { TopologyError } from '../runtime/sim/topology.ts';
-import { searchPlans } from '../testing/plan-search.ts';
+import { searchPlans } from '../scale/plan-search.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { kebab, parseScaleArgs } from './scale-options.ts';

@@ -11,7 +11,7 @@
 import { buildPlan, rankPlans, candidatePlans } from '../modules/scale/plan-candidates.ts';
 import type { ScalePlan } from '../modules/scale/scale-plan.ts';
 import { hostLayout, TopologyError } from '../runtime/sim/topology.ts';
-import { simulateScale } from '../testing/simulate-scale.ts';
+import { simulateScale } from '../scale/simulate-scale.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { parseScaleArgs, type ScaleOptions } from './scale-options.ts';

@@ -88,7 +88,9 @@ describe('sparsepipe simulate', () => {
   it('refuses an unknown pipeline kind, listing the kinds', async () => {
     const r = await runCli(['simulate', ...SMALL, '--pipeline', 'warp']);
     expect(r.code).toBe(2);
-    expect(r.err.join('\n')).toContain('--pipeline must be one of sparse-dist, base, none');
+    expect(r.err.join('\n')).toContain(
+      '--pipeline must be one of none, base, sparse-dist, fused-sparse-dist',
+    );
   });
 
   it('refuses a world that does not fill whole hosts', async () => {

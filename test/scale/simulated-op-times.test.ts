@@ -11,9 +11,9 @@ import type { ScalePlan } from '../../src/modules/scale/scale-plan.ts';
 import { topologyPreset } from '../../src/runtime/sim/topology.ts';
 import { topologyCostModel } from '../../src/runtime/sim/topology-cost-model.ts';
 import type { OpLogEntry } from '../../src/runtime/op-log.ts';
-import { buildScaleRank, scaleBatches } from '../../src/testing/scale-model.ts';
+import { buildScaleRank, scaleBatches } from '../../src/models/scale-model.ts';
 import { simulateCluster } from '../../src/testing/simulate-cluster.ts';
-import { simulateScale } from '../../src/testing/simulate-scale.ts';
+import { simulateScale } from '../../src/scale/simulate-scale.ts';
 
 const topo = topologyPreset('dgx-a100');
 // dgx-a100 in bytes/ms and ms

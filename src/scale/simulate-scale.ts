@@ -1,7 +1,7 @@
 /**
  * `simulateScale`: run a {@link ScaleModelSpec} under a {@link ScalePlan} on a topology,
- * every rank in shapes only (src/testing/scale-model.ts), through the harness
- * ({@link simulateCluster}) with any pipeline kind it supports, and summarise the steady
+ * every rank in shapes only (src/models/scale-model.ts) on one sim cluster, through the
+ * pipeline of any kind (`createPipeline`), and summarise the steady
  * state: iteration time, examples per second, which stream bounds it, memory per rank, and
  * each stage's time. Deterministic: the same options give the same report, byte for byte
  * (the report holds no wall-clock value).
@@ -15,11 +15,12 @@ import { planCosts, type PlanCosts } from '../modules/scale/plan-costs.ts';
 import type { ScaleModelSpec } from '../modules/scale/model-spec.ts';
 import type { ScalePlan } from '../modules/scale/scale-plan.ts';
 import type { CostOverrides } from '../runtime/sim/cost-model.ts';
+import { createSimCluster } from '../runtime/sim/sim-cluster.ts';
 import type { Topology } from '../runtime/sim/topology.ts';
 import { topologyCostModel } from '../runtime/sim/topology-cost-model.ts';
 import type { Interpreter } from '../pipeline/options.ts';
-import { buildScaleRank, scaleBatches } from './scale-model.ts';
-import { simulateCluster } from './simulate-cluster.ts';
+import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
+import { buildScaleRank, scaleBatches } from '../models/scale-model.ts';
 
 export interface SimulateScaleOptions {
   spec: ScaleModelSpec;
@@ -120,6 +121,22 @@ export function boundByStream(streams: ScaleReport['streams'], iterationMs: numb
   return `dependencies (${entries.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(', ')} ms do not overlap fully)`;
 }
 
+/** The slowest rank's median gap between `progress` returns over the second half of the run. */
+export function steadyIterationMs(times: readonly (readonly number[])[]): number {
+  let worst = 0;
+  for (const t of times) {
+    const gaps = t.slice(1).map((x, i) => x - t[i]);
+    const second = gaps.slice(Math.floor(gaps.length / 2)).sort((a, b) => a - b);
+    const n = second.length;
+    if (n === 0) continue;
+    worst = Math.max(
+      worst,
+      n % 2 === 1 ? second[(n - 1) / 2] : (second[n / 2 - 1] + second[n / 2]) / 2,
+    );
+  }
+  return worst;
+}
+
 /** Round to 6 significant digits so reports read well and compare exactly. */
 function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
@@ -140,31 +157,46 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
   const { worldSize, ranksPerHost, hosts } = costs.layout;
   const batches = o.batches ?? 20;
   const costModel = topologyCostModel(o.topology, o.overrides);
-  const result = await simulateCluster({
+  const cluster = createSimCluster({
     worldSize,
-    batches,
-    globalBatchSize: o.spec.batchSize * worldSize,
     costModel,
     // collectives are rendezvous here: the device ops around them carry the priced time
     collectiveCostModel: costModel.withOverrides({ collective: 0 }),
     hazards: 'off',
     opLogs: false,
-    keepLog: false,
     coalesce: true,
     timeoutMs: Infinity,
-    interpreter: o.interpreter ?? 'compiled',
-    pipeline: o.pipeline,
-    validate: false,
-    model: ({ rank, pg, distPg, device }) => buildScaleRank({ rank, pg, distPg, device, costs }),
-    data: () => scaleBatches(o.spec, batches),
   });
-  if (!result.ok) {
-    const first = result.errors()[0];
-    throw new Error(
-      `simulation failed on rank ${first?.rank}: ${first?.error.message ?? 'a rank did not drain its data'}`,
-    );
-  }
-  const iterationMs = result.iterationMs();
+  const times = await Promise.all(
+    cluster.devices.map(async (device, rank) => {
+      const { model, optimizer } = buildScaleRank({
+        rank,
+        pg: cluster.pgs[rank],
+        distPg: cluster.distPgs[rank],
+        device,
+        costs,
+      });
+      const pipeline = createPipeline(o.pipeline ?? 'sparseDist', {
+        model,
+        optimizer,
+        device,
+        pg: cluster.pgs[rank],
+        interpreter: o.interpreter ?? 'compiled',
+      });
+      const done: number[] = [];
+      const data = scaleBatches(o.spec, batches);
+      for (;;) {
+        const r = await pipeline.progress(data);
+        if (r.done) break;
+        done.push(cluster.scheduler.now());
+      }
+      pipeline.dispose();
+      if (done.length !== batches)
+        throw new Error(`rank ${rank} trained ${done.length} of ${batches} batches`);
+      return done;
+    }),
+  );
+  const iterationMs = steadyIterationMs(times);
   const { stages, streams } = stageTimes(costs);
   const globalBatchSize = o.spec.batchSize * worldSize;
   return {
@@ -185,6 +217,6 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
     stages: roundAll(stages),
     streams: roundAll(streams),
     analyticMs: round(costs.analyticMaxMs),
-    simulatedMs: round(result.endMs),
+    simulatedMs: round(cluster.scheduler.now()),
   };
 }

@@ -45,7 +45,7 @@ import type { PlanCosts } from '../modules/scale/plan-costs.ts';
 import { batchBytes, type ScaleModelSpec } from '../modules/scale/model-spec.ts';
 import { Batch } from '../tensors/batch.ts';
 import { KeyedJaggedTensor } from '../tensors/keyed-jagged-tensor.ts';
-import { ShapesOnlyOptimizer } from './shapes-only.ts';
+import type { StepOptimizer } from '../optim/combined-optimizer.ts';
 
 const PROXY_KEY = 'pooled';
 
@@ -248,19 +248,45 @@ export class ScaleModel extends Model<Batch> {
 }
 
 /**
- * One rank's model and optimizer (the optimizer's all-reduce is a rendezvous carrying one
- * float; its time is the optimizer op's priced `allReduceMs`).
+ * The optimizer of a scale rank: at each step a rendezvous of every rank standing for the
+ * dense gradients' all-reduce (its time is the optimizer op's priced `allReduceMs`); it
+ * updates nothing.
+ *
+ * @example
+ * const opt = new ScaleOptimizer(pg);
+ * await opt.synchronize();
+ */
+export class ScaleOptimizer implements StepOptimizer {
+  constructor(private readonly pg: ProcessGroup) {}
+
+  zeroGrad(): void {}
+
+  accumulate(): void {}
+
+  async synchronize(): Promise<void> {
+    if (this.pg.worldSize > 1) await this.pg.barrier({ timeoutMs: Infinity });
+  }
+
+  step(): void {}
+
+  hasNonFiniteGrads(): boolean {
+    return false;
+  }
+}
+
+/**
+ * One rank's model and optimizer.
  *
  * @example
  * const { model, optimizer } = buildScaleRank({ rank, pg, distPg, device, costs });
  */
 export function buildScaleRank(env: ScaleEnv): {
   model: ScaleModel;
-  optimizer: ShapesOnlyOptimizer;
+  optimizer: ScaleOptimizer;
 } {
   const module = new ScaleShardedCollection(env);
   return {
     model: new ScaleModel(module, env.costs),
-    optimizer: new ShapesOnlyOptimizer(env.pg, 1),
+    optimizer: new ScaleOptimizer(env.pg),
   };
 }
