@@ -102,6 +102,7 @@ export function criteoRankBatches(
   config: DlrmConfig,
   skipBadRows: boolean,
   slice: RankSlice,
+  rows?: { from: number; to: number },
 ): CriteoRankSource {
   const features = config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows })));
   const reader = readCriteoTsv(path, {
@@ -109,6 +110,7 @@ export function criteoRankBatches(
     features,
     skipBadRows,
     dropLast: slice.worldSize > 1,
+    rows,
   });
   const local = slice.globalBatchSize / slice.worldSize;
   async function* batches(): AsyncGenerator<Batch> {
@@ -159,4 +161,42 @@ export function heldBatches<T>(
       }
     },
   };
+}
+
+/**
+ * Rank `rank`'s held-out batches of a Criteo file: data rows `rows` (the file's last rows,
+ * never trained on), read as one set and split like the synthetic held-out stream — global
+ * batches of at most 512, each divided across ranks as evenly as possible.
+ *
+ * @example
+ * const batches = await criteoHeldOutRankBatches('day_0.tsv', config, false, { from: 9000, to: 10000 }, 0, 2);
+ */
+export async function criteoHeldOutRankBatches(
+  path: string,
+  config: DlrmConfig,
+  skipBadRows: boolean,
+  rows: { from: number; to: number },
+  rank: number,
+  worldSize: number,
+): Promise<Batch[]> {
+  const features = config.tables.flatMap((t) => t.features.map((key) => ({ key, rows: t.rows })));
+  const reader = readCriteoTsv(path, {
+    batchSize: Math.max(1, rows.to - rows.from),
+    features,
+    skipBadRows,
+    rows,
+  });
+  const out: Batch[] = [];
+  for await (const all of reader) {
+    const n = all.batchSize;
+    const count = Math.ceil(n / 512);
+    for (let j = 0; j < count; j++) {
+      const start = Math.floor((j * n) / count);
+      const size = Math.floor(((j + 1) * n) / count) - start;
+      const a = Math.floor((rank * size) / worldSize);
+      const b = Math.floor(((rank + 1) * size) / worldSize);
+      if (b > a) out.push(all.sliceSamples(start + a, start + b));
+    }
+  }
+  return out;
 }

@@ -32,6 +32,7 @@ import {
   type RankCheckpointState,
 } from '../checkpoint/rank-state.ts';
 import {
+  criteoHeldOutRankBatches,
   criteoRankBatches,
   heldBatches,
   heldOutRankBatches,
@@ -45,7 +46,15 @@ import { checkFiniteLoss } from './non-finite.ts';
 /** Where a run's data comes from. */
 export type DataSpec =
   | { kind: 'synthetic'; seed: number }
-  | { kind: 'criteo'; path: string; skipBadRows: boolean };
+  | {
+      kind: 'criteo';
+      path: string;
+      skipBadRows: boolean;
+      /** Data rows `[0, trainRows)` are trained on (the file's first rows). */
+      trainRows: number;
+      /** Data rows held out for evaluation (the file's last rows), or null. */
+      heldOutRows: { from: number; to: number } | null;
+    };
 
 /** Everything one rank needs to do its part (plain data). */
 export interface RankJobSpec {
@@ -68,7 +77,7 @@ export interface RankJobSpec {
    */
   pauseAtEnd: boolean;
   captureCheckpoint: boolean;
-  /** Held-out examples to evaluate after training (0: none; synthetic data only). */
+  /** Held-out examples to evaluate after training (0: none; Criteo: `data.heldOutRows`). */
   heldOutExamples: number;
   /** Which events to return: span events (for the report) or all (for a trace). */
   events: 'spans' | 'all';
@@ -206,7 +215,10 @@ export async function runRankJob(
   if (spec.data.kind === 'synthetic') {
     source = syntheticRankBatches(syntheticLogFor(config, spec.data.seed), slice);
   } else {
-    const criteo = criteoRankBatches(spec.data.path, config, spec.data.skipBadRows, slice);
+    const criteo = criteoRankBatches(spec.data.path, config, spec.data.skipBadRows, slice, {
+      from: 0,
+      to: spec.data.trainRows,
+    });
     source = env.holdIo ? heldBatches(criteo.batches, env.holdIo) : criteo.batches;
     skipped = () => criteo.reader.skippedRows;
   }
@@ -241,12 +253,20 @@ export async function runRankJob(
 
   let heldOut: RankResult['heldOut'] = null;
   if (spec.heldOutExamples > 0 && spec.data.kind === 'synthetic') {
-    heldOut = await evaluate(
-      spec,
-      common,
-      syntheticLogFor(config, spec.data.seed).heldOut(),
-      hooks,
+    const log = syntheticLogFor(config, spec.data.seed).heldOut();
+    const batches = [...heldOutRankBatches(log, spec.heldOutExamples, spec.rank, spec.worldSize)];
+    heldOut = await evaluate(common, batches, hooks);
+  } else if (spec.data.kind === 'criteo' && spec.data.heldOutRows) {
+    const read = criteoHeldOutRankBatches(
+      spec.data.path,
+      config,
+      spec.data.skipBadRows,
+      spec.data.heldOutRows,
+      spec.rank,
+      spec.worldSize,
     );
+    const batches = await (env.holdIo ? env.holdIo(read) : read);
+    heldOut = await evaluate(common, batches, hooks);
   }
   pipeline.dispose();
 
@@ -282,12 +302,10 @@ export async function runRankJob(
 
 /** Forward-only pass over this rank's held-out slices with an eval pipeline sharing the model. */
 async function evaluate(
-  spec: RankJobSpec,
   common: Omit<TrainPipelineOptions, 'name'>,
-  heldOut: ReturnType<ReturnType<typeof syntheticLogFor>['heldOut']>,
+  batches: readonly Batch[],
   hooks: RankHooks,
 ): Promise<NonNullable<RankResult['heldOut']>> {
-  const batches = [...heldOutRankBatches(heldOut, spec.heldOutExamples, spec.rank, spec.worldSize)];
   // TorchRec's EvalPipelineSparseDist: no backward, input dist of i+1 under forward of i.
   const evalPipeline = new EvalPipelineSparseDist({ ...common, name: 'eval' });
   hooks.onPipeline?.(evalPipeline);

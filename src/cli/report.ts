@@ -1,11 +1,15 @@
 /**
- * The end-of-run report printed on stdout: what ran, the loss curve (first / last / min),
- * held-out quality, throughput, the steady-state iteration time, how busy each stream was,
- * the parameter digest and the files written.
+ * The end-of-run report printed on stdout: what ran, the loss (first / last / min, and the
+ * whole curve as a sparkline with its worst point, so a spike cannot hide), held-out
+ * quality, throughput, the steady-state iteration time (labelled simulated or wall), what
+ * the simulated times are based on, how busy each stream was, the parameter digest and the
+ * files written.
  *
  * @example
  * for (const line of formatReport(summary, ['summary.json'])) console.log(line);
  */
+import { CostModel } from '../runtime/sim/cost-model.ts';
+import { sparkline } from './sparkline.ts';
 import type { TrainSummary } from './summary.ts';
 
 const f = (x: number | null, digits = 4): string => (x === null ? 'n/a' : x.toFixed(digits));
@@ -26,6 +30,10 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
     lines.push(
       `  loss        first ${f(s.losses[0])}  last ${f(s.losses.at(-1)!)}  min ${f(Math.min(...s.losses))}  (global batch mean)`,
     );
+    const worst = s.losses.reduce((w, v, i) => (v > s.losses[w] ? i : w), 0);
+    lines.push(
+      `  curve       ${sparkline(s.losses)}  (${s.losses.length} batches; max ${f(s.losses[worst])} at batch ${s.firstBatch + worst})`,
+    );
   }
   if (s.heldOutLoss !== null) {
     const bayes = s.bayesOptimalLoss !== null ? `, Bayes-optimal ${f(s.bayesOptimalLoss)}` : '';
@@ -36,14 +44,17 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
   const iter =
     s.iterationMs === null
       ? 'n/a'
-      : `${s.iterationMs.toFixed(3)} ms (${s.iterationClock}, median of the second half)`;
+      : `${s.iterationMs.toFixed(3)} ${s.iterationClock === 'virtual' ? 'simulated ms' : 'ms'} (median of the second half)`;
   lines.push(
     `  throughput  ${Math.round(s.examplesPerSecond).toLocaleString('en-US')} examples/s (wall, training only); iteration ${iter}`,
   );
   lines.push(
     `  time        wall ${(s.wallMs / 1000).toFixed(2)} s (training ${(s.trainWallMs / 1000).toFixed(2)} s)` +
-      (s.simulatedMs !== null ? `; simulated ${s.simulatedMs.toFixed(3)} ms` : ''),
+      (s.simulatedMs !== null
+        ? `; simulated ${s.simulatedMs.toFixed(3)} ms (the sim device's clock)`
+        : ''),
   );
+  if (o.device === 'sim') lines.push(`  sim cost    ${costModelNote(o.cost)}`);
   const b = s.streamBusy;
   lines.push(
     `  streams     busy memcpy ${pct(b.memcpy)}  dataDist ${pct(b.dataDist)}  default ${pct(b.default)}  (of ${s.iterationClock} training time, mean over ranks)`,
@@ -63,4 +74,22 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
   lines.push(`  params      sha256 ${s.paramsDigest}`);
   if (written.length > 0) lines.push(`  wrote       ${written.join(', ')}`);
   return lines;
+}
+
+/**
+ * One line on what the simulated times are made of.
+ *
+ * @example
+ * costModelNote(''); // 'default cost model: a nominal accelerator (copies 12 GB/s + 10 µs, …); --cost sets stage times'
+ */
+export function costModelNote(cost: string): string {
+  if (cost !== '') return `fixed stage times from --cost ${cost} (ms per op)`;
+  const m = new CostModel().options();
+  const gbps = (bytesPerMs: number) => `${+(bytesPerMs / 1e6).toPrecision(3)} GB/s`;
+  const us = (ms: number) => `${+(ms * 1000).toPrecision(3)} µs`;
+  return (
+    `default cost model: a nominal accelerator (copies ${gbps(m.copyBytesPerMs)} + ${us(m.latencyMs)}, ` +
+    `compute ${+(m.flopsPerMs / 1e9).toPrecision(3)} TFLOP/s, collectives ${us(m.alphaMs)} + ${gbps(m.betaBytesPerMs)}); ` +
+    '--cost sets stage times (docs/simulation.md)'
+  );
 }

@@ -13,9 +13,11 @@
  * @example
  * process.exitCode = await main(['train', '--batches', '8', '--json', 'run.json']);
  */
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { wallClock } from '../runtime/wall-clock.ts';
+import { countCriteoRows } from '../data/criteo-tsv.ts';
 import { CheckpointError } from '../checkpoint/checkpoint-error.ts';
 import {
   checkCheckpointTarget,
@@ -36,6 +38,7 @@ import { mpiLauncher } from './launchers/mpi-launcher.ts';
 import { simLauncher } from './launchers/sim-launcher.ts';
 import { threadsLauncher } from './launchers/threads-launcher.ts';
 import { logicalParams } from './logical-params.ts';
+import { lossPlotSvg } from './loss-plot-svg.ts';
 import { modelConfigFor, SYNTHETIC } from './model-config.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { syntheticLogFor } from './rank-data.ts';
@@ -95,7 +98,8 @@ export async function train(
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   // --eval-only: train nothing; the held-out pass runs through the eval pipeline.
   if (options.evalOnly) options = { ...options, batches: firstBatch };
-  const specs = rankSpecs(options, config, resumed, firstBatch);
+  const split = options.data === SYNTHETIC ? null : await splitCriteoFile(options, firstBatch);
+  const specs = rankSpecs(options, config, resumed, firstBatch, split);
   const launcher: RankLauncher =
     direct?.launcher ??
     { sim: simLauncher, threads: threadsLauncher, mpi: mpiLauncher }[options.backend];
@@ -146,6 +150,17 @@ export async function train(
   if (outcome.role === 'follower') return null;
 
   const { results } = outcome;
+  const trained = Math.min(...results.map((r) => r.losses.length));
+  if (toTrain > 0 && trained === 0)
+    throw new CliError(
+      `--data ${options.data}: no batch could be trained (not one global batch of ${options.batchSize} ` +
+        `well-formed rows${options.skipBadRows ? ` after skipping ${results[0].skippedRows} malformed rows` : ''}); nothing written`,
+    );
+  if (trained < toTrain)
+    io.err(
+      `sparsepipe: warning: --data ${options.data} ran out after ${firstBatch + trained} batches ` +
+        `(--batches ${options.batches}); the summary counts the ${firstBatch + trained} trained (batchesTrained)`,
+    );
   const version = await sparsepipeVersion();
   const states = results.map((r) => r.checkpoint);
   const pending = states[0]?.pipeline.windowSize ?? 0;
@@ -199,6 +214,24 @@ export async function train(
     );
     written.push(`events ${options.traceEvents}`);
   }
+  if (options.report) {
+    await mkdir(options.report, { recursive: true });
+    const title = `sparsepipe train: ${options.model} (${options.modelSize}), ${options.data === SYNTHETIC ? 'synthetic data' : basename(options.data)}, ${options.optimizer} lr ${options.lr}`;
+    await writeFileAtomic(
+      join(options.report, 'loss.svg'),
+      lossPlotSvg({
+        losses: summary.losses,
+        firstBatch: summary.firstBatch,
+        heldOutLoss: summary.heldOutLoss,
+        title,
+      }),
+    );
+    await writeFileAtomic(
+      join(options.report, 'report.txt'),
+      `${formatReport(summary, []).join('\n')}\n`,
+    );
+    written.push(`report ${join(options.report, 'report.txt')} and loss.svg`);
+  }
   if (options.json) {
     await writeFileAtomic(options.json, `${JSON.stringify(summary, null, 2)}\n`);
     written.push(`summary ${options.json}`);
@@ -224,6 +257,14 @@ async function preflight(o: TrainOptions): Promise<void> {
     if (path === null) continue;
     const problem = await checkWritableFile(path, flag);
     if (problem) throw new UsageError(problem);
+  }
+  if (o.report !== null) {
+    const r = await stat(o.report).catch(() => null);
+    if (r && !r.isDirectory())
+      throw new UsageError(`--report ${o.report}: is a file, not a directory`);
+    const parent = await stat(join(o.report, '..')).catch(() => null);
+    if (!r && !parent?.isDirectory())
+      throw new UsageError(`--report ${o.report}: its parent directory does not exist`);
   }
   if (o.checkpointOut) {
     try {
@@ -263,11 +304,38 @@ async function loadForResume(
   return loaded;
 }
 
+/** How a Criteo file is split: rows trained on, rows held out for evaluation. */
+interface CriteoSplit {
+  rows: number;
+  trainRows: number;
+  heldOutRows: { from: number; to: number } | null;
+}
+
+/**
+ * The documented split of a Criteo file (docs/design.md "Real data"): its last
+ * `min(--held-out-examples, rows / 10)` rows are held out (none when that is fewer than
+ * the ranks), the rows before are trained on. A file with not even one global batch to
+ * train on fails before any rank starts.
+ */
+async function splitCriteoFile(o: TrainOptions, firstBatch: number): Promise<CriteoSplit> {
+  const rows = await countCriteoRows(o.data);
+  let held = Math.min(o.heldOutExamples, Math.floor(rows / 10));
+  if (held < o.ranks) held = 0;
+  const trainRows = rows - held;
+  if (trainRows < o.batchSize && o.batches > firstBatch)
+    throw new CliError(
+      `--data ${o.data}: ${rows} data rows${held > 0 ? ` (${held} held out for evaluation)` : ''} leave ` +
+        `${trainRows} to train on, fewer than one global batch of ${o.batchSize} (--batch-size); no batch could be trained`,
+    );
+  return { rows, trainRows, heldOutRows: held > 0 ? { from: trainRows, to: rows } : null };
+}
+
 function rankSpecs(
   o: TrainOptions,
   config: DlrmConfig,
   resumed: LoadedCheckpoint | null,
   firstBatch: number,
+  split: CriteoSplit | null,
 ): RankJobSpec[] {
   return Array.from({ length: o.ranks }, (_, rank) => ({
     rank,
@@ -277,15 +345,21 @@ function rankSpecs(
     gradAccum: o.gradAccum,
     gradAccumSchedule: o.gradAccumSchedule,
     data:
-      o.data === SYNTHETIC
+      split === null
         ? { kind: 'synthetic', seed: o.seed }
-        : { kind: 'criteo', path: o.data, skipBadRows: o.skipBadRows },
+        : {
+            kind: 'criteo',
+            path: o.data,
+            skipBadRows: o.skipBadRows,
+            trainRows: split.trainRows,
+            heldOutRows: split.heldOutRows,
+          },
     globalBatchSize: o.batchSize,
     firstBatch,
     totalBatches: o.batches,
     pauseAtEnd: o.checkpointOut !== null,
     captureCheckpoint: o.checkpointOut !== null,
-    heldOutExamples: o.data === SYNTHETIC ? o.heldOutExamples : 0,
+    heldOutExamples: split === null ? o.heldOutExamples : split.heldOutRows ? o.heldOutExamples : 0,
     events: o.trace || o.traceEvents ? 'all' : 'spans',
     resume: resumed ? resumed.ranks[rank] : null,
     interpreter: o.interpreter,

@@ -25,7 +25,11 @@ export const TRAIN_USAGE = `Usage: sparsepipe train [options]
 Model and data
   --model dlrm                       the model (default dlrm)
   --model-size small|reference       small: 4 tables × 1000 rows × dim 8 (default); reference: 8 × 100k × dim 16 (docs/design.md)
-  --data synthetic|FILE.tsv          synthetic click log (default) or a Criteo TSV file
+  --data synthetic|FILE.tsv          synthetic click log (default) or a Criteo TSV file (its last rows are
+                                     held out for evaluation: see --held-out-examples)
+  --table-rows N                     rows of every embedding table (default: the model size's); Criteo ids
+                                     are hashed into them
+  --embedding-dim D                  dim of every embedding table (default: the model size's)
   --skip-bad-rows                    Criteo: skip and count malformed rows instead of failing
   --seed S                           seed of the model init and the synthetic data (default 1)
 
@@ -50,10 +54,11 @@ Training
   --grad-accum A                     micro-batches per optimizer step (default 1)
   --grad-accum-schedule exact|torchrec-0.3.2   (default exact; torchrec-0.3.2 is the seed's defective one)
   --optimizer sgd|adagrad            dense optimizer and fused sparse optimizer (default adagrad: learns in the default run's 64 batches; sgd barely moves)
-  --lr X                             learning rate (default 0.05)
+  --lr X                             learning rate (default: 0.05 small, 0.002 reference)
   --interpreter xstate|compiled       statechart interpreter of the actors (default xstate, XState's own; compiled:
                                      an opt-in accelerator for large simulations, same states and events)
-  --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none)
+  --held-out-examples N              held-out examples evaluated after training (default ${DEFAULT_HELD_OUT_EXAMPLES}; 0: none);
+                                     a Criteo file holds out its last min(N, rows/10) rows and trains on the rest
 
 Cached embedding tables (docs/cached-embeddings.md; training is unchanged, bit for bit)
   --cache-rows N                     every table in a slow tier behind a row cache of N rows per table block
@@ -63,6 +68,7 @@ Cached embedding tables (docs/cached-embeddings.md; training is unchanged, bit f
 
 Outputs
   --json FILE                        write the run summary (atomically; nothing on error)
+  --report DIR                       write the report (report.txt) and the loss curve (loss.svg) into DIR
   --trace FILE.json                  write a Chrome trace (Perfetto / chrome://tracing)
   --trace-events FILE.json           write every event as a JSON array (replay: sparsepipe inspect FILE)
   --checkpoint-out DIR               write a checkpoint at the end (src/checkpoint/FORMAT.md); the run then

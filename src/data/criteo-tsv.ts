@@ -56,6 +56,12 @@ export interface CriteoTsvOptions {
   skipBadRows?: boolean;
   /** Drop a final batch smaller than `batchSize` (default false: it is yielded). */
   dropLast?: boolean;
+  /**
+   * Read only data rows `[from, to)`: rows are the file's non-blank lines, counted from 0
+   * (malformed ones included), so a split by row number does not depend on `skipBadRows`.
+   * Default: every row.
+   */
+  rows?: { from: number; to: number };
 }
 
 /**
@@ -196,11 +202,17 @@ export class CriteoTsvReader implements AsyncIterable<Batch> {
     const stream = createReadStream(this.path, { encoding: 'utf8' });
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     let pending: CriteoRow[] = [];
+    const from = this.options.rows?.from ?? 0;
+    const to = this.options.rows?.to ?? Infinity;
+    let dataRow = -1;
     try {
       for await (const raw of lines) {
         this.linesRead++;
         const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
         if (line === '') continue;
+        dataRow++;
+        if (dataRow < from) continue;
+        if (dataRow >= to) break;
         let row: CriteoRow;
         try {
           row = parseCriteoLine(line, this.features, this.path, this.linesRead);
@@ -271,4 +283,28 @@ function categoricalIndex(key: string): number {
   if (i < 0)
     throw new RangeError(`Criteo feature "${key}" is not a categorical column (expected C1 … C26)`);
   return i;
+}
+
+/**
+ * The number of data rows of a Criteo TSV file (its non-blank lines, malformed ones
+ * included): what {@link CriteoTsvOptions.rows} counts, e.g. to split off the last rows
+ * for held-out evaluation.
+ *
+ * @example
+ * const rows = await countCriteoRows('day_0.tsv'); // 45_840_617
+ */
+export async function countCriteoRows(path: string): Promise<number> {
+  let rows = 0;
+  let lineHasText = false;
+  for await (const chunk of createReadStream(path)) {
+    const bytes = chunk as Buffer;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (c === 10) {
+        if (lineHasText) rows++;
+        lineHasText = false;
+      } else if (c !== 13) lineHasText = true;
+    }
+  }
+  return lineHasText ? rows + 1 : rows;
 }
