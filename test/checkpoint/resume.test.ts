@@ -120,7 +120,7 @@ describe('checkpoint and resume', () => {
 
       const size = await attempt([...RUN, '--model-size', 'reference', '--batches', '12']);
       expect(size.err).toEqual([
-        `sparsepipe: --resume ${ck}: options differ from the checkpoint's: --model-size is "reference", the checkpoint has "small"; model configuration.bottom[0] is 512, the checkpoint has 32`,
+        `sparsepipe: --resume ${ck}: options differ from the checkpoint's: --model-size is "reference", the checkpoint has "small"; --lr is 0.002, the checkpoint has 0.05; model configuration.bottom[0] is 512, the checkpoint has 32`,
       ]);
 
       const few = await attempt([...RUN, '--batches', '4']);
