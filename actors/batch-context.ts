@@ -18,11 +18,36 @@ import type {
 import type { Batch } from '../src/tensors/index.ts';
 import { deferred, type Deferred } from './deferred.ts';
 
+/**
+ * Which call of which sharded module: a pipelined module is called once per batch (its
+ * input dist started ahead); a non-pipelined one is resolved during the forward, once per
+ * call (`callIndex`: its k-th call in the forward).
+ */
+export type CallId =
+  | { readonly kind: 'pipelined'; readonly module: string }
+  | { readonly kind: 'resolved'; readonly module: string; readonly callIndex: number };
+
+/**
+ * The key of a call in its batch, in events and in the module actors' pools: the module's
+ * name for a pipelined call, `name#k` for a resolved one. Made from the id, never parsed.
+ *
+ * @example
+ * callKey({ kind: 'resolved', module: 'sparseArch', callIndex: 1 }); // 'sparseArch#1'
+ */
+export function callKey(id: CallId): string {
+  return id.kind === 'pipelined' ? id.module : `${id.module}#${id.callIndex}`;
+}
+
+/** The index of a call among its module's calls in one forward (a pipelined module has one). */
+export function callIndexOf(id: CallId): number {
+  return id.kind === 'pipelined' ? 0 : id.callIndex;
+}
+
 /** One sharded module's work on this batch (one call of it, for non-pipelined modules). */
 export interface ModuleCall {
-  /** `name` for pipelined modules, `name#k` for the k-th resolved call of a non-pipelined one. */
-  key: string;
-  name: string;
+  readonly id: CallId;
+  /** `callKey(id)`. */
+  readonly key: string;
   module: ShardedModuleContract;
   input: unknown;
   moduleContext: unknown;
@@ -75,15 +100,14 @@ export class BatchContext {
 }
 
 export function newModuleCall(
-  key: string,
-  name: string,
+  id: CallId,
   module: ShardedModuleContract,
   input: unknown,
   moduleContext: unknown,
 ): ModuleCall {
   return {
-    key,
-    name,
+    id,
+    key: callKey(id),
     module,
     input,
     moduleContext,

@@ -20,6 +20,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import type {
   Device,
   DeviceEvent,
+  ModulePlan,
   PooledOutput,
   ProcessGroup,
   Rank,
@@ -36,29 +37,26 @@ import { lossScaleFor } from '../machines/accumulation-schedule.ts';
 import type { Model } from '../src/modules/module.ts';
 import { Batch } from '../src/tensors/index.ts';
 import { DataloaderError } from '../src/data/dataloader-error.ts';
+import { InvalidDataloaderError } from '../src/data/dataloader.ts';
 import type { EventBus } from '../src/trace/event-bus.ts';
 import type { GradScaler } from '../src/optim/grad-scaler.ts';
-import { BatchContext, newModuleCall, type DenseResult, type ModuleCall } from './batch-context.ts';
+import {
+  BatchContext,
+  callIndexOf,
+  callKey,
+  newModuleCall,
+  type CallId,
+  type DenseResult,
+  type ModuleCall,
+} from './batch-context.ts';
 import { BatchSource } from './batch-source.ts';
 import { runDenseStep, type ResolvedCall } from './dense-step.ts';
 import { ModuleCallActors } from './module-call-actors.ts';
 import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
 import { StageRunner } from './stage-runner.ts';
 import { splitOptimizer } from './split-step.ts';
-import { effect } from './effect.ts';
+import { effect, RejectedInput } from './effect.ts';
 import type { Interpreter } from './compiled-machine.ts';
-
-/** Where a pipelined module's input comes from (see src/pipeline/model-tracer.ts). */
-export interface PipelinedModulePlan {
-  name: string;
-  module: ShardedModuleContract;
-  extract(batch: Batch): unknown;
-}
-
-export interface ModulePlan {
-  pipelined: PipelinedModulePlan[];
-  notPipelined: Array<{ name: string; module: ShardedModuleContract; reason: string }>;
-}
 
 /** The output of one trained (or evaluated) batch, as `progress` returns it. */
 export interface IterationOutput {
@@ -86,7 +84,7 @@ export interface RankEngineOptions {
   /** false: stop when the dataloader runs dry, like the seed (batches in flight are dropped). Default true. */
   executeAllBatches?: boolean;
   /** Finds the module plan on the first batch (the model rewrite). */
-  planModules(model: Model<Batch>, firstBatch: Batch): ModulePlan;
+  planModules(model: Model<Batch>, firstBatch: Batch): ModulePlan<Batch>;
   /** Validate a fetched item; throws a (recoverable) error for a bad batch. */
   validate?(item: unknown, index: number): Batch;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -115,7 +113,7 @@ export class RankEngine {
   /** The dataloader object the current source was made from (a fresh symbol before any). */
   private sourceToken: unknown = Symbol('no dataloader yet');
   private readonly queue: BatchContext[] = [];
-  private plan: ModulePlan | null = null;
+  private plan: ModulePlan<Batch> | null = null;
   private fetched = 0;
   private lastForwardEvent: DeviceEvent | null = null;
   private readonly stages: StageRunner;
@@ -150,7 +148,7 @@ export class RankEngine {
   }
 
   /** The module plan found at connect (null before the first batch). */
-  get modulePlan(): ModulePlan | null {
+  get modulePlan(): ModulePlan<Batch> | null {
     return this.plan;
   }
 
@@ -532,8 +530,7 @@ export class RankEngine {
     try {
       host = this.o.validate ? this.o.validate(r.value, index) : Batch.from(r.value as Batch);
     } catch (e) {
-      markRecoverable(e);
-      throw e;
+      throw new RejectedInput(e); // a bad batch leaves the pipeline usable
     }
     this.o.bus.emit({ type: 'batch.fetched', batch: index });
     const ctx = new BatchContext(index, host);
@@ -595,8 +592,7 @@ export class RankEngine {
     const ready: Promise<void>[] = [];
     for (const p of pipelined) {
       const call = newModuleCall(
-        p.name,
-        p.name,
+        { kind: 'pipelined', module: p.name },
         p.module,
         p.extract(batch),
         p.module.createContext(ctx.index),
@@ -652,10 +648,10 @@ export class RankEngine {
       // Non-pipelined module calls: run their dist and compute now, then forward again.
       for (const m of result.missing) {
         const name = this.plan?.notPipelined.find((n) => n.module === m.module)?.name ?? 'unnamed';
-        const key = `${name}#${m.callIndex}`;
-        if (ctx.calls.has(key)) continue;
-        const call = newModuleCall(key, name, m.module, m.input, m.module.createContext(ctx.index));
-        ctx.calls.set(key, call);
+        const id: CallId = { kind: 'resolved', module: name, callIndex: m.callIndex };
+        if (ctx.calls.has(callKey(id))) continue;
+        const call = newModuleCall(id, m.module, m.input, m.module.createContext(ctx.index));
+        ctx.calls.set(call.key, call);
         this.moduleActors.start(ctx, call);
         await call.ready.promise;
       }
@@ -672,7 +668,7 @@ class ComputedCall implements ResolvedCall {
     readonly output: PooledOutput,
   ) {
     this.module = call.module;
-    this.callIndex = callIndexOf(call.key);
+    this.callIndex = callIndexOf(call.id);
   }
 
   setGrad(grad: Float32Array): void {
@@ -693,20 +689,8 @@ function hasFlatGradients(o: unknown): o is FlatGradients {
   );
 }
 
-function callIndexOf(key: string): number {
-  const hash = key.lastIndexOf('#');
-  return hash < 0 ? 0 : Number(key.slice(hash + 1));
-}
-
-/** A bad batch leaves the pipeline usable: the coordinator answers the error and stays ready. */
-function markRecoverable(e: unknown): void {
-  if (typeof e === 'object' && e !== null) (e as { recoverable?: boolean }).recoverable = true;
-}
-
+/** What the dataloader threw while fetching batch `position`, named as such (a wrong kind of dataloader as it is). */
 function dataloaderError(e: unknown, position: number): unknown {
-  if (e instanceof TypeError && /dataloader must be/.test(e.message)) return e;
-  if (e instanceof DataloaderError) return e;
+  if (e instanceof InvalidDataloaderError || e instanceof DataloaderError) return e;
   return new DataloaderError(position, e);
 }
-
-export { DataloaderError };

@@ -3,7 +3,7 @@
  * actors it invokes. Pure types; the implementations live in `actors/` and are
  * `.provide()`d by the pipeline facades.
  */
-import type { BatchIndex, Rank } from '../src/protocol/index.ts';
+import type { BatchIndex, PipelineCounters, Rank } from '../src/protocol/index.ts';
 import type { GradAccumSchedule } from './accumulation-schedule.ts';
 import type { EffectDone, EffectError } from './not-provided.ts';
 
@@ -21,12 +21,7 @@ export interface CoordinatorInput {
   startBatch?: number;
 }
 
-/** The coordinator's counters: what a checkpoint must hold to resume mid-accumulation-window. */
-export interface PipelineCounters {
-  calls: number;
-  windowSize: number;
-  batchesTrained: number;
-}
+export type { PipelineCounters } from '../src/protocol/index.ts';
 
 /** What the last `progress` call produced. */
 export type ProgressResult =
@@ -101,8 +96,8 @@ export type CoordinatorEvent =
   | { type: 'DETACH' }
   | { type: 'ATTACH' }
   | EffectDone<'awaitBatch', AwaitBatchOutput>
-  | EffectDone<'complete', unknown>
-  | EffectDone<Exclude<CoordinatorEffect, 'awaitBatch' | 'complete'>>
+  | EffectDone<'backward' | 'complete', unknown>
+  | EffectDone<Exclude<CoordinatorEffect, 'awaitBatch' | 'backward' | 'complete'>>
   | EffectError<CoordinatorEffect>;
 
 /** What `awaitBatch` resolves with: the batch to run now, or `null` when none is left. */

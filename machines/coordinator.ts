@@ -32,14 +32,13 @@ import {
   stepScaleFor,
 } from './accumulation-schedule.ts';
 import type {
-  AwaitBatchOutput,
   BatchInput,
   CoordinatorContext,
   CoordinatorEvent,
   CoordinatorInput,
   StepInput,
 } from './coordinator-types.ts';
-import { notProvidedEffect } from './not-provided.ts';
+import { failureOf, notProvidedEffect } from './not-provided.ts';
 
 /** Every failure inside `progressing` fails the pipeline and answers the pending call. */
 const FAIL = { target: '#coordinator.failed', actions: 'answerError' } as const;
@@ -56,9 +55,7 @@ export const coordinatorMachine = setup({
     isNotConnected: ({ context }) => !context.connected,
     needsSync: ({ context }) => context.syncRequired,
     hasNewSource: ({ event }) => event.type === 'PROGRESS' && event.newSource === true,
-    noBatchArrived: ({ event }) =>
-      event.type === 'awaitBatch.done' &&
-      (event as unknown as { output: AwaitBatchOutput }).output.batch === null,
+    noBatchArrived: ({ event }) => event.type === 'awaitBatch.done' && event.output.batch === null,
     isTraining: ({ context }) => context.training,
     shouldResetOptimizer: ({ context }) =>
       context.training &&
@@ -70,7 +67,7 @@ export const coordinatorMachine = setup({
         context.gradAccum,
         context.current?.isLast ?? false,
       ),
-    isRecoverable: ({ event }) => isRecoverableError((event as { error?: unknown }).error),
+    isRecoverable: ({ event }) => failureOf(event).recoverable,
     /** Paused, but a STEP token lets this one iteration through (and spends it). */
     spendsStepToken: ({ context }) => holdsStepToken(context),
   },
@@ -133,11 +130,11 @@ export const coordinatorMachine = setup({
     /** Backward done, the step still to come: count the micro-batch, hold the output for the answer. */
     countMicroBatchHoldingOutput: assign(({ context, event }) => ({
       windowSize: context.windowSize + 1,
-      output: (event as unknown as { output: unknown }).output,
+      output: backwardOutput(event),
     })),
     /** Backward done and no step this time: count the micro-batch and answer with the output. */
     countMicroBatchAndAnswer: assign(({ context, event }) => ({
-      ...outputAnswer(context, (event as { output?: unknown }).output),
+      ...outputAnswer(context, backwardOutput(event)),
       windowSize: context.windowSize + 1,
     })),
     /** The step is done: close the window and answer with the held output. */
@@ -147,7 +144,7 @@ export const coordinatorMachine = setup({
     })),
     /** Eval: answer with the output `complete.done` carries. */
     answerOutput: assign(({ context, event }) =>
-      outputAnswer(context, (event as { output?: unknown }).output),
+      outputAnswer(context, event.type === 'complete.done' ? event.output : undefined),
     ),
     answerExhausted: assign(({ context }) => ({
       connected: false,
@@ -156,11 +153,7 @@ export const coordinatorMachine = setup({
     })),
     answerError: assign(({ context, event }) => ({
       resultSeq: context.resultSeq + 1,
-      lastResult: {
-        kind: 'error' as const,
-        error: (event as { error?: unknown }).error,
-        recoverable: isRecoverableError((event as { error?: unknown }).error),
-      },
+      lastResult: { kind: 'error' as const, ...failureOf(event) },
       current: null,
     })),
     answerStillFailed: assign(({ context }) => ({
@@ -308,7 +301,7 @@ export const coordinatorMachine = setup({
             type: 'optimizerStep',
             params: ({ context }) => ({
               rank: context.rank,
-              batch: context.current!.batch,
+              batch: currentBatch(context),
               microBatches: context.windowSize,
               scale: stepScaleFor(context.gradAccumSchedule, context.gradAccum, context.windowSize),
             }),
@@ -372,8 +365,19 @@ function tokensAfterEntry(context: CoordinatorContext): number {
 }
 
 function currentOf(event: CoordinatorEvent): CoordinatorContext['current'] {
-  const out = (event as unknown as { output: AwaitBatchOutput }).output;
-  return out.batch === null ? null : { batch: out.batch, isLast: out.isLast };
+  if (event.type !== 'awaitBatch.done' || event.output.batch === null) return null;
+  return { batch: event.output.batch, isLast: event.output.isLast };
+}
+
+/** The output `backward.done` carries (the batch's output, opaque to the machine). */
+function backwardOutput(event: CoordinatorEvent): unknown {
+  return event.type === 'backward.done' ? event.output : undefined;
+}
+
+/** The batch of the iteration in progress (every state that reads it runs inside one). */
+function currentBatch(context: CoordinatorContext): BatchIndex {
+  if (context.current === null) throw new Error('internal: no batch is in progress');
+  return context.current.batch;
 }
 
 /** The context changes that answer the pending call with a batch's output. */
@@ -382,7 +386,7 @@ function outputAnswer(context: CoordinatorContext, output: unknown): Partial<Coo
     calls: context.training ? context.calls + 1 : context.calls,
     batchesTrained: context.batchesTrained + 1,
     resultSeq: context.resultSeq + 1,
-    lastResult: { kind: 'output', batch: context.current!.batch, output },
+    lastResult: { kind: 'output', batch: currentBatch(context), output },
     output: undefined,
     current: null,
   };
@@ -393,17 +397,5 @@ function batchInput(context: CoordinatorContext): {
   batch: BatchIndex;
   training: boolean;
 } {
-  return { rank: context.rank, batch: context.current!.batch, training: context.training };
-}
-
-/**
- * Errors raised before a batch touched any state (bad batch rejected by validation) are
- * answered and leave the pipeline ready; anything else fails the pipeline.
- */
-export function isRecoverableError(error: unknown): boolean {
-  return (
-    typeof error === 'object' &&
-    error !== null &&
-    (error as { recoverable?: unknown }).recoverable === true
-  );
+  return { rank: context.rank, batch: currentBatch(context), training: context.training };
 }

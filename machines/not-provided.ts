@@ -27,4 +27,24 @@ export type EffectDone<TSlot extends string, TOutput = undefined> = TOutput exte
 export interface EffectError<TSlot extends string> {
   type: `${TSlot}.error`;
   error: unknown;
+  /**
+   * True when the work rejected its input before touching any state (e.g. a batch that
+   * failed validation): the machine answers the error and stays usable.
+   */
+  recoverable?: boolean;
+}
+
+/**
+ * What an event says about a failure: its error and whether it is recoverable (only an
+ * effect's `.error` event carries one; any other event answers an internal error).
+ *
+ * @example
+ * failureOf({ type: 'connect.error', error: e, recoverable: true }); // { error: e, recoverable: true }
+ */
+export function failureOf(event: { type: string } | EffectError<string>): {
+  error: unknown;
+  recoverable: boolean;
+} {
+  if ('error' in event) return { error: event.error, recoverable: event.recoverable === true };
+  return { error: new Error(`internal: '${event.type}' is not a failure`), recoverable: false };
 }

@@ -70,9 +70,7 @@ export const shardedModuleBatchMachine = setup({
         ? { batch: event.batch, error: undefined }
         : {},
     ),
-    recordError: assign(({ event }) => ({
-      error: event.type === 'COMPUTE_FAILED' ? event.error : (event as { error?: unknown }).error,
-    })),
+    recordError: assign(({ event }) => ({ error: 'error' in event ? event.error : undefined })),
   },
 }).createMachine({
   id: 'shardedModule',

@@ -84,7 +84,7 @@ export const stageMachine = setup({
       queue: context.queue.slice(1),
       jobsDone: context.jobsDone + 1,
     })),
-    recordError: assign(({ event }) => ({ error: (event as { error?: unknown }).error })),
+    recordError: assign(({ event }) => ({ error: 'error' in event ? event.error : undefined })),
     clear: assign({ queue: [], error: undefined }),
   },
 }).createMachine({

@@ -37,7 +37,7 @@ import type {
 import type { Model } from '../../src/modules/module.ts';
 import { Batch, validateBatch, type BatchSpec } from '../../src/tensors/index.ts';
 import { planModules } from '../../src/pipeline/module-plan.ts';
-import type { ModulePlan } from '../../actors/rank-engine.ts';
+import type { ModulePlan } from '../../src/protocol/index.ts';
 import type { DenseResult } from '../../actors/batch-context.ts';
 import { runDenseStep } from '../../actors/dense-step.ts';
 import { accumulateDense, type PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
@@ -93,7 +93,7 @@ interface InFlight {
 
 export class DirectSparseDistPipeline {
   private readonly gradAccum: number;
-  private plan: ModulePlan | null = null;
+  private plan: ModulePlan<Batch> | null = null;
   private connected = false;
   private exhausted = false;
   private iterator: DirectBatchIterator | null = null;

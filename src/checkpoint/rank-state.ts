@@ -23,7 +23,7 @@ import type { DenseOptimizer, DenseOptimizerState } from '../optim/dense-optimiz
 import type { GradScalerState } from '../optim/grad-scaler.ts';
 import type { ShardedEmbeddingBagCollection } from '../modules/sharding/sharded-embedding-bag-collection.ts';
 import type { ShardedEbcStateDict } from '../modules/sharding/sharded-state.ts';
-import type { PipelineState } from '../pipeline/options.ts';
+import type { PipelineState } from '../protocol/index.ts';
 
 /** The accumulated, not yet applied gradient of one table shard. */
 export interface ShardGradState {

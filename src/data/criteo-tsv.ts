@@ -25,7 +25,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Batch } from '../tensors/batch.ts';
 import { KeyedJaggedTensor } from '../tensors/keyed-jagged-tensor.ts';
-import { hashString } from './counter-prng.ts';
+import { hashString } from '../tensors/counter-prng.ts';
 
 /** Dense (integer) columns of the format. */
 export const CRITEO_DENSE_COLUMNS: readonly string[] = Array.from(

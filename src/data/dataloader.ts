@@ -63,6 +63,19 @@ export interface PullSourceOptions {
  * @example
  * if (e instanceof DataloaderOverflowError) console.error(e.message);
  */
+/**
+ * The value given as a dataloader is none of the accepted kinds (a `TypeError`, as for any
+ * argument of the wrong type): the pipeline throws it as it is.
+ *
+ * @example
+ * toBatchSource(42); // throws InvalidDataloaderError: dataloader must be an Iterable, AsyncIterable or Observable of batches; got a number
+ */
+export class InvalidDataloaderError extends TypeError {
+  constructor(got: string) {
+    super(`dataloader must be an Iterable, AsyncIterable or Observable of batches; got ${got}`);
+  }
+}
+
 export class DataloaderOverflowError extends Error {
   override readonly name = 'DataloaderOverflowError';
   constructor(readonly maxBuffered: number) {
@@ -112,9 +125,7 @@ export function toPullSource<T = Batch>(
       );
     }
   }
-  throw new TypeError(
-    `dataloader must be an Iterable, AsyncIterable or Observable of batches; got ${describeInput(x)}`,
-  );
+  throw new InvalidDataloaderError(describeInput(x));
 }
 
 interface RawSource<T> {

@@ -35,7 +35,7 @@
  */
 import { Batch } from '../tensors/batch.ts';
 import { KeyedJaggedTensor } from '../tensors/keyed-jagged-tensor.ts';
-import { ExampleRng, hashInts, hashPair, uniformAt } from './counter-prng.ts';
+import { ExampleRng, hashInts, hashPair, uniformAt } from '../tensors/counter-prng.ts';
 import { ZipfSampler } from './zipf-sampler.ts';
 
 /** One sparse feature of the synthetic log: its key and table size. */

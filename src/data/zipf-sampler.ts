@@ -9,7 +9,7 @@
  * const zipf = new ZipfSampler(100_000, 1.05, 7);
  * const row = zipf.sample(rng.uniform()); // in [0, 100000)
  */
-import { hashInts } from './counter-prng.ts';
+import { hashInts } from '../tensors/counter-prng.ts';
 
 export class ZipfSampler {
   private readonly a: number;

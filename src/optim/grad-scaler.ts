@@ -12,6 +12,9 @@
  * …accumulate gradients…
  * const { skipped } = await scaler.stepAndUpdate(optimizer, 1 / gradAccum);
  */
+import type { GradScalerState } from '../protocol/index.ts';
+
+export type { GradScalerState };
 
 export interface GradScalerOptions {
   /** Initial scale (default 2^16). */
@@ -24,17 +27,6 @@ export interface GradScalerOptions {
   growthInterval?: number;
   /** When false, `scale` is 1 and steps are never skipped (default true). */
   enabled?: boolean;
-}
-
-/** Everything needed to resume a scaler. */
-export interface GradScalerState {
-  scale: number;
-  growthFactor: number;
-  backoffFactor: number;
-  growthInterval: number;
-  /** Consecutive clean steps since the last growth or backoff. */
-  growthTracker: number;
-  enabled: boolean;
 }
 
 /** What a scaler needs of an optimizer (a `DenseOptimizer` or `CombinedOptimizer` is one). */

@@ -17,7 +17,11 @@
  * plan.notPipelined;  // [{ name: 'other', reason: 'input is computed by the model …' }]
  */
 import * as tf from '@tensorflow/tfjs';
-import { isShardedModule, type ShardedModuleContract } from '../protocol/index.ts';
+import {
+  isShardedModule,
+  type NotPipelinedModule,
+  type ShardedModuleContract,
+} from '../protocol/index.ts';
 import { withForwardScope } from '../modules/forward-scope.ts';
 import type { Model, Module } from '../modules/module.ts';
 import type { ArgInfo } from './arg-info.ts';
@@ -26,12 +30,6 @@ export interface PipelinedModule {
   name: string;
   module: ShardedModuleContract;
   argInfo: ArgInfo;
-}
-
-export interface NotPipelinedModule {
-  name: string;
-  module: ShardedModuleContract;
-  reason: string;
 }
 
 export interface TracePlan {

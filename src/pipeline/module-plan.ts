@@ -7,7 +7,7 @@
  * const plan = planModules(model, firstBatch);
  * plan.pipelined.map((p) => p.name); // ['sparseArch']
  */
-import type { ModulePlan } from '../../actors/rank-engine.ts';
+import type { ModulePlan } from '../protocol/index.ts';
 import type { Model } from '../modules/module.ts';
 import type { Batch } from '../tensors/index.ts';
 import { extractInput, formatArgInfo } from './arg-info.ts';
@@ -16,7 +16,7 @@ import { traceModel } from './model-tracer.ts';
 export function planModules(
   model: Model<Batch>,
   firstBatch: Batch,
-): ModulePlan & { describe(): string[] } {
+): ModulePlan<Batch> & { describe(): string[] } {
   const trace = traceModel(model, firstBatch);
   return {
     pipelined: trace.pipelined.map((p) => ({

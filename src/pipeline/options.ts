@@ -13,17 +13,8 @@ import type { Batch, BatchSpec } from '../tensors/index.ts';
 import type { PipelineOptimizer } from '../../actors/pipeline-optimizer.ts';
 import type { Interpreter } from '../../actors/compiled-machine.ts';
 export type { Interpreter } from '../../actors/compiled-machine.ts';
-import type { PipelineCounters } from '../../machines/coordinator-types.ts';
-
-/**
- * What a checkpoint holds of a pipeline: the accumulation counters, the number of batches
- * trained (the data position) and the loss-scaler state. Taken between `progress` calls.
- */
-export interface PipelineState extends PipelineCounters {
-  /** Index the next batch will get. */
-  nextBatch: number;
-  gradScaler?: import('../optim/grad-scaler.ts').GradScalerState;
-}
+import type { PipelineState } from '../protocol/index.ts';
+export type { PipelineState } from '../protocol/index.ts';
 
 export interface TrainPipelineOptions {
   /** The model: a `Module` whose synchronous `forward(batch)` returns `{ losses, output }`. */

@@ -6,3 +6,5 @@ export * from './device.ts';
 export * from './process-group.ts';
 export * from './pipelineable.ts';
 export * from './sharded-module.ts';
+export * from './pipeline-state.ts';
+export * from './module-plan.ts';

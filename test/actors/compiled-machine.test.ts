@@ -72,20 +72,18 @@ function expectSameRun(
 const answers = (
   effects: readonly string[],
   outputs: Record<string, unknown[]> = {},
-  errors: unknown[] = [new Error('failed')],
+  errors: Array<{ error: unknown; recoverable?: true }> = [{ error: new Error('failed') }],
 ) =>
   effects.flatMap((name) => [
     ...(outputs[name] ?? [undefined]).map((output) => ({ type: `${name}.done`, output })),
-    ...errors.map((error) => ({ type: `${name}.error`, error })),
+    ...errors.map((failure) => ({ type: `${name}.error`, ...failure })),
   ]);
 
 const RUNS = 300;
 
 describe('compileMachine: the same behaviour as XState', () => {
   it('coordinator (A = 1, 2, 3; exact and torchrec-0.3.2 schedules; train, eval, pause, sync, failures)', () => {
-    const recoverable = Object.assign(new Error('bad batch 3: lengths sum 7 ≠ values 8'), {
-      recoverable: true,
-    });
+    const rejected = new Error('bad batch 3: lengths sum 7 ≠ values 8');
     const events: AnyEventObject[] = [
       ...COORDINATOR_REQUESTS,
       ...answers(
@@ -99,7 +97,10 @@ describe('compileMachine: the same behaviour as XState', () => {
           backward: [{ batch: 0, loss: 0.5, output: 'out' }],
           complete: [{ batch: 0, loss: 0.25, output: 'eval' }],
         },
-        [new Error('rank 1 did not answer within 100 ms'), recoverable],
+        [
+          { error: new Error('rank 1 did not answer within 100 ms') },
+          { error: rejected, recoverable: true },
+        ],
       ),
     ];
     const inputs = fc.record({

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CollectiveTimeoutError, PeerFailedError } from '../../src/protocol/index.ts';
-import { DataloaderError } from '../../actors/rank-engine.ts';
+import { DataloaderError } from '../../src/data/dataloader-error.ts';
 import {
   simulateCluster,
   type SimulateClusterOptions,

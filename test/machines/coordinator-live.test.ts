@@ -11,6 +11,7 @@ import {
 } from '../../machines/accumulation-schedule.ts';
 import type { CoordinatorInput } from '../../machines/coordinator-types.ts';
 import { coordinatorFakes, progress, startRecorded } from './coordinator-fakes.ts';
+import { RejectedInput } from '../../actors/effect.ts';
 import { TRAINING_ITERATION_WALK } from './state-walks.ts';
 
 const input = (
@@ -196,12 +197,10 @@ describe('coordinator with createActor and fake actors', () => {
   });
 
   it('a recoverable error from awaitBatch answers an error and leaves the pipeline usable', async () => {
-    const bad = Object.assign(new Error('batch 1: lengths sum 7 ≠ values length 6'), {
-      recoverable: true,
-    });
+    const bad = new Error('batch 1: lengths sum 7 ≠ values length 6');
     const { machine } = coordinatorFakes({
       sources: [5],
-      failures: [{ slot: 'awaitBatch', nth: 1, error: bad }],
+      failures: [{ slot: 'awaitBatch', nth: 1, error: new RejectedInput(bad) }],
     });
     const { actor } = startRecorded(machine, input(1));
     await progress(actor);

@@ -252,8 +252,8 @@ describe('coordinator drain, failures and controls (pure)', () => {
     );
     d.send(PROGRESS);
     expect(d.snapshot.value).toEqual({ progressing: 'awaitingBatch' });
-    const rejected = Object.assign(new Error('bad batch 0: lengths'), { recoverable: true });
-    d.send(actorError(ids.awaitBatch, rejected));
+    const rejected = new Error('bad batch 0: lengths');
+    d.send(actorError(ids.awaitBatch, rejected, true));
     expect(d.snapshot.value).toBe('ready');
     expect(d.snapshot.context.lastResult).toEqual({
       kind: 'error',

@@ -67,9 +67,9 @@ export function actorDone(id: string, output?: unknown): AnyEventObject {
   return { type: `${id}.done`, output };
 }
 
-/** The event an effect sends when its work failed with `error`. */
-export function actorError(id: string, error: unknown): AnyEventObject {
-  return { type: `${id}.error`, error };
+/** The event an effect sends when its work failed with `error` (refused its input: `recoverable`). */
+export function actorError(id: string, error: unknown, recoverable = false): AnyEventObject {
+  return recoverable ? { type: `${id}.error`, error, recoverable } : { type: `${id}.error`, error };
 }
 
 /** An effect started by a pure transition (an entered state's named action). */

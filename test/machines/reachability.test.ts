@@ -76,7 +76,7 @@ const explore = (machine: AnyStateMachine, options: Record<string, unknown>) =>
 describe('every state is reachable (@xstate/graph shortest paths)', () => {
   it('coordinator', () => {
     const ids = invokeIdsBySrc(coordinatorMachine);
-    const recoverable = Object.assign(new Error('bad batch'), { recoverable: true });
+    const rejected = new Error('bad batch');
     const events: AnyEventObject[] = [
       ...COORDINATOR_REQUESTS,
       ...invokeEvents(coordinatorMachine, {
@@ -87,8 +87,8 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
         backward: [{ loss: 1 }],
         complete: [{ loss: 1 }],
       }),
-      actorError(ids.connect, recoverable),
-      actorError(ids.awaitBatch, recoverable),
+      actorError(ids.connect, rejected, true),
+      actorError(ids.awaitBatch, rejected, true),
     ];
     const paths = explore(coordinatorMachine, {
       input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },

@@ -7,7 +7,7 @@
  * const rng = new SeededRandom(deriveSeed(42, 'bottom.layers.0.weight'));
  * const w = uniformArray(13 * 512, 1 / Math.sqrt(13), rng); // U(-b, b), Float32Array
  */
-import { fmix32 } from '../../data/counter-prng.ts';
+import { fmix32 } from '../../tensors/counter-prng.ts';
 
 /**
  * Mulberry32: a tiny 32-bit PRNG with a full 2^32 period; good enough for initialisation

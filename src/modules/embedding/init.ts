@@ -15,7 +15,7 @@
  * block[0] === full[10 * cfg.dim + 2]; // true
  */
 import { defaultInit, type EmbeddingBagConfig } from './config.ts';
-import { fmix32 } from '../../data/counter-prng.ts';
+import { fmix32 } from '../../tensors/counter-prng.ts';
 
 /** A rectangular block of a table: rows `[rowStart, rowEnd)`, columns `[colStart, colEnd)`. */
 export interface TableBlock {

@@ -143,21 +143,53 @@ export interface ShardedEmbeddingBagCollectionOptions {
   name?: string;
 }
 
-/** Per-batch state of the module (one per in-flight batch). */
+/**
+ * Where one batch is in the module, with what that stage has (and nothing it has not):
+ *
+ * ```
+ * created ─inputDist→ splitsInFlight ─(splits arrived)→ dataInFlight ─(data arrived)→ ready
+ * ready ─computeAndOutputDist→ computed ─backward→ done
+ * ```
+ */
+export type ShardedEbcStage =
+  | { readonly stage: 'created' }
+  | {
+      readonly stage: 'splitsInFlight';
+      /** Local batch after feature processors (positions for processed features). */
+      readonly local: KeyedJaggedTensor;
+      readonly bucket: BucketizedInput;
+    }
+  | {
+      readonly stage: 'dataInFlight';
+      readonly local: KeyedJaggedTensor;
+      readonly bucket: BucketizedInput;
+      /** Local batch size of every rank (from the splits exchange). */
+      readonly batchSizes: Int32Array;
+      readonly dataDone: Promise<void>;
+    }
+  | {
+      readonly stage: 'ready';
+      readonly local: KeyedJaggedTensor;
+      readonly batchSizes: Int32Array;
+      readonly received: ReceivedInput;
+      readonly dataDone: Promise<void>;
+      /** Cached tables: the fill op that made this batch's rows resident (see `prefetch`). */
+      readonly prefetched: Promise<void> | null;
+    }
+  | {
+      readonly stage: 'computed';
+      readonly local: KeyedJaggedTensor;
+      readonly batchSizes: Int32Array;
+      readonly received: ReceivedInput;
+      /** Per-id weights the lookup used (feature processors applied at compute time). */
+      readonly weights: Float32Array | undefined;
+    }
+  | { readonly stage: 'done' };
+
+/** Per-batch context of the module (one per in-flight batch): its index and its stage. */
 export interface ShardedEbcContext {
   readonly batch: BatchIndex;
-  stage: 'created' | 'distributing' | 'ready' | 'computed' | 'done';
-  /** Local batch after feature processors. */
-  local?: KeyedJaggedTensor;
-  bucket?: BucketizedInput;
-  /** Local batch size of every rank (from the splits exchange). */
-  batchSizes?: Int32Array;
-  received?: ReceivedInput;
-  dataDone?: Promise<void>;
-  /** Per-id weights used by the lookup (feature processors applied at compute time). */
-  weights?: Float32Array;
-  /** Cached tables: the fill op that made this batch's rows resident (see `prefetch`). */
-  prefetched?: Promise<void>;
+  state: ShardedEbcStage;
 }
 
 interface SlotGradCols {
@@ -278,19 +310,17 @@ export class ShardedEmbeddingBagCollection
   }
 
   createContext(batch: BatchIndex): ShardedEbcContext {
-    return { batch, stage: 'created' };
+    return { batch, state: { stage: 'created' } };
   }
 
   inputDist(ctx: ShardedEbcContext, input: KeyedJaggedTensor): Awaitable<Awaitable<void>> {
-    if (ctx.stage !== 'created')
+    if (ctx.state.stage !== 'created')
       throw new Error(`${this.name}: inputDist called twice for batch ${ctx.batch}`);
     checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
     // Positions (not weights) travel for processed features; see computeAndOutputDist.
     const local = positionsFor(input, this.featureProcessors);
     const bucket = bucketizeInput(local, this.shardLayout, { weighted: true });
-    ctx.stage = 'distributing';
-    ctx.local = local;
-    ctx.bucket = bucket;
+    ctx.state = { stage: 'splitsInFlight', local, bucket };
     const W = this.worldSize;
     const meta = new Int32Array(W).fill(local.stride * 2 + (local.weights ? 1 : 0));
     const label = `${this.name} b${ctx.batch}`;
@@ -323,11 +353,15 @@ export class ShardedEmbeddingBagCollection
     recvMeta: Int32Array,
     label: string,
   ): Awaitable<void> {
-    const bucket = ctx.bucket!;
+    const splitsState = ctx.state;
+    if (splitsState.stage !== 'splitsInFlight')
+      throw new Error(
+        `${this.name}: splits arrived for batch ${ctx.batch} in stage '${splitsState.stage}'`,
+      );
+    const { local, bucket } = splitsState;
     const W = this.worldSize;
     const batchSizes = recvMeta.map((m) => m >> 1);
     const weighted = recvMeta.some((m) => (m & 1) === 1);
-    ctx.batchSizes = batchSizes;
     const recvLengthCounts = batchSizes.map((b) => b * this.mySlots.length);
     const sentValues = bucket.values.length;
     const bytes = 4 * (bucket.lengths.length + sentValues * (weighted ? 2 : 1));
@@ -347,8 +381,10 @@ export class ShardedEmbeddingBagCollection
           recvValueCounts,
           { label: `${label} values` },
         );
+        // The input is bucketized with weights (1 where the batch had none), so they can travel.
+        const sentWeights = bucket.weights ?? new Float32Array(bucket.values.length).fill(1);
         const weights = weighted
-          ? await this.distPg.allToAllV(bucket.weights!, bucket.valueCounts, recvValueCounts, {
+          ? await this.distPg.allToAllV(sentWeights, bucket.valueCounts, recvValueCounts, {
               label: `${label} weights`,
             })
           : undefined;
@@ -356,23 +392,33 @@ export class ShardedEmbeddingBagCollection
           throw new Error(
             `${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`,
           );
-        ctx.received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
-        ctx.stage = 'ready';
+        const received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
+        ctx.state = {
+          stage: 'ready',
+          local,
+          batchSizes,
+          received,
+          dataDone: data,
+          prefetched: null,
+        };
       },
     );
     data.catch(() => undefined);
-    ctx.dataDone = data;
+    ctx.state = { stage: 'dataInFlight', local, bucket, batchSizes, dataDone: data };
     return { wait: () => data };
   }
 
   async computeAndOutputDist(ctx: ShardedEbcContext, hooks?: ComputeHooks): Promise<PooledOutput> {
-    if (ctx.dataDone) await ctx.dataDone;
-    const recv = ctx.received;
-    if (ctx.stage !== 'ready' || !recv || !ctx.local || !ctx.batchSizes) {
+    const inFlight = ctx.state;
+    if (inFlight.stage === 'dataInFlight') await inFlight.dataDone;
+    const ready = ctx.state;
+    if (ready.stage !== 'ready') {
       throw new Error(
-        `${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`,
+        `${this.name}: computeAndOutputDist for batch ${ctx.batch} before its input dist completed (stage '${ready.stage}')`,
       );
     }
+    const { local, batchSizes, received: recv } = ready;
+    let weights: Float32Array | undefined;
     const label = `${this.name} b${ctx.batch}`;
     const nnz = recv.kjt.values.length;
     const flops =
@@ -380,22 +426,21 @@ export class ShardedEmbeddingBagCollection
     // The fused and semi-sync pipelines run the lookup and output dist on their own stream.
     const stream = hooks?.stream ?? 'default';
     // Cached tables: rows not prefetched ahead are filled here, on the lookup's stream (exposed).
-    const filled = this.hasCache ? (ctx.prefetched ?? this.prefetch(ctx, stream)) : undefined;
+    const filled = this.hasCache ? (ready.prefetched ?? this.prefetch(ctx, stream)) : undefined;
     const slotOut = await this.device.run(
       stream,
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
-        ctx.weights = this.effectiveWeights(recv);
-        return this.localLookup(ctx, recv, ctx.weights);
+        weights = this.effectiveWeights(recv);
+        return this.localLookup(ctx, recv, weights);
       },
       {
-        after: filled ? [ctx.dataDone!, filled] : [ctx.dataDone!],
+        after: filled ? [ready.dataDone, filled] : [ready.dataDone],
       },
     );
     // In eval mode no backward follows: the batch's cached rows are free to go now.
     if (!this.training) this.releaseCachedRows(ctx);
     hooks?.onOutputDist?.();
-    const batchSizes = ctx.batchSizes;
     const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
     const out = await this.device.run(
       stream,
@@ -412,7 +457,7 @@ export class ShardedEmbeddingBagCollection
             p += (b1 - b0) * w;
           });
         }
-        const B = ctx.local!.stride;
+        const B = local.stride;
         const recvCounts = Int32Array.from(
           this.shardLayout.slotsByRank,
           (slots) => B * this.slotWidthSum(slots),
@@ -424,22 +469,21 @@ export class ShardedEmbeddingBagCollection
         const got = await channel.allToAllV(send, sendCounts, recvCounts, {
           label: `${label} output dist`,
         });
-        return this.combineOutputs(ctx.local!, got);
+        return this.combineOutputs(local, got);
       },
     );
-    ctx.stage = 'computed';
+    ctx.state = { stage: 'computed', local, batchSizes, received: recv, weights };
     return out;
   }
 
   async backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
-    if (ctx.stage !== 'computed' || !ctx.received || !ctx.local || !ctx.batchSizes || !ctx.bucket) {
+    const computed = ctx.state;
+    if (computed.stage !== 'computed') {
       throw new Error(
-        `${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${ctx.stage}')`,
+        `${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${computed.stage}')`,
       );
     }
-    const local = ctx.local;
-    const recv = ctx.received;
-    const batchSizes = ctx.batchSizes;
+    const { local, received: recv, batchSizes, weights } = computed;
     const B = local.stride;
     const { offsetPerKey, totalWidth } = this.layout;
     if (gradOutput.length !== B * totalWidth) {
@@ -499,7 +543,7 @@ export class ShardedEmbeddingBagCollection
             offsets,
             bagStart: s * N,
             nBags: N,
-            weights: ctx.weights,
+            weights,
             feature: slot.feature,
           };
           const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
@@ -540,9 +584,7 @@ export class ShardedEmbeddingBagCollection
           fp.accumulateAt(positions[i], weightGrad[i]);
       });
     }
-    ctx.stage = 'done';
-    ctx.received = undefined;
-    ctx.bucket = undefined;
+    ctx.state = { stage: 'done' };
     // Cached tables: the rows now hold gradients, which keeps them resident until the step.
     this.releaseCachedRows(ctx);
   }
@@ -561,12 +603,13 @@ export class ShardedEmbeddingBagCollection
    * Resolves immediately when no table is cached.
    */
   prefetch(ctx: ShardedEbcContext, stream: StreamName = 'default'): Promise<void> {
-    if (ctx.prefetched) return ctx.prefetched;
-    const recv = ctx.received;
-    if (ctx.stage !== 'ready' || !recv)
+    const ready = ctx.state;
+    if (ready.stage !== 'ready')
       throw new Error(
-        `${this.name}: prefetch for batch ${ctx.batch} before its input dist completed (stage '${ctx.stage}')`,
+        `${this.name}: prefetch for batch ${ctx.batch} before its input dist completed (stage '${ready.stage}')`,
       );
+    if (ready.prefetched) return ready.prefetched;
+    const recv = ready.received;
     if (!this.hasCache) return Promise.resolve();
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
@@ -600,10 +643,10 @@ export class ShardedEmbeddingBagCollection
         };
         for (const listener of this.cacheFillListeners) listener(report);
       },
-      { after: ctx.dataDone ? [ctx.dataDone] : [] },
+      { after: [ready.dataDone] },
     );
     done.catch(() => undefined);
-    ctx.prefetched = done;
+    ctx.state = { ...ready, prefetched: done };
     return done;
   }
 
