@@ -42,6 +42,8 @@ import {
 } from './rank-data.ts';
 import type { InterpreterChoice, PipelineChoice } from './train-options.ts';
 import { checkFiniteLoss } from './non-finite.ts';
+import type { DenseMathChoice, DenseMathInfo } from '../protocol/index.ts';
+import { denseMathInfo } from '../runtime/dense-math/dense-math.ts';
 
 /** Where a run's data comes from. */
 export type DataSpec =
@@ -65,6 +67,9 @@ export interface RankJobSpec {
   gradAccum: number;
   gradAccumSchedule: GradAccumSchedule;
   data: DataSpec;
+  /** The wasm backend's matMul engine and OpenBLAS threads (docs/dense-math.md). */
+  denseMath: DenseMathChoice;
+  blasThreads: number;
   globalBatchSize: number;
   /** First global batch of this run (the checkpoint's `nextBatch`, else 0). */
   firstBatch: number;
@@ -141,6 +146,8 @@ export interface RankResult {
   skippedRows: number;
   /** Counters of this rank's cached table blocks, by table (empty without `--cache-rows`). */
   cacheStats: Record<string, CacheStats>;
+  /** The engine that ran this rank's matMuls. */
+  denseMath: DenseMathInfo;
 }
 
 /** The pipeline kind of each `--pipeline` choice. */
@@ -297,6 +304,7 @@ export async function runRankJob(
     events,
     skippedRows: skipped(),
     cacheStats,
+    denseMath: denseMathInfo() ?? { requested: spec.denseMath, engine: 'stock' },
   };
 }
 

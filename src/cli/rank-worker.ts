@@ -20,7 +20,12 @@ export async function runRankJobOnDevice(
   distPg?: ProcessGroup,
   hooks: RankHooks = {},
 ): Promise<RankResult> {
-  await initBackend(device);
+  // only rank 0 says (once) that OpenBLAS is missing; every rank reports its engine
+  await initBackend(device, {
+    denseMath: spec.denseMath,
+    threads: spec.blasThreads,
+    ...(spec.rank === 0 ? {} : { warn: false }),
+  });
   return runRankJob(spec, { pg, distPg, device: new TfjsDevice({ rank: spec.rank }) }, hooks);
 }
 

@@ -15,6 +15,16 @@ import type { TrainSummary } from './summary.ts';
 const f = (x: number | null, digits = 4): string => (x === null ? 'n/a' : x.toFixed(digits));
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
+/** e.g. `blas: OpenBLAS 0.3.21 (Cooperlake), 1 thread per rank (--dense-math auto)`. */
+function describeDenseMath(d: TrainSummary['denseMath']): string {
+  const asked = `--dense-math ${d.requested}`;
+  if (d.engine === 'blas')
+    return `blas: ${d.library ?? 'OpenBLAS'}, ${d.threads} thread${d.threads === 1 ? '' : 's'} per rank (${asked})`;
+  if (d.engine === 'wasm')
+    return `wasm: tfjs's own kernels (${asked}${d.fallbackReason ? `; ${d.fallbackReason}` : ''})`;
+  return `the device's own kernels (${asked}${d.fallbackReason ? `; ${d.fallbackReason}` : ''})`;
+}
+
 export function formatReport(s: TrainSummary, written: readonly string[]): string[] {
   const o = s.options;
   const data = o.data === 'synthetic' ? 'synthetic data' : o.data;
@@ -71,6 +81,7 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
       `  checkpoint  stopped mid accumulation window: ${s.checkpoint.pendingMicroBatches} micro-batch(es) held for the resumed run`,
     );
   }
+  lines.push(`  dense math  ${describeDenseMath(s.denseMath)}`);
   lines.push(`  params      sha256 ${s.paramsDigest}`);
   if (written.length > 0) lines.push(`  wrote       ${written.join(', ')}`);
   return lines;

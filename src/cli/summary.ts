@@ -28,6 +28,7 @@ import type { RankResult } from './rank-job.ts';
 import { medianSecondHalf, streamBusyFraction, type StreamBusy } from './run-stats.ts';
 import type { TrainOptions } from './train-options.ts';
 import { concatFloat32 } from '../tensors/concat-typed.ts';
+import type { DenseMathInfo } from '../protocol/index.ts';
 
 export interface TrainSummary {
   sparsepipe: string;
@@ -64,6 +65,8 @@ export interface TrainSummary {
   };
   /** Cached tables (`--cache-rows` / `--cache-fraction`): counters summed over ranks and tables; null uncached. */
   cache: CacheSummary | null;
+  /** The matMul engine of rank 0 (every rank chooses the same): OpenBLAS version and threads, or wasm and why. */
+  denseMath: DenseMathInfo;
   paramsDigest: string;
   params: Record<string, ParamStats>;
   options: Omit<TrainOptions, 'costOverrides'> & { costOverrides: TrainOptions['costOverrides'] };
@@ -172,6 +175,7 @@ export function buildSummary(input: SummaryInput): TrainSummary {
       pendingMicroBatches: input.pendingMicroBatches,
     },
     cache: cacheSummary(results),
+    denseMath: results[0].denseMath,
     paramsDigest: paramsDigest(input.params),
     params: paramsSummary(input.params),
     options: { ...options },

@@ -38,6 +38,7 @@ export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
 export const MODEL_SIZES = ['small', 'reference'] as const;
 export const INTERPRETERS = ['xstate', 'compiled'] as const;
 export const CACHE_POLICIES = ['lru', 'lfu'] as const;
+export const DENSE_MATH = ['auto', 'blas', 'wasm'] as const;
 
 export type Backend = (typeof BACKENDS)[number];
 export type DeviceChoice = (typeof DEVICES)[number];
@@ -45,6 +46,7 @@ export type PipelineChoice = (typeof PIPELINES)[number];
 export type OptimizerChoice = (typeof OPTIMIZERS)[number];
 export type ModelSize = (typeof MODEL_SIZES)[number];
 export type InterpreterChoice = (typeof INTERPRETERS)[number];
+export type DenseMathFlag = (typeof DENSE_MATH)[number];
 
 /**
  * Default number of batches: the default run (small DLRM, 4 simulated ranks, global batch
@@ -67,6 +69,10 @@ export interface TrainOptions {
   ranks: number;
   backend: Backend;
   device: DeviceChoice;
+  /** Matrix products of the wasm backend: OpenBLAS (`auto` when installed, `blas`) or tfjs's own. */
+  denseMath: DenseMathFlag;
+  /** OpenBLAS threads per rank (process-wide under `--backend threads`: docs/dense-math.md). */
+  blasThreads: number;
   pipeline: PipelineChoice;
   /** Batches in all (a resumed run continues until this many have been trained). */
   batches: number;
@@ -130,6 +136,8 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--ranks': intFlag(1, 1024),
   '--backend': enumFlag(BACKENDS),
   '--device': enumFlag(DEVICES),
+  '--dense-math': enumFlag(DENSE_MATH),
+  '--blas-threads': intFlag(1, 256),
   '--pipeline': enumFlag(PIPELINES),
   '--batches': intFlag(1),
   '--batch-size': intFlag(1),
@@ -200,6 +208,8 @@ export function parseTrainArgs(
     ranks,
     backend,
     device,
+    denseMath: get('--dense-math', 'auto'),
+    blasThreads: get('--blas-threads', 1),
     pipeline: get('--pipeline', 'sparse-dist'),
     batches: get('--batches', DEFAULT_BATCHES),
     batchSize,
@@ -293,6 +303,11 @@ function checkCombinations(o: TrainOptions, given: Record<string, unknown>): voi
   if (o.backend !== 'sim' && o.device === 'sim') {
     throw new UsageError(
       `--device sim needs --backend sim (--backend ${o.backend} runs real ranks: choose --device wasm, cpu or gpu)`,
+    );
+  }
+  if (o.denseMath === 'blas' && (o.device === 'cpu' || o.device === 'gpu')) {
+    throw new UsageError(
+      `--dense-math blas replaces the wasm backend's matMuls and needs --device wasm (or sim), got --device ${o.device}`,
     );
   }
   if (o.cost !== '' && o.device !== 'sim') {

@@ -354,6 +354,8 @@ function rankSpecs(
             trainRows: split.trainRows,
             heldOutRows: split.heldOutRows,
           },
+    denseMath: o.denseMath,
+    blasThreads: o.blasThreads,
     globalBatchSize: o.batchSize,
     firstBatch,
     totalBatches: o.batches,

@@ -39,6 +39,10 @@ Ranks and devices
   --device sim|wasm|cpu|gpu          sim: virtual time, real math on wasm (default with --backend sim);
                                      wasm|cpu|gpu: tfjs on the wall clock
   --cost copy=MS,dist=MS,fwd=MS,bwd=MS,opt=MS   fixed simulated op durations (--device sim; also fill=MS: cache fills)
+  --dense-math auto|blas|wasm        matMuls of the wasm backend: auto (default) uses OpenBLAS when
+                                     libopenblas.so.0 loads, else tfjs's own; blas requires it (docs/dense-math.md)
+  --blas-threads N                   OpenBLAS threads per rank (default 1; one process-wide setting
+                                     shared by the ranks of --backend threads)
 
 Training
   --pipeline none|base|sparse-dist|fused-sparse-dist|semi-sync   pipeline (default sparse-dist;

@@ -8,3 +8,4 @@ export * from './pipelineable.ts';
 export * from './sharded-module.ts';
 export * from './pipeline-state.ts';
 export * from './module-plan.ts';
+export * from './dense-math.ts';

@@ -22,3 +22,4 @@ export * from './collectives/collective-math.ts';
 export * from './collectives/sim-process-group.ts';
 export * from './collectives/threads/index.ts';
 export * from './collectives/mpi/index.ts';
+export * from './dense-math/index.ts';

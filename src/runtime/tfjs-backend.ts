@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
+import type { DenseMathChoice } from '../protocol/index.ts';
+import { initDenseMath, type DenseMathOptions } from './dense-math/dense-math.ts';
 
 /** Backends sparsepipe can run on. */
 export type BackendChoice = 'wasm' | 'cpu' | 'gpu';
@@ -111,14 +113,29 @@ export function installAliasingIdentity(backendName = 'wasm'): void {
   tf.registerKernel(config);
 }
 
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions extends DenseMathOptions {
+  /**
+   * The wasm backend's matMul engine (default `auto`: OpenBLAS when it loads, else stock
+   * wasm kernels); see `initDenseMath` and docs/dense-math.md. Ignored by cpu and gpu unless `blas`,
+   * which they refuse.
+   */
+  denseMath?: DenseMathChoice;
+}
+
 /**
- * Load and activate a tfjs backend; resolves with the active tfjs backend name.
- * Idempotent; switching backends later is allowed (tensors of the old backend stay there).
+ * Load and activate a tfjs backend and choose its dense-math engine; resolves with the
+ * active tfjs backend name. Idempotent; switching backends later is allowed (tensors of
+ * the old backend stay there). `denseMathInfo()` tells which engine runs.
  *
  * @example
- * const name = await initBackend('wasm'); // 'wasm'
+ * const name = await initBackend('wasm'); // 'wasm', matMuls on OpenBLAS where installed
+ * await initBackend('wasm', { denseMath: 'wasm' }); // tfjs's own kernels
  */
-export async function initBackend(choice: BackendChoice = 'wasm'): Promise<string> {
+export async function initBackend(
+  choice: BackendChoice = 'wasm',
+  options: InitBackendOptions = {},
+): Promise<string> {
   if (!(choice in TFJS_BACKEND_NAME)) {
     throw new BackendUnavailableError(
       choice,
@@ -126,8 +143,10 @@ export async function initBackend(choice: BackendChoice = 'wasm'): Promise<strin
     );
   }
   const name = TFJS_BACKEND_NAME[choice];
+  const { denseMath = 'auto', ...denseMathOptions } = options;
   if (tf.getBackend() === name) {
     if (choice === 'wasm') installAliasingIdentity();
+    initDenseMath(denseMath, denseMathOptions);
     return name;
   }
   await load(choice);
@@ -139,6 +158,7 @@ export async function initBackend(choice: BackendChoice = 'wasm'): Promise<strin
     );
   await tf.ready();
   if (choice === 'wasm') installAliasingIdentity();
+  initDenseMath(denseMath, denseMathOptions);
   return tf.getBackend();
 }
 

@@ -77,7 +77,10 @@ export const simLauncher: RankLauncher = {
   backend: 'sim',
   async launch(plan: LaunchPlan, observer: LaunchObserver): Promise<LaunchOutcome> {
     const device = plan.options.device;
-    await initBackend(device === 'sim' ? 'wasm' : device);
+    await initBackend(device === 'sim' ? 'wasm' : device, {
+      denseMath: plan.options.denseMath,
+      threads: plan.options.blasThreads,
+    });
     const { envs, virtual, fail } = simEnvs(plan);
     const results = await Promise.all(
       plan.specs.map((spec, r) => {

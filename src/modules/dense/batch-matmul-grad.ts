@@ -5,6 +5,10 @@
  * tfjs's own gradient uses transposed matMuls for every case, so registering this one made
  * an MLP train step ~9× faster.
  *
+ * When the registered `BatchMatMul` kernel reads transposed operands in place (the OpenBLAS
+ * kernels of src/runtime/dense-math, see docs/dense-math.md), the gradient passes transpose
+ * flags instead: no explicit transpose at all.
+ *
  * Unlike tfjs's default gradient, this one also handles broadcast batch dimensions (the
  * gradient is summed over the dimensions an input was broadcast along).
  *
@@ -14,6 +18,7 @@
  * const [ga, gb] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b).sum())([a, b]);
  */
 import * as tf from '@tensorflow/tfjs';
+import { matMulTransposesAreFree } from './fused-linear.ts';
 import { markedGradient } from './marked-gradient.ts';
 
 const KERNEL = 'BatchMatMul';
@@ -44,6 +49,21 @@ function reduceToShape(grad: tf.Tensor, shape: readonly number[]): tf.Tensor {
   return tf.reshape(summed, [...shape]);
 }
 
+/** `dA`, `dB` of `C = op(A) op(B)` as matMuls with transpose flags (no explicit transposes). */
+function transposeFlagGrads(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  dy: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): [() => tf.Tensor, () => tf.Tensor] {
+  const mm = tf.matMul;
+  if (!transposeA && !transposeB) return [() => mm(dy, b, false, true), () => mm(a, dy, true)];
+  if (!transposeA && transposeB) return [() => mm(dy, b), () => mm(dy, a, true)];
+  if (transposeA && !transposeB) return [() => mm(b, dy, false, true), () => mm(a, dy)];
+  return [() => mm(b, dy, true, true), () => mm(dy, a, true, true)];
+}
+
 const explicitTransposeGrad: tf.GradConfig = {
   kernelName: KERNEL,
   inputsToSave: ['a', 'b'],
@@ -51,6 +71,11 @@ const explicitTransposeGrad: tf.GradConfig = {
     if (Array.isArray(dy)) throw new Error('BatchMatMul gradient: expected one output gradient');
     const [a, b] = saved;
     const { transposeA, transposeB } = attrs as { transposeA?: boolean; transposeB?: boolean };
+    if (matMulTransposesAreFree()) {
+      // transposes are free in the kernel: the textbook gradient with transpose flags
+      const [da, db] = transposeFlagGrads(a, b, dy, transposeA === true, transposeB === true);
+      return { a: () => reduceToShape(da(), a.shape), b: () => reduceToShape(db(), b.shape) };
+    }
     const T = transposeLastTwo;
     let da: () => tf.Tensor;
     let db: () => tf.Tensor;

@@ -19,6 +19,7 @@
  * const y = fusedLinear(x, weight, bias, 'relu'); // x [B, in], weight [in, out], bias [out]
  */
 import * as tf from '@tensorflow/tfjs';
+import { kernelHasFreeTransposes } from '../../protocol/index.ts';
 import { markedGradient } from './marked-gradient.ts';
 
 const KERNEL = '_FusedMatMul';
@@ -68,6 +69,15 @@ const fusedLinearGrad: tf.GradConfig = {
     const dy2 = tf.reshape(dy, [batch, outF]) as tf.Tensor2D;
     const dz: tf.Tensor2D =
       activation === 'relu' ? tf.mul(dy2, tf.step(tf.reshape(y3, [batch, outF]))) : dy2;
+    if (matMulTransposesAreFree()) {
+      // OpenBLAS reads either orientation in place: no transposes at all, and the bias
+      // gradient (column sums of dz) as one more product, 1ᵀ·dz
+      return {
+        a: () => tf.reshape(tf.matMul(dz, w, false, true), [1, batch, inF]),
+        b: () => tf.reshape(tf.matMul(x, dz, true, false), [1, inF, outF]),
+        bias: () => tf.reshape(tf.matMul(tf.ones([1, batch]), dz), [outF]),
+      };
+    }
     // dzᵀ, made once when the weight gradient uses it: the bias gradient then sums its rows
     // (a reduction along the last axis, which wasm does without a transpose of its own)
     const dzT = weightGradViaDzT(batch, inF, outF) ? tf.transpose(dz) : null;
@@ -83,6 +93,18 @@ const fusedLinearGrad: tf.GradConfig = {
     };
   },
 };
+
+/**
+ * True when the active backend's `BatchMatMul` kernel reads transposed operands in place
+ * (the OpenBLAS kernels of src/runtime/dense-math mark themselves so): gradients then pass
+ * transpose flags instead of transposing explicitly.
+ *
+ * @example
+ * matMulTransposesAreFree(); // true after initDenseMath('blas'), false on stock wasm
+ */
+export function matMulTransposesAreFree(): boolean {
+  return kernelHasFreeTransposes(tf.getKernel('BatchMatMul', tf.getBackend()));
+}
 
 const registration = markedGradient('sparsepipe.fusedLinearGrad', fusedLinearGrad);
 
