@@ -400,7 +400,12 @@ export class RankEngine {
   /** The dense optimizer step of batch i (overlaps batch i+1's look-ahead lookup). */
   private async denseStep(input: StepInput): Promise<void> {
     const { optimizer, bus, device } = this.o;
-    await device.run('default', { kind: 'optimizer', label: `optimizer b${input.batch}` }, () => {
+    const cost = {
+      kind: 'optimizer' as const,
+      ...this.o.model.denseOpCost?.('optimizer'),
+      label: `optimizer b${input.batch}`,
+    };
+    await device.run('default', cost, () => {
       const divisor = this.stepDivisor;
       if (divisor === null) return;
       const dense = splitOptimizer(optimizer).dense;

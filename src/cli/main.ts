@@ -80,6 +80,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         const { runSimulate } = await import('./simulate.ts');
         return await runSimulate(rest, io);
       }
+      case 'compare': {
+        const { runCompare } = await import('./compare.ts');
+        return await runCompare(rest, io);
+      }
       case 'plan': {
         const { runPlan } = await import('./plan.ts');
         return await runPlan(rest, io);
@@ -104,7 +108,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         );
       default:
         throw new UsageError(
-          `unknown command ${JSON.stringify(command)} (commands: train, simulate, plan, bench, charts, inspect; see sparsepipe --help)`,
+          `unknown command ${JSON.stringify(command)} (commands: train, simulate, plan, compare, bench, charts, inspect; see sparsepipe --help)`,
         );
     }
   } catch (error) {

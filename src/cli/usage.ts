@@ -10,6 +10,7 @@ export const USAGE = `Usage: sparsepipe <command> [options]
 
 Commands:
   train            train a DLRM with a pipelined, sharded actor system (see sparsepipe train --help)
+  compare          every pipeline kind on the simulated cluster: iteration time, bound, speed-up (see sparsepipe compare --help)
   simulate         simulate a cluster-size model on a topology in virtual time (docs/simulation.md)
   plan             choose a sharding plan by simulating the best candidates
   bench            how to run the benchmarks

@@ -1,0 +1,283 @@
+/**
+ * Every pipeline kind on one simulated cluster and one fixed cost model: each kind's
+ * steady-state iteration time, its own lower bound (from its schedule's dependencies), the
+ * stream that bounds it, and its speed-up over `base`. The ranks run the shapes-only scale
+ * model (src/models/scale-model.ts) with every stage priced by the given costs, through the
+ * real actor pipelines, in virtual time.
+ *
+ * Stage costs (ms per iteration): `copy` (H2D), `dist` (input dist: splits + data, half
+ * each), `lookup` (embedding lookup), `outputDist` (default 0), `fwd`, `bwd` (dense), `opt`
+ * (dense optimizer). The bounds (docs/pipelines.md derives each):
+ *
+ * | kind | bound |
+ * |---|---|
+ * | none | copy + dist + lookup + outputDist + fwd + bwd + opt |
+ * | base | max(copy, dist + lookup + outputDist + fwd + bwd + opt) |
+ * | sparse-dist | max(copy, dist, lookup + outputDist + fwd + bwd + opt) |
+ * | fused-sparse-dist | max(copy, fwd + bwd + opt, max(fwd + bwd, dist) + lookup + outputDist) |
+ * | semi-sync | max(copy, max(fwd + bwd, dist + lookup + outputDist) + opt) |
+ *
+ * To compare another kind, add a {@link ComparedKind} to {@link COMPARED_KINDS}.
+ *
+ * @example
+ * const r = await comparePipelines({ worldSize: 2, costs: { copy: 1, dist: 4, lookup: 3, fwd: 2, bwd: 3, opt: 2 } });
+ * r.pipelines['fused-sparse-dist'].iterationMs;
+ */
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
+import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
+import type { EmbLookupStream } from '../pipeline/options.ts';
+import { buildScaleRank, scaleBatches } from '../models/scale-model.ts';
+import { scaleModel } from '../modules/scale/model-spec.ts';
+import type { PlanCosts } from '../modules/scale/plan-costs.ts';
+import { CostModel } from '../runtime/sim/cost-model.ts';
+import { createSimCluster } from '../runtime/sim/sim-cluster.ts';
+
+/** Stage costs of one iteration, ms. */
+export interface StageCosts {
+  copy: number;
+  dist: number;
+  lookup: number;
+  outputDist: number;
+  fwd: number;
+  bwd: number;
+  opt: number;
+}
+
+/** A kind's lower bound and the stream (or chain of streams) that attains it. */
+export interface Bound {
+  ms: number;
+  by: string;
+}
+
+/** One kind in the comparison. */
+export interface ComparedKind {
+  /** The name in the report and `--json` (the CLI's `--pipeline` spelling). */
+  name: string;
+  kind: PipelineKind;
+  bound(c: StageCosts): Bound;
+}
+
+/** The largest term (the first one on ties). */
+function largest(terms: ReadonlyArray<[string, number]>): Bound {
+  let best = terms[0];
+  for (const t of terms) if (t[1] > best[1] + 1e-12) best = t;
+  return { ms: best[1], by: best[0] };
+}
+
+export const COMPARED_KINDS: readonly ComparedKind[] = [
+  {
+    name: 'none',
+    kind: 'none',
+    bound: (c) => ({
+      ms: c.copy + c.dist + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt,
+      by: 'all stages in sequence',
+    }),
+  },
+  {
+    name: 'base',
+    kind: 'base',
+    bound: (c) =>
+      largest([
+        ['default', c.dist + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
+        ['memcpy', c.copy],
+      ]),
+  },
+  {
+    name: 'sparse-dist',
+    kind: 'sparseDist',
+    bound: (c) =>
+      largest([
+        ['default', c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
+        ['dataDist', c.dist],
+        ['memcpy', c.copy],
+      ]),
+  },
+  {
+    name: 'fused-sparse-dist',
+    kind: 'fusedSparseDist',
+    // lookup(i+1) starts when step i's embedding part is done and dist(i+1) (started at
+    // forward i) has arrived; forward i+1 waits for it and for the dense step.
+    bound: (c) =>
+      largest([
+        ['default', c.fwd + c.bwd + c.opt],
+        ['default → lookup', c.fwd + c.bwd + c.lookup + c.outputDist],
+        ['dataDist → lookup', c.dist + c.lookup + c.outputDist],
+        ['memcpy', c.copy],
+      ]),
+  },
+  {
+    name: 'semi-sync',
+    kind: 'semiSync',
+    // lookup(i+1) runs under forward + backward of i; step i waits for it (it reads the
+    // tables step i writes).
+    bound: (c) =>
+      largest([
+        ['default', c.fwd + c.bwd + c.opt],
+        ['dataDist → lookup → default', c.dist + c.lookup + c.outputDist + c.opt],
+        ['memcpy', c.copy],
+      ]),
+  },
+];
+
+export interface CompareOptions {
+  worldSize: number;
+  costs: Partial<StageCosts>;
+  /** Batches per rank (default 24; the steady state is read over the second half). */
+  batches?: number;
+  /** Stream of the fused / semi-sync look-ahead lookup (default `data-dist`). */
+  embLookupStream?: EmbLookupStream;
+  /** Kinds to run (default every one of {@link COMPARED_KINDS}). */
+  kinds?: readonly ComparedKind[];
+}
+
+export interface KindResult {
+  iterationMs: number;
+  boundMs: number;
+  boundBy: string;
+  /** iterationMs ÷ boundMs. */
+  ofBound: number;
+  /** base's iterationMs ÷ this one's. */
+  speedupOverBase: number | null;
+}
+
+export interface CompareReport {
+  worldSize: number;
+  batches: number;
+  costs: StageCosts;
+  embLookupStream: EmbLookupStream;
+  pipelines: Record<string, KindResult>;
+}
+
+/** Fill the missing stage costs with 0 (and check the given ones). */
+export function stageCosts(given: Partial<StageCosts>): StageCosts {
+  const c: StageCosts = { copy: 0, dist: 0, lookup: 0, outputDist: 0, fwd: 0, bwd: 0, opt: 0 };
+  for (const [k, v] of Object.entries(given)) {
+    if (!(k in c))
+      throw new RangeError(`unknown stage cost '${k}' (known: ${Object.keys(c).join(', ')})`);
+    if (v === undefined) continue;
+    if (!Number.isFinite(v) || v < 0)
+      throw new RangeError(`stage cost ${k} must be a finite number ≥ 0, got ${v}`);
+    c[k as keyof StageCosts] = v;
+  }
+  return c;
+}
+
+/** Per-stage times of the scale model for these costs (every rank alike). */
+function planCostsOf(c: StageCosts, worldSize: number): PlanCosts {
+  const perRank = (v: number) => new Float64Array(worldSize).fill(v);
+  return {
+    layout: { worldSize, ranksPerHost: worldSize, hosts: 1 },
+    lookupForwardMs: perRank(c.lookup),
+    lookupBackwardMs: perRank(0),
+    analyticMs: perRank(0),
+    memoryBytes: perRank(0),
+    splitsMs: c.dist / 2,
+    inputDistMs: c.dist / 2,
+    outputDistMs: c.outputDist,
+    gradDistMs: 0,
+    denseForwardMs: c.fwd,
+    denseBackwardMs: c.bwd,
+    allReduceMs: c.opt,
+    copyMs: c.copy,
+    shards: [],
+    analyticMaxMs: 0,
+    memoryPerRankBytes: 0,
+  };
+}
+
+/** The slowest rank's median gap between `progress` returns over the second half. */
+function steadyMs(times: readonly (readonly number[])[]): number {
+  let worst = 0;
+  for (const t of times) {
+    const gaps = t.slice(1).map((x, i) => x - t[i]);
+    const half = gaps.slice(Math.floor(gaps.length / 2)).sort((a, b) => a - b);
+    const n = half.length;
+    if (n > 0)
+      worst = Math.max(worst, n % 2 ? half[(n - 1) / 2] : (half[n / 2 - 1] + half[n / 2]) / 2);
+  }
+  return worst;
+}
+
+/** Steady-state iteration time of one kind. */
+export async function runKind(
+  kind: PipelineKind,
+  worldSize: number,
+  c: StageCosts,
+  batches: number,
+  embLookupStream: EmbLookupStream,
+): Promise<number> {
+  const costs = planCostsOf(c, worldSize);
+  // The copy is priced by bytes in the scale model: the fixed `copy` override sets it.
+  const costModel = new CostModel({ overrides: { copy: c.copy } });
+  const cluster = createSimCluster({
+    worldSize,
+    costModel,
+    collectiveCostModel: costModel.withOverrides({ collective: 0 }),
+    hazards: 'off',
+    opLogs: false,
+    coalesce: true,
+    timeoutMs: Infinity,
+  });
+  const spec = scaleModel('small');
+  const times = await Promise.all(
+    cluster.devices.map(async (device, rank) => {
+      const { model, optimizer } = buildScaleRank({
+        rank,
+        pg: cluster.pgs[rank],
+        distPg: cluster.distPgs[rank],
+        device,
+        costs,
+      });
+      const pipeline = createPipeline(kind, {
+        model,
+        optimizer,
+        device,
+        pg: cluster.pgs[rank],
+        interpreter: 'compiled',
+        embLookupStream,
+      });
+      const done: number[] = [];
+      const data = scaleBatches(spec, batches);
+      for (;;) {
+        const r = await pipeline.progress(data);
+        if (r.done) break;
+        done.push(cluster.scheduler.now());
+      }
+      pipeline.dispose();
+      return done;
+    }),
+  );
+  return steadyMs(times);
+}
+
+/**
+ * Run every kind and compare (see the module doc).
+ *
+ * @example
+ * const { pipelines } = await comparePipelines({ worldSize: 8, costs: { dist: 6, lookup: 4, fwd: 2, bwd: 3, opt: 2 } });
+ */
+export async function comparePipelines(o: CompareOptions): Promise<CompareReport> {
+  const costs = stageCosts(o.costs);
+  const batches = o.batches ?? 24;
+  const embLookupStream = o.embLookupStream ?? 'data-dist';
+  const pipelines: Record<string, KindResult> = {};
+  for (const k of o.kinds ?? COMPARED_KINDS) {
+    const iterationMs = await runKind(k.kind, o.worldSize, costs, batches, embLookupStream);
+    const bound = k.bound(costs);
+    pipelines[k.name] = {
+      iterationMs: round(iterationMs),
+      boundMs: round(bound.ms),
+      boundBy: bound.by,
+      ofBound: round(bound.ms > 0 ? iterationMs / bound.ms : 1),
+      speedupOverBase: null,
+    };
+  }
+  const base = pipelines.base?.iterationMs;
+  for (const r of Object.values(pipelines))
+    r.speedupOverBase = base && r.iterationMs > 0 ? round(base / r.iterationMs) : null;
+  return { worldSize: o.worldSize, batches, costs, embLookupStream, pipelines };
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
+}
