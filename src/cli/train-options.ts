@@ -107,8 +107,8 @@ export interface TrainOptions {
   /** Inspector port, or null without `--inspect`. */
   inspect: number | null;
   /**
-   * `--inspect-wait`: the run starts paused until the page's resume or step, and the
-   * inspector keeps serving after the end until SIGINT (Ctrl-C) or SIGTERM. Implies `--inspect`.
+   * `--inspect-wait`: the run starts paused until the page's resume or step. Implies
+   * `--inspect` (whose inspector keeps serving after the end until SIGINT (Ctrl-C) or SIGTERM).
    */
   inspectWait: boolean;
   /** The actors' statechart interpreter: XState's own (default) or the compiled opt-in. */

@@ -138,10 +138,12 @@ export async function train(
   } finally {
     wallMs = wallClock.now() - t0;
     bar?.done();
-    if (inspector && (io.isTTY || options.inspectWait)) {
+    // The page must stay reachable after a short run, with or without a terminal: the
+    // inspector serves until Ctrl-C or SIGTERM, then the outputs are written.
+    if (inspector) {
       inspector.finish();
       io.err(
-        `sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C`,
+        `sparsepipe: the run is over; the inspector keeps serving ${inspector.url} until Ctrl-C (or SIGTERM), then the outputs are written`,
       );
       await untilInterrupted();
     }

@@ -14,7 +14,7 @@ Commands:
   simulate         simulate a cluster-size model on a topology in virtual time (docs/simulation.md)
   plan             choose a sharding plan by simulating the best candidates
   bench            how to run the benchmarks
-  charts           regenerate the state charts in visualizations/generated
+  charts           regenerate the state charts (one SVG per machine) in visualizations/generated
   inspect FILE     open a recorded run in the state-chart inspector
 
 Options:
@@ -80,11 +80,12 @@ Outputs
                                      stops as a pause: a partial accumulation window is kept, not flushed
   --resume DIR                       continue from a checkpoint (options must match it)
   --inspect [PORT]                   serve the live state-chart inspector (default: any free port; URL on stderr
-                                     as "sparsepipe: inspector at http://127.0.0.1:PORT/"); on a terminal it keeps
-                                     serving after the run until Ctrl-C
-  --inspect-wait                     with --backend sim: start paused until resume or step is pressed in the page,
-                                     and keep serving after the run (page "finished") until Ctrl-C or SIGTERM, even
-                                     without a terminal; then write the outputs. Implies --inspect
+                                     as "sparsepipe: inspector at http://127.0.0.1:PORT/"); it keeps serving
+                                     after the run (page "finished") until Ctrl-C or SIGTERM, terminal or not,
+                                     then the outputs are written. Afterwards: --trace-events FILE, then
+                                     sparsepipe inspect FILE
+  --inspect-wait                     as --inspect (--backend sim), and the run starts paused until resume or
+                                     step is pressed in the page
 
 Test hook
   SPARSEPIPE_FAULT=die:<rank>@<batch>   environment: that rank dies for real just before global batch <batch>
