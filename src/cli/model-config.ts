@@ -12,23 +12,10 @@
  */
 import { CRITEO_CATEGORICAL_COLUMNS } from '../data/criteo-tsv.ts';
 import { referenceDlrmConfig, smallDlrmConfig, type DlrmConfig } from '../models/dlrm-rank.ts';
-import type { ModelSize, TrainOptions } from './train-options.ts';
+import type { TrainOptions } from './train-options.ts';
 
 /** Synthetic data reads this (the `--data` value of a synthetic run). */
 export const SYNTHETIC = 'synthetic';
-
-/**
- * The learning rate a model size trains well with when `--lr` is not given. Why the
- * reference model needs a smaller one: Adagrad's accumulator starts at 0, so its first
- * step moves every weight by `lr · sign(g)`, whatever the gradient's size; through the
- * reference model's 512-wide layers that shifts each pre-activation by up to
- * `lr × fan-in × |x|`. With 0.05 the reference run's loss went 0.709 → 280 at batch 1;
- * 0.02 → 8.4, 0.01 → 1.10, 0.005 → 0.97 at batch 2, 0.002 → no rise above the first loss
- * and the best AUC of the spike-free rates (command: `sparsepipe train --model-size
- * reference --batches 12 --ranks 2 --lr X --held-out-examples 1024`). The small model's
- * 32-wide layers take 0.05 without a spike.
- */
-export const DEFAULT_LR: Readonly<Record<ModelSize, number>> = { small: 0.05, reference: 0.002 };
 
 export function modelConfigFor(
   o: Pick<
