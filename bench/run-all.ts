@@ -30,6 +30,7 @@ interface Bench {
 }
 const benches: Bench[] = [
   { id: 'p1', file: 'bench/p1-schedule-efficiency.ts', result: 'p1-schedule-efficiency' },
+  { id: 'p1-kinds', file: 'bench/p1-every-kind.ts', result: 'p1-every-kind' },
   { id: 'p2', file: 'bench/p2-vs-direct-port.ts', result: 'p2-vs-direct-port' },
   { id: 'p6', file: 'bench/p6-sim-speed.ts', result: 'p6-sim-speed' },
   { id: 'p7', file: 'bench/p7-memory.ts', result: 'p7-memory', node: ['--expose-gc'] },
