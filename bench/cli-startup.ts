@@ -3,7 +3,11 @@
  * `node -e 0` (the floor no Node program can beat) in one run, interleaved so machine noise
  * hits every command alike. Reports medians and the ratio to `node -e 0`.
  *
- * Run: npx tsx bench/cli-startup.ts [--quick] [--bin PATH]  (default PATH: bin/sparsepipe.js)
+ * Run: npx tsx bench/cli-startup.ts [--quick] [--bin PATH] [--before PATH]
+ *   --bin PATH     the command to measure (default bin/sparsepipe.js)
+ *   --before PATH  also measure another build of the command in the same run, e.g. a checkout
+ *                  of an older commit (`git worktree add /tmp/before <commit>` with its
+ *                  node_modules linked): rows labelled "before:"
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -13,6 +17,8 @@ import { isQuick, machine, writeReport } from './lib/report.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const binArg = process.argv.indexOf('--bin');
 const BIN = binArg > 0 ? process.argv[binArg + 1] : join(ROOT, 'bin/sparsepipe.js');
+const beforeArg = process.argv.indexOf('--before');
+const BEFORE = beforeArg > 0 ? process.argv[beforeArg + 1] : null;
 const rounds = isQuick() ? 5 : 15;
 
 interface Case {
@@ -25,6 +31,16 @@ const cases: Case[] = [
   { label: 'sparsepipe --help', args: [BIN, '--help'], expectCode: 0 },
   { label: 'sparsepipe train --bogus (exit 2)', args: [BIN, 'train', '--bogus'], expectCode: 2 },
   { label: 'sparsepipe --version', args: [BIN, '--version'], expectCode: 0 },
+  ...(BEFORE
+    ? [
+        { label: 'before: sparsepipe --help', args: [BEFORE, '--help'], expectCode: 0 },
+        {
+          label: 'before: sparsepipe train --bogus (exit 2)',
+          args: [BEFORE, 'train', '--bogus'],
+          expectCode: 2,
+        },
+      ]
+    : []),
 ];
 
 const samples = new Map<string, number[]>(cases.map((c) => [c.label, []]));
@@ -52,7 +68,7 @@ const help = median(samples.get('sparsepipe --help')!);
 writeReport({
   name: 'cli-startup',
   title: 'CLI start-up vs `node -e 0` (median wall ms)',
-  command: `npx tsx bench/cli-startup.ts${isQuick() ? ' --quick' : ''}`,
+  command: `npx tsx bench/cli-startup.ts${isQuick() ? ' --quick' : ''}${BEFORE ? ` --before ${BEFORE}` : ''}`,
   columns: ['command', 'median ms', '÷ node -e 0', 'above node -e 0 (ms)'],
   rows,
   summary: {
