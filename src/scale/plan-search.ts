@@ -85,32 +85,17 @@ const r6 = (x: number): number => Number(x.toPrecision(6));
  * shardRows(costs)[0]; // { table: 't0', sharding: 'RW', ranks: '0-63', shards: 64, … }
  */
 export function shardRows(costs: PlanCosts): ShardRow[] {
-  const groups = new Map<string, { row: Omit<ShardRow, 'ranks' | 'shards'>; ranks: number[] }>();
-  for (const s of costs.shards) {
-    const key = `${s.table}|${s.dim}|${s.rows}`;
-    let g = groups.get(key);
-    if (!g) {
-      g = {
-        row: {
-          table: s.table,
-          sharding: s.sharding,
-          rows: r6(s.rows),
-          dim: s.dim,
-          fwdCompute: r6(s.fwdCompute),
-          fwdComms: r6(s.fwdComms),
-          bwdCompute: r6(s.bwdCompute),
-          bwdComms: r6(s.bwdComms),
-        },
-        ranks: [],
-      };
-      groups.set(key, g);
-    }
-    g.ranks.push(s.rank);
-  }
-  return [...groups.values()].map(({ row, ranks }) => ({
-    ...row,
-    ranks: formatRanks(ranks),
-    shards: ranks.length,
+  return costs.shards.map((g) => ({
+    table: g.table,
+    sharding: g.sharding,
+    ranks: formatRanks(g.ranks),
+    shards: g.ranks.length,
+    rows: r6(g.rows),
+    dim: g.dim,
+    fwdCompute: r6(g.fwdCompute),
+    fwdComms: r6(g.fwdComms),
+    bwdCompute: r6(g.bwdCompute),
+    bwdComms: r6(g.bwdComms),
   }));
 }
 
@@ -166,10 +151,16 @@ export async function searchPlans(o: PlanSearchOptions): Promise<PlanSearchResul
     ? `${describe(winner)}; runner-up ${describe(runnerUp)}`
     : `${describe(winner)}; the only candidate simulated`;
   const moved = simulated.filter((c) => c.simulatedRank !== c.analyticRank);
+  const gap = (c: CandidateResult | undefined, of: (c: CandidateResult) => number) =>
+    c ? `${r6((of(c) / of(winner) - 1) * 100)} %` : 'n/a';
+  const margins = runnerUp
+    ? `; the runner-up is ${gap(runnerUp, (c) => c.simulated!.iterationMs)} slower than the winner simulated, ${gap(runnerUp, (c) => c.analyticMs)} by the analytic estimate`
+    : '';
   const rankingChange =
-    moved.length === 0
+    (moved.length === 0
       ? `the simulated schedule kept the analytic order of the ${simulated.length} simulated plans (${simulated.map((c) => c.name).join(' < ')})`
-      : `the simulated schedule changed the order: ${moved.map((c) => `${c.name} analytic #${c.analyticRank} → simulated #${c.simulatedRank}`).join(', ')}; analytic spread ${r6(simulated.reduce((m, c) => Math.max(m, c.analyticMs), 0) / simulated.reduce((m, c) => Math.min(m, c.analyticMs), Infinity))}×, simulated spread ${r6(simulated[simulated.length - 1].simulated!.iterationMs / winner.simulated!.iterationMs)}×`;
+      : `the simulated schedule changed the order: ${moved.map((c) => `${c.name} analytic #${c.analyticRank} → simulated #${c.simulatedRank}`).join(', ')}`) +
+    margins;
   const winnerPlan = ranked.find((p) => p.name === winner.name)!;
   return {
     worldSize: layout.worldSize,

@@ -44,11 +44,11 @@ import {
 } from './model-spec.ts';
 import { checkScalePlan, shardShapes, type ScalePlan, type TablePlacement } from './scale-plan.ts';
 
-/** One shard with its TorchRec estimate (ms). */
-export interface ShardCost extends ShardEstimate {
+/** Identical shards of one table (same rows and columns) on `ranks`, with TorchRec's estimate of each (ms). */
+export interface ShardGroup extends ShardEstimate {
   table: string;
   sharding: ShardingKind;
-  rank: number;
+  ranks: number[];
   rows: number;
   dim: number;
 }
@@ -70,8 +70,8 @@ export interface PlanCosts {
   denseBackwardMs: number;
   allReduceMs: number;
   copyMs: number;
-  /** Every shard; `shards` of a RW table over 4,096 ranks are 4,096 entries. */
-  shards: ShardCost[];
+  /** Every shard, identical shards of a table grouped (a RW table over 4,096 ranks is one group). */
+  shards: ShardGroup[];
   /** TorchRec's plan score: the largest per-rank analytic total, ms. */
   analyticMaxMs: number;
   memoryPerRankBytes: number;
@@ -189,11 +189,12 @@ export function planCosts(spec: ScaleModelSpec, plan: ScalePlan, topology: Topol
   const pooled = new AllToAllAccumulator(layout);
   let rwReduceBytes = 0;
   const twrwReduceBytes = new Float64Array(H);
-  const shards: ShardCost[] = [];
+  const shards: ShardGroup[] = [];
   const estimates = new Map<string, ShardEstimate>();
 
   for (const p of plan.tables) {
     const t = byName.get(p.table)!;
+    const groups = new Map<string, ShardGroup>();
     for (const s of shardShapes(t, p)) {
       const key = `${p.sharding}:${s.dim}:${t.poolingFactor}`;
       let e = estimates.get(key);
@@ -211,14 +212,21 @@ export function planCosts(spec: ScaleModelSpec, plan: ScalePlan, topology: Topol
         );
         estimates.set(key, e);
       }
-      shards.push({
-        table: t.name,
-        sharding: p.sharding,
-        rank: s.rank,
-        rows: s.rows,
-        dim: s.dim,
-        ...e,
-      });
+      const shape = `${s.rows}x${s.dim}`;
+      const group = groups.get(shape);
+      if (group) group.ranks.push(s.rank);
+      else {
+        const g = {
+          table: t.name,
+          sharding: p.sharding,
+          ranks: [s.rank],
+          rows: s.rows,
+          dim: s.dim,
+          ...e,
+        };
+        groups.set(shape, g);
+        shards.push(g);
+      }
       lookupForwardMs[s.rank] += e.fwdCompute;
       lookupBackwardMs[s.rank] += e.bwdCompute;
       analyticMs[s.rank] += estimateTotal(e);

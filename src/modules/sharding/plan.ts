@@ -140,6 +140,27 @@ export function rowWiseShards(table: EmbeddingBagConfig, ranks: readonly number[
 }
 
 /**
+ * Table-row-wise (TWRW): row-wise inside one host, table-wise across hosts — the row blocks
+ * of `table` over the `ranksPerHost` ranks of `host` (ranks `host·ranksPerHost …`). It is a
+ * `row_wise` layout whose shards all live on one host, so ids and partial sums stay on the
+ * fast intra-host links (docs/simulation.md prices it).
+ *
+ * @example
+ * tableRowWiseShards({ name: 't', rows: 10, dim: 4, pooling: 'sum', features: ['f'] }, 1, 2);
+ * // rows [0,5) on rank 2, [5,10) on rank 3
+ */
+export function tableRowWiseShards(
+  table: EmbeddingBagConfig,
+  host: number,
+  ranksPerHost: number,
+): ShardSpec[] {
+  return rowWiseShards(
+    table,
+    Array.from({ length: ranksPerHost }, (_, i) => host * ranksPerHost + i),
+  );
+}
+
+/**
  * Contiguous column blocks of `dim` over at most `dim` of `ranks` (sizes differ by ≤ 1, larger first).
  *
  * @example

@@ -5,6 +5,7 @@ import type { FusedOptimizerConfig } from '../../../src/modules/embedding/fused-
 import { PositionWeightedModule } from '../../../src/modules/feature-processors/position-weighted.ts';
 import type { ShardingPlan, ShardingType } from '../../../src/modules/sharding/plan.ts';
 import { planSharding } from '../../../src/modules/sharding/planner.ts';
+import { tableRowWiseShards } from '../../../src/modules/sharding/plan.ts';
 import { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
 import { assembleStateDict } from '../../../src/modules/sharding/sharded-state.ts';
 import {
@@ -37,6 +38,20 @@ function plans(W: number): Record<string, ShardingPlan> {
     'row-wise': all('row_wise'),
     'column-wise': all('column_wise'),
     mixed: planSharding(TABLES, W, { prefer: { t0: 'row_wise', t1: 'column_wise' } }),
+    ...(W % 2 === 0
+      ? {
+          // hosts of 2 ranks: each table row-wise inside one host, tables spread over hosts
+          'table-row-wise': {
+            worldSize: W,
+            tables: Object.fromEntries(
+              TABLES.map((t, i) => [
+                t.name,
+                { type: 'row_wise' as const, shards: tableRowWiseShards(t, i % (W / 2), 2) },
+              ]),
+            ),
+          },
+        }
+      : {}),
   };
 }
 
