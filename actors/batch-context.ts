@@ -79,6 +79,8 @@ export class BatchContext {
   copiedBatch: Batch | null = null;
   copyEvent: DeviceEvent | null = null;
   distStarted = false;
+  /** Prefetch pipeline: the batch's cache fill was submitted to the prefetch stage. */
+  prefetchStarted = false;
   readonly distDone = deferred<void>();
   readonly calls = new Map<string, ModuleCall>();
   forward: Promise<DenseResult> | null = null;

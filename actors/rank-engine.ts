@@ -17,15 +17,16 @@
  * const live = coordinatorMachine.provide({ actions: engine.effectImplementations() });
  */
 import type { InspectionEvent, Observer } from 'xstate';
-import type {
-  Device,
-  DeviceEvent,
-  ModulePlan,
-  PooledOutput,
-  ProcessGroup,
-  Rank,
-  ShardedModuleContract,
-  StreamName,
+import {
+  isPrefetchable,
+  type Device,
+  type DeviceEvent,
+  type ModulePlan,
+  type PooledOutput,
+  type ProcessGroup,
+  type Rank,
+  type ShardedModuleContract,
+  type StreamName,
 } from '../src/protocol/index.ts';
 import type {
   AwaitBatchOutput,
@@ -53,7 +54,7 @@ import { BatchSource } from './batch-source.ts';
 import { runDenseStep, type ResolvedCall } from './dense-step.ts';
 import { ModuleCallActors } from './module-call-actors.ts';
 import { accumulateDense, type PipelineOptimizer } from './pipeline-optimizer.ts';
-import { StageRunner } from './stage-runner.ts';
+import { BASE_STAGES, StageRunner } from './stage-runner.ts';
 import { splitOptimizer } from './split-step.ts';
 import { effect, RejectedInput } from './effect.ts';
 import type { Interpreter } from './compiled-machine.ts';
@@ -105,6 +106,7 @@ const DEPTH: Record<PipelineKind, number> = {
   fusedSparseDist: 3,
   semiSync: 3,
   eval: 3,
+  prefetchSparseDist: 4,
 };
 
 export class RankEngine {
@@ -128,7 +130,12 @@ export class RankEngine {
     this.depth = DEPTH[o.kind];
     this.fetched = o.firstBatchIndex ?? 0;
     const actors = { clock: o.device.clock, inspect: o.inspect, interpreter: o.interpreter };
-    this.stages = new StageRunner(o.rank, o.bus, actors);
+    this.stages = new StageRunner(
+      o.rank,
+      o.bus,
+      actors,
+      o.kind === 'prefetchSparseDist' ? [...BASE_STAGES, 'prefetch'] : BASE_STAGES,
+    );
     this.moduleActors = new ModuleCallActors(
       o.rank,
       o.bus,
@@ -186,6 +193,7 @@ export class RankEngine {
       embeddingStep: effect('embeddingStep', (p: StepInput) => this.embeddingStep(p)),
       lookupNext: effect('lookupNext', (p: BatchInput) => this.lookupNext(p)),
       denseStep: effect('denseStep', (p: StepInput) => this.denseStep(p)),
+      prefetchNext: effect('prefetchNext', (p: BatchInput) => this.prefetchNext(p)),
     };
   }
 
@@ -234,6 +242,12 @@ export class RankEngine {
     // A connect retried after a rejected batch finds batch 0 already distributing.
     if (this.distAhead && first && !first.distStarted) this.startDist(first);
     while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
+    // Prefetch: batch 1's dist starts now, and batch 0's rows are prefetched (b2 is copied).
+    if (this.o.kind === 'prefetchSparseDist') {
+      const second = this.queue[1];
+      if (second && !second.distStarted) this.startDist(second);
+      if (first) this.startPrefetch(first);
+    }
   }
 
   private async sync(): Promise<void> {
@@ -286,9 +300,43 @@ export class RankEngine {
   }
 
   private startNextDist(input: BatchInput): void {
-    if (!this.distAhead) return;
+    if (!this.distAhead || input.batch !== this.queue[0]?.index) return;
+    // Sparse-dist: batch i+1. Prefetch: i+2 (i+1's dist started an iteration earlier).
+    for (let k = 1; k <= this.depth - 2; k++) {
+      const next = this.queue[k];
+      if (next && !next.distStarted) this.startDist(next);
+    }
+  }
+
+  /**
+   * Prefetch: fill batch i+1's rows into the cached tables' fast tier on the `prefetch`
+   * stream (done when issued). Issued after forward(i), so it never delays i's lookup.
+   */
+  private prefetchNext(input: BatchInput): void {
+    if (input.batch !== this.queue[0]?.index) return;
     const next = this.queue[1];
-    if (next && !next.distStarted && input.batch === this.queue[0]?.index) this.startDist(next);
+    if (next) this.startPrefetch(next);
+  }
+
+  /** The prefetch stage's job: once the batch's input dist is done, fill every pipelined module's rows. */
+  private startPrefetch(ctx: BatchContext): void {
+    if (ctx.prefetchStarted) return;
+    ctx.prefetchStarted = true;
+    const bus = this.o.bus;
+    const work = async (): Promise<void> => {
+      const fills: Promise<void>[] = [];
+      for (const call of ctx.calls.values()) {
+        const m = call.module;
+        if (isPrefetchable(m)) fills.push(m.prefetch(call.moduleContext, 'prefetch'));
+      }
+      if (fills.length === 0) return;
+      bus.emit({ type: 'prefetch.start', batch: ctx.index });
+      await Promise.all(fills);
+      bus.emit({ type: 'prefetch.end', batch: ctx.index });
+    };
+    this.stages
+      .submit('prefetch', ctx.index, work, () => ctx.distDone.promise)
+      .catch(() => undefined);
   }
 
   /** The batch's backward; answers with its output (the batch leaves the pipeline: the optimizer step needs only gradients). */
@@ -511,9 +559,9 @@ export class RankEngine {
 
   // ── internals ───────────────────────────────────────────────────────────────────────
 
-  /** Kinds that start batch i+1's input dist during iteration i (depth 3). */
+  /** Kinds that start a later batch's input dist during iteration i (depth ≥ 3). */
   private get distAhead(): boolean {
-    return this.depth === 3;
+    return this.depth >= 3;
   }
 
   private head(batch: number): BatchContext {

@@ -1,5 +1,5 @@
 /**
- * Runs the three stage actors (copy / dist / compute) of a rank. A job is two functions:
+ * Runs the stage actors (copy / dist / compute, and prefetch for the prefetch pipeline) of a rank. A job is two functions:
  * `awaitInput` (what the stage waits for: a fetched batch, a finished copy; leave it out when
  * the input is already there) and `work` (the ops it issues on its stream, awaited). `submit`
  * resolves with the work's result.
@@ -52,11 +52,19 @@ const compiledStage = () => (compiledStageMachine ??= compileMachine(liveStageMa
 
 export type StageRunnerOptions = LiveActorOptions;
 
+/** The stages every pipeline has; the prefetch pipeline adds `prefetch`. */
+export const BASE_STAGES: readonly StageName[] = ['copy', 'dist', 'compute'];
+
 export class StageRunner {
-  readonly actors: Record<StageName, Actor<typeof liveStageMachine>>;
+  readonly actors: Partial<Record<StageName, Actor<typeof liveStageMachine>>> = {};
   private readonly unsubscribers: Array<() => void> = [];
 
-  constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions) {
+  constructor(
+    rank: Rank,
+    bus: EventBus,
+    options: StageRunnerOptions,
+    stages: readonly StageName[] = BASE_STAGES,
+  ) {
     const make = (stage: StageName) => {
       const actor = createActor(liveLogic(liveStageMachine, options, compiledStage), {
         input: { rank, stage },
@@ -68,7 +76,7 @@ export class StageRunner {
       actor.start();
       return actor;
     };
-    this.actors = { copy: make('copy'), dist: make('dist'), compute: make('compute') };
+    for (const stage of stages) this.actors[stage] = make(stage);
   }
 
   /** Queue a job on `stage`: `awaitInput` (left out when the input is already there), then `work`. */
@@ -79,6 +87,7 @@ export class StageRunner {
     awaitInput?: () => Promise<unknown>,
   ): Promise<T> {
     const actor = this.actors[stage];
+    if (!actor) throw new Error(`internal: this pipeline has no '${stage}' stage`);
     if (actor.getSnapshot().value === 'failed') actor.send({ type: 'RESET' });
     const done = deferred<unknown>();
     const payload: StageWork = { awaitInput, work, done };
@@ -88,6 +97,6 @@ export class StageRunner {
 
   stop(): void {
     for (const u of this.unsubscribers) u();
-    for (const a of Object.values(this.actors)) a.stop();
+    for (const a of Object.values(this.actors)) a?.stop();
   }
 }

@@ -18,16 +18,35 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { PipelineKind } from '../machines/coordinator-types.ts';
 import { CostModel, parseCostOverrides } from '../src/runtime/index.ts';
 import { simulateCluster } from '../src/testing/simulate-cluster.ts';
+import { smallDlrmConfig, type DlrmConfig } from '../src/models/dlrm-config.ts';
 import { toChromeTrace } from '../src/trace/chrome-trace.ts';
 import { GENERATED_DIR } from '../visualizations/charts/generate.ts';
 import { renderTimelineSvg } from '../visualizations/timeline/render-timeline-svg.ts';
 
 export const REFERENCE_COST = 'copy=2,dist=5,fwd=3,bwd=4,opt=1';
 
-const RUNS: ReadonlyArray<{ kind: PipelineKind; file: string; title: string }> = [
+/** The prefetch run's tables: in a slow tier behind a cache of a quarter of the rows; fills cost 3 ms. */
+const PREFETCH_COST = `${REFERENCE_COST},fill=3`;
+
+const RUNS: ReadonlyArray<{
+  kind: PipelineKind;
+  file: string;
+  title: string;
+  cost?: string;
+  dlrm?: Partial<DlrmConfig>;
+}> = [
   { kind: 'sparseDist', file: 'timeline-sparse-dist.svg', title: 'TrainPipelineSparseDist' },
   { kind: 'base', file: 'timeline-base.svg', title: 'TrainPipelineBase' },
   { kind: 'none', file: 'timeline-none.svg', title: 'NonPipelinedTrainer' },
+  {
+    kind: 'prefetchSparseDist',
+    file: 'timeline-prefetch.svg',
+    title: 'TrainPipelinePrefetchSparseDist (cached tables, 25 % of rows)',
+    cost: PREFETCH_COST,
+    dlrm: {
+      tables: smallDlrmConfig().tables.map((t) => ({ ...t, cache: { fraction: 0.25 } })),
+    },
+  },
 ];
 
 /**
@@ -48,7 +67,8 @@ export async function generateReferenceTimelines(
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   for (const run of RUNS.filter((r) => kinds.includes(r.kind))) {
-    const costModel = new CostModel({ overrides: parseCostOverrides(REFERENCE_COST) });
+    const cost = run.cost ?? REFERENCE_COST;
+    const costModel = new CostModel({ overrides: parseCostOverrides(cost) });
     const result = await simulateCluster({
       worldSize: 2,
       costModel,
@@ -56,6 +76,7 @@ export async function generateReferenceTimelines(
       globalBatchSize: 16,
       seed: 7,
       pipeline: run.kind,
+      dlrm: run.dlrm,
     });
     if (!result.ok) {
       const failed = result.ranks.find((r) => r.error)?.error;
@@ -63,7 +84,7 @@ export async function generateReferenceTimelines(
         `reference run '${run.kind}' failed: ${failed?.message ?? 'a rank did not finish'}`,
       );
     }
-    const title = `${run.title} · world 2 · sim --cost ${REFERENCE_COST} · 8 batches (virtual ms)`;
+    const title = `${run.title} · world 2 · sim --cost ${cost} · 8 batches (virtual ms)`;
     const file = join(outDir, run.file);
     writeFileSync(file, renderTimelineSvg(result.log, { title, pxPerMs: 9 }));
     written.push(file);

@@ -8,7 +8,14 @@ import type { GradAccumSchedule } from './accumulation-schedule.ts';
 import type { EffectDone, EffectError } from './not-provided.ts';
 
 /** The pipeline kinds; each is a configuration of the coordinator (machines/pipeline-kinds.ts). */
-export type PipelineKind = 'none' | 'base' | 'sparseDist' | 'fusedSparseDist' | 'semiSync' | 'eval';
+export type PipelineKind =
+  | 'none'
+  | 'base'
+  | 'sparseDist'
+  | 'fusedSparseDist'
+  | 'semiSync'
+  | 'eval'
+  | 'prefetchSparseDist';
 
 export interface CoordinatorInput {
   rank: Rank;
@@ -72,6 +79,7 @@ export type CoordinatorEffect =
   | 'drain'
   | 'embeddingStep'
   | 'lookupNext'
+  | 'prefetchNext'
   | 'denseStep';
 
 export const COORDINATOR_EFFECTS: readonly CoordinatorEffect[] = [

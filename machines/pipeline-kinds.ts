@@ -19,6 +19,8 @@
  *                             → optimizerStep: embeddingStep → denseStep
  * semiSync (batch < start)  forward → startingNextDist → backward → optimizerStep → lookingUpNext
  * eval                      forward → startingNextDist → completing
+ * prefetchSparseDist        forward → startingNextDist (dist i+2) → prefetchingNext (rows of i+1)
+ *                             → backward → optimizerStep?
  * ready ─DETACH→ detached ─ATTACH→ ready;  detached ─PROGRESS→ (attach) gate
  * ```
  *
@@ -47,6 +49,7 @@ export const KIND_EFFECTS: readonly CoordinatorEffect[] = [
   'embeddingStep',
   'lookupNext',
   'denseStep',
+  'prefetchNext',
 ];
 
 const FAIL = { target: '#coordinator.failed', actions: 'answerError' } as const;
@@ -201,7 +204,30 @@ const evalProgressing = {
   completing: baseProgressing.completing,
 };
 
+/**
+ * TorchRec's `PrefetchTrainPipelineSparseDist`: four batches in flight. While batch i
+ * computes, batch i+3 is copied, batch i+2's input dist runs and batch i+1's embedding rows
+ * are prefetched into the cached tables' fast tier on the prefetch stream; batch i+1's
+ * lookup then finds its rows resident.
+ */
+const prefetchProgressing = {
+  ...baseProgressing,
+  startingNextDist: {
+    entry: { type: 'startNextDist', params: batchParams },
+    on: { 'startNextDist.done': 'prefetchingNext', 'startNextDist.error': FAIL },
+  },
+  prefetchingNext: {
+    // Issued after forward(i), so the prefetch of i+1 never reorders i's lookup.
+    entry: { type: 'prefetchNext', params: batchParams },
+    on: {
+      'prefetchNext.done': [{ guard: 'isTraining', target: 'backward' }, { target: 'completing' }],
+      'prefetchNext.error': FAIL,
+    },
+  },
+};
+
 const KIND_PROGRESSING: Partial<Record<PipelineKind, object>> = {
+  prefetchSparseDist: prefetchProgressing,
   fusedSparseDist: fusedProgressing,
   semiSync: semiSyncProgressing,
   eval: evalProgressing,
@@ -228,6 +254,8 @@ const kindActions = {
   embeddingStep: notProvidedEffect<StepInput>('embeddingStep'),
   /** Start batch i+1's lookup + output dist on the lookup stream (done when issued). */
   lookupNext: notProvidedEffect<BatchInput>('lookupNext'),
+  /** Prefetch: issue batch i+1's cache fill on the prefetch stream (done when issued). */
+  prefetchNext: notProvidedEffect<BatchInput>('prefetchNext'),
   /** Step the dense optimizer (semi-sync: with the stashed gradients of batch i−1). */
   denseStep: notProvidedEffect<StepInput>('denseStep'),
   /** Answer with the output held since the backward (the window stays as it is). */

@@ -26,7 +26,7 @@ import { assign, setup } from 'xstate';
 import type { BatchIndex, Rank } from '../src/protocol/index.ts';
 import { notProvidedEffect, type EffectDone, type EffectError } from './not-provided.ts';
 
-export type StageName = 'copy' | 'dist' | 'compute';
+export type StageName = 'copy' | 'dist' | 'compute' | 'prefetch';
 
 export interface StageJob {
   batch: BatchIndex;

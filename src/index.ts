@@ -23,6 +23,7 @@ export * from './modules/feature-processors/index.ts';
 export * from './pipeline/train-pipeline.ts';
 export * from './pipeline/options.ts';
 export * from './pipeline/look-ahead-pipelines.ts';
+export * from './pipeline/prefetch-pipeline.ts';
 export * from './pipeline/arg-info.ts';
 export * from './pipeline/model-tracer.ts';
 export { GRAD_ACCUM_SCHEDULES, type GradAccumSchedule } from '../machines/accumulation-schedule.ts';

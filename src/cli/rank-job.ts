@@ -157,6 +157,7 @@ const PIPELINE_KIND: Readonly<Record<PipelineChoice, PipelineKind>> = {
   'sparse-dist': 'sparseDist',
   'fused-sparse-dist': 'fusedSparseDist',
   'semi-sync': 'semiSync',
+  prefetch: 'prefetchSparseDist',
 };
 
 /**

@@ -33,7 +33,7 @@ export function medianSecondHalf(values: ArrayLike<number>): number | null {
 /** Busy fraction per stream. */
 export type StreamBusy = Record<StreamName, number>;
 
-const STREAMS: readonly StreamName[] = ['memcpy', 'dataDist', 'default', 'embLookup'];
+const STREAMS: readonly StreamName[] = ['memcpy', 'dataDist', 'default', 'embLookup', 'prefetch'];
 
 /**
  * Fraction of the time from the first span start to the last span end during which each
@@ -51,7 +51,7 @@ export function streamBusyFraction(events: readonly PipelineEvent[]): StreamBusy
     if (!list) byRank.set(e.rank, (list = []));
     list.push(e);
   }
-  const total: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0 };
+  const total: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0, prefetch: 0 };
   if (byRank.size === 0) return total;
   for (const list of byRank.values()) {
     const one = rankBusy(list);
@@ -67,6 +67,7 @@ function rankBusy(events: readonly PipelineEvent[]): StreamBusy {
     dataDist: [],
     default: [],
     embLookup: [],
+    prefetch: [],
   };
   let first = Infinity;
   let last = -Infinity;
@@ -88,7 +89,7 @@ function rankBusy(events: readonly PipelineEvent[]): StreamBusy {
     }
   }
   const span = last - first;
-  const out: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0 };
+  const out: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0, prefetch: 0 };
   if (!(span > 0)) return out;
   for (const s of STREAMS) out[s] = unionLength(intervals[s]) / span;
   return out;

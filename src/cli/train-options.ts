@@ -32,7 +32,14 @@ import {
 
 export const BACKENDS = ['sim', 'threads', 'mpi'] as const;
 export const DEVICES = ['sim', 'wasm', 'cpu', 'gpu'] as const;
-export const PIPELINES = ['none', 'base', 'sparse-dist', 'fused-sparse-dist', 'semi-sync'] as const;
+export const PIPELINES = [
+  'none',
+  'base',
+  'sparse-dist',
+  'fused-sparse-dist',
+  'semi-sync',
+  'prefetch',
+] as const;
 export const OPTIMIZERS = ['sgd', 'adagrad'] as const;
 export const MODEL_SIZES = ['small', 'reference'] as const;
 export const INTERPRETERS = ['xstate', 'compiled'] as const;

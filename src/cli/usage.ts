@@ -46,8 +46,9 @@ Ranks and devices
                                      shared by the ranks of --backend threads)
 
 Training
-  --pipeline none|base|sparse-dist|fused-sparse-dist|semi-sync   pipeline (default sparse-dist;
-                                     docs/pipelines.md compares them)
+  --pipeline none|base|sparse-dist|fused-sparse-dist|semi-sync|prefetch   pipeline (default sparse-dist;
+                                     docs/pipelines.md compares them; prefetch: rows of batch i+1 are filled
+                                     into cached tables while batch i computes, see --cache-rows)
   --emb-lookup-stream data-dist|new|current   fused-sparse-dist / semi-sync: stream of the look-ahead
                                      lookup (default data-dist, as TorchRec)
   --start-batch N                    semi-sync: first batch trained semi-synchronously (default 0)

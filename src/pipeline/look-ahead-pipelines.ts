@@ -8,6 +8,7 @@
  * const pipeline = createPipeline('fusedSparseDist', { model, optimizer, device, pg });
  * for await (const out of pipeline.run(loader)) console.log(out.batch, out.loss);
  */
+import { TrainPipelinePrefetchSparseDist } from './prefetch-pipeline.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import type { StreamName } from '../protocol/index.ts';
 import {
@@ -139,6 +140,7 @@ export const PIPELINE_CLASSES: Readonly<
   fusedSparseDist: TrainPipelineFusedSparseDist,
   semiSync: TrainPipelineSemiSync,
   eval: EvalPipelineSparseDist,
+  prefetchSparseDist: TrainPipelinePrefetchSparseDist,
 };
 
 /**

@@ -21,7 +21,15 @@ interface EventBase {
 }
 
 /** Names of the span kinds; each has a `.start` and `.end` event. */
-export const SPAN_KINDS = ['copy', 'dist', 'forward', 'backward', 'optimizer', 'lookup'] as const;
+export const SPAN_KINDS = [
+  'copy',
+  'dist',
+  'forward',
+  'backward',
+  'optimizer',
+  'lookup',
+  'prefetch',
+] as const;
 export type SpanKind = (typeof SPAN_KINDS)[number];
 
 /** The stream each span kind runs on (used by the trace and timeline). */
@@ -35,6 +43,8 @@ export const SPAN_STREAM: Record<SpanKind | 'distSplits' | 'distData', StreamNam
   optimizer: 'default',
   // The usual stream of a look-ahead lookup; its events name the stream it ran on.
   lookup: 'embLookup',
+  // The prefetch pipeline's cache fill of batch i+1.
+  prefetch: 'prefetch',
 };
 
 export type SpanEvent =
@@ -45,7 +55,9 @@ export type SpanEvent =
   | (EventBase & { type: 'backward.start' | 'backward.end'; batch: BatchIndex })
   | (EventBase & { type: 'optimizer.start' | 'optimizer.end'; batch: BatchIndex })
   /** A look-ahead embedding lookup + output dist (fused sparse-dist, semi-sync) on `stream`. */
-  | (EventBase & { type: 'lookup.start' | 'lookup.end'; batch: BatchIndex; stream: StreamName });
+  | (EventBase & { type: 'lookup.start' | 'lookup.end'; batch: BatchIndex; stream: StreamName })
+  /** The prefetch pipeline's fill of a batch's cached rows (on the `prefetch` stream). */
+  | (EventBase & { type: 'prefetch.start' | 'prefetch.end'; batch: BatchIndex });
 
 export type PointEvent =
   | (EventBase & { type: 'batch.fetched'; batch: BatchIndex })

@@ -15,6 +15,12 @@ export type BatchIndex = number;
  * The streams of a pipelined device (TorchRec: memcpy stream, data_dist stream, default
  * stream, and the fused / semi-sync pipelines' own embedding-lookup stream).
  */
-export type StreamName = 'memcpy' | 'dataDist' | 'default' | 'embLookup';
+export type StreamName = 'memcpy' | 'dataDist' | 'default' | 'embLookup' | 'prefetch';
 
-export const STREAM_NAMES: readonly StreamName[] = ['memcpy', 'dataDist', 'default', 'embLookup'];
+export const STREAM_NAMES: readonly StreamName[] = [
+  'memcpy',
+  'dataDist',
+  'default',
+  'embLookup',
+  'prefetch',
+];

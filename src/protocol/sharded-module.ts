@@ -100,3 +100,20 @@ export function isCacheFillSource(x: unknown): x is CacheFillSource {
     typeof (x as { name?: unknown }).name === 'string'
   );
 }
+
+/**
+ * A sharded module with cached tables: `prefetch(ctx, stream)` makes the rows of batch
+ * `ctx` resident ahead of its lookup (once its input dist is done), on `stream`.
+ */
+export interface PrefetchableModule<Ctx = unknown> {
+  prefetch(ctx: Ctx, stream: StreamName): Promise<void>;
+}
+
+/** Type guard for {@link PrefetchableModule}. */
+export function isPrefetchable(x: unknown): x is PrefetchableModule {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { prefetch?: unknown }).prefetch === 'function'
+  );
+}

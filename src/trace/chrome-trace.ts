@@ -46,6 +46,7 @@ export const TRACE_THREADS: Readonly<Record<'host' | StreamName, number>> = {
   dataDist: 2,
   default: 3,
   embLookup: 4,
+  prefetch: 5,
 };
 
 type SpanName =
@@ -56,7 +57,8 @@ type SpanName =
   | 'forward'
   | 'backward'
   | 'optimizer'
-  | 'lookup';
+  | 'lookup'
+  | 'prefetch';
 
 const SIMPLE_SPANS: Record<string, { name: SpanName; stream: StreamName; edge: 'B' | 'E' }> = {
   'copy.start': { name: 'copy', stream: 'memcpy', edge: 'B' },
@@ -70,6 +72,8 @@ const SIMPLE_SPANS: Record<string, { name: SpanName; stream: StreamName; edge: '
   // The stream here is a default: a lookup's events name the stream it ran on.
   'lookup.start': { name: 'lookup', stream: 'embLookup', edge: 'B' },
   'lookup.end': { name: 'lookup', stream: 'embLookup', edge: 'E' },
+  'prefetch.start': { name: 'prefetch', stream: 'prefetch', edge: 'B' },
+  'prefetch.end': { name: 'prefetch', stream: 'prefetch', edge: 'E' },
 };
 
 interface OpenSpan {

@@ -97,3 +97,18 @@ describe('train with a cached embedding tier', () => {
     expect(tooBig.err.join('\n')).toContain('--cache-fraction must be in (0, 1]');
   });
 });
+
+describe('train --pipeline prefetch', () => {
+  it('trains like sparse-dist (same digest) with a cache and reports the fills', async () => {
+    await withTmp(async (dir) => {
+      const args = [...RUN, '--batches', '8', '--cache-fraction', '0.05'];
+      const sparse = await trainSummary(dir, 'sparse', args);
+      const prefetch = await trainSummary(dir, 'prefetch', [...args, '--pipeline', 'prefetch']);
+      expect(prefetch.paramsDigest).toBe(sparse.paramsDigest);
+      expect(prefetch.losses).toEqual(sparse.losses);
+      expect(prefetch.batchesTrained).toBe(8);
+      expect(prefetch.cache!.misses).toBeGreaterThan(0);
+      expect(prefetch.streamBusy.prefetch).toBeGreaterThan(0);
+    });
+  });
+});

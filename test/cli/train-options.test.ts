@@ -74,7 +74,7 @@ describe('sparsepipe train flags', () => {
     [['--lr', 'fast'], 'sparsepipe: --lr must be a number > 0, got "fast"'],
     [
       ['--pipeline', 'sparse_dist'],
-      'sparsepipe: --pipeline must be one of none, base, sparse-dist, fused-sparse-dist, semi-sync, got "sparse_dist"',
+      'sparsepipe: --pipeline must be one of none, base, sparse-dist, fused-sparse-dist, semi-sync, prefetch, got "sparse_dist"',
     ],
     [['--optimizer', 'adam'], 'sparsepipe: --optimizer must be one of sgd, adagrad, got "adam"'],
     [

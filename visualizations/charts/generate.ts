@@ -27,6 +27,7 @@ export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   'coordinator-fused-sparse-dist': coordinatorMachineFor('fusedSparseDist'),
   'coordinator-semi-sync': coordinatorMachineFor('semiSync'),
   'coordinator-eval': coordinatorMachineFor('eval'),
+  'coordinator-prefetch-sparse-dist': coordinatorMachineFor('prefetchSparseDist'),
   stage: stageMachine,
   shardedModule: shardedModuleBatchMachine,
 };

@@ -8,7 +8,12 @@
  * writeFileSync('timeline.svg', renderTimelineSvg(timelineSpans(events)));
  */
 import type { PipelineEvent } from '../../src/protocol/index.ts';
-import { timelineLayout, type TimelineLayoutOptions, formatMs } from './timeline-layout.ts';
+import {
+  TIMELINE_ROWS,
+  timelineLayout,
+  type TimelineLayoutOptions,
+  formatMs,
+} from './timeline-layout.ts';
 import { timelineSpans, type Timeline, type TimelineLane } from './timeline-spans.ts';
 
 export const LANE_COLORS: Record<TimelineLane, string> = {
@@ -19,6 +24,7 @@ export const LANE_COLORS: Record<TimelineLane, string> = {
   backward: '#7c3aed',
   optimizer: '#db2777',
   lookup: '#0d9488',
+  prefetch: '#65a30d',
 };
 
 const LANE_NAMES: Record<TimelineLane, string> = {
@@ -29,6 +35,7 @@ const LANE_NAMES: Record<TimelineLane, string> = {
   backward: 'backward',
   optimizer: 'optimizer',
   lookup: 'lookup ahead',
+  prefetch: 'prefetch (cache fill)',
 };
 
 const FONT = `ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;
@@ -156,7 +163,12 @@ export function renderTimelineSvg(
   let lx = L.left;
   const ly = plotBottom + 14;
   out.push('<g class="legend">');
-  for (const lane of Object.keys(LANE_COLORS) as TimelineLane[]) {
+  // Lanes of optional rows (look-ahead lookup, prefetch) only when the run has them.
+  const optional = new Set(TIMELINE_ROWS.filter((r) => r.optional).flatMap((r) => r.lanes));
+  const shown = (Object.keys(LANE_COLORS) as TimelineLane[]).filter(
+    (lane) => !optional.has(lane) || timeline.spans.some((sp) => sp.lane === lane),
+  );
+  for (const lane of shown) {
     out.push(
       `<rect x="${num(lx)}" y="${num(ly)}" width="12" height="10" fill="${LANE_COLORS[lane]}"/>` +
         `<text x="${num(lx + 16)}" y="${num(ly + 9)}" fill="#334155">${esc(LANE_NAMES[lane])}</text>`,

@@ -25,6 +25,8 @@ export const TIMELINE_ROWS: ReadonlyArray<{
   { id: 'default', label: 'default', lanes: ['forward', 'backward', 'optimizer'] },
   // The fused / semi-sync pipelines' look-ahead lookup (on the stream its events name).
   { id: 'lookup', label: 'lookup ahead', lanes: ['lookup'], optional: true },
+  // The prefetch pipeline's cache fill of the next batch.
+  { id: 'prefetch', label: 'prefetch', lanes: ['prefetch'], optional: true },
 ];
 
 export interface TimelineLayoutOptions {

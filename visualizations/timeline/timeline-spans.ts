@@ -22,7 +22,8 @@ export type TimelineLane =
   | 'forward'
   | 'backward'
   | 'optimizer'
-  | 'lookup';
+  | 'lookup'
+  | 'prefetch';
 
 export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   copy: 'memcpy',
@@ -33,6 +34,7 @@ export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   optimizer: 'default',
   // A look-ahead lookup's span takes the stream its events name (embLookup, dataDist or default).
   lookup: 'embLookup',
+  prefetch: 'prefetch',
 };
 
 export interface TimelineSpan {
@@ -87,7 +89,7 @@ const MARKED_POINTS = new Set<PipelineEvent['type']>([
   'pipeline.failed',
 ]);
 
-type SimpleKind = 'copy' | 'forward' | 'backward' | 'optimizer' | 'lookup';
+type SimpleKind = 'copy' | 'forward' | 'backward' | 'optimizer' | 'lookup' | 'prefetch';
 const SIMPLE: Record<string, { kind: SimpleKind; edge: 'start' | 'end' }> = {
   'copy.start': { kind: 'copy', edge: 'start' },
   'copy.end': { kind: 'copy', edge: 'end' },
@@ -99,6 +101,8 @@ const SIMPLE: Record<string, { kind: SimpleKind; edge: 'start' | 'end' }> = {
   'optimizer.end': { kind: 'optimizer', edge: 'end' },
   'lookup.start': { kind: 'lookup', edge: 'start' },
   'lookup.end': { kind: 'lookup', edge: 'end' },
+  'prefetch.start': { kind: 'prefetch', edge: 'start' },
+  'prefetch.end': { kind: 'prefetch', edge: 'end' },
 };
 
 /**
