@@ -107,6 +107,7 @@ class FusedSgd implements FusedSparseOptimizer {
     const step = this.config.lr * (opts.scale ?? 1);
     const { weights, width, nRows } = block;
     const c0 = opts.gradColStart;
+    grads.touchTarget(weights, width, nRows);
     grads.forEachRow((row, g, o) => {
       if (row < 0 || row >= nRows)
         throw new RangeError(`fused sgd: gradient row ${row} outside block of ${nRows} rows`);
@@ -162,6 +163,7 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
     const gw = grads.width;
     const c0 = opts.gradColStart;
     const m = this.momentum;
+    grads.touchTarget(weights, width, nRows);
     grads.forEachRow((row, g, o) => {
       if (row < 0 || row >= nRows)
         throw new RangeError(

@@ -24,6 +24,7 @@
  * }); // out[0, 2..4) = row1 + row2, out[1, 2..4) = row3
  */
 import type { PoolingMode } from './config.ts';
+import { touchRows } from './touch-rows.ts';
 import { SparseGradAccumulator, type SparseRowGrads } from './sparse-grad-accumulator.ts';
 
 /** A block of an embedding table: row-major `[nRows, width]`, first global row `rowStart`. */
@@ -112,6 +113,7 @@ export function pooledLookup(args: PooledLookupArgs): void {
   const idW = bags.weights;
   const rowOffset = args.outRowOffset ?? 0;
   const acc = new Float64Array(width);
+  touchRows(weights, values, offsets[bagStart], offsets[bagStart + nBags], rowStart, nRows, width);
   for (let b = 0; b < nBags; b++) {
     const start = offsets[bagStart + b];
     const end = offsets[bagStart + b + 1];
@@ -154,6 +156,7 @@ export function accumulatePooledGrad(args: PooledBackwardArgs, into: SparseGradA
   const idW = bags.weights;
   const rowOffset = args.gradRowOffset ?? 0;
   const scale = args.scale ?? 1;
+  into.touch(values, offsets[bagStart], offsets[bagStart + nBags], rowStart);
   for (let b = 0; b < nBags; b++) {
     const start = offsets[bagStart + b];
     const end = offsets[bagStart + b + 1];

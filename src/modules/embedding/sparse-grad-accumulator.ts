@@ -19,6 +19,7 @@
  * acc.addRow(7, Float32Array.from([1, 2]), 0, 0.5);
  * acc.toSparse(); // { rows: [3, 7], grads: [1, 1, 1, 2], width: 2 }
  */
+import { touchRows } from './touch-rows.ts';
 
 /** A sparse row gradient: `rows` unique and ascending, `grads` row-major `[rows.length, width]`. */
 export interface SparseRowGrads {
@@ -110,6 +111,28 @@ export class SparseGradAccumulator {
    * Calls `fn(row, data, offset)` for every row, in first-touch order (deterministic for a
    * given sequence of backwards; use {@link sortedRows} when row order matters).
    */
+  /**
+   * Read ahead (see `touch-rows.ts`) the index entries of rows `ids[from..to) - rowStart`,
+   * before a loop that accumulates them. Reads only.
+   *
+   * @example
+   * acc.touch(bags.values, 0, bags.values.length, rowStart);
+   */
+  touch(ids: Int32Array, from: number, to: number, rowStart: number): void {
+    if (this.dense) touchRows(this.dense, ids, from, to, rowStart, this.dense.length, 1);
+  }
+
+  /**
+   * Read ahead the rows of `target` (rows of `width`) that {@link forEachRow} will visit,
+   * before a loop that updates them there (a fused optimizer). Reads only.
+   *
+   * @example
+   * grads.touchTarget(weights, 16, nRows);
+   */
+  touchTarget(target: Float32Array, width: number, nRows: number): void {
+    touchRows(target, this.rowOfSlot, 0, this.rowOfSlot.length, 0, nRows, width);
+  }
+
   forEachRow(fn: (row: number, data: Float64Array, offset: number) => void): void {
     const rows = this.rowOfSlot;
     const w = this.width;
