@@ -859,8 +859,10 @@ export class ShardedEmbeddingBagCollection
           for (let b = 0; b < B; b++)
             for (let c = 0; c < w; c++) values[b * totalWidth + col + c] += got[p++];
         } else {
+          // a plain copy: a subarray view per sample (B × tables of them) cost more than the copy
           for (let b = 0; b < B; b++) {
-            values.set(got.subarray(p, p + w), b * totalWidth + col);
+            const o = b * totalWidth + col;
+            for (let c = 0; c < w; c++) values[o + c] = got[p + c];
             p += w;
           }
         }
