@@ -215,6 +215,11 @@ export function compileMachine(
     return node;
   };
   const root = build(machine.root, null);
+  const nodeOf = (sn: unknown, where: string): Node => {
+    const node = nodes.get(sn);
+    if (!node) throw new Error(`compileMachine: ${where}: a state outside the machine`);
+    return node;
+  };
 
   const toTransition = (
     t: {
@@ -232,8 +237,8 @@ export function compileMachine(
     if (t.target && t.target[0] === t.source && !t.reenter)
       throw new Error(`compileMachine: ${where}: a self-target without reenter is not supported`);
     return {
-      source: nodes.get(t.source)!,
-      target: t.target && t.target.length === 1 ? nodes.get(t.target[0])! : null,
+      source: nodeOf(t.source, where),
+      target: t.target && t.target.length === 1 ? nodeOf(t.target[0], where) : null,
       reenter: t.reenter,
       guard: toGuard(t.guard, where),
       actions: t.actions.map((a) => toAction(a, where)),
@@ -261,10 +266,11 @@ export function compileMachine(
       );
     if (s.type === 'compound') {
       const target = s.initial.target as unknown[];
-      node.initialChild = nodes.get(target[0])!;
+      node.initialChild = nodeOf(target[0], `initial of '${s.id}'`);
     }
   }
-  for (const node of nodes.values()) if (node.initialChild === null) node.value = valueOf(node);
+  for (const node of nodes.values())
+    if (node.initialChild === null) node.value = stateValueOf(node);
   {
     let n: Node | null = root;
     while (n) {
@@ -493,7 +499,7 @@ function domainOf(t: Transition, target: Node): Node {
   return target.chain[target.chain.length - 1];
 }
 
-function valueOf(atom: Node): StateValue {
+function stateValueOf(atom: Node): StateValue {
   const keys = atom.chain
     .slice(0, -1)
     .reverse()

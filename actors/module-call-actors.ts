@@ -57,7 +57,8 @@ export class ModuleCallActors {
         }),
         awaitData: effect('awaitData', async (input: ModuleBatchInput) => {
           const call = lookup(input.batch, input.module);
-          await call.data!.wait();
+          if (!call.data) throw new Error(`internal: '${call.key}' awaits data before its splits`);
+          await call.data.wait();
           emit({ type: 'dist.end', batch: input.batch, module: call.key });
         }),
         computeAndOutputDist: ({ self }, input: ModuleBatchInput) => {
@@ -138,7 +139,10 @@ export class ModuleCallActors {
       // The batch is finished: the actor waits in the pool for a later one.
       this.current.delete(actor);
       let pool = this.idle.get(key);
-      if (!pool) this.idle.set(key, (pool = []));
+      if (!pool) {
+        pool = [];
+        this.idle.set(key, pool);
+      }
       pool.push(actor);
     } else if (v === 'failed') {
       this.current.delete(actor);

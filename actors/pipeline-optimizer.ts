@@ -26,9 +26,15 @@ export function accumulateDense(
   optimizer: PipelineOptimizer,
   grads: ReadonlyMap<string, tf.Tensor | undefined>,
 ): void {
-  if (isAccumulating(optimizer)) return optimizer.accumulate(grads);
+  if (isAccumulating(optimizer)) {
+    optimizer.accumulate(grads);
+    return;
+  }
   const dense = optimizer.get?.('dense');
-  if (isAccumulating(dense)) return dense.accumulate(grads);
+  if (isAccumulating(dense)) {
+    dense.accumulate(grads);
+    return;
+  }
   if (grads.size === 0) return;
   throw new TypeError(
     'the optimizer cannot accumulate dense gradients: pass a DenseOptimizer (SGD, Adagrad) or a CombinedOptimizer with a dense part',

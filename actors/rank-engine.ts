@@ -241,7 +241,8 @@ export class RankEngine {
     }
     // A connect retried after a rejected batch finds batch 0 already distributing.
     if (this.distAhead && first && !first.distStarted) this.startDist(first);
-    while (this.queue.length < this.depth - 1 && !this.source!.done) await this.fetchAndCopy();
+    while (this.queue.length < this.depth - 1 && !this.currentSource().done)
+      await this.fetchAndCopy();
     // Prefetch: batch 1's dist starts now, and batch 0's rows are prefetched (b2 is copied).
     if (this.o.kind === 'prefetchSparseDist') {
       const second = this.queue[1];
@@ -296,7 +297,7 @@ export class RankEngine {
     // The module actors must reach `ready` before they can compute.
     await ctx.distDone.promise;
     ctx.forward = this.runForward(ctx, input.training);
-    if (this.plan!.notPipelined.length > 0) await ctx.forward;
+    if (this.plan === null || this.plan.notPipelined.length > 0) await ctx.forward;
   }
 
   private startNextDist(input: BatchInput): void {
@@ -342,7 +343,7 @@ export class RankEngine {
   /** The batch's backward; answers with its output (the batch leaves the pipeline: the optimizer step needs only gradients). */
   private async backward(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
-    const result = await ctx.forward!;
+    const result = await forwardOf(ctx);
     ctx.backward = this.runBackward(ctx, result);
     await ctx.backward;
     this.retire(ctx);
@@ -364,7 +365,7 @@ export class RankEngine {
           for (const g of result.denseGrads.values()) g.dispose();
         }
         for (const call of ctx.calls.values())
-          sparse.push(call.module.backward(call.moduleContext, call.grad!));
+          sparse.push(call.module.backward(call.moduleContext, gradOf(call)));
       },
     );
     await (sparse.length === 1 ? sparse[0] : Promise.all(sparse));
@@ -536,7 +537,7 @@ export class RankEngine {
   private async complete(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     try {
-      const result = await ctx.forward!;
+      const result = await forwardOf(ctx);
       return { batch: ctx.index, loss: result.loss, output: result.output };
     } finally {
       this.retire(ctx);
@@ -571,9 +572,15 @@ export class RankEngine {
     return ctx;
   }
 
+  /** The dataloader being read (set by `setSource` before the first `progress`). */
+  private currentSource(): BatchSource<unknown> {
+    if (!this.source) throw new Error('progress() needs a dataloader');
+    return this.source;
+  }
+
   /** Pull one item, validate it, queue it and issue its copy on the memcpy stream. */
   private async fetchAndCopy(): Promise<void> {
-    const source = this.source!;
+    const source = this.currentSource();
     const r = await source.next().catch((e: unknown) => {
       throw dataloaderError(e, this.fetched);
     });
@@ -740,6 +747,18 @@ function hasFlatGradients(o: unknown): o is FlatGradients {
     typeof (o as Partial<FlatGradients> | undefined)?.flattenGradients === 'function' &&
     typeof (o as Partial<FlatGradients>).loadFlatGradients === 'function'
   );
+}
+
+/** The batch's forward, issued by the `forward` effect before `backward` / `complete` run. */
+function forwardOf(ctx: BatchContext): Promise<DenseResult> {
+  if (!ctx.forward) throw new Error(`internal: batch ${ctx.index} has no forward`);
+  return ctx.forward;
+}
+
+/** The gradient the dense step set on a module call (every call of a trained batch has one). */
+function gradOf(call: ModuleCall): Float32Array {
+  if (!call.grad) throw new Error(`internal: module call '${call.key}' has no gradient`);
+  return call.grad;
 }
 
 /** What the dataloader threw while fetching batch `position`, named as such (a wrong kind of dataloader as it is). */

@@ -90,7 +90,7 @@ export async function generateReferenceTimelines(
     written.push(file);
     if (run.kind === 'sparseDist') {
       const trace = join(outDir, 'trace-sparse-dist.json');
-      writeFileSync(trace, JSON.stringify(toChromeTrace(result.log)) + '\n');
+      writeFileSync(trace, `${JSON.stringify(toChromeTrace(result.log))}\n`);
       written.push(trace);
     }
     for (const p of result.pipelines) p.dispose();

@@ -51,7 +51,7 @@ for (const b of benches) {
     .split('\n')
     .filter((l) => !/^=+$|^Hi, looks like|tfjs-node/.test(l))
     .join('\n');
-  console.log(table.trim() + '\n');
+  console.log(`${table.trim()}\n`);
   const ok = r.code === 0 && !r.timedOut;
   if (!ok)
     console.error(

@@ -375,7 +375,7 @@ function backwardOutput(event: CoordinatorEvent): unknown {
 }
 
 /** The batch of the iteration in progress (every state that reads it runs inside one). */
-function currentBatch(context: CoordinatorContext): BatchIndex {
+export function currentBatch(context: CoordinatorContext): BatchIndex {
   if (context.current === null) throw new Error('internal: no batch is in progress');
   return context.current.batch;
 }

@@ -31,7 +31,7 @@
  * const live = machine.provide({ actions: engine.effectImplementations() });
  */
 import { assign, createMachine } from 'xstate';
-import { coordinatorMachine } from './coordinator.ts';
+import { coordinatorMachine, currentBatch } from './coordinator.ts';
 import { stepScaleFor } from './accumulation-schedule.ts';
 import type {
   BatchInput,
@@ -55,21 +55,29 @@ export const KIND_EFFECTS: readonly CoordinatorEffect[] = [
 const FAIL = { target: '#coordinator.failed', actions: 'answerError' } as const;
 
 function batchParams({ context }: { context: CoordinatorContext }) {
-  return { rank: context.rank, batch: context.current!.batch, training: context.training };
+  return { rank: context.rank, batch: currentBatch(context), training: context.training };
 }
 
 function stepParams({ context }: { context: CoordinatorContext }) {
   return {
     rank: context.rank,
-    batch: context.current!.batch,
+    batch: currentBatch(context),
     microBatches: context.windowSize,
     scale: stepScaleFor(context.gradAccumSchedule, context.gradAccum, context.windowSize),
   };
 }
 
 const base = coordinatorMachine.config;
-const baseStates = base.states!;
-const baseProgressing = baseStates.progressing!.states!;
+const baseStates = present(base.states, 'the coordinator has no states');
+const baseProgressing = present(
+  present(baseStates.progressing, "the coordinator has no 'progressing' state").states,
+  "the coordinator's 'progressing' state has no substates",
+);
+
+function present<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`pipeline kinds: ${what}`);
+  return value;
+}
 
 /** The look-ahead effect: start batch i+1's lookup and output dist on the lookup stream. */
 function lookingUp(target: string, actions?: string) {
@@ -263,7 +271,7 @@ const kindActions = {
     calls: context.training ? context.calls + 1 : context.calls,
     batchesTrained: context.batchesTrained + 1,
     resultSeq: context.resultSeq + 1,
-    lastResult: { kind: 'output' as const, batch: context.current!.batch, output: context.output },
+    lastResult: { kind: 'output' as const, batch: currentBatch(context), output: context.output },
     output: undefined,
     current: null,
   })),

@@ -80,11 +80,11 @@ export function writeReport(r: BenchReport): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(
     join(RESULTS_DIR, `${r.name}.json`),
-    JSON.stringify(
+    `${JSON.stringify(
       { ...r, markdown: md, machine: machine(), date: new Date().toISOString() },
       null,
       2,
-    ) + '\n',
+    )}\n`,
   );
   return md;
 }

@@ -46,7 +46,7 @@ const DEFAULT_COST = 'copy=1,dist=4,lookup=3,fwd=2,bwd=3,opt=2';
 
 /** `--cost` → stage costs; only the stages the comparison models are accepted. */
 export function compareCosts(spec: string): StageCosts {
-  let o;
+  let o: ReturnType<typeof parseCostOverrides>;
   try {
     o = parseCostOverrides(spec);
   } catch (e) {

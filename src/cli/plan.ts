@@ -26,7 +26,7 @@ export async function runPlan(argv: readonly string[], io: CliIo): Promise<numbe
       '`sparsepipe plan` searches plans itself: --plan is for `sparsepipe simulate`',
     );
   const started = performance.now();
-  let result;
+  let result: Awaited<ReturnType<typeof searchPlans>>;
   try {
     result = await searchPlans({
       spec: o.model,

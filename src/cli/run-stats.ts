@@ -48,7 +48,10 @@ export function streamBusyFraction(events: readonly PipelineEvent[]): StreamBusy
   const byRank = new Map<number, PipelineEvent[]>();
   for (const e of events) {
     let list = byRank.get(e.rank);
-    if (!list) byRank.set(e.rank, (list = []));
+    if (!list) {
+      list = [];
+      byRank.set(e.rank, list);
+    }
     list.push(e);
   }
   const total: StreamBusy = { memcpy: 0, dataDist: 0, default: 0, embLookup: 0, prefetch: 0 };

@@ -19,7 +19,7 @@ import { SIMULATE_USAGE } from './scale-usage.ts';
 
 /** The plan the options ask for, and its name for the report. */
 export function resolvePlan(o: ScaleOptions): { name: string; plan: ScalePlan } {
-  let layout;
+  let layout: ReturnType<typeof hostLayout>;
   try {
     layout = hostLayout(o.topology, o.ranks, o.ranksPerHost);
   } catch (e) {
@@ -56,7 +56,7 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
   }
   const started = performance.now();
   const { name, plan } = resolvePlan(o);
-  let report;
+  let report: Awaited<ReturnType<typeof simulateScale>>;
   try {
     report = await simulateScale({
       spec: o.model,

@@ -132,7 +132,7 @@ export async function train(
 
   const t0 = wallClock.now();
   let wallMs = 0;
-  let outcome;
+  let outcome: Awaited<ReturnType<RankLauncher['launch']>>;
   try {
     outcome = await launcher.launch({ options, specs, fault: hooks.fault ?? null }, observer);
   } finally {

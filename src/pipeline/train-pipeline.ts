@@ -27,7 +27,7 @@ import { Batch, validateBatch } from '../tensors/index.ts';
 import { toPullSource, type DataloaderInput } from '../data/dataloader.ts';
 import type { Model } from '../modules/module.ts';
 import type { StreamName } from '../protocol/index.ts';
-import type { PipelineState, SemiSyncOptions, TrainPipelineOptions } from './options.ts';
+import type { PipelineState, TrainPipelineOptions } from './options.ts';
 import { planModules } from './module-plan.ts';
 
 export type { IterationOutput } from '../../actors/rank-engine.ts';

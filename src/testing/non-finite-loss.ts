@@ -50,7 +50,7 @@ export class NonFiniteLoss {
 
   constructor(
     readonly model: Model<Batch>,
-    private readonly o: NonFiniteLossOptions,
+    o: NonFiniteLossOptions,
   ) {
     const original = model.forward.bind(model) as (batch: unknown) => ModelOutput;
     const value = o.value ?? Infinity;

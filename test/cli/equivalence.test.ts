@@ -25,7 +25,7 @@ function maxRelParamDiff(a: TrainSummary, b: TrainSummary): number {
 describe('CLI equivalences', () => {
   it('--pipeline none, base and sparse-dist give the same paramsDigest and losses', async () => {
     await withTmp(async (dir) => {
-      const runs = [];
+      const runs: Array<Awaited<ReturnType<typeof trainSummary>>> = [];
       for (const pipeline of ['none', 'base', 'sparse-dist'])
         runs.push(
           await trainSummary(dir, pipeline, [

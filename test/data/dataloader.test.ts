@@ -164,9 +164,14 @@ describe('toPullSource: Observable', () => {
 
   it('stops a source that pushes more than maxBuffered ahead, even an endless synchronous one', async () => {
     let produced = 0;
-    const endless = range(0, Number.MAX_SAFE_INTEGER).pipe(map((i) => (produced++, i)));
+    const endless = range(0, Number.MAX_SAFE_INTEGER).pipe(
+      map((i) => {
+        produced++;
+        return i;
+      }),
+    );
     const s = toPullSource(endless, { maxBuffered: 5 });
-    const got = [];
+    const got: number[] = [];
     let error: unknown;
     try {
       for (;;) {

@@ -12,7 +12,6 @@ import { createActor, waitFor, type Actor, type AnyEventObject } from 'xstate';
 import { effect } from '../../actors/effect.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type {
-  AwaitBatchOutput,
   BatchInput,
   CoordinatorEvent,
   CoordinatorInput,

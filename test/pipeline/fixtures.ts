@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { CostModel } from '../../src/runtime/sim/cost-model.ts';
+import type { CostModel } from '../../src/runtime/sim/cost-model.ts';
 import { createSimCluster, type SimCluster } from '../../src/runtime/sim/sim-cluster.ts';
 import { PositionWeightedModule } from '../../src/modules/feature-processors/position-weighted.ts';
 import {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder } from '../../src/trace/event-recorder.ts';
-import { GradScaler } from '../../src/optim/grad-scaler.ts';
+import type { GradScaler } from '../../src/optim/grad-scaler.ts';
 import type { Batch } from '../../src/tensors/index.ts';
 import {
   allParams,

@@ -116,11 +116,11 @@ const criteoError = (batch: number, line: number, what: string): ExpectedError =
   batch,
   cause: 'CriteoParseError',
   message: new RegExp(
-    `^the dataloader threw while fetching batch ${batch}: .*\\.tsv:${line}: ${escape(what)}$`,
+    `^the dataloader threw while fetching batch ${batch}: .*\\.tsv:${line}: ${escapeRegExp(what)}$`,
   ),
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -196,7 +196,7 @@ async function runCase(c: BadInputCase, kind: PipelineKind = 'sparseDist'): Prom
         i + 1 === c.line ? c.badLine(VALID_LINE(i)) : VALID_LINE(i),
       );
       const path = join(dir, `${c.id}.tsv`);
-      writeFileSync(path, lines.join('\n') + '\n');
+      writeFileSync(path, `${lines.join('\n')}\n`);
       const reader = new CriteoTsvReader(path, { batchSize: 4, features });
       const { error, trained } = await untilRejected(p, model, reader, c.expected);
       await expectFailedThenResumable(

@@ -87,7 +87,10 @@ describe('inspector traffic: frames after a good upgrade', () => {
       new Set(replies.slice(0, errors().length - replies.length ? 1 : 0)),
     );
     if (c.log === null) expect(s.logs()).toEqual([]);
-    else await until(() => s.logs().length > 0), expect(s.logs()).toEqual([c.log]);
+    else {
+      await until(() => s.logs().length > 0);
+      expect(s.logs()).toEqual([c.log]);
+    }
     client.socket.destroy();
     await stillServes(s.i.url);
     expect(s.calls).toEqual(['step']); // only the good page's step

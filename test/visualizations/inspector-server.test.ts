@@ -27,7 +27,7 @@ async function start(options: Parameters<typeof startInspector>[0]): Promise<Ins
 
 /** A WebSocket client that queues messages and lets a test wait for one of a kind. */
 async function connect(url: string, origin?: string) {
-  const ws = new WebSocket(url.replace('http', 'ws') + 'ws', origin ? { origin } : {});
+  const ws = new WebSocket(`${url.replace('http', 'ws')}ws`, origin ? { origin } : {});
   const inbox: ServerMessage[] = [];
   const waiters: Array<() => void> = [];
   ws.on('message', (data) => {
@@ -62,12 +62,12 @@ describe('startInspector', () => {
     const text = await html.text();
     expect(text).toContain('id="batch-counter"');
     for (const id of ['pause', 'step', 'resume']) expect(text).toContain(`id="${id}"`);
-    const js = await (await fetch(i.url + 'page.js')).text();
+    const js = await (await fetch(`${i.url}page.js`)).text();
     const external = /https?:\/\/(?!www\.w3\.org\/2000\/svg)/;
     expect(text).not.toMatch(external);
     expect(js).not.toMatch(external);
     expect(text).not.toMatch(/<link|@import|src="http/);
-    expect((await fetch(i.url + 'nope')).status).toBe(404);
+    expect((await fetch(`${i.url}nope`)).status).toBe(404);
   });
 
   it('sends charts, recorded events and the timeline on connect, then batches of live events', async () => {

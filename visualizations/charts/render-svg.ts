@@ -366,5 +366,5 @@ export async function renderMachineSvg(graph: MachineGraph): Promise<string> {
   }
   out.push(...labels);
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

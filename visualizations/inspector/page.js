@@ -1,7 +1,8 @@
 // The inspector page (plain JS, no dependencies, nothing fetched from outside).
 // Talks to server.ts over the WebSocket at /ws (messages: visualizations/inspector/wire.ts).
+// A classic script (not a module), so strict mode is asked for.
 'use strict';
-(function () {
+(() => {
   const MAX_EVENTS = 200000; // kept in the page (older ones dropped)
   const MAX_LOG_ROWS = 400; // rows shown in the log
   const MODULE_BATCHES_SHOWN = 3; // newest batches per sharded module shown on its chart
@@ -95,8 +96,11 @@
   function applyStates(count) {
     for (const e of state.playback.splice(0, count)) {
       let perRank = state.actors.get(e.rank);
-      if (!perRank) state.actors.set(e.rank, (perRank = new Map()));
-      const key = e.batch === undefined ? e.actor : e.actor + '#' + e.batch;
+      if (!perRank) {
+        perRank = new Map();
+        state.actors.set(e.rank, perRank);
+      }
+      const key = e.batch === undefined ? e.actor : `${e.actor}#${e.batch}`;
       perRank.set(key, { actor: e.actor, batch: e.batch, state: e.to, t: e.t });
       if (e.actor.startsWith('module:')) pruneModules(perRank, e.actor);
     }
@@ -168,8 +172,8 @@
       const labels = [];
       const markersAt = new Map();
       for (const a of actors) {
-        const label = shortName(a.actor) + (a.batch === undefined ? '' : ' b' + a.batch);
-        labels.push(label + ': ' + a.state);
+        const label = shortName(a.actor) + (a.batch === undefined ? '' : ` b${a.batch}`);
+        labels.push(`${label}: ${a.state}`);
         for (const path of a.state.split(',')) {
           const node = findState(svg, path);
           if (!node) continue;
@@ -189,7 +193,7 @@
       keepInView(chart.panel, svg.querySelector('.state.active'));
       chart.actorsLine.textContent = labels.length
         ? labels.join('  ·  ')
-        : '(no actor of rank ' + state.selectedRank + ' yet)';
+        : `(no actor of rank ${state.selectedRank} yet)`;
     }
   }
 
@@ -243,7 +247,7 @@
     const keep = state.selectedRank;
     sel.textContent = '';
     for (const r of sortedRanks())
-      sel.append(new Option('rank ' + r, String(r), false, r === keep));
+      sel.append(new Option(`rank ${r}`, String(r), false, r === keep));
     const filter = $('filter-rank');
     const fkeep = filter.value;
     filter.textContent = '';
@@ -294,16 +298,16 @@
             : 'point';
     const details =
       e.type === 'actor.state'
-        ? e.actor + ': ' + (e.from || '∅') + ' → ' + e.to
+        ? `${e.actor}: ${e.from || '∅'} → ${e.to}`
         : Object.keys(e)
             .filter((k) => !['type', 'rank', 't', 'batch'].includes(k))
-            .map((k) => k + '=' + (typeof e[k] === 'string' ? e[k] : JSON.stringify(e[k])))
+            .map((k) => `${k}=${typeof e[k] === 'string' ? e[k] : JSON.stringify(e[k])}`)
             .join(' ');
     const cells = [
       ['t', (Math.round(e.t * 1000) / 1000).toFixed(3)],
-      ['rank', 'r' + e.rank],
+      ['rank', `r${e.rank}`],
       ['type', e.type],
-      ['batch', e.batch === undefined ? '' : 'b' + e.batch],
+      ['batch', e.batch === undefined ? '' : `b${e.batch}`],
       ['details', details],
     ];
     for (const [cls, text] of cells) {
@@ -346,7 +350,7 @@
 
   function updateLogCount() {
     $('log-count').textContent =
-      $('log-body').childElementCount + ' shown of ' + state.events.length;
+      `${$('log-body').childElementCount} shown of ${state.events.length}`;
   }
 
   // ---- status and controls ----------------------------------------------------------------
@@ -382,7 +386,7 @@
 
   function connect() {
     socket = new WebSocket(
-      (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws',
+      `${(location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host}/ws`,
     );
     socket.onopen = () => {
       state.connected = true;

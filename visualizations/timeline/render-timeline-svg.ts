@@ -186,5 +186,5 @@ export function renderTimelineSvg(
   );
   out.push('</g>');
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

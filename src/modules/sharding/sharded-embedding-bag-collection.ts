@@ -432,7 +432,7 @@ export class ShardedEmbeddingBagCollection
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
         weights = this.effectiveWeights(recv);
-        return this.localLookup(ctx, recv, weights);
+        return this.localLookup(recv, weights);
       },
       {
         after: filled ? [ready.dataDone, filled] : [ready.dataDone],
@@ -812,11 +812,7 @@ export class ShardedEmbeddingBagCollection
     return out;
   }
 
-  private localLookup(
-    ctx: ShardedEbcContext,
-    recv: ReceivedInput,
-    weights: Float32Array | undefined,
-  ): Float32Array[] {
+  private localLookup(recv: ReceivedInput, weights: Float32Array | undefined): Float32Array[] {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
     return this.mySlots.map((slot, s) => {

@@ -70,7 +70,10 @@ export class ScratchPool {
     if (view.byteLength <= SMALL_BYTES || view.byteOffset !== SKEW_BYTES) return;
     const buffer = view.buffer as ArrayBuffer;
     if (!this.lent.delete(buffer)) return;
-    (this.free[sizeClass(buffer.byteLength - SKEW_BYTES)] ??= []).push(buffer);
+    const sizeClassOf = sizeClass(buffer.byteLength - SKEW_BYTES);
+    const free = this.free[sizeClassOf] ?? [];
+    this.free[sizeClassOf] = free;
+    free.push(buffer);
   }
 }
 

@@ -77,7 +77,8 @@ export interface RankDelay {
 }
 
 type ResultOf<C extends CollectiveCall> = C extends { kind: 'barrier' }
-  ? void
+  ? // biome-ignore lint/suspicious/noConfusingVoidType: a barrier resolves with nothing (Promise<void>)
+    void
   : C extends { kind: 'allReduce' }
     ? Float32Array
     : C extends { kind: 'allToAllSplits' }

@@ -19,7 +19,7 @@
  * const kernels = blasKernels(loadOpenBlas(), { BatchMatMul: stockBmm, _FusedMatMul: stockFused });
  * tf.registerKernel(kernels.BatchMatMul);
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { FREE_TRANSPOSES } from '../../protocol/index.ts';
 import type { OpenBlas } from './openblas.ts';
 import { wasmHeapOf, type WasmHeap } from './wasm-heap.ts';
@@ -252,7 +252,10 @@ export function blasKernels(
   const heaps = new WeakMap<object, WasmHeap>();
   const heapFor = (backend: object): WasmHeap => {
     let heap = heaps.get(backend);
-    if (!heap) heaps.set(backend, (heap = wasmHeapOf(backend)));
+    if (!heap) {
+      heap = wasmHeapOf(backend);
+      heaps.set(backend, heap);
+    }
     return heap;
   };
 

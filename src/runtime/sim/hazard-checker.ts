@@ -133,7 +133,10 @@ export class HazardChecker {
   markUse(value: unknown, stream: StreamName): void {
     if (!isObject(value)) return;
     let set = this.users.get(value);
-    if (!set) this.users.set(value, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.users.set(value, set);
+    }
     set.add(stream);
   }
 
@@ -167,7 +170,10 @@ export class HazardChecker {
 
   private clockOf(stream: StreamName): VectorClock {
     let c = this.clocks.get(stream);
-    if (!c) this.clocks.set(stream, (c = new Map()));
+    if (!c) {
+      c = new Map();
+      this.clocks.set(stream, c);
+    }
     return c;
   }
 }

@@ -20,14 +20,6 @@ import { blasSkipReason } from './blas-available.ts';
 
 const skip = blasSkipReason();
 
-interface Case {
-  aShape: number[];
-  bShape: number[];
-  transposeA: boolean;
-  transposeB: boolean;
-  seed: number;
-}
-
 const values = (shape: number[], rng: SeededRandom) =>
   uniformArray(
     shape.reduce((p, d) => p * d, 1),
@@ -249,7 +241,7 @@ describe.skipIf(skip !== null)(
           path = pathOf(c.name, () => {
             got = on('wasm', c.shapes, seed, c.f);
           });
-        } catch (e) {
+        } catch {
           // the stock wasm kernel may refuse a case outright (its own error): still its path
           expect(blasKernelCalls()[c.name].stock, c.what).toBeGreaterThan(0);
           continue;

@@ -126,7 +126,10 @@ function groupOn(runtime: MpiRuntime, name: string, settings: Settings): Promise
   if (typeof name !== 'string' || name === '')
     throw new TypeError(`mpi process group: channel name must be a non-empty string`);
   let byName = groupsByRuntime.get(runtime);
-  if (!byName) groupsByRuntime.set(runtime, (byName = new Map()));
+  if (!byName) {
+    byName = new Map();
+    groupsByRuntime.set(runtime, byName);
+  }
   let group = byName.get(name);
   if (!group) {
     group = runtime

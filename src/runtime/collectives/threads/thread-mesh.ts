@@ -141,7 +141,10 @@ export class ThreadMesh implements ChannelLink {
 
   private receive(peer: Rank, message: MeshMessage): void {
     if (this.closed || this.failed) return;
-    if (message.type === 'closed') return this.fail(peer, 'its process group was closed');
+    if (message.type === 'closed') {
+      this.fail(peer, 'its process group was closed');
+      return;
+    }
     this.channel(message.channel).receive(message);
   }
 }
