@@ -345,3 +345,24 @@ export function coordinatorMachineFor(kind: PipelineKind): CoordinatorMachine {
   cache.set(kind, machine);
   return machine;
 }
+
+const KIND_NAMES: Record<PipelineKind, string> = {
+  none: 'coordinator',
+  base: 'coordinator',
+  sparseDist: 'coordinator',
+  fusedSparseDist: 'coordinator-fused-sparse-dist',
+  semiSync: 'coordinator-semi-sync',
+  eval: 'coordinator-eval',
+  prefetchSparseDist: 'coordinator-prefetch-sparse-dist',
+};
+
+/**
+ * The name a kind's coordinator reports its states under (`actor.state` events) — also the
+ * name of its chart: `coordinator` for the kinds that share the base machine's states.
+ *
+ * @example
+ * coordinatorActorName('semiSync'); // 'coordinator-semi-sync'
+ */
+export function coordinatorActorName(kind: PipelineKind): string {
+  return KIND_NAMES[kind];
+}

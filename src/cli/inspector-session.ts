@@ -16,6 +16,7 @@
  * session.finish();
  * await session.close();
  */
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import { Subject, type Subscription } from 'rxjs';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { TrainPipeline } from '../pipeline/train-pipeline.ts';
@@ -35,6 +36,8 @@ export interface InspectorSession {
 export interface InspectorSessionOptions {
   /** Start paused: pipelines wait for the page's resume or step (`--inspect-wait`). */
   paused?: boolean;
+  /** The pipeline kinds of the run (their coordinator charts are shown too). */
+  pipelineKinds?: readonly PipelineKind[];
 }
 
 interface InspectorModule {
@@ -44,6 +47,7 @@ interface InspectorModule {
     feed?: Subject<PipelineEvent>;
     controls?: { pause(): void; resume(): void; step(): void };
     paused?: boolean;
+    pipelineKinds?: readonly PipelineKind[];
   }): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -70,6 +74,7 @@ export async function startInspectorSession(
     title,
     feed,
     paused,
+    pipelineKinds: options.pipelineKinds,
     controls: {
       pause: () => {
         paused = true;

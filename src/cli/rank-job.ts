@@ -19,7 +19,6 @@ import { wallClock } from '../runtime/wall-clock.ts';
 import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
 import type { IterationMetrics, TrainPipeline } from '../pipeline/train-pipeline.ts';
 import { createPipeline, EvalPipelineSparseDist } from '../pipeline/look-ahead-pipelines.ts';
-import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import type { SemiSyncOptions, TrainPipelineOptions } from '../pipeline/options.ts';
 import { batchSpecFor, buildDlrmRank, type DlrmConfig } from '../models/dlrm-rank.ts';
 import type { ShardedEbcStateDict } from '../modules/sharding/sharded-state.ts';
@@ -40,7 +39,7 @@ import {
   syntheticRankBatches,
   type RankSlice,
 } from './rank-data.ts';
-import type { InterpreterChoice, PipelineChoice } from './train-options.ts';
+import { PIPELINE_KIND, type InterpreterChoice, type PipelineChoice } from './train-options.ts';
 import { checkFiniteLoss } from './non-finite.ts';
 import type { DenseMathChoice, DenseMathInfo } from '../protocol/index.ts';
 import { denseMathInfo } from '../runtime/dense-math/dense-math.ts';
@@ -149,16 +148,6 @@ export interface RankResult {
   /** The engine that ran this rank's matMuls. */
   denseMath: DenseMathInfo;
 }
-
-/** The pipeline kind of each `--pipeline` choice. */
-const PIPELINE_KIND: Readonly<Record<PipelineChoice, PipelineKind>> = {
-  none: 'none',
-  base: 'base',
-  'sparse-dist': 'sparseDist',
-  'fused-sparse-dist': 'fusedSparseDist',
-  'semi-sync': 'semiSync',
-  prefetch: 'prefetchSparseDist',
-};
 
 /**
  * Run one rank's part of a training run.

@@ -18,6 +18,7 @@ import {
 } from '../runtime/sim/cost-model.ts';
 import type { EmbeddingCacheConfig } from '../modules/embedding-cache/cache-config.ts';
 import { UsageError } from './cli-io.ts';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import { EMB_LOOKUP_STREAMS, type EmbLookupStream } from '../pipeline/options.ts';
 import {
   enumFlag,
@@ -49,6 +50,17 @@ export const DENSE_MATH = ['auto', 'blas', 'wasm'] as const;
 export type Backend = (typeof BACKENDS)[number];
 export type DeviceChoice = (typeof DEVICES)[number];
 export type PipelineChoice = (typeof PIPELINES)[number];
+
+/** The pipeline kind of each `--pipeline` choice. */
+export const PIPELINE_KIND: Readonly<Record<PipelineChoice, PipelineKind>> = {
+  none: 'none',
+  base: 'base',
+  'sparse-dist': 'sparseDist',
+  'fused-sparse-dist': 'fusedSparseDist',
+  'semi-sync': 'semiSync',
+  prefetch: 'prefetchSparseDist',
+};
+
 export type OptimizerChoice = (typeof OPTIMIZERS)[number];
 export type ModelSize = (typeof MODEL_SIZES)[number];
 export type InterpreterChoice = (typeof INTERPRETERS)[number];

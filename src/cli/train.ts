@@ -47,7 +47,7 @@ import { formatReport } from './report.ts';
 import { resumeKeyOf } from './resume-key.ts';
 import { dataIdentity, type DataIdentity } from './data-identity.ts';
 import { buildSummary, type TrainSummary } from './summary.ts';
-import { parseTrainArgs, type TrainOptions } from './train-options.ts';
+import { parseTrainArgs, PIPELINE_KIND, type TrainOptions } from './train-options.ts';
 import { TRAIN_USAGE } from './usage.ts';
 import { sparsepipeVersion } from './version.ts';
 
@@ -109,7 +109,7 @@ export async function train(
       ? await startInspectorSession(
           options.inspect,
           `sparsepipe train — ${options.ranks} ranks, ${options.pipeline}`,
-          { paused: options.inspectWait },
+          { paused: options.inspectWait, pipelineKinds: [PIPELINE_KIND[options.pipeline]] },
         )
       : null;
   if (inspector) io.err(`sparsepipe: inspector at ${inspector.url}`);

@@ -14,7 +14,11 @@
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import type { coordinatorMachine } from '../../machines/coordinator.ts';
-import { coordinatorMachineFor, isDetached } from '../../machines/pipeline-kinds.ts';
+import {
+  coordinatorActorName,
+  coordinatorMachineFor,
+  isDetached,
+} from '../../machines/pipeline-kinds.ts';
 import { GRAD_ACCUM_SCHEDULES } from '../../machines/accumulation-schedule.ts';
 import type { PipelineKind, ProgressResult } from '../../machines/coordinator-types.ts';
 import { RankEngine, type IterationOutput } from '../../actors/rank-engine.ts';
@@ -135,7 +139,7 @@ export abstract class TrainPipeline {
       inspect: options.inspect,
       id: `rank${device.rank}.${options.name ?? kind}`,
     });
-    reportStates(this.coordinator, 'coordinator', this.bus);
+    reportStates(this.coordinator, coordinatorActorName(kind), this.bus);
     // Cached embedding tables report each batch's fill; publish them as `cache.fill` events.
     for (const [, m] of options.model.namedModules()) {
       if (isCacheFillSource(m))

@@ -145,7 +145,7 @@ describe('sparsepipe command', () => {
     const run = await runCli(['trian']);
     expect(run.code).toBe(2);
     expect(run.err).toEqual([
-      'sparsepipe: unknown command "trian" (commands: train, bench, charts, inspect; see sparsepipe --help)',
+      'sparsepipe: unknown command "trian" (commands: train, simulate, plan, compare, bench, charts, inspect; see sparsepipe --help)',
     ]);
   });
 

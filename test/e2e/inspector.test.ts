@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CHART_MACHINES } from '../../visualizations/charts/generate.ts';
+import { INSPECTOR_CHARTS } from '../../visualizations/charts/generate.ts';
 import { allStatePaths, machineGraph } from '../../visualizations/charts/machine-graph.ts';
 import { startInspector, type InspectorHandle } from '../../visualizations/inspector/server.ts';
 import { replayInspector } from '../../visualizations/inspector/replay.ts';
@@ -95,7 +95,7 @@ describe.skipIf(!hasChromium)('inspector in chromium on a live 2-rank sim run', 
       ]),
     );
     const expected = Object.fromEntries(
-      Object.entries(CHART_MACHINES).map(([name, machine]) => [
+      Object.entries(INSPECTOR_CHARTS).map(([name, machine]) => [
         name,
         allStatePaths(machineGraph(machine)).length,
       ]),

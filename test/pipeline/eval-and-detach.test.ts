@@ -79,7 +79,7 @@ describe('eval pipeline', () => {
     const states = new Set<string>();
     const p = evaluator(ranks[0], 0, cluster);
     p.events$.subscribe((e) => {
-      if (e.type === 'actor.state' && e.actor === 'coordinator') states.add(e.to);
+      if (e.type === 'actor.state' && e.actor === 'coordinator-eval') states.add(e.to);
     });
     await outputsOf(p.run(localBatches(heldOut, 16, 3, 0, 1)));
     expect([...states].some((s) => s.includes('completing'))).toBe(true);

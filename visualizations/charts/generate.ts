@@ -13,7 +13,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AnyStateMachine } from 'xstate';
-import { coordinatorMachineFor } from '../../machines/pipeline-kinds.ts';
+import { coordinatorActorName, coordinatorMachineFor } from '../../machines/pipeline-kinds.ts';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import { stageMachine } from '../../machines/stage.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { machineGraph } from './machine-graph.ts';
@@ -24,13 +25,40 @@ import { packageRoot } from '../../src/runtime/module-url.ts';
 export const CHART_MACHINES: Readonly<Record<string, AnyStateMachine>> = {
   // The coordinator as the sparse-dist, base and no-pipeline kinds run it (with `detached`).
   coordinator: coordinatorMachineFor('sparseDist'),
-  'coordinator-fused-sparse-dist': coordinatorMachineFor('fusedSparseDist'),
-  'coordinator-semi-sync': coordinatorMachineFor('semiSync'),
-  'coordinator-eval': coordinatorMachineFor('eval'),
-  'coordinator-prefetch-sparse-dist': coordinatorMachineFor('prefetchSparseDist'),
+  [coordinatorActorName('fusedSparseDist')]: coordinatorMachineFor('fusedSparseDist'),
+  [coordinatorActorName('semiSync')]: coordinatorMachineFor('semiSync'),
+  [coordinatorActorName('eval')]: coordinatorMachineFor('eval'),
+  [coordinatorActorName('prefetchSparseDist')]: coordinatorMachineFor('prefetchSparseDist'),
   stage: stageMachine,
   shardedModule: shardedModuleBatchMachine,
 };
+
+/** The charts the inspector shows by default: the coordinator as sparse-dist / base / none run it, the stages, the modules. */
+export const INSPECTOR_CHARTS: Readonly<Record<string, AnyStateMachine>> = {
+  coordinator: CHART_MACHINES.coordinator,
+  stage: CHART_MACHINES.stage,
+  shardedModule: CHART_MACHINES.shardedModule,
+};
+
+/**
+ * The inspector's charts for runs of these pipeline kinds: the default ones plus the
+ * coordinator chart of each other kind (named like its coordinator actor, see
+ * `coordinatorActorName`).
+ *
+ * @example
+ * Object.keys(inspectorChartsFor(['fusedSparseDist'])); // [..., 'coordinator-fused-sparse-dist']
+ */
+export function inspectorChartsFor(
+  kinds: readonly PipelineKind[],
+): Readonly<Record<string, AnyStateMachine>> {
+  const charts: Record<string, AnyStateMachine> = { ...INSPECTOR_CHARTS };
+  for (const kind of kinds) {
+    const name = coordinatorActorName(kind);
+    const machine = CHART_MACHINES[name];
+    if (machine) charts[name] = machine;
+  }
+  return charts;
+}
 
 /** Where the committed charts live. */
 export const GENERATED_DIR = join(packageRoot(import.meta.url), 'visualizations/generated');

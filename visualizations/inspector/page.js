@@ -37,7 +37,8 @@
 
   /** Which chart an actor's states are drawn on. */
   function chartFor(actor) {
-    if (actor === 'coordinator') return 'coordinator';
+    // 'coordinator', or a pipeline kind's own coordinator ('coordinator-semi-sync', …)
+    if (actor === 'coordinator' || actor.startsWith('coordinator-')) return actor;
     if (/Stage$/.test(actor)) return 'stage';
     if (actor.startsWith('module:')) return 'shardedModule';
     return actor;

@@ -35,7 +35,8 @@ import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { AnyStateMachine } from 'xstate';
 import type { PipelineEvent } from '../../src/protocol/index.ts';
-import { CHART_MACHINES } from '../charts/generate.ts';
+import { inspectorChartsFor } from '../charts/generate.ts';
+import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import { machineGraph } from '../charts/machine-graph.ts';
 import { renderMachineSvg } from '../charts/render-svg.ts';
 import { liveTimelineSvg } from './live-timeline.ts';
@@ -62,6 +63,8 @@ export interface InspectorOptions {
   host?: string;
   /** Machines to chart, by chart name (default: coordinator, stage, shardedModule). */
   charts?: Readonly<Record<string, AnyStateMachine>>;
+  /** Without `charts`: also show the coordinator chart of these pipeline kinds. */
+  pipelineKinds?: readonly PipelineKind[];
   /** Events of all ranks, merged (e.g. `merge(...pipelines.map((p) => p.events$))`). */
   feed?: Observable<PipelineEvent>;
   /** Without controls the buttons are disabled (replays). */
@@ -114,10 +117,12 @@ const TIMELINE_MS = 300;
 export async function startInspector(options: InspectorOptions = {}): Promise<InspectorHandle> {
   const host = options.host ?? '127.0.0.1';
   const charts = await Promise.all(
-    Object.entries(options.charts ?? CHART_MACHINES).map(async ([name, machine]) => ({
-      name,
-      svg: await chartSvg(machine),
-    })),
+    Object.entries(options.charts ?? inspectorChartsFor(options.pipelineKinds ?? [])).map(
+      async ([name, machine]) => ({
+        name,
+        svg: await chartSvg(machine),
+      }),
+    ),
   );
   const pageHtml = readFileSync(`${PAGE_DIR}page.html`, 'utf8').replace(
     '{{TITLE}}',
