@@ -37,6 +37,7 @@ const benches: Bench[] = [
   { id: 'p3', file: 'bench/p3-actor-vs-direct.ts', result: 'p3-actor-vs-direct' },
   { id: 'p4', file: 'bench/p4-threads-scaling.ts', result: 'p4-threads-scaling' },
   { id: 'p5', file: 'bench/p5-vs-pytorch.ts', result: 'p5-vs-pytorch' },
+  { id: 'scale', file: 'bench/scale-4096.ts', result: 'scale-4096' },
 ];
 
 const started = Date.now();

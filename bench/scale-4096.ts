@@ -110,7 +110,7 @@ writeReport({
     'memory per rank (model)': `${(report.memoryPerRankBytes / 1e9).toFixed(2)} GB of 80 GB HBM`,
   },
   notes: [
-    `command per run: node --import tsx ${args('FILE').join(' ')}`,
+    `command per run: node ${args('FILE').join(' ')}`,
     'Wall time depends on other load on the machine (2 shared cores); CPU time does not.',
   ],
   data: runs.map(({ json: _json, ...r }) => r),

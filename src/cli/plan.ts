@@ -9,10 +9,9 @@
  * await runPlan(['--ranks', '64', '--topology', 'dgx-a100', '--model-size', 'medium', '--json', 'plan.json'], io);
  */
 import { TopologyError } from '../runtime/sim/topology.ts';
-import { searchPlans } from '../scale/plan-search.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { kebab, parseScaleArgs } from './scale-options.ts';
+import { kebab, parseScaleArgs, pipelineKind } from './scale-options.ts';
 import { PLAN_USAGE } from './scale-usage.ts';
 
 export async function runPlan(argv: readonly string[], io: CliIo): Promise<number> {
@@ -26,6 +25,12 @@ export async function runPlan(argv: readonly string[], io: CliIo): Promise<numbe
       '`sparsepipe plan` searches plans itself: --plan is for `sparsepipe simulate`',
     );
   const started = performance.now();
+  // the heavy part (tfjs, XState, RxJS) loads only for a run
+  const [{ searchPlans }, { PIPELINE_CLASSES }] = await Promise.all([
+    import('../scale/plan-search.ts'),
+    import('../pipeline/look-ahead-pipelines.ts'),
+  ]);
+  const pipeline = pipelineKind(o.pipeline, Object.keys(PIPELINE_CLASSES));
   let result: Awaited<ReturnType<typeof searchPlans>>;
   try {
     result = await searchPlans({
@@ -33,7 +38,7 @@ export async function runPlan(argv: readonly string[], io: CliIo): Promise<numbe
       topology: o.topology,
       worldSize: o.ranks,
       ranksPerHost: o.ranksPerHost,
-      pipeline: o.pipeline,
+      pipeline,
       batches: o.batches,
       simulateTop: o.simulateTop,
       overrides: o.overrides,

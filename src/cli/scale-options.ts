@@ -30,7 +30,6 @@ import {
   parseTopologyJson,
   type Topology,
 } from '../runtime/sim/topology.ts';
-import { PIPELINE_CLASSES as HARNESS_PIPELINES } from '../pipeline/look-ahead-pipelines.ts';
 import { UsageError } from './cli-io.ts';
 import { enumFlag, intFlag, parseFlags, switchFlag, textFlag, type FlagSpecs } from './flags.ts';
 import { checkWritableFile } from './atomic-write.ts';
@@ -40,16 +39,18 @@ export function kebab(kind: string): string {
   return kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** Every pipeline kind the harness runs, as CLI names. */
-export function pipelineChoices(): string[] {
-  return Object.keys(HARNESS_PIPELINES).map(kebab);
-}
-
-function pipelineKind(text: string): PipelineKind {
-  for (const kind of Object.keys(HARNESS_PIPELINES) as PipelineKind[])
-    if (kebab(kind) === text || kind === text) return kind;
+/**
+ * The pipeline kind named `text` (CLI or library spelling) among `kinds` — the kinds the
+ * pipeline module offers, passed in once it is loaded (so `--help` and bad flags load no
+ * heavy package).
+ *
+ * @example
+ * pipelineKind('fused-sparse-dist', Object.keys(PIPELINE_CLASSES)); // 'fusedSparseDist'
+ */
+export function pipelineKind(text: string, kinds: readonly string[]): PipelineKind {
+  for (const kind of kinds) if (kebab(kind) === text || kind === text) return kind as PipelineKind;
   throw new UsageError(
-    `--pipeline must be one of ${pipelineChoices().join(', ')}, got ${JSON.stringify(text)}`,
+    `--pipeline must be one of ${kinds.map(kebab).join(', ')}, got ${JSON.stringify(text)}`,
   );
 }
 
@@ -58,7 +59,8 @@ export interface ScaleOptions {
   ranksPerHost: number | undefined;
   topology: Topology;
   model: ScaleModelSpec;
-  pipeline: PipelineKind;
+  /** The kind as given; checked by {@link pipelineKind} once the pipelines are loaded. */
+  pipeline: string;
   /** A strategy, `auto`, or a plan read from a file. */
   plan: PlanStrategy | 'auto' | ScalePlan;
   batches: number;
@@ -76,7 +78,7 @@ const SPECS: FlagSpecs = {
   '--model-size': textFlag(`${SCALE_MODEL_NAMES.join('|')} or a FILE.json`),
   '--pipeline': textFlag('a pipeline kind'),
   '--plan': textFlag(`${PLAN_STRATEGIES.join('|')}|auto or a FILE.json`),
-  '--batches': intFlag(4),
+  '--batches': intFlag(6),
   '--cost': textFlag('a cost spec like copy=2,fwd=3'),
   '--interpreter': enumFlag(['compiled', 'xstate'] as const),
   '--json': textFlag('a file name'),
@@ -190,7 +192,7 @@ export async function parseScaleArgs(
     ranksPerHost: get<number | undefined>('--ranks-per-host', undefined),
     topology: await loadTopology(get('--topology', 'torchrec-default')),
     model: await loadModel(get('--model-size', 'medium')),
-    pipeline: pipelineKind(get('--pipeline', 'sparse-dist')),
+    pipeline: get('--pipeline', 'sparse-dist'),
     plan: await loadPlan(get('--plan', 'auto')),
     batches: get('--batches', 20),
     overrides,

@@ -7,7 +7,6 @@
 import { SCALE_MODEL_NAMES } from '../modules/scale/model-spec.ts';
 import { PLAN_STRATEGIES } from '../modules/scale/plan-candidates.ts';
 import { TOPOLOGY_PRESET_NAMES } from '../runtime/sim/topology.ts';
-import { pipelineChoices } from './scale-options.ts';
 
 const COMMON = `World and topology
   --ranks N                          ranks in the world (default 64)
@@ -16,8 +15,9 @@ const COMMON = `World and topology
                                      JSON file of fields (docs/simulation.md: "Topology files")
 Model and pipeline
   --model-size ${SCALE_MODEL_NAMES.join('|')}|FILE.json   shapes-only DLRM (default medium)
-  --pipeline ${pipelineChoices().join('|')}   any pipeline kind the harness runs (default sparse-dist)
-  --batches N                        batches per rank (default 20; ≥ 4)
+  --pipeline KIND                    any pipeline kind sparsepipe has: none, base, sparse-dist (default),
+                                     fused-sparse-dist, semi-sync, eval, … (an unknown kind lists them)
+  --batches N                        batches per rank (default 20; ≥ 6)
   --cost copy=MS,dist=MS,fwd=MS,…    fixed stage times that win over the priced ones
   --interpreter compiled|xstate      the actors' interpreter (default compiled: large worlds need it)
 Output

@@ -11,10 +11,9 @@
 import { buildPlan, rankPlans, candidatePlans } from '../modules/scale/plan-candidates.ts';
 import type { ScalePlan } from '../modules/scale/scale-plan.ts';
 import { hostLayout, TopologyError } from '../runtime/sim/topology.ts';
-import { simulateScale } from '../scale/simulate-scale.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { parseScaleArgs, type ScaleOptions } from './scale-options.ts';
+import { parseScaleArgs, pipelineKind, type ScaleOptions } from './scale-options.ts';
 import { SIMULATE_USAGE } from './scale-usage.ts';
 
 /** The plan the options ask for, and its name for the report. */
@@ -56,13 +55,19 @@ export async function runSimulate(argv: readonly string[], io: CliIo): Promise<n
   }
   const started = performance.now();
   const { name, plan } = resolvePlan(o);
+  // the heavy part (tfjs, XState, RxJS) loads only for a run
+  const [{ simulateScale }, { PIPELINE_CLASSES }] = await Promise.all([
+    import('../scale/simulate-scale.ts'),
+    import('../pipeline/look-ahead-pipelines.ts'),
+  ]);
+  const pipeline = pipelineKind(o.pipeline, Object.keys(PIPELINE_CLASSES));
   let report: Awaited<ReturnType<typeof simulateScale>>;
   try {
     report = await simulateScale({
       spec: o.model,
       topology: o.topology,
       plan,
-      pipeline: o.pipeline,
+      pipeline,
       batches: o.batches,
       overrides: o.overrides,
       interpreter: o.interpreter,

@@ -21,6 +21,7 @@ import { topologyCostModel } from '../runtime/sim/topology-cost-model.ts';
 import type { Interpreter } from '../pipeline/options.ts';
 import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
 import { buildScaleRank, scaleBatches } from '../models/scale-model.ts';
+import { OpLog } from '../runtime/op-log.ts';
 
 export interface SimulateScaleOptions {
   spec: ScaleModelSpec;
@@ -70,21 +71,21 @@ export interface ScaleReport {
   hbmCapacityBytes: number;
   fitsInHbm: boolean;
   stages: ScaleStages;
-  /** Busy time per iteration of each stream on the busiest rank, ms. */
-  streams: { memcpy: number; dataDist: number; default: number };
+  /**
+   * Occupancy per iteration of each stream on its busiest rank, ms, measured over the second
+   * half of the run: Σ (end − start) of its ops (an op waiting in a collective occupies it).
+   */
+  streams: Record<string, number>;
   /** TorchRec's analytic plan score: the largest per-rank Σ of shard estimates, ms. */
   analyticMs: number;
   /** Virtual time of the whole run, ms. */
   simulatedMs: number;
 }
 
-/** The stream busy times and the stage times of one iteration (from the priced costs). */
-export function stageTimes(costs: PlanCosts): {
-  stages: ScaleStages;
-  streams: ScaleReport['streams'];
-} {
+/** The priced time of each stage of one iteration (per-rank stages: the slowest rank). */
+export function stageTimes(costs: PlanCosts): ScaleStages {
   const max = (a: Float64Array) => a.reduce((m, x) => Math.max(m, x), 0);
-  const stages: ScaleStages = {
+  return {
     copy: costs.copyMs,
     splits: costs.splitsMs,
     inputDist: costs.inputDistMs,
@@ -96,25 +97,10 @@ export function stageTimes(costs: PlanCosts): {
     lookupBackward: max(costs.lookupBackwardMs),
     allReduce: costs.allReduceMs,
   };
-  let busiest = 0;
-  for (let r = 0; r < costs.lookupForwardMs.length; r++)
-    busiest = Math.max(busiest, costs.lookupForwardMs[r] + costs.lookupBackwardMs[r]);
-  const streams = {
-    memcpy: stages.copy,
-    dataDist: stages.splits + stages.inputDist,
-    default:
-      busiest +
-      stages.outputDist +
-      stages.denseForward +
-      stages.denseBackward +
-      stages.gradDist +
-      stages.allReduce,
-  };
-  return { stages, streams };
 }
 
 /** Which stream bounds an iteration of `iterationMs` (see {@link ScaleReport.boundBy}). */
-export function boundByStream(streams: ScaleReport['streams'], iterationMs: number): string {
+export function boundByStream(streams: Record<string, number>, iterationMs: number): string {
   const entries = Object.entries(streams).sort((a, b) => b[1] - a[1]);
   const [name, busy] = entries[0];
   if (iterationMs <= busy * 1.01) return name;
@@ -157,13 +143,39 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
   const { worldSize, ranksPerHost, hosts } = costs.layout;
   const batches = o.batches ?? 20;
   const costModel = topologyCostModel(o.topology, o.overrides);
+  // stream occupancy: Σ (end − start) of every op per rank and stream that starts in the
+  // window from rank 0's return of batch ⌊n/2⌋ to its return of batch n − 2 (steady state:
+  // copies run two batches ahead, so the last two iterations have none); an op waiting in a
+  // collective occupies its stream
+  const busy = new Map<string, Float64Array>();
+  const open = new Map<string, number>();
+  const half = Math.floor(batches / 2);
+  const last = Math.max(half + 1, batches - 2);
+  let from = Infinity;
+  let to = Infinity;
+  const log = new OpLog(false);
+  log.subscribe((e) => {
+    const key = `${e.rank}|${e.stream}|${e.seq}`;
+    if (e.phase === 'start') open.set(key, e.t);
+    else {
+      const t0 = open.get(key);
+      open.delete(key);
+      if (t0 === undefined || e.phase !== 'end' || t0 < from || t0 >= to) return;
+      let perRank = busy.get(e.stream);
+      if (!perRank) {
+        perRank = new Float64Array(worldSize);
+        busy.set(e.stream, perRank);
+      }
+      perRank[e.rank] += e.t - t0;
+    }
+  });
   const cluster = createSimCluster({
     worldSize,
     costModel,
     // collectives are rendezvous here: the device ops around them carry the priced time
     collectiveCostModel: costModel.withOverrides({ collective: 0 }),
     hazards: 'off',
-    opLogs: false,
+    opLog: log,
     coalesce: true,
     timeoutMs: Infinity,
   });
@@ -189,6 +201,8 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
         const r = await pipeline.progress(data);
         if (r.done) break;
         done.push(cluster.scheduler.now());
+        if (rank === 0 && done.length === half) from = cluster.scheduler.now();
+        if (rank === 0 && done.length === last) to = cluster.scheduler.now();
       }
       pipeline.dispose();
       if (done.length !== batches)
@@ -197,7 +211,11 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
     }),
   );
   const iterationMs = steadyIterationMs(times);
-  const { stages, streams } = stageTimes(costs);
+  const stages = stageTimes(costs);
+  const measured = last - half;
+  const streams: Record<string, number> = {};
+  for (const name of [...busy.keys()].sort())
+    streams[name] = busy.get(name)!.reduce((m, x) => Math.max(m, x), 0) / measured;
   const globalBatchSize = o.spec.batchSize * worldSize;
   return {
     model: o.spec.name,

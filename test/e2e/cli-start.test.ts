@@ -55,6 +55,9 @@ describe('sparsepipe start-up loads only what the command needs', () => {
     [['--version'], 0],
     [['train', '--bogus'], 2],
     [['train', '--help'], 0],
+    [['simulate', '--help'], 0],
+    [['plan', '--bogus'], 2],
+    [['simulate', '--topology', 'tpu'], 2],
   ])('%j loads no heavy package', (args, code) => {
     const r = loaded(args as string[]);
     expect(r.status).toBe(code);

@@ -11,6 +11,7 @@ import { SimDevice } from './sim-device.ts';
 import { SimScheduler } from './sim-scheduler.ts';
 import { createSimProcessGroups, type SimProcessGroups } from '../collectives/sim-process-group.ts';
 import type { HazardMode } from '../stream-engine.ts';
+import type { OpLog } from '../op-log.ts';
 
 export interface SimClusterOptions {
   worldSize: number;
@@ -27,6 +28,8 @@ export interface SimClusterOptions {
   coalesce?: boolean;
   /** Keep an op log per device (default true; large simulations turn it off). */
   opLogs?: boolean;
+  /** One op log shared by every device (wins over `opLogs`; e.g. `new OpLog(false)` with a listener). */
+  opLog?: OpLog;
 }
 
 export interface SimCluster {
@@ -62,7 +65,7 @@ export function createSimCluster(options: SimClusterOptions): SimCluster {
         scheduler,
         costModel: options.deviceCostModel?.(rank, costModel) ?? costModel,
         hazards: options.hazards,
-        opLog: options.opLogs === false ? false : undefined,
+        opLog: options.opLog ?? (options.opLogs === false ? false : undefined),
       }),
   );
   return { scheduler, devices, pgs, distPgs, costModel };
