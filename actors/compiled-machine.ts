@@ -6,14 +6,27 @@
  * XState's general interpreter recomputes exit / entry sets, state values and tag sets for
  * each; here they are computed once per (transition, active state) and reused.
  *
- * The subset it runs is what `machines/` uses — nested compound states, named and inline
- * guards, `always`, `reenter`, `#id` targets, entry / exit / transition actions, `assign`,
- * top-level final states — and `compileMachine` throws for anything else (parallel or
- * history states, delayed transitions, invokes, built-in actions other than `assign`).
+ * It is an opt-in accelerator (`interpreter: 'compiled'`); XState's interpreter is the
+ * default. It is fail-closed: it runs exactly the subset `machines/` uses — nested compound
+ * states, named and inline guards, `always`, `reenter`, `#id` targets, entry / exit /
+ * transition actions, `assign`, top-level final states — and `compileMachine` throws, naming
+ * the state and the construct, for anything else: parallel or history states, delayed
+ * transitions (`after`), `invoke`, `spawnChild` and other built-in actions, guard
+ * combinators, `tags`, `meta`, `output`, `onDone`, final states below the top level, exit
+ * actions that would run when the machine finishes, wildcard events, eventless transitions
+ * on the initial states. Its snapshots carry `matches`, `can`, `hasTag`, `getMeta` and
+ * `toJSON` as own properties like XState's, so the error snapshot XState's actor makes by
+ * spreading the last snapshot (an action threw) still answers them.
+ *
+ * It reads XState internals (`machine.implementations`, `StateNode.transitions`, the shape
+ * of `assign` actions and guard combinators, `config.context`): `xstate` is pinned to the
+ * exact version below, {@link checkXStateInternals} refuses a machine whose internals have
+ * another shape, and test/actors/xstate-internals.test.ts fails loudly if they change.
  * test/actors/compiled-machine.test.ts drives every pipeline machine through both
- * interpreters with random event sequences over its whole vocabulary and requires the same
- * states, contexts and effects in the same order; test/actors/interpreters-agree.test.ts
- * requires the same event log and parameters from a whole simulated run.
+ * interpreters with random event sequences over its whole vocabulary (throwing actions
+ * included) and requires the same states, contexts, statuses and effects in the same
+ * order; test/actors/interpreters-agree.test.ts requires the same event log and parameters
+ * from a whole simulated run.
  *
  * @example
  * const actor = createActor(compileMachine(stageMachine.provide({ actions })), { input: { rank: 0, stage: 'copy' } });
@@ -46,11 +59,15 @@ export type CompiledSnapshot = Snapshot<undefined> & {
   readonly _atom: Node;
   /** The machine it was compiled from (as on a machine snapshot). */
   readonly machine: AnyStateMachine;
+  readonly tags: ReadonlySet<string>;
+  readonly children: Readonly<Record<string, never>>;
+  readonly historyValue: Readonly<Record<string, never>>;
   matches(value: StateValue): boolean;
   hasTag(tag: string): boolean;
   /** Whether `event` would be taken now (guards evaluated, nothing run). */
   can(event: EventObject): boolean;
-  toJSON(): { status: string; value: StateValue; context: Context };
+  getMeta(): Record<string, unknown>;
+  toJSON(): Record<string, unknown>;
 };
 
 interface Node {
@@ -97,24 +114,28 @@ type Action =
 const NO_TAGS: ReadonlySet<string> = new Set();
 const NO_CHILDREN = Object.freeze({});
 
-/** Shared by every compiled snapshot (prototype): what a machine snapshot offers besides its data. */
-const SNAPSHOT_METHODS = {
-  tags: NO_TAGS,
-  children: NO_CHILDREN,
-  historyValue: NO_CHILDREN,
-  matches(this: CompiledSnapshot, value: StateValue): boolean {
-    return matchesState(value, this.value);
-  },
-  hasTag(): boolean {
-    return false;
-  },
-  getMeta(): Record<string, unknown> {
-    return {};
-  },
-  toJSON(this: CompiledSnapshot) {
-    return { status: this.status, value: this.value, context: this.context };
-  },
-};
+function matches(this: CompiledSnapshot, value: StateValue): boolean {
+  return matchesState(value, this.value);
+}
+function hasTag(): boolean {
+  return false; // tags are refused when compiling
+}
+function getMeta(): Record<string, unknown> {
+  return {}; // meta is refused when compiling
+}
+/** What XState's machine snapshot serializes: its data, tags as an array. */
+function toJSON(this: CompiledSnapshot) {
+  return {
+    status: this.status,
+    output: this.output,
+    error: this.error,
+    context: this.context,
+    value: this.value,
+    children: this.children,
+    historyValue: this.historyValue,
+    tags: [],
+  };
+}
 
 /**
  * Compile a (provided) machine into actor logic with the same behaviour.
@@ -125,6 +146,7 @@ const SNAPSHOT_METHODS = {
 export function compileMachine(
   machine: AnyStateMachine,
 ): ActorLogic<CompiledSnapshot, AnyEvent, unknown> {
+  checkXStateInternals(machine);
   const impl = machine.implementations as {
     actions: Record<string, unknown>;
     guards: Record<string, unknown>;
@@ -190,12 +212,21 @@ export function compileMachine(
 
   type SN = AnyStateMachine['root'];
   const build = (sn: SN, parent: Node | null): Node => {
-    if (sn.type === 'parallel' || sn.type === 'history')
-      throw new Error(`compileMachine: state '${sn.id}': ${sn.type} states are not supported`);
-    if (sn.after.length > 0)
-      throw new Error(`compileMachine: state '${sn.id}': delayed transitions are not supported`);
-    if (sn.invoke.length > 0)
-      throw new Error(`compileMachine: state '${sn.id}': invoke is not supported`);
+    const refuse = (construct: string): never => {
+      throw new Error(`compileMachine: state '${sn.id}': ${construct} not supported`);
+    };
+    if (sn.type === 'parallel' || sn.type === 'history') refuse(`${sn.type} states are`);
+    if (sn.after.length > 0) refuse('delayed transitions are');
+    if (sn.invoke.length > 0) refuse('invoke is');
+    if (sn.tags.length > 0) refuse('tags are');
+    if (sn.meta !== undefined) refuse('meta is');
+    if (sn.output !== undefined) refuse('output is');
+    if (sn.config.onDone !== undefined) refuse('onDone is');
+    if (sn.type === 'final' && parent !== null && parent.parent !== null)
+      refuse('a final state below the top level is');
+    // XState runs these when the machine reaches a top-level final state; this does not.
+    if (sn.exit.length > 0 && (sn.type === 'final' || parent === null))
+      refuse(`exit actions on ${parent === null ? 'the machine' : 'a final state'} are`);
     const node: Node = {
       id: sn.id,
       key: sn.key,
@@ -254,6 +285,10 @@ export function compileMachine(
       if (eventType.includes('*'))
         throw new Error(
           `compileMachine: state '${s.id}': wildcard event '${eventType}' is not supported`,
+        );
+      if (eventType.startsWith('xstate.'))
+        throw new Error(
+          `compileMachine: state '${s.id}': the built-in event '${eventType}' is not supported`,
         );
       (node.on as Map<string, Transition[]>).set(
         eventType,
@@ -353,38 +388,38 @@ export function compileMachine(
     return ctx;
   };
 
-  const proto = Object.create(SNAPSHOT_METHODS, {
-    machine: { value: machine },
-    can: {
-      value(this: CompiledSnapshot, event: EventObject): boolean {
-        return (
-          this.status === 'active' && select(this._atom, this.context, event as AnyEvent) !== null
-        );
-      },
-    },
-  }) as object;
+  /**
+   * As XState's: whether `event` selects a transition from the snapshot's state (guards
+   * evaluated, nothing run) that is not forbidden (a target or actions) — whatever the
+   * status, so an error snapshot answers from the state it was in.
+   */
+  function can(this: CompiledSnapshot, event: EventObject): boolean {
+    const t = select(this._atom, this.context, event as AnyEvent);
+    return t !== null && (t.target !== null || t.actions.length > 0);
+  }
 
+  // Every field and method an own property, in XState's order: a spread keeps them all.
   const snapshot = (
     status: 'active' | 'done' | 'stopped',
     atom: Node,
     context: Context,
-  ): CompiledSnapshot => {
-    const s = Object.create(proto) as {
-      status: string;
-      value: StateValue;
-      context: Context;
-      output: undefined;
-      error: undefined;
-      _atom: Node;
-    };
-    s.status = status;
-    s.value = atom.value;
-    s.context = context;
-    s.output = undefined;
-    s.error = undefined;
-    s._atom = atom;
-    return s as unknown as CompiledSnapshot;
-  };
+  ): CompiledSnapshot => ({
+    status,
+    output: undefined,
+    error: undefined,
+    machine,
+    context,
+    _atom: atom,
+    value: atom.value,
+    tags: NO_TAGS,
+    children: NO_CHILDREN,
+    historyValue: NO_CHILDREN,
+    matches,
+    hasTag,
+    can,
+    getMeta,
+    toJSON,
+  });
 
   const settle = (
     atom: Node,
@@ -537,4 +572,70 @@ export function liveLogic<TMachine extends AnyStateMachine>(
 ): TMachine {
   if (options.interpreter !== 'compiled' || options.inspect !== undefined) return machine;
   return (compiled?.() ?? compileMachine(machine)) as unknown as TMachine;
+}
+
+/** The exact `xstate` version whose internals the compiler was checked against (package.json pins it). */
+export const CHECKED_XSTATE_VERSION = '5.33.3';
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}
+
+/**
+ * Refuse a machine whose XState internals lack the shape the compiler reads: its
+ * implementations (`actions`, `guards`), and on every state node `transitions` (a Map of
+ * arrays of `{ source, target?, reenter, guard?, actions, eventType }`), `entry`, `exit`,
+ * `after`, `invoke`, `tags` (arrays), `always` (absent or an array), `initial.target` of a
+ * compound state, `states`, `config`. Throws one error listing every difference.
+ *
+ * @example
+ * checkXStateInternals(stageMachine); // passes on the pinned xstate; throws if its internals moved
+ */
+export function checkXStateInternals(machine: AnyStateMachine): void {
+  const problems: string[] = [];
+  const impl: unknown = machine.implementations;
+  if (!isRecord(impl) || !isRecord(impl.actions) || !isRecord(impl.guards))
+    problems.push('machine.implementations has no actions / guards records');
+  if (!isRecord(machine.config)) problems.push('machine.config is missing');
+  const walk = (node: unknown, path: string): void => {
+    if (!isRecord(node)) {
+      problems.push(`state '${path}' is not an object`);
+      return;
+    }
+    for (const key of ['entry', 'exit', 'after', 'invoke', 'tags'])
+      if (!Array.isArray(node[key])) problems.push(`state '${path}'.${key} is not an array`);
+    if (node.always !== undefined && !Array.isArray(node.always))
+      problems.push(`state '${path}'.always is neither absent nor an array`);
+    if (!isRecord(node.config)) problems.push(`state '${path}'.config is missing`);
+    if (node.type === 'compound') {
+      const initial = node.initial;
+      if (!isRecord(initial) || !Array.isArray(initial.target))
+        problems.push(`state '${path}'.initial.target is not an array`);
+    }
+    if (!(node.transitions instanceof Map)) {
+      problems.push(`state '${path}'.transitions is not a Map`);
+    } else {
+      for (const [eventType, list] of node.transitions) {
+        const ok =
+          Array.isArray(list) &&
+          list.every(
+            (t: unknown) =>
+              isRecord(t) &&
+              'source' in t &&
+              typeof t.reenter === 'boolean' &&
+              Array.isArray(t.actions) &&
+              t.eventType === eventType &&
+              (t.target === undefined || Array.isArray(t.target)),
+          );
+        if (!ok) problems.push(`state '${path}'.transitions['${String(eventType)}'] changed shape`);
+      }
+    }
+    if (!isRecord(node.states)) problems.push(`state '${path}'.states is missing`);
+    else for (const [key, child] of Object.entries(node.states)) walk(child, `${path}.${key}`);
+  };
+  walk(machine.root, machine.id);
+  if (problems.length > 0)
+    throw new Error(
+      `compileMachine: XState's internals are not those of xstate ${CHECKED_XSTATE_VERSION}, which the compiler was checked against (${problems.join('; ')}); run interpreter: 'xstate'`,
+    );
 }
