@@ -57,9 +57,17 @@ rmSync(dist, { recursive: true, force: true });
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
+const forTests = process.argv.includes('--if-stale');
 if (r.status !== 0) {
-  console.error(`sparsepipe build: tsc failed (exit ${r.status})`);
-  process.exit(r.status ?? 1);
+  // tsc still emits on type errors. For the test run that is enough (vitest itself ignores
+  // types; `npm run typecheck` reports them); a build for install or pack must be clean.
+  if (!(forTests && existsSync(join(dist, 'src/cli/main.js')))) {
+    console.error(`sparsepipe build: tsc failed (exit ${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+  console.error(
+    'sparsepipe build: tsc reported type errors; dist/ was emitted anyway for the tests',
+  );
 }
 
 const ASSET = /\.(html|mjs|css)$|^page\.js$/;
