@@ -553,6 +553,8 @@ export interface LiveActorOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Default `'xstate'`; `'compiled'` opts in to the compiled form (ignored when inspected). */
   interpreter?: Interpreter;
+  /** Told when an actor stops with an error (a throwing action): its id and the error. */
+  onError?: (actor: string, error: unknown) => void;
 }
 
 /**

@@ -119,7 +119,10 @@ export class ModuleCallActors {
     }));
     actor.subscribe(
       (s) => this.onSnapshot(actor, key, s),
-      (e) => this.current.get(actor)?.ready.reject(e),
+      (e) => {
+        this.current.get(actor)?.ready.reject(e);
+        this.options.onError?.(`module:${key}`, e);
+      },
     );
     actor.start();
     return actor;

@@ -91,6 +91,8 @@ export interface RankEngineOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** The statechart interpreter of the stage and module actors (default XState's own). */
   interpreter?: Interpreter;
+  /** Told when a stage or module actor stops with an error (see TrainPipeline.progress). */
+  onActorError?: (actor: string, error: unknown) => void;
   /** Fused / semi-sync: the stream of the look-ahead lookup (default `dataDist`, as TorchRec). */
   lookupStream?: StreamName;
   /** Semi-sync: the first batch whose successor is looked up early (default 0). */
@@ -129,7 +131,12 @@ export class RankEngine {
   constructor(private readonly o: RankEngineOptions) {
     this.depth = DEPTH[o.kind];
     this.fetched = o.firstBatchIndex ?? 0;
-    const actors = { clock: o.device.clock, inspect: o.inspect, interpreter: o.interpreter };
+    const actors = {
+      clock: o.device.clock,
+      inspect: o.inspect,
+      interpreter: o.interpreter,
+      onError: o.onActorError,
+    };
     this.stages = new StageRunner(
       o.rank,
       o.bus,

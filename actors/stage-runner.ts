@@ -73,6 +73,8 @@ export class StageRunner {
         id: `rank${rank}.${stage}Stage`,
       });
       this.unsubscribers.push(reportStates(actor, `${stage}Stage`, bus));
+      const sub = actor.subscribe({ error: (e) => options.onError?.(`${stage}Stage`, e) });
+      this.unsubscribers.push(() => sub.unsubscribe());
       actor.start();
       return actor;
     };

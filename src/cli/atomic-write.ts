@@ -6,10 +6,12 @@
  * @example
  * await writeFileAtomic('summary.json', JSON.stringify(summary));
  */
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  // Through a symbolic link, write the file it points to (a rename would replace the link).
+  path = await realpath(path).catch(() => path);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, data);
@@ -22,7 +24,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 /**
  * Why no file can be written at `path` (its directory is missing, or `path` is a directory),
- * naming `flag`; undefined when it can. For checking outputs before a long run.
+ * naming `flag`; undefined when it can. For checking outputs before a long run (`train`
+ * checks its own outputs more strictly: src/cli/output-paths.ts).
  *
  * @example
  * const problem = await checkWritableFile('out/summary.json', '--json');

@@ -159,6 +159,19 @@ export interface TrainOptions {
   evalOnly: boolean;
 }
 
+/**
+ * Upper limits of the size flags (docs/reliability.md "Size limits"): each refuses, with
+ * the flag named, what could only fail later (an array too long for a typed array, hours
+ * of work by a typo). What must also fit in memory is checked by src/cli/memory-estimate.ts.
+ */
+export const MAX_BATCHES = 1_000_000_000;
+export const MAX_BATCH_SIZE = 16_777_216;
+export const MAX_GRAD_ACCUM = 65_536;
+export const MAX_HELD_OUT_EXAMPLES = 1_000_000;
+export const MAX_CACHE_ROWS = 2_147_483_647;
+export const MAX_TABLE_ROWS = 2_147_483_647;
+export const MAX_SEED = 4_294_967_295;
+
 export const TRAIN_FLAGS: FlagSpecs = {
   '--model': enumFlag(['dlrm'] as const),
   '--model-size': enumFlag(MODEL_SIZES),
@@ -170,16 +183,16 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--dense-math': enumFlag(DENSE_MATH),
   '--blas-threads': intFlag(1, 256),
   '--pipeline': enumFlag(PIPELINES),
-  '--batches': intFlag(1),
-  '--batch-size': intFlag(1),
-  '--grad-accum': intFlag(1),
+  '--batches': intFlag(1, MAX_BATCHES),
+  '--batch-size': intFlag(1, MAX_BATCH_SIZE),
+  '--grad-accum': intFlag(1, MAX_GRAD_ACCUM),
   '--grad-accum-schedule': enumFlag(GRAD_ACCUM_SCHEDULES),
   '--optimizer': enumFlag(OPTIMIZERS),
   '--lr': positiveNumberFlag(),
-  '--seed': intFlag(0),
+  '--seed': intFlag(0, MAX_SEED),
   '--cost': textFlag('a cost spec like copy=2,dist=5,fwd=3,bwd=4,opt=1'),
-  '--held-out-examples': intFlag(0),
-  '--table-rows': intFlag(1),
+  '--held-out-examples': intFlag(0, MAX_HELD_OUT_EXAMPLES),
+  '--table-rows': intFlag(1, MAX_TABLE_ROWS),
   '--embedding-dim': intFlag(1, 4096),
   '--checkpoint-out': textFlag('a directory'),
   '--resume': textFlag('a checkpoint directory'),
@@ -190,12 +203,12 @@ export const TRAIN_FLAGS: FlagSpecs = {
   '--inspect': optionalFlag(intFlag(0, 65535), DEFAULT_INSPECT_PORT),
   '--inspect-wait': switchFlag(),
   '--interpreter': enumFlag(INTERPRETERS),
-  '--cache-rows': intFlag(1),
+  '--cache-rows': intFlag(1, MAX_CACHE_ROWS),
   '--cache-fraction': positiveNumberFlag(),
   '--cache-policy': enumFlag(CACHE_POLICIES),
   '--cache-dir': textFlag('a directory for the slow tier files'),
   '--emb-lookup-stream': enumFlag(EMB_LOOKUP_STREAMS),
-  '--start-batch': intFlag(0),
+  '--start-batch': intFlag(0, MAX_BATCHES),
   '--stash-gradients': switchFlag(),
   '--eval-only': switchFlag(),
   '--help': switchFlag(),

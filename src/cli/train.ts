@@ -27,7 +27,8 @@ import {
 } from '../checkpoint/checkpoint-dir.ts';
 import { compareResumeKey } from '../checkpoint/manifest.ts';
 import type { DlrmConfig } from '../models/dlrm-rank.ts';
-import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from './atomic-write.ts';
+import { checkOutputs, type OutputFile } from './output-paths.ts';
 import { chromeTraceJson } from './chrome-trace-export.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
 import { faultFromEnv, type RankFault } from './fault-injection.ts';
@@ -45,6 +46,7 @@ import { syntheticLogFor } from './rank-data.ts';
 import type { RankJobSpec } from './rank-job.ts';
 import { formatReport } from './report.ts';
 import { resumeKeyOf } from './resume-key.ts';
+import { checkMemory } from './memory-estimate.ts';
 import { dataIdentity, type DataIdentity } from './data-identity.ts';
 import { buildSummary, type TrainSummary } from './summary.ts';
 import { parseTrainArgs, PIPELINE_KIND, type TrainOptions } from './train-options.ts';
@@ -89,6 +91,7 @@ export async function train(
   if (direct) options = direct.options;
   if (!direct || direct.leader) await preflight(options); // outputs are rank 0's
   const config = modelConfigFor(options);
+  checkMemory(options, config); // before anything is allocated
   // Only what a checkpoint records needs the data's identity (one pass over the file).
   const data =
     options.data !== SYNTHETIC && (options.resume || options.checkpointOut)
@@ -251,15 +254,11 @@ async function preflight(o: TrainOptions): Promise<void> {
         `--data ${JSON.stringify(o.data)}: no such file (give "synthetic" or a Criteo TSV file)`,
       );
   }
-  for (const [flag, path] of [
-    ['--json', o.json],
-    ['--trace', o.trace],
-    ['--trace-events', o.traceEvents],
-  ] as const) {
-    if (path === null) continue;
-    const problem = await checkWritableFile(path, flag);
-    if (problem) throw new UsageError(problem);
-  }
+  const outputs: OutputFile[] = [];
+  if (o.json !== null) outputs.push({ flag: '--json', path: o.json });
+  if (o.trace !== null) outputs.push({ flag: '--trace', path: o.trace });
+  if (o.traceEvents !== null) outputs.push({ flag: '--trace-events', path: o.traceEvents });
+  await checkOutputs(outputs, o.data === SYNTHETIC ? null : o.data);
   if (o.report !== null) {
     const r = await stat(o.report).catch(() => null);
     if (r && !r.isDirectory())

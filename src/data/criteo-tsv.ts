@@ -10,7 +10,9 @@
  * Empty fields are allowed: an empty integer reads as 0, an empty categorical gives that
  * feature no id in that row (length 0). Dense values become `log(1 + max(x, 0))`; each
  * categorical string is hashed (case-insensitively, deterministically) into its table's
- * row count. Blank lines are ignored; a trailing `\r` (CRLF files) is stripped.
+ * row count. Blank lines are ignored; a trailing `\r` (CRLF files) and a UTF-8 byte-order
+ * mark at the start of the file are stripped. An integer too large for a number (more than
+ * ~1.8e308, which would train on Infinity) is a malformed line like any other.
  *
  * A malformed line throws {@link CriteoParseError} naming file, line and column
  * (`data.tsv:17: column I5: "abc" is not an integer`), or with `skipBadRows: true` is
@@ -130,7 +132,10 @@ export function parseCriteoLine(
     const text = cols[1 + j];
     if (text === '') continue;
     if (!INTEGER.test(text)) bad(CRITEO_DENSE_COLUMNS[j], text, 'is not an integer');
-    dense[j] = Math.log1p(Math.max(Number(text), 0));
+    const value = Number(text);
+    // Past ~1.8e308 the number is Infinity (its log1p too): refuse rather than train on it.
+    if (!Number.isFinite(value)) bad(CRITEO_DENSE_COLUMNS[j], text, 'is too large (overflows)');
+    dense[j] = Math.log1p(Math.max(value, 0));
   }
   for (let c = 0; c < 26; c++) {
     const text = cols[14 + c];
@@ -208,7 +213,8 @@ export class CriteoTsvReader implements AsyncIterable<Batch> {
     try {
       for await (const raw of lines) {
         this.linesRead++;
-        const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+        if (this.linesRead === 1 && line.startsWith('\uFEFF')) line = line.slice(1); // UTF-8 byte-order mark
         if (line === '') continue;
         dataRow++;
         if (dataRow < from) continue;

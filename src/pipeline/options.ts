@@ -35,8 +35,13 @@ export interface TrainPipelineOptions {
   gradScaling?: boolean | GradScaler;
   /** Train every batch, draining the pipeline at the end (default true). false: the seed's behaviour. */
   executeAllBatches?: boolean;
-  /** Validate every batch against this before it touches the device (docs/design.md "Reliability"). */
-  batchSpec?: BatchSpec;
+  /**
+   * Validate every batch against this before it touches the device (docs/design.md
+   * "Reliability"). Default: a spec derived from the model (`defaultBatchSpec`: its
+   * `denseIn` and `featureNames`, the tables of its embedding modules); `false` turns
+   * validation off.
+   */
+  batchSpec?: BatchSpec | false;
   /** XState inspection observer for every actor of this pipeline (e.g. the inspector, @statelyai/inspect). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /**

@@ -9,7 +9,9 @@
  * new dataloader to continue — the same object again keeps answering done, as an exhausted
  * iterator would; for another epoch over an array pass `array.values()`). A rejected batch (validation) rejects that call and leaves
  * the pipeline usable: the bad batch is dropped and the next call continues with the next
- * one. Any other error fails the pipeline (every later call rejects with it).
+ * one. Any other error fails the pipeline (every later call rejects with it); so does an
+ * actor that stops with an error (an {@link ActorFailedError} naming it, the original as
+ * its cause), even while a call is pending: `progress` never hangs on a dead actor.
  */
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
@@ -33,6 +35,10 @@ import type { Model } from '../modules/module.ts';
 import type { StreamName } from '../protocol/index.ts';
 import type { PipelineState, TrainPipelineOptions } from './options.ts';
 import { planModules } from './module-plan.ts';
+import { ActorFailedError } from './actor-failure.ts';
+import { defaultBatchSpec } from './default-batch-spec.ts';
+
+export { ActorFailedError } from './actor-failure.ts';
 
 export type { IterationOutput } from '../../actors/rank-engine.ts';
 
@@ -71,6 +77,9 @@ export abstract class TrainPipeline {
   private lastIterationEnd: number | null = null;
   /** The first batch not yet trained: where a resumed run restarts its dataloader. */
   private nextBatch: number;
+  /** Set once an actor stopped with an error: every call rejects with it from then on. */
+  private failure: ActorFailedError | null = null;
+  private readonly failureWaiters = new Set<(error: ActorFailedError) => void>();
 
   protected constructor(
     readonly kind: PipelineKind,
@@ -100,7 +109,11 @@ export abstract class TrainPipeline {
     this.bus = new EventBus(device.rank, device.clock);
     this.events$ = this.bus.events$;
     this.metrics$ = this.metrics.asObservable();
-    const spec = options.batchSpec;
+    // No spec given: one derived from the model (its sharded modules and dense input).
+    const spec =
+      options.batchSpec === false
+        ? undefined
+        : (options.batchSpec ?? defaultBatchSpec(options.model));
     this.engine = new RankEngine({
       rank: device.rank,
       kind,
@@ -121,6 +134,7 @@ export abstract class TrainPipeline {
       },
       inspect: options.inspect,
       interpreter: options.interpreter,
+      onActorError: (actor, error) => this.actorFailed(actor, error),
       ...lookAhead,
     });
     const live = coordinatorMachineFor(kind).provide({
@@ -140,6 +154,9 @@ export abstract class TrainPipeline {
       id: `rank${device.rank}.${options.name ?? kind}`,
     });
     reportStates(this.coordinator, coordinatorActorName(kind), this.bus);
+    this.coordinator.subscribe({
+      error: (e) => this.actorFailed(coordinatorActorName(kind), e),
+    });
     // Cached embedding tables report each batch's fill; publish them as `cache.fill` events.
     for (const [, m] of options.model.namedModules()) {
       if (isCacheFillSource(m))
@@ -163,6 +180,7 @@ export abstract class TrainPipeline {
       throw new Error(
         'progress() is already running on this pipeline: await the previous call first',
       );
+    if (this.failure) throw this.failure;
     this.running.next(true);
     try {
       const newSource = this.engine.setSource(dataloader, () => toPullSource(dataloader));
@@ -337,15 +355,33 @@ export abstract class TrainPipeline {
   }
 
   private nextAnswer(seq: number): Promise<ProgressResult> {
-    return new Promise((resolve) => {
-      const sub = this.coordinator.subscribe((snapshot) => {
-        const c = snapshot.context;
-        if (c.resultSeq > seq && c.lastResult) {
-          sub.unsubscribe();
-          resolve(c.lastResult);
-        }
+    return new Promise((resolve, reject) => {
+      const failed = (error: ActorFailedError) => {
+        sub.unsubscribe();
+        reject(error);
+      };
+      const sub = this.coordinator.subscribe({
+        next: (snapshot) => {
+          const c = snapshot.context;
+          if (c.resultSeq > seq && c.lastResult) {
+            sub.unsubscribe();
+            this.failureWaiters.delete(failed);
+            resolve(c.lastResult);
+          }
+        },
+        error: () => undefined, // reported through actorFailed
       });
+      this.failureWaiters.add(failed);
     });
+  }
+
+  /** An actor stopped with an error: the pipeline fails and the pending call rejects. */
+  private actorFailed(actor: string, error: unknown): void {
+    if (this.failure) return;
+    this.failure = new ActorFailedError(actor, error);
+    this.bus.emit({ type: 'pipeline.failed', error: this.failure.message });
+    for (const reject of [...this.failureWaiters]) reject(this.failure);
+    this.failureWaiters.clear();
   }
 
   private toIteratorResult(

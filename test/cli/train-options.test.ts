@@ -67,9 +67,12 @@ describe('sparsepipe train flags', () => {
   });
 
   const cases: Array<[string[], string]> = [
-    [['--grad-accum', '0'], 'sparsepipe: --grad-accum must be an integer ≥ 1, got "0"'],
+    [['--grad-accum', '0'], 'sparsepipe: --grad-accum must be an integer in [1, 65536], got "0"'],
     [['--ranks', 'four'], 'sparsepipe: --ranks must be an integer in [1, 1024], got "four"'],
-    [['--batches', '2.5'], 'sparsepipe: --batches must be an integer ≥ 1, got "2.5"'],
+    [
+      ['--batches', '2.5'],
+      'sparsepipe: --batches must be an integer in [1, 1000000000], got "2.5"',
+    ],
     [['--lr', '-1'], 'sparsepipe: --lr must be a number > 0, got "-1"'],
     [['--lr', 'fast'], 'sparsepipe: --lr must be a number > 0, got "fast"'],
     [

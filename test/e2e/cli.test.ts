@@ -56,6 +56,6 @@ describe('bin/sparsepipe.js', () => {
     const r = sparsepipe(['train', '--grad-accum', '0']);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('sparsepipe: --grad-accum must be an integer ≥ 1, got "0"\n');
+    expect(r.stderr).toBe('sparsepipe: --grad-accum must be an integer in [1, 65536], got "0"\n');
   });
 });

@@ -749,14 +749,14 @@ export const CLI_BAD_INPUT_CASES: readonly CliBadInputCase[] = [
     title: '--grad-accum 1.5',
     argv: ['train', '--grad-accum', '1.5'],
     code: 2,
-    line: 'sparsepipe: --grad-accum must be an integer ≥ 1, got "1.5"',
+    line: 'sparsepipe: --grad-accum must be an integer in [1, 65536], got "1.5"',
   },
   {
     id: 'cli-batch-size-zero',
     title: '--batch-size 0',
     argv: ['train', '--batch-size', '0'],
     code: 2,
-    line: 'sparsepipe: --batch-size must be an integer ≥ 1, got "0"',
+    line: 'sparsepipe: --batch-size must be an integer in [1, 16777216], got "0"',
   },
   {
     id: 'cli-cost-without-ms',

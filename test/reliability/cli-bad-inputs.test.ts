@@ -8,10 +8,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main, type CliIo } from '../../src/cli/main.ts';
-import { CLI_BAD_INPUT_CASES } from './bad-inputs.cases.ts';
+import { existsSync as exists, readFileSync } from 'node:fs';
+import { CLI_BAD_INPUT_CASES, type CliBadInputCase } from './bad-inputs.cases.ts';
+import { CLI_LIMIT_CASES } from './cli-limits.cases.ts';
+
+const CASES: ReadonlyArray<CliBadInputCase & { absent?: string[] }> = [
+  ...CLI_BAD_INPUT_CASES,
+  ...CLI_LIMIT_CASES,
+];
 
 describe('bad command lines', () => {
-  for (const c of CLI_BAD_INPUT_CASES) {
+  for (const c of CASES) {
     it(`${c.id}: ${c.title} → exit ${c.code} and one line`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-cli-bad-'));
       try {
@@ -39,6 +46,10 @@ describe('bad command lines', () => {
         else expect(err[0]).toMatch(c.line);
         expect(out).toEqual([]);
         expect(existsSync(summary), 'a summary was written').toBe(false);
+        for (const [name, text] of Object.entries(c.files ?? {}))
+          expect(readFileSync(join(dir, name), 'utf8'), `${name} changed`).toBe(text);
+        for (const name of c.absent ?? [])
+          expect(exists(join(dir, name)), `${name} written`).toBe(false);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
