@@ -16,6 +16,16 @@ const row = (n: number, i5 = String(n % 7)) =>
 const TSV = `${[0, 1, 2, 3].map((n) => row(n)).join('\n')}\n`;
 const HUGE = '9'.repeat(400);
 const TINY = ['--ranks', '1', '--batches', '4', '--batch-size', '32', '--held-out-examples', '0'];
+const SMALL_BATCH = [
+  '--ranks',
+  '1',
+  '--batches',
+  '2',
+  '--batch-size',
+  '2',
+  '--held-out-examples',
+  '0',
+];
 
 const cap = (flag: string, value: string, range: string): CliBadInputCase => ({
   id: `cli-cap${flag}-${value.length > 12 ? 'huge' : value}`,
@@ -127,18 +137,22 @@ export const CLI_LIMIT_CASES: ReadonlyArray<CliBadInputCase & { absent?: string[
   {
     id: 'cli-criteo-overflow',
     title: 'a Criteo integer past 1.8e308',
-    argv: ['train', ...TINY, '--data', '{dir}/d.tsv'],
-    files: { 'd.tsv': `${row(0)}\n${row(1, HUGE)}\n${row(2)}\n` },
+    argv: ['train', ...SMALL_BATCH, '--data', '{dir}/d.tsv'],
+    files: {
+      'd.tsv': `${row(0)}\n${row(1, HUGE)}\n${[2, 3, 4, 5].map((n) => row(n)).join('\n')}\n`,
+    },
     code: 1,
     line: `sparsepipe: the dataloader threw while fetching batch 0: {dir}/d.tsv:2: column I5: "${'9'.repeat(40)}…" is too large (overflows)`,
   },
   {
     id: 'cli-criteo-overflow-negative',
     title: 'a Criteo integer below -1.8e308',
-    argv: ['train', ...TINY, '--data', '{dir}/d.tsv'],
-    files: { 'd.tsv': `${row(0)}\n${row(1)}\n${row(2, `-${HUGE}`)}\n` },
+    argv: ['train', ...SMALL_BATCH, '--data', '{dir}/d.tsv'],
+    files: {
+      'd.tsv': `${row(0)}\n${row(1)}\n${row(2, `-${HUGE}`)}\n${[3, 4, 5].map((n) => row(n)).join('\n')}\n`,
+    },
     code: 1,
-    line: `sparsepipe: the dataloader threw while fetching batch 0: {dir}/d.tsv:3: column I5: "-${'9'.repeat(39)}…" is too large (overflows)`,
+    line: `sparsepipe: the dataloader threw while fetching batch 1: {dir}/d.tsv:3: column I5: "-${'9'.repeat(39)}…" is too large (overflows)`,
   },
   {
     id: 'cli-diverged-run',
