@@ -5,7 +5,7 @@
  * resolves with the work's result.
  *
  * @example
- * const stages = new StageRunner(0, bus, { clock });
+ * const stages = new StageRunner(0, bus, { clock }, BASE_STAGES);
  * const onDevice = await stages.submit('copy', 3, () => batch.to(device, 'memcpy'));
  */
 import { createActor, type Actor } from 'xstate';
@@ -55,17 +55,12 @@ export type StageRunnerOptions = LiveActorOptions;
 /** The stages every pipeline has; the prefetch pipeline adds `prefetch`. */
 export const BASE_STAGES: readonly StageName[] = ['copy', 'dist', 'compute'];
 
-export class StageRunner {
-  readonly actors: Partial<Record<StageName, Actor<typeof liveStageMachine>>> = {};
+export class StageRunner<N extends string = StageName> {
+  readonly actors: Partial<Record<N, Actor<typeof liveStageMachine>>> = {};
   private readonly unsubscribers: Array<() => void> = [];
 
-  constructor(
-    rank: Rank,
-    bus: EventBus,
-    options: StageRunnerOptions,
-    stages: readonly StageName[] = BASE_STAGES,
-  ) {
-    const make = (stage: StageName) => {
+  constructor(rank: Rank, bus: EventBus, options: StageRunnerOptions, stages: readonly N[]) {
+    const make = (stage: N) => {
       const actor = createActor(liveLogic(liveStageMachine, options, compiledStage), {
         input: { rank, stage },
         clock: options.clock,
@@ -83,7 +78,7 @@ export class StageRunner {
 
   /** Queue a job on `stage`: `awaitInput` (left out when the input is already there), then `work`. */
   submit<T>(
-    stage: StageName,
+    stage: N,
     batch: number,
     work: () => Promise<T>,
     awaitInput?: () => Promise<unknown>,
@@ -99,6 +94,7 @@ export class StageRunner {
 
   stop(): void {
     for (const u of this.unsubscribers) u();
-    for (const a of Object.values(this.actors)) a?.stop();
+    for (const a of Object.values<Actor<typeof liveStageMachine> | undefined>(this.actors))
+      a?.stop();
   }
 }

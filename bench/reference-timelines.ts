@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { PipelineKind } from '../machines/coordinator-types.ts';
 import { CostModel, parseCostOverrides } from '../src/runtime/index.ts';
-import { simulateCluster } from '../src/testing/simulate-cluster.ts';
+import { simulateCluster, type SimulateClusterOptions } from '../src/testing/simulate-cluster.ts';
+import { Batch } from '../src/tensors/index.ts';
 import { smallDlrmConfig, type DlrmConfig } from '../src/models/dlrm-config.ts';
 import { toChromeTrace } from '../src/trace/chrome-trace.ts';
 import { GENERATED_DIR } from '../visualizations/charts/generate.ts';
@@ -34,6 +35,7 @@ const RUNS: ReadonlyArray<{
   title: string;
   cost?: string;
   dlrm?: Partial<DlrmConfig>;
+  staged?: SimulateClusterOptions['staged'];
 }> = [
   { kind: 'sparseDist', file: 'timeline-sparse-dist.svg', title: 'TrainPipelineSparseDist' },
   { kind: 'base', file: 'timeline-base.svg', title: 'TrainPipelineBase' },
@@ -47,6 +49,28 @@ const RUNS: ReadonlyArray<{
       tables: smallDlrmConfig().tables.map((t) => ({ ...t, cache: { fraction: 0.25 } })),
     },
   },
+  {
+    // drawn for the staged pipeline; the kind only names the run
+    kind: 'sparseDist',
+    file: 'timeline-staged.svg',
+    title: 'Staged: copy → halveDense (user, 4 ms) → start/wait sparse data dist',
+    staged: {
+      stages: () => [
+        {
+          name: 'halveDense',
+          stream: 'memcpy',
+          costMs: 4,
+          run: (b) =>
+            new Batch({
+              dense: b.dense.map((x) => x / 2),
+              denseDim: b.denseDim,
+              sparse: b.sparse,
+              labels: b.labels,
+            }),
+        },
+      ],
+    },
+  },
 ];
 
 /**
@@ -58,7 +82,8 @@ const RUNS: ReadonlyArray<{
  */
 export async function generateReferenceTimelines(
   outDir: string = GENERATED_DIR,
-  kinds: readonly PipelineKind[] = RUNS.map((r) => r.kind),
+  /** Only these kinds' runs (default: every run, the staged one included). */
+  kinds?: readonly PipelineKind[],
 ): Promise<string[]> {
   if (tf.getBackend() !== 'wasm') {
     await tf.setBackend('wasm');
@@ -66,7 +91,8 @@ export async function generateReferenceTimelines(
   }
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
-  for (const run of RUNS.filter((r) => kinds.includes(r.kind))) {
+  const runs = kinds ? RUNS.filter((r) => !r.staged && kinds.includes(r.kind)) : RUNS;
+  for (const run of runs) {
     const cost = run.cost ?? REFERENCE_COST;
     const costModel = new CostModel({ overrides: parseCostOverrides(cost) });
     const result = await simulateCluster({
@@ -77,6 +103,7 @@ export async function generateReferenceTimelines(
       seed: 7,
       pipeline: run.kind,
       dlrm: run.dlrm,
+      staged: run.staged,
     });
     if (!result.ok) {
       const failed = result.ranks.find((r) => r.error)?.error;
@@ -88,12 +115,13 @@ export async function generateReferenceTimelines(
     const file = join(outDir, run.file);
     writeFileSync(file, renderTimelineSvg(result.log, { title, pxPerMs: 9 }));
     written.push(file);
-    if (run.kind === 'sparseDist') {
+    if (run.kind === 'sparseDist' && !run.staged) {
       const trace = join(outDir, 'trace-sparse-dist.json');
       writeFileSync(trace, `${JSON.stringify(toChromeTrace(result.log))}\n`);
       written.push(trace);
     }
     for (const p of result.pipelines) p.dispose();
+    for (const p of result.stagedPipelines) p.dispose();
   }
   return written;
 }

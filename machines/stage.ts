@@ -38,7 +38,8 @@ export interface StageJob {
 
 export interface StageInput {
   rank: Rank;
-  stage: StageName;
+  /** A pipeline stage ({@link StageName}) or a staged pipeline's user stage. */
+  stage: string;
 }
 
 export interface StageContext extends StageInput {
@@ -55,7 +56,7 @@ export type StageEvent =
 
 export interface StageJobInput {
   rank: Rank;
-  stage: StageName;
+  stage: string;
   job: StageJob;
 }
 

@@ -57,7 +57,14 @@ export type SpanEvent =
   /** A look-ahead embedding lookup + output dist (fused sparse-dist, semi-sync) on `stream`. */
   | (EventBase & { type: 'lookup.start' | 'lookup.end'; batch: BatchIndex; stream: StreamName })
   /** The prefetch pipeline's fill of a batch's cached rows (on the `prefetch` stream). */
-  | (EventBase & { type: 'prefetch.start' | 'prefetch.end'; batch: BatchIndex });
+  | (EventBase & { type: 'prefetch.start' | 'prefetch.end'; batch: BatchIndex })
+  /** A staged pipeline's user stage `stage` running on `stream`. */
+  | (EventBase & {
+      type: 'stage.start' | 'stage.end';
+      batch: BatchIndex;
+      stage: string;
+      stream: StreamName;
+    });
 
 export type PointEvent =
   | (EventBase & { type: 'batch.fetched'; batch: BatchIndex })

@@ -36,6 +36,8 @@
  *   faults: [{ kind: 'crash', rank: 1, atMs: 40 }] });
  * r.ranks[0].error; // PeerFailedError: rank 1 failed: injected crash … (seen by rank 0)
  */
+import { StagedSparseDistTrainer } from '../pipeline/staged/staged-sparse-dist.ts';
+import type { PipelineStage } from '../pipeline/staged/pipeline-stage.ts';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import type { GradAccumSchedule } from '../../machines/accumulation-schedule.ts';
 import type { PipelineEvent, ProcessGroup, Rank } from '../protocol/index.ts';
@@ -159,6 +161,12 @@ export interface SimulateClusterOptions {
   data?: (ctx: RankDataContext) => DataloaderInput<unknown>;
   /** Default `sparseDist`. */
   pipeline?: PipelineKind;
+  /**
+   * Run a staged pipeline instead (src/pipeline/staged): copy, the user stages this returns
+   * for each rank, then the sparse data dist as stages, and the sparse-dist compute.
+   * `pipeline` and the accumulation / scaling options do not apply.
+   */
+  staged?: { stages?: (ctx: { rank: Rank; device: SimDevice }) => PipelineStage<Batch, Batch>[] };
   /** Fused / semi-sync options (`embLookupStream`, `startBatch`, `stashGradients`). */
   lookAhead?: Pick<SemiSyncOptions, 'embLookupStream' | 'startBatch' | 'stashGradients'>;
   gradAccum?: number;
@@ -226,6 +234,8 @@ export interface SimulationResult {
   ok: boolean;
   cluster: SimCluster;
   pipelines: TrainPipeline[];
+  /** With `staged`: each rank's staged trainer (then `pipelines` is empty). */
+  stagedPipelines: StagedSparseDistTrainer[];
   models: RankModel[];
   /** The default model's config (undefined with a model factory). */
   config?: DlrmConfig;
@@ -319,20 +329,28 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
           const r = buildDlrmRank({ pg, distPg, device, config: config! });
           return { model: r.model, optimizer: r.optimizer, batchSpec: batchSpecFor(config!) };
         })();
-    const pipeline = createPipeline(options.pipeline ?? 'sparseDist', {
-      ...options.lookAhead,
-      model: built.model,
-      optimizer: built.optimizer,
-      device,
-      pg,
-      gradAccum: options.gradAccum,
-      gradAccumSchedule: options.gradAccumSchedule,
-      gradScaling: options.gradScaling,
-      amp: options.amp,
-      executeAllBatches: options.executeAllBatches,
-      batchSpec: options.validate === false ? undefined : built.batchSpec,
-      interpreter: options.interpreter,
-    });
+    const pipeline = options.staged
+      ? new StagedSparseDistTrainer({
+          model: built.model,
+          optimizer: built.optimizer,
+          device,
+          stages: options.staged.stages?.({ rank, device }),
+          interpreter: options.interpreter,
+        })
+      : createPipeline(options.pipeline ?? 'sparseDist', {
+          ...options.lookAhead,
+          model: built.model,
+          optimizer: built.optimizer,
+          device,
+          pg,
+          gradAccum: options.gradAccum,
+          gradAccumSchedule: options.gradAccumSchedule,
+          gradScaling: options.gradScaling,
+          amp: options.amp,
+          executeAllBatches: options.executeAllBatches,
+          batchSpec: options.validate === false ? undefined : built.batchSpec,
+          interpreter: options.interpreter,
+        });
     if (options.keepLog !== false) recorder.attach(pipeline.events$);
     for (const f of faults) {
       if (f.kind === 'nonFiniteGrad' && f.rank === rank) {
@@ -441,7 +459,12 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     faults: records,
     ok: results.every((r) => r.exhausted && !r.error),
     cluster,
-    pipelines: ranks.map((r) => r.pipeline),
+    pipelines: ranks.flatMap((r) =>
+      r.pipeline instanceof StagedSparseDistTrainer ? [] : [r.pipeline],
+    ),
+    stagedPipelines: ranks.flatMap((r) =>
+      r.pipeline instanceof StagedSparseDistTrainer ? [r.pipeline] : [],
+    ),
     models: ranks.map((r) => r.built),
     config,
     events: (m = {}) => eventsMatching(log, m),

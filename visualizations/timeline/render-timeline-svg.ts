@@ -25,6 +25,9 @@ export const LANE_COLORS: Record<TimelineLane, string> = {
   optimizer: '#db2777',
   lookup: '#0d9488',
   prefetch: '#65a30d',
+  stageMemcpy: '#38bdf8',
+  stageDataDist: '#fb923c',
+  stageDefault: '#a3a3a3',
 };
 
 const LANE_NAMES: Record<TimelineLane, string> = {
@@ -36,6 +39,9 @@ const LANE_NAMES: Record<TimelineLane, string> = {
   optimizer: 'optimizer',
   lookup: 'lookup ahead',
   prefetch: 'prefetch (cache fill)',
+  stageMemcpy: 'stage on memcpy',
+  stageDataDist: 'stage on dataDist',
+  stageDefault: 'stage on default',
 };
 
 const FONT = `ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;

@@ -27,6 +27,10 @@ export const TIMELINE_ROWS: ReadonlyArray<{
   { id: 'lookup', label: 'lookup ahead', lanes: ['lookup'], optional: true },
   // The prefetch pipeline's cache fill of the next batch.
   { id: 'prefetch', label: 'prefetch', lanes: ['prefetch'], optional: true },
+  // A staged pipeline's stages (named in the tooltip), by stream.
+  { id: 'stages.memcpy', label: 'stages: memcpy', lanes: ['stageMemcpy'], optional: true },
+  { id: 'stages.dataDist', label: 'stages: dataDist', lanes: ['stageDataDist'], optional: true },
+  { id: 'stages.default', label: 'stages: default', lanes: ['stageDefault'], optional: true },
 ];
 
 export interface TimelineLayoutOptions {

@@ -23,7 +23,11 @@ export type TimelineLane =
   | 'backward'
   | 'optimizer'
   | 'lookup'
-  | 'prefetch';
+  | 'prefetch'
+  // A staged pipeline's stages, one lane per stream they run on.
+  | 'stageMemcpy'
+  | 'stageDataDist'
+  | 'stageDefault';
 
 export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   copy: 'memcpy',
@@ -35,6 +39,10 @@ export const LANE_STREAM: Record<TimelineLane, StreamName> = {
   // A look-ahead lookup's span takes the stream its events name (embLookup, dataDist or default).
   lookup: 'embLookup',
   prefetch: 'prefetch',
+  stageMemcpy: 'memcpy',
+  stageDataDist: 'dataDist',
+  // stages on other streams are drawn here too, with their own stream in the tooltip
+  stageDefault: 'default',
 };
 
 export interface TimelineSpan {
@@ -132,7 +140,7 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
   const begin = (e: PipelineEvent, lane: TimelineLane, batch: number): void => {
     const span: TimelineSpan = {
       rank: e.rank,
-      stream: e.type === 'lookup.start' ? e.stream : LANE_STREAM[lane],
+      stream: e.type === 'lookup.start' || e.type === 'stage.start' ? e.stream : LANE_STREAM[lane],
       lane,
       batch,
       ...(e.module === undefined ? {} : { module: e.module }),
@@ -172,6 +180,17 @@ export function timelineSpans(events: readonly PipelineEvent[]): Timeline {
       } else if (!finish(e, simple.kind, e.batch)) {
         unmatched.push(e);
       }
+      continue;
+    }
+    if ((e.type === 'stage.start' || e.type === 'stage.end') && e.batch !== undefined) {
+      const lane: TimelineLane =
+        e.stream === 'memcpy'
+          ? 'stageMemcpy'
+          : e.stream === 'dataDist'
+            ? 'stageDataDist'
+            : 'stageDefault';
+      if (e.type === 'stage.start') begin(e, lane, e.batch);
+      else if (!finish(e, lane, e.batch)) unmatched.push(e);
       continue;
     }
     if (e.type === 'dist.start') {
