@@ -51,11 +51,23 @@ export function estimateMemory(
   return { batchBytes, tableBytes, heldOutBytes, total: batchBytes + tableBytes + heldOutBytes };
 }
 
+/** The flag(s) that sized the embedding tables. */
+function tablesFlag(o: Pick<TrainOptions, 'modelSize' | 'tableRows' | 'embeddingDim'>): string {
+  const given = [
+    o.tableRows !== null ? `--table-rows ${o.tableRows}` : null,
+    o.embeddingDim !== null ? `--embedding-dim ${o.embeddingDim}` : null,
+  ].filter((x) => x !== null);
+  return given.length > 0 ? given.join(' ') : `--model-size ${o.modelSize} (embedding tables)`;
+}
+
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 
 /** Throws a {@link UsageError} naming the flag when the run cannot fit (see the module doc). */
 export function checkMemory(
-  o: Pick<TrainOptions, 'batchSize' | 'heldOutExamples' | 'device' | 'modelSize'>,
+  o: Pick<
+    TrainOptions,
+    'batchSize' | 'heldOutExamples' | 'device' | 'modelSize' | 'tableRows' | 'embeddingDim'
+  >,
   config: DlrmConfig,
   machineBytes = totalmem(),
 ): void {
@@ -63,7 +75,7 @@ export function checkMemory(
   const budget = machineBytes / 2;
   const parts: Array<[number, string]> = [
     [e.batchBytes, `--batch-size ${o.batchSize}`],
-    [e.tableBytes, `--model-size ${o.modelSize} (embedding tables)`],
+    [e.tableBytes, tablesFlag(o)],
     [e.heldOutBytes, `--held-out-examples ${o.heldOutExamples}`],
   ];
   const [, flag] = parts.reduce((a, b) => (b[0] > a[0] ? b : a));

@@ -45,6 +45,16 @@ export const CLI_LIMIT_CASES: ReadonlyArray<CliBadInputCase & { absent?: string[
   cap('--cache-rows', '2147483648', '[1, 2147483647]'),
   cap('--seed', '4294967296', '[0, 4294967295]'),
   cap('--start-batch', '1000000001', '[0, 1000000000]'),
+  cap('--table-rows', '2147483648', '[1, 2147483647]'),
+  cap('--embedding-dim', '4097', '[1, 4096]'),
+  cap('--ranks', '1025', '[1, 1024]'),
+  {
+    id: 'cli-memory-tables',
+    title: '--table-rows 2000000000 (tables larger than the machine)',
+    argv: ['train', '--table-rows', '2000000000', '--batches', '1'],
+    code: 2,
+    line: /^sparsepipe: --table-rows 2000000000: this run needs about 715\.3 GiB of memory \(batch 0\.0 GiB, tables 715\.3 GiB, held-out data 0\.0 GiB\), more than half of this machine's \d+\.\d GiB$/,
+  },
   {
     id: 'cli-memory-batch',
     title: '--batch-size 16000000 (more memory than the machine has)',
