@@ -36,10 +36,25 @@ const RUNS: ReadonlyArray<{
   cost?: string;
   dlrm?: Partial<DlrmConfig>;
   staged?: SimulateClusterOptions['staged'];
+  lookAhead?: SimulateClusterOptions['lookAhead'];
 }> = [
   { kind: 'sparseDist', file: 'timeline-sparse-dist.svg', title: 'TrainPipelineSparseDist' },
   { kind: 'base', file: 'timeline-base.svg', title: 'TrainPipelineBase' },
   { kind: 'none', file: 'timeline-none.svg', title: 'NonPipelinedTrainer' },
+  {
+    kind: 'fusedSparseDist',
+    file: 'timeline-fused-sparse-dist.svg',
+    title: 'TrainPipelineFusedSparseDist (lookup of i+1 on its own stream under step i)',
+    cost: `${REFERENCE_COST},lookup=2`,
+    lookAhead: { embLookupStream: 'new' },
+  },
+  {
+    kind: 'semiSync',
+    file: 'timeline-semi-sync.svg',
+    title: 'TrainPipelineSemiSync (lookup of i+1 under forward and backward of i)',
+    cost: `${REFERENCE_COST},lookup=2`,
+    lookAhead: { embLookupStream: 'new', startBatch: 0 },
+  },
   {
     kind: 'prefetchSparseDist',
     file: 'timeline-prefetch.svg',
@@ -104,6 +119,7 @@ export async function generateReferenceTimelines(
       pipeline: run.kind,
       dlrm: run.dlrm,
       staged: run.staged,
+      lookAhead: run.lookAhead,
     });
     if (!result.ok) {
       const failed = result.ranks.find((r) => r.error)?.error;
