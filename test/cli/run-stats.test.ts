@@ -37,6 +37,7 @@ describe('streamBusyFraction', () => {
       dataDist: 0.4,
       default: 0.4,
       embLookup: 0,
+      prefetch: 0,
     });
   });
 
@@ -54,6 +55,7 @@ describe('streamBusyFraction', () => {
       dataDist: 0,
       default: 0.5,
       embLookup: 0,
+      prefetch: 0,
     });
   });
 });
