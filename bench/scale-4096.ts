@@ -1,7 +1,8 @@
 /**
  * Scale: `sparsepipe simulate` of the production-size model (512 tables × 10–60 M rows,
  * shapes only) on 4,096 ranks (512 hosts × 8) of dgx-a100, 20 iterations, sparse-dist
- * pipeline on the compiled interpreter — run twice, each in its own process. Reports wall
+ * pipeline on the compiled interpreter — run twice, each in its own process, with the
+ * compiled command (bin/sparsepipe.js). Reports wall
  * time, CPU time (user + system of the child: robust to other load on the machine), peak
  * RSS, and whether the two runs wrote byte-identical JSON. Goals on this machine: < 60 s,
  * < 4 GB.
@@ -17,10 +18,9 @@ import { fmt, isQuick, writeReport } from './lib/report.ts';
 const quick = isQuick();
 const ranks = quick ? 512 : 4096;
 const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-scale-'));
+// the compiled command users run (`npm install` builds dist/; `npm run build` refreshes it)
 const args = (out: string) => [
-  '--import',
-  'tsx',
-  'src/cli/main.ts',
+  'bin/sparsepipe.js',
   'simulate',
   '--ranks',
   String(ranks),

@@ -151,10 +151,12 @@ export async function searchPlans(o: PlanSearchOptions): Promise<PlanSearchResul
     ? `${describe(winner)}; runner-up ${describe(runnerUp)}`
     : `${describe(winner)}; the only candidate simulated`;
   const moved = simulated.filter((c) => c.simulatedRank !== c.analyticRank);
-  const gap = (c: CandidateResult | undefined, of: (c: CandidateResult) => number) =>
-    c ? `${r6((of(c) / of(winner) - 1) * 100)} %` : 'n/a';
+  const pct = (c: CandidateResult, of: (c: CandidateResult) => number) => {
+    const d = r6((of(c) / of(winner) - 1) * 100);
+    return `${d >= 0 ? '+' : ''}${d} %`;
+  };
   const margins = runnerUp
-    ? `; the runner-up is ${gap(runnerUp, (c) => c.simulated!.iterationMs)} slower than the winner simulated, ${gap(runnerUp, (c) => c.analyticMs)} by the analytic estimate`
+    ? `; runner-up vs winner: simulated ${pct(runnerUp, (c) => c.simulated!.iterationMs)}, analytic ${pct(runnerUp, (c) => c.analyticMs)}`
     : '';
   const rankingChange =
     (moved.length === 0
