@@ -145,6 +145,24 @@ describe('checkpoint directory', () => {
     expect(await readdir(root)).toEqual(['photos']);
   });
 
+  it('refuses to write non-finite values and writes nothing (a diverged run is not saved)', async () => {
+    const dir = join(root, 'ck');
+    const ranks = contents().ranks;
+    ranks[1].dense.params['top.weight'][2] = Number.POSITIVE_INFINITY;
+    await expect(writeCheckpoint(dir, { ...contents(), ranks })).rejects.toThrow(
+      `checkpoint ${dir}: not written: ranks[1].dense.params.top.weight[2] is Infinity (a diverged run is not saved)`,
+    );
+    expect(await readdir(root)).toEqual([]);
+    await writeCheckpoint(dir, contents());
+    const before = await readdir(dir);
+    ranks[1].dense.params['top.weight'][2] = Number.NaN;
+    await expect(writeCheckpoint(dir, { ...contents(), ranks })).rejects.toThrow(
+      `checkpoint ${dir}: not written: ranks[1].dense.params.top.weight[2] is NaN (a diverged run is not saved)`,
+    );
+    expect(await readdir(dir)).toEqual(before);
+    expect((await readCheckpoint(dir)).ranks).toEqual(contents().ranks);
+  });
+
   it('refuses a missing directory, a missing manifest and bad JSON', async () => {
     await expectRefused(join(root, 'nope'), `checkpoint ${join(root, 'nope')}: does not exist`);
     const dir = join(root, 'ck');
