@@ -5,7 +5,7 @@
  *
  * @example
  * const ctx = new BatchContext(4, hostBatch);
- * ctx.copied.promise.then((onDevice) => …);
+ * ctx.copied.promise.then((onDevice) => onDevice.byteSize());
  */
 import type { AnyActorRef } from 'xstate';
 import type {

@@ -47,7 +47,7 @@ export interface DenseStepInput {
  * of such a model must be pipelined (there is no forward to find the others).
  *
  * @example
- * class TimingOnly extends Model<Batch> { readonly shapesOnlyDense = true as const; … }
+ * const timingOnly = { shapesOnlyDense: true as const }; // a model whose dense step is timed, not computed
  */
 export interface ShapesOnlyDenseModel {
   readonly shapesOnlyDense: true;

@@ -12,8 +12,8 @@
  * on `default`.
  *
  * @example
- * const engine = new RankEngine({ rank: 0, kind: 'sparseDist', model, optimizer, device, bus, gradAccum: 1 });
- * engine.setSource(batches);
+ * const engine = new RankEngine({ rank: 0, kind: 'sparseDist', model, optimizer, device, bus, gradAccum: 1, planModules });
+ * engine.setSource(batches, () => toPullSource(batches));
  * const live = coordinatorMachine.provide({ actions: engine.effectImplementations() });
  */
 import type { InspectionEvent, Observer } from 'xstate';

@@ -1,6 +1,6 @@
 /**
  * Types of the coordinator machine: its input, context, events and the contracts of the
- * actors it invokes. Pure types; the implementations live in `actors/` and are
+ * effects it runs. Pure types; the implementations live in `actors/` and are
  * `.provide()`d by the pipeline facades.
  */
 import type { BatchIndex, PipelineCounters, Rank } from '../src/protocol/index.ts';

@@ -21,7 +21,7 @@
  * it from `toJSON()`.
  *
  * @example
- * const live = coordinatorMachine.provide({ actions: { awaitBatch: effect('awaitBatch', async () => …), … } });
+ * const live = coordinatorMachine.provide({ actions: { awaitBatch: effect('awaitBatch', async () => ({ batch: 0, isLast: true })) } });
  * const actor = createActor(live, { input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' } });
  */
 import { assign, setup } from 'xstate';

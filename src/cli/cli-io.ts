@@ -45,7 +45,7 @@ export class UsageError extends Error {
  * A run that cannot proceed or failed: exit code 1, printed as `sparsepipe: <message>`.
  *
  * @example
- * throw new CliError('--backend threads is not available yet');
+ * throw new CliError('--backend mpi: libmpi.so.40 was not found');
  */
 export class CliError extends Error {
   override readonly name = 'CliError';

@@ -20,9 +20,7 @@ import type { PipelineKind } from '../../machines/coordinator-types.ts';
 import { Subject, type Subscription } from 'rxjs';
 import type { PipelineEvent } from '../protocol/index.ts';
 import { TrainPipeline } from '../pipeline/train-pipeline.ts';
-import { CliError } from './cli-io.ts';
-import { importOptional } from './optional-module.ts';
-import { moduleUrl } from '../runtime/module-url.ts';
+import { loadOptionalModule } from './optional-module.ts';
 
 export interface InspectorSession {
   /** Where the page is served. */
@@ -40,30 +38,12 @@ export interface InspectorSessionOptions {
   pipelineKinds?: readonly PipelineKind[];
 }
 
-interface InspectorModule {
-  startInspector(options: {
-    port?: number;
-    title?: string;
-    feed?: Subject<PipelineEvent>;
-    controls?: { pause(): void; resume(): void; step(): void };
-    paused?: boolean;
-    pipelineKinds?: readonly PipelineKind[];
-  }): Promise<{ url: string; close(): Promise<void> }>;
-}
-
-const INSPECTOR_SERVER = moduleUrl('../../visualizations/inspector/server.ts', import.meta.url);
-
 export async function startInspectorSession(
   port: number,
   title: string,
   options: InspectorSessionOptions = {},
 ): Promise<InspectorSession> {
-  const mod = (await importOptional(INSPECTOR_SERVER)) as InspectorModule | null;
-  if (typeof mod?.startInspector !== 'function') {
-    throw new CliError(
-      '--inspect is not available yet (visualizations/inspector/server.ts is missing)',
-    );
-  }
+  const mod = await loadOptionalModule('inspector');
   const feed = new Subject<PipelineEvent>();
   const live = new Set<TrainPipeline>();
   const subs: Subscription[] = [];

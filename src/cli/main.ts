@@ -7,39 +7,14 @@
  * process.exitCode = await main(process.argv.slice(2));
  */
 import { pathToFileURL } from 'node:url';
-import { errorLine, processIo, UsageError, CliError, type CliIo } from './cli-io.ts';
+import { errorLine, processIo, UsageError, type CliIo } from './cli-io.ts';
 import { faultFromEnv } from './fault-injection.ts';
-import { importOptional } from './optional-module.ts';
-import { moduleUrl } from '../runtime/module-url.ts';
+import { loadOptionalModule } from './optional-module.ts';
 import { parseTrainArgs } from './train-options.ts';
 import { BENCH_TEXT, TRAIN_USAGE, USAGE } from './usage.ts';
 import { sparsepipeVersion } from './version.ts';
 
 export type { CliIo } from './cli-io.ts';
-
-const CHARTS_MODULE = moduleUrl('../../visualizations/charts/generate.ts', import.meta.url);
-const REPLAY_MODULE = moduleUrl('../../visualizations/inspector/replay.ts', import.meta.url);
-
-type SubcommandRunner = (
-  argv: readonly string[],
-  io: { log: (line: string) => void; error: (line: string) => void },
-) => Promise<number>;
-
-async function runOptional(
-  url: URL,
-  exportName: string,
-  what: string,
-  argv: readonly string[],
-  io: CliIo,
-): Promise<number> {
-  const mod = await importOptional(url);
-  const run = mod?.[exportName];
-  if (typeof run !== 'function')
-    throw new CliError(
-      `${what} is not available yet (${exportName} is missing from ${url.pathname.split('/').slice(-3).join('/')})`,
-    );
-  return (run as SubcommandRunner)(argv, { log: io.out, error: io.err });
-}
 
 /**
  * Run the command line `argv` (without `node` and the script).
@@ -89,23 +64,17 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return await runPlan(rest, io);
       }
       case 'charts':
-        return await runOptional(
-          CHARTS_MODULE,
-          'runChartsCommand',
-          '`sparsepipe charts`',
-          rest,
-          io,
-        );
+        return await (await loadOptionalModule('charts')).runChartsCommand(rest, {
+          log: io.out,
+          error: io.err,
+        });
       case 'inspect':
         if (rest.length === 0)
           throw new UsageError('`sparsepipe inspect` needs a FILE (a trace or event log of a run)');
-        return await runOptional(
-          REPLAY_MODULE,
-          'runInspectCommand',
-          '`sparsepipe inspect`',
-          rest,
-          io,
-        );
+        return await (await loadOptionalModule('replay')).runInspectCommand(rest, {
+          log: io.out,
+          error: io.err,
+        });
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)} (commands: train, simulate, plan, compare, bench, charts, inspect; see sparsepipe --help)`,

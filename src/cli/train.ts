@@ -29,9 +29,9 @@ import { compareResumeKey } from '../checkpoint/manifest.ts';
 import type { DlrmConfig } from '../models/dlrm-rank.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { checkOutputs, type OutputFile } from './output-paths.ts';
-import { chromeTraceJson } from './chrome-trace-export.ts';
+import { toChromeTrace } from '../trace/chrome-trace.ts';
 import { CliError, UsageError, type CliIo } from './cli-io.ts';
-import { faultFromEnv, type RankFault } from './fault-injection.ts';
+import type { RankFault } from './fault-injection.ts';
 import { startInspectorSession, type InspectorSession } from './inspector-session.ts';
 import type { LaunchObserver, RankLauncher } from './launchers/rank-launcher.ts';
 import { mpiDirectPlan } from './launchers/mpi-direct.ts';
@@ -49,26 +49,8 @@ import { resumeKeyOf } from './resume-key.ts';
 import { checkMemory } from './memory-estimate.ts';
 import { dataIdentity, type DataIdentity } from './data-identity.ts';
 import { buildSummary, type TrainSummary } from './summary.ts';
-import { parseTrainArgs, PIPELINE_KIND, type TrainOptions } from './train-options.ts';
-import { TRAIN_USAGE } from './usage.ts';
+import { PIPELINE_KIND, type TrainOptions } from './train-options.ts';
 import { sparsepipeVersion } from './version.ts';
-
-/**
- * Run `sparsepipe train` with `argv` (the words after `train`). Resolves with the exit code
- * on success or `--help`; throws a `UsageError` (exit 2) or any other error (exit 1).
- *
- * @example
- * await runTrainCommand(['--ranks', '2', '--batches', '4'], processIo); // 0
- */
-export async function runTrainCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  const parsed = parseTrainArgs(argv);
-  if (parsed === 'help') {
-    io.out(TRAIN_USAGE);
-    return 0;
-  }
-  await train(parsed, io, { fault: faultFromEnv(process.env, parsed) });
-  return 0;
-}
 
 /** Test hooks of a run (not command-line options). */
 export interface TrainHooks {
@@ -208,7 +190,7 @@ export async function train(
   if (options.trace) {
     await writeFileAtomic(
       options.trace,
-      await chromeTraceJson(mergeEvents(results.map((r) => r.events))),
+      JSON.stringify(toChromeTrace(mergeEvents(results.map((r) => r.events)))),
     );
     written.push(`trace ${options.trace}`);
   }

@@ -12,7 +12,7 @@
  * runs unchanged; all tensors made while tracing are released.
  *
  * @example
- * const plan = traceModel(model, firstBatch, (m) => names.get(m)!);
+ * const plan = traceModel(model, firstBatch);
  * plan.pipelined;     // [{ name: 'sparseArch', argInfo: { kind: 'path', path: ['sparse'] } }]
  * plan.notPipelined;  // [{ name: 'other', reason: 'input is computed by the model …' }]
  */

@@ -11,13 +11,13 @@ import {
 } from '../../machines/accumulation-schedule.ts';
 import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type { CoordinatorInput, StepInput } from '../../machines/coordinator-types.ts';
-import { actorDone, actorError, invokeIdsBySrc, spawnedChildren } from './invoke-ids.ts';
+import { effectDone, effectError, effectNamesOf, startedEffects } from './effect-events.ts';
 import { PureDriver, type ChildResponse } from './pure-driver.ts';
 import { TRAINING_ITERATION_WALK } from './state-walks.ts';
-import type { SpawnedChild } from './invoke-ids.ts';
+import type { StartedEffect } from './effect-events.ts';
 
 type Snap = SnapshotFrom<typeof coordinatorMachine>;
-const ids = invokeIdsBySrc(coordinatorMachine);
+const ids = effectNamesOf(coordinatorMachine);
 const input = (
   gradAccum = 1,
   gradAccumSchedule: GradAccumSchedule = 'exact',
@@ -31,10 +31,10 @@ const input = (
 /** Answers every child at once; `awaitBatch` hands out batches 0..n-1 then `null`. */
 function responder(
   batches: number,
-  overrides: Partial<Record<string, (c: SpawnedChild) => ChildResponse>> = {},
+  overrides: Partial<Record<string, (c: StartedEffect) => ChildResponse>> = {},
 ) {
   let next = 0;
-  return (child: SpawnedChild): ChildResponse => {
+  return (child: StartedEffect): ChildResponse => {
     const override = overrides[child.src];
     if (override) return override(child);
     if (child.src === 'awaitBatch') {
@@ -72,12 +72,12 @@ describe('coordinator effects (named entry actions, read from the definition)', 
     expect(s1.value).toBe('connecting');
     // effects are actions, not child actors: nothing is spawned
     expect(Object.keys(s1.children)).toEqual([]);
-    expect(spawnedChildren(actions)).toEqual([
+    expect(startedEffects(actions)).toEqual([
       { id: ids.connect, src: 'connect', input: { rank: 0 } },
     ]);
-    const [s2, actions2] = transition(coordinatorMachine, s1, actorDone(ids.connect) as never);
+    const [s2, actions2] = transition(coordinatorMachine, s1, effectDone(ids.connect) as never);
     expect(s2.value).toEqual({ progressing: 'awaitingBatch' });
-    expect(spawnedChildren(actions2)).toEqual([
+    expect(startedEffects(actions2)).toEqual([
       { id: ids.awaitBatch, src: 'awaitBatch', input: { rank: 0, training: true } },
     ]);
   });
@@ -253,7 +253,7 @@ describe('coordinator drain, failures and controls (pure)', () => {
     d.send(PROGRESS);
     expect(d.snapshot.value).toEqual({ progressing: 'awaitingBatch' });
     const rejected = new Error('bad batch 0: lengths');
-    d.send(actorError(ids.awaitBatch, rejected, true));
+    d.send(effectError(ids.awaitBatch, rejected, true));
     expect(d.snapshot.value).toBe('ready');
     expect(d.snapshot.context.lastResult).toEqual({
       kind: 'error',

@@ -1,6 +1,6 @@
 /**
  * Drives a machine with XState's pure `transition()` / `getMicrosteps()` only: no actor
- * system, no promises. Every invoked child the machine asks to spawn is answered at once by
+ * system, no promises. Every effect the machine asks to run is answered at once by
  * a `respond` function (done with an output, error, or left running), so a whole scenario is
  * a synchronous list of events. Every microstep's state value is recorded, transient states
  * (`always` hops) included.
@@ -19,13 +19,13 @@ import {
   type SnapshotFrom,
   type StateValue,
 } from 'xstate';
-import { actorDone, actorError, spawnedChildren, type SpawnedChild } from './invoke-ids.ts';
+import { effectDone, effectError, startedEffects, type StartedEffect } from './effect-events.ts';
 
-/** How a test answers an invoked child: resolve, reject, or leave it running (`undefined`). */
+/** How a test answers an effect: done, failed, or left running (`undefined`). */
 export type ChildResponse = { output?: unknown } | { error: unknown } | undefined;
 
 /** A spawned child together with the snapshot right after the transition that spawned it. */
-export interface SpawnRecord<TSnapshot> extends SpawnedChild {
+export interface SpawnRecord<TSnapshot> extends StartedEffect {
   at: TSnapshot;
 }
 
@@ -48,7 +48,7 @@ export class PureDriver<TMachine extends AnyStateMachine> {
   constructor(
     private readonly machine: TMachine,
     input: unknown,
-    private readonly respond: (child: SpawnedChild, at: SnapshotFrom<TMachine>) => ChildResponse,
+    private readonly respond: (child: StartedEffect, at: SnapshotFrom<TMachine>) => ChildResponse,
   ) {
     const [snapshot, actions] = (
       initialTransition as (
@@ -96,14 +96,14 @@ export class PureDriver<TMachine extends AnyStateMachine> {
   }
 
   private answer(actions: Array<{ type: string; params?: unknown }>): void {
-    for (const child of spawnedChildren(actions)) {
+    for (const child of startedEffects(actions)) {
       this.spawned.push({ ...child, at: this.snapshot });
       const response = this.respond(child, this.snapshot);
       if (response === undefined) continue;
       this.queue.push(
         'error' in response
-          ? actorError(child.id, response.error)
-          : actorDone(child.id, response.output),
+          ? effectError(child.id, response.error)
+          : effectDone(child.id, response.output),
       );
     }
     if (!this.draining && this.queue.length > 0) this.drain();
@@ -111,12 +111,12 @@ export class PureDriver<TMachine extends AnyStateMachine> {
 
   /** Complete a child that was left running. */
   resolve(src: string, output?: unknown): this {
-    return this.send(actorDone(this.childId(src), output));
+    return this.send(effectDone(this.childId(src), output));
   }
 
   /** Fail a child that was left running. */
   reject(src: string, error: unknown): this {
-    return this.send(actorError(this.childId(src), error));
+    return this.send(effectError(this.childId(src), error));
   }
 
   private childId(src: string): string {

@@ -19,7 +19,13 @@ import { coordinatorMachine } from '../../machines/coordinator.ts';
 import type { CoordinatorContext } from '../../machines/coordinator-types.ts';
 import { shardedModuleBatchMachine } from '../../machines/sharded-module-batch.ts';
 import { stageMachine } from '../../machines/stage.ts';
-import { actorDone, actorError, allStateNodes, invokeIdsBySrc, statePath } from './invoke-ids.ts';
+import {
+  effectDone,
+  effectError,
+  allStateNodes,
+  effectNamesOf,
+  statePath,
+} from './effect-events.ts';
 import { valuePath } from './pure-driver.ts';
 import { COORDINATOR_REQUESTS } from './coordinator-events.ts';
 
@@ -59,14 +65,14 @@ function expectEveryStateReached(machine: AnyStateMachine, paths: AnyPath[]): vo
   expect(missing, `state nodes of '${machine.id}' reached by no path`).toEqual([]);
 }
 
-/** Done and error events for every invoked actor of `machine` (outputs per src). */
-function invokeEvents(
+/** Done and error events for every effect of `machine` (outputs per effect). */
+function effectAnswers(
   machine: AnyStateMachine,
   outputs: Record<string, unknown[]> = {},
 ): AnyEventObject[] {
-  return Object.entries(invokeIdsBySrc(machine)).flatMap(([src, id]) => [
-    ...(outputs[src] ?? [undefined]).map((output) => actorDone(id, output)),
-    actorError(id, new Error(`${src} failed`)),
+  return Object.entries(effectNamesOf(machine)).flatMap(([src, id]) => [
+    ...(outputs[src] ?? [undefined]).map((output) => effectDone(id, output)),
+    effectError(id, new Error(`${src} failed`)),
   ]);
 }
 
@@ -75,11 +81,11 @@ const explore = (machine: AnyStateMachine, options: Record<string, unknown>) =>
 
 describe('every state is reachable (@xstate/graph shortest paths)', () => {
   it('coordinator', () => {
-    const ids = invokeIdsBySrc(coordinatorMachine);
+    const ids = effectNamesOf(coordinatorMachine);
     const rejected = new Error('bad batch');
     const events: AnyEventObject[] = [
       ...COORDINATOR_REQUESTS,
-      ...invokeEvents(coordinatorMachine, {
+      ...effectAnswers(coordinatorMachine, {
         awaitBatch: [
           { batch: 0, isLast: false },
           { batch: null, isLast: true },
@@ -87,8 +93,8 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
         backward: [{ loss: 1 }],
         complete: [{ loss: 1 }],
       }),
-      actorError(ids.connect, rejected, true),
-      actorError(ids.awaitBatch, rejected, true),
+      effectError(ids.connect, rejected, true),
+      effectError(ids.awaitBatch, rejected, true),
     ];
     const paths = explore(coordinatorMachine, {
       input: { rank: 0, kind: 'sparseDist', gradAccum: 1, gradAccumSchedule: 'exact' },
@@ -122,7 +128,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
       events: [
         { type: 'SUBMIT', job: { batch: 0 } },
         { type: 'RESET' },
-        ...invokeEvents(stageMachine),
+        ...effectAnswers(stageMachine),
       ],
       serializeState: (s: AnyMachineSnapshot) =>
         JSON.stringify([s.value, Math.min((s.context as { queue: unknown[] }).queue.length, 2)]),
@@ -139,7 +145,7 @@ describe('every state is reachable (@xstate/graph shortest paths)', () => {
         { type: 'OUTPUT_DIST' },
         { type: 'COMPUTED' },
         { type: 'COMPUTE_FAILED', error: new Error('lookup failed') },
-        ...invokeEvents(shardedModuleBatchMachine),
+        ...effectAnswers(shardedModuleBatchMachine),
       ],
       serializeState: (s: AnyMachineSnapshot) => JSON.stringify(s.value),
     });

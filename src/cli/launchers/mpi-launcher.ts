@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../../runtime/tfjs-backend.ts';
 import { CliError } from '../cli-io.ts';
 import type { RankFault } from '../fault-injection.ts';
-import { importOptional } from '../optional-module.ts';
+import { loadOptionalModule } from '../optional-module.ts';
 import { moduleUrl } from '../../runtime/module-url.ts';
 import type { RankResult } from '../rank-job.ts';
 import { readArrayJson, writeArrayJson } from './array-files.ts';
@@ -36,37 +36,15 @@ export interface MpiJob {
   fault?: RankFault | null;
 }
 
-const MPI_MODULE = moduleUrl('../../runtime/collectives/mpi/index.ts', import.meta.url);
 const ENTRY = fileURLToPath(moduleUrl('./mpi-rank-entry.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Longest setTimeout Node accepts: the job is not timed out in practice. */
 const NO_JOB_TIMEOUT_MS = 2 ** 31 - 1;
 
-interface MpiModule {
-  mpiAvailability(): { available: true } | { available: false; reason: string };
-  runMpiJob(options: {
-    worldSize: number;
-    command: string[];
-    cwd: string;
-    jobTimeoutMs: number;
-  }): Promise<{
-    exitCode: number | null;
-    signal: string | null;
-    stdout: string;
-    stderr: string;
-    reports: ReadonlyArray<{ rank: number; payload: unknown }>;
-  }>;
-}
-
 export const mpiLauncher: RankLauncher = {
   backend: 'mpi',
   async launch(plan: LaunchPlan): Promise<LaunchOutcome> {
-    const mod = (await importOptional(MPI_MODULE)) as MpiModule | null;
-    if (!mod || typeof mod.runMpiJob !== 'function') {
-      throw new CliError(
-        '--backend mpi is not available yet (src/runtime/collectives/mpi/index.ts is missing); use --backend sim',
-      );
-    }
+    const mod = await loadOptionalModule('mpi');
     const availability = mod.mpiAvailability();
     if (!availability.available) throw new CliError(`--backend mpi: ${availability.reason}`);
     const device = plan.options.device;

@@ -12,13 +12,12 @@
  * const outcome = await threadsLauncher.launch(plan, {});
  */
 import { CliError } from '../cli-io.ts';
-import { importOptional } from '../optional-module.ts';
+import { loadOptionalModule } from '../optional-module.ts';
 import { moduleUrl } from '../../runtime/module-url.ts';
 import type { RankResult } from '../rank-job.ts';
 import type { ThreadsJob } from './threads-rank-entry.ts';
 import type { LaunchOutcome, LaunchPlan, RankLauncher } from './rank-launcher.ts';
 
-const THREADS_MODULE = moduleUrl('../../runtime/collectives/threads/index.ts', import.meta.url);
 const ENTRY = moduleUrl('./threads-rank-entry.ts', import.meta.url);
 
 type LaunchThreadRanks = (options: {
@@ -30,13 +29,7 @@ type LaunchThreadRanks = (options: {
 export const threadsLauncher: RankLauncher = {
   backend: 'threads',
   async launch(plan: LaunchPlan): Promise<LaunchOutcome> {
-    const mod = await importOptional(THREADS_MODULE);
-    const launchThreadRanks = mod?.launchThreadRanks;
-    if (typeof launchThreadRanks !== 'function') {
-      throw new CliError(
-        '--backend threads is not available yet (src/runtime/collectives/threads/index.ts is missing); use --backend sim',
-      );
-    }
+    const { launchThreadRanks } = await loadOptionalModule('threads');
     const device = plan.options.device;
     if (device === 'sim')
       throw new CliError('--backend threads needs a real --device (wasm, cpu or gpu)');

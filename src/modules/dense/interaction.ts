@@ -24,13 +24,6 @@ export interface DotInteractionOptions {
   dim: number;
 }
 
-/** Pairs `(i, j)`, `i < j < n`, in row-major order (TorchRec's `triu_indices(n, n, 1)`). */
-export function upperTrianglePairs(n: number): Array<[number, number]> {
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) pairs.push([i, j]);
-  return pairs;
-}
-
 /**
  * Pairwise dot interaction of one dense and F sparse embeddings.
  *

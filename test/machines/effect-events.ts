@@ -4,8 +4,8 @@
  * `<effect>.done` / `<effect>.error` itself.
  *
  * @example
- * const ids = invokeIdsBySrc(coordinatorMachine);      // { connect: 'connect', … }
- * transition(coordinatorMachine, snap, actorDone(ids.connect));
+ * const ids = effectNamesOf(coordinatorMachine);      // { connect: 'connect', … }
+ * transition(coordinatorMachine, snap, effectDone(ids.connect));
  */
 import type { AnyEventObject, AnyStateMachine, AnyStateNode } from 'xstate';
 import { COORDINATOR_EFFECTS } from '../../machines/coordinator-types.ts';
@@ -44,7 +44,7 @@ export const EFFECTS: ReadonlySet<string> = new Set([
  * with is the name itself; each effect is entered from one state only — a duplicate is
  * reported).
  */
-export function invokeIdsBySrc(machine: AnyStateMachine): Record<string, string> {
+export function effectNamesOf(machine: AnyStateMachine): Record<string, string> {
   const ids: Record<string, string> = {};
   const where: Record<string, string> = {};
   for (const node of allStateNodes(machine)) {
@@ -63,26 +63,26 @@ export function invokeIdsBySrc(machine: AnyStateMachine): Record<string, string>
 }
 
 /** The event an effect sends when its work is done with `output`. */
-export function actorDone(id: string, output?: unknown): AnyEventObject {
+export function effectDone(id: string, output?: unknown): AnyEventObject {
   return { type: `${id}.done`, output };
 }
 
 /** The event an effect sends when its work failed with `error` (refused its input: `recoverable`). */
-export function actorError(id: string, error: unknown, recoverable = false): AnyEventObject {
+export function effectError(id: string, error: unknown, recoverable = false): AnyEventObject {
   return recoverable ? { type: `${id}.error`, error, recoverable } : { type: `${id}.error`, error };
 }
 
 /** An effect started by a pure transition (an entered state's named action). */
-export interface SpawnedChild {
+export interface StartedEffect {
   id: string;
   src: string;
   input: unknown;
 }
 
 /** The effects a pure transition asked to run, in order, with their params as `input`. */
-export function spawnedChildren(
+export function startedEffects(
   actions: ReadonlyArray<{ type: string; params?: unknown }>,
-): SpawnedChild[] {
+): StartedEffect[] {
   return actions
     .filter((a) => EFFECTS.has(a.type))
     .map((a) => ({ id: a.type, src: a.type, input: a.params }));
