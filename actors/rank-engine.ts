@@ -245,6 +245,9 @@ export class RankEngine {
       for (const m of this.plan.notPipelined) {
         this.o.bus.emit({ type: 'module.notPipelined', module: m.name, reason: m.reason });
       }
+      for (const p of this.plan.pipelinedPostprocs ?? []) {
+        this.o.bus.emit({ type: 'module.postprocPipelined', module: p.name, feeds: p.feeds });
+      }
     }
     // A connect retried after a rejected batch finds batch 0 already distributing.
     if (this.distAhead && first && !first.distStarted) this.startDist(first);

@@ -24,6 +24,7 @@ import {
 } from '../protocol/index.ts';
 import { withForwardScope } from '../modules/forward-scope.ts';
 import type { Model, Module } from '../modules/module.ts';
+import { isPostprocModule, type PostprocModule } from '../modules/postproc.ts';
 import type { ArgInfo } from './arg-info.ts';
 
 export interface PipelinedModule {
@@ -35,6 +36,8 @@ export interface PipelinedModule {
 export interface TracePlan {
   pipelined: PipelinedModule[];
   notPipelined: NotPipelinedModule[];
+  /** Postproc modules run ahead on the dist stage, and the sharded module each one feeds. */
+  pipelinedPostprocs: Array<{ name: string; feeds: string }>;
 }
 
 /** Sharded modules of `model` by dotted name, in property order. */
@@ -52,24 +55,45 @@ export function traceModel<B>(model: Model<B>, batch: B): TracePlan {
   const batchSize = inferBatchSize(batch);
 
   const proxy = recordingProxy(batch, [], paths);
-  tf.tidy(() => {
-    withForwardScope(
-      {
-        resolve(module, input) {
-          const list = calls.get(module) ?? [];
-          list.push(input);
-          calls.set(module, list);
-          return tf.zeros([batchSize, module.outputWidth]) as tf.Tensor2D;
+  // Postproc modules: record what each call's output was computed from.
+  const postprocOut = new WeakMap<
+    object,
+    { name: string; module: PostprocModule; input: unknown }
+  >();
+  const wrapped: PostprocModule[] = [];
+  for (const [name, m] of model.namedModules()) {
+    if (!isPostprocModule(m)) continue;
+    const original = m.forward;
+    m.forward = (input: unknown) => {
+      const out = original.call(m, input);
+      if (typeof out === 'object' && out !== null) postprocOut.set(out, { name, module: m, input });
+      return out;
+    };
+    wrapped.push(m);
+  }
+  try {
+    tf.tidy(() => {
+      withForwardScope(
+        {
+          resolve(module, input) {
+            const list = calls.get(module) ?? [];
+            list.push(input);
+            calls.set(module, list);
+            return tf.zeros([batchSize, module.outputWidth]) as tf.Tensor2D;
+          },
         },
-      },
-      () => {
-        const out = model.forward(proxy as B);
-        return out.losses;
-      },
-    );
-  });
+        () => {
+          const out = model.forward(proxy as B);
+          return out.losses;
+        },
+      );
+    });
+  } finally {
+    // the instance property shadowed the class method: removing it restores the original
+    for (const m of wrapped) delete (m as { forward?: unknown }).forward;
+  }
 
-  const plan: TracePlan = { pipelined: [], notPipelined: [] };
+  const plan: TracePlan = { pipelined: [], notPipelined: [], pipelinedPostprocs: [] };
   for (const [name, module] of sharded) {
     const inputs = calls.get(module) ?? [];
     if (inputs.length === 0) {
@@ -88,11 +112,28 @@ export function traceModel<B>(model: Model<B>, batch: B): TracePlan {
       });
       continue;
     }
-    const info = argInfoOf(inputs[0], paths);
+    const post =
+      typeof inputs[0] === 'object' && inputs[0] !== null ? postprocOut.get(inputs[0]) : undefined;
+    const info = post ? postprocArgInfo(post, paths) : argInfoOf(inputs[0], paths);
     if (typeof info === 'string') plan.notPipelined.push({ name, module, reason: info });
-    else plan.pipelined.push({ name, module, argInfo: info });
+    else {
+      plan.pipelined.push({ name, module, argInfo: info });
+      if (info.kind === 'postproc') plan.pipelinedPostprocs.push({ name: info.name, feeds: name });
+    }
   }
   return plan;
+}
+
+/** A sharded module fed by a postproc module: pipelined when the postproc can run ahead. */
+function postprocArgInfo(
+  post: { name: string; module: PostprocModule; input: unknown },
+  paths: WeakMap<object, readonly PropertyKey[]>,
+): ArgInfo | string {
+  if (post.module.namedParameters().length > 0)
+    return `postproc '${post.name}' has trainable parameters (it cannot run a batch ahead)`;
+  const arg = argInfoOf(post.input, paths);
+  if (typeof arg === 'string') return `postproc '${post.name}': ${arg}`;
+  return { kind: 'postproc', name: post.name, module: post.module, arg };
 }
 
 function argInfoOf(

@@ -25,9 +25,13 @@ export function planModules(
       extract: (batch: Batch) => extractInput(p.argInfo, batch),
     })),
     notPipelined: trace.notPipelined,
+    pipelinedPostprocs: trace.pipelinedPostprocs,
     describe: () => [
       ...trace.pipelined.map((p) => `${p.name}: pipelined, input ${formatArgInfo(p.argInfo)}`),
       ...trace.notPipelined.map((p) => `${p.name}: not pipelined (${p.reason})`),
+      ...trace.pipelinedPostprocs.map(
+        (p) => `${p.name}: postproc run ahead on the dist stage (feeds ${p.feeds})`,
+      ),
     ],
   };
 }

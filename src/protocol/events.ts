@@ -78,6 +78,8 @@ export type PointEvent =
   | (EventBase & { type: 'pipeline.failed'; error: string; batch?: BatchIndex })
   | (EventBase & { type: 'pipeline.detach' | 'pipeline.attach'; batchesInFlight: number })
   | (EventBase & { type: 'module.notPipelined'; module: string; reason: string })
+  /** A postproc module (`module`) runs ahead on the dist stage, so `feeds` is pipelined. */
+  | (EventBase & { type: 'module.postprocPipelined'; module: string; feeds: string })
   | (EventBase & {
       type: 'cache.fill';
       batch: BatchIndex;

@@ -27,4 +27,6 @@ export interface NotPipelinedModule {
 export interface ModulePlan<TBatch> {
   pipelined: PipelinedModulePlan<TBatch>[];
   notPipelined: NotPipelinedModule[];
+  /** Postproc modules run ahead on the dist stage, and the sharded module each feeds (none if absent). */
+  pipelinedPostprocs?: Array<{ name: string; feeds: string }>;
 }
