@@ -383,6 +383,7 @@ export const FRAME_CASES: Array<Omit<FrameCase, 'kind'>> = [
     bytes: [Buffer.concat(Array.from({ length: 1000 }, () => text('{')))],
     closed: true,
     replies: Array<string>(100).fill(NOT_JSON),
+    refill: 100, // 50 more per second the server spends reading the flood (slow when loaded)
     log: 'inspector: closed client 127.0.0.1:PORT: more than 50 messages per second',
   },
   {
