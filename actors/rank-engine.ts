@@ -354,10 +354,60 @@ export class RankEngine {
   private async backward(input: BatchInput): Promise<IterationOutput> {
     const ctx = this.head(input.batch);
     const result = await forwardOf(ctx);
-    ctx.backward = this.runBackward(ctx, result);
+    if (this.sparseFirst) {
+      // Fused: the embedding backward now; the dense part after the look-ahead is issued.
+      ctx.backward = this.runSparseBackward(ctx);
+      this.pendingDense = { ctx, result };
+    } else ctx.backward = this.runBackward(ctx, result);
     await ctx.backward;
     this.retire(ctx);
     return { batch: ctx.index, loss: result.loss, output: result.output };
+  }
+
+  /**
+   * Fused sparse-dist, TorchRec's order: the embedding backward (and then the embedding
+   * step) before the rest of the backward, so batch i+1's lookup also overlaps the dense
+   * backward. Not with a loss scaler (its verdict needs the dense gradients before the
+   * embedding step), nor with the lookup on the compute stream (its output dist would race
+   * the dense all-reduce on the default channel).
+   */
+  private get sparseFirst(): boolean {
+    return (
+      this.o.kind === 'fusedSparseDist' &&
+      !this.o.gradScaler?.enabled &&
+      (this.o.lookupStream ?? 'dataDist') !== 'default'
+    );
+  }
+
+  private pendingDense: { ctx: BatchContext; result: DenseResult } | null = null;
+
+  /** Every module call's backward (reverse all-to-all, row-gradient scatter-add). */
+  private async runSparseBackward(ctx: BatchContext): Promise<void> {
+    this.o.bus.emit({ type: 'backward.start', batch: ctx.index });
+    const sparse: Array<Promise<void>> = [];
+    for (const call of ctx.calls.values())
+      sparse.push(call.module.backward(call.moduleContext, gradOf(call)));
+    await (sparse.length === 1 ? sparse[0] : Promise.all(sparse));
+  }
+
+  /** The dense part of a sparse-first backward: the backward op, accumulating the dense gradients. */
+  private async runDenseBackward(): Promise<void> {
+    const pending = this.pendingDense;
+    if (!pending) return;
+    this.pendingDense = null;
+    const { ctx, result } = pending;
+    const { device, bus, optimizer } = this.o;
+    const cost = this.o.model.denseOpCost?.('backward');
+    await device.run(
+      'default',
+      { kind: 'backward', ...cost, label: `backward b${ctx.index}` },
+      () => {
+        if (!result.denseGrads) return;
+        accumulateDense(optimizer, result.denseGrads);
+        for (const g of result.denseGrads.values()) g.dispose();
+      },
+    );
+    bus.emit({ type: 'backward.end', batch: ctx.index });
   }
 
   /** The backward op on `default`: dense gradients into the accumulators, then every module call's (sparse) backward. */
@@ -446,12 +496,14 @@ export class RankEngine {
       { kind: 'other', label: `embedding step b${input.batch}` },
       async () => {
         bus.emit({ type: 'optimizer.start', batch: input.batch });
-        // Every collective of the step runs here, before the look-ahead's output dist.
-        await optimizer.synchronize?.();
+        const { sparse } = splitOptimizer(optimizer);
+        // Sparse-first (fused): the dense gradients are not accumulated yet; the dense step
+        // all-reduces them. Otherwise every collective of the step runs here.
+        if (this.sparseFirst) for (const part of sparse) await part.synchronize?.();
+        else await optimizer.synchronize?.();
         this.stepDivisor = await this.scalerDivisor(input.batch);
         if (this.stepDivisor === null) return;
-        for (const part of splitOptimizer(optimizer).sparse)
-          await part.step(input.scale / this.stepDivisor);
+        for (const part of sparse) await part.step(input.scale / this.stepDivisor);
       },
     );
   }
@@ -464,10 +516,12 @@ export class RankEngine {
       ...this.o.model.denseOpCost?.('optimizer'),
       label: `optimizer b${input.batch}`,
     };
-    await device.run('default', cost, () => {
+    const sparseFirst = this.sparseFirst;
+    await device.run('default', cost, async () => {
       const divisor = this.stepDivisor;
       if (divisor === null) return;
       const dense = splitOptimizer(optimizer).dense;
+      if (sparseFirst) await dense?.synchronize?.();
       const stashed = this.stashing(input.batch) ? this.swapStash(dense) : 'none';
       bus.emit({ type: 'optimizer.step', batch: input.batch, microBatches: input.microBatches });
       // TorchRec skips the dense step at startBatch: nothing was stashed yet.
@@ -505,7 +559,13 @@ export class RankEngine {
    * processors). Semi-sync: right after batch i's forward was issued, so it sees the tables
    * as of step i−1 (it waits only for what preceded forward i on `default`).
    */
-  private lookupNext(input: BatchInput): void {
+  private lookupNext(input: BatchInput): void | Promise<void> {
+    this.startLookAhead(input);
+    // Sparse-first (fused): the rest of the backward runs under the look-ahead.
+    if (this.pendingDense) return this.runDenseBackward();
+  }
+
+  private startLookAhead(input: BatchInput): void {
     const next = this.byIndex.get(input.batch + 1);
     if (!next || next.lookAhead || !this.plan || this.plan.pipelined.length === 0) return;
     if (!next.distStarted) this.startDist(next);

@@ -42,8 +42,9 @@ function lookupStreamOf(o: FusedSparseDistOptions): StreamName {
 
 /**
  * TorchRec's `TrainPipelineFusedSparseDist`: batch i+1's embedding lookup and output dist
- * start on the lookup stream as soon as batch i's embedding step has updated the tables,
- * overlapping batch i's dense optimizer step; batch i+1's forward then runs without them.
+ * start on the lookup stream as soon as batch i's embedding backward and embedding step have
+ * updated the tables, overlapping the rest of batch i's backward and its dense optimizer
+ * step; batch i+1's forward then runs without them.
  * Trains exactly like {@link TrainPipelineSparseDist} (same parameters, bit for bit): the
  * lookup still sees the updated tables, and the feature processors too, since they are
  * stepped with the tables (in the embedding step), not by the dense optimizer.
@@ -52,8 +53,8 @@ function lookupStreamOf(o: FusedSparseDistOptions): StreamName {
  *               iteration i
  * memcpy     │ copy(i+2)
  * dataDist   │      dist(i+1)
- * lookup     │                                     lookup(i+1) → outputDist(i+1)
- * default    │ fwd(i) ─ bwd(i) ─ embeddingStep(i) ─ denseStep(i) │ fwd(i+1) …
+ * lookup     │                                   lookup(i+1) → outputDist(i+1)
+ * default    │ fwd(i) ─ embBwd(i) ─ embeddingStep(i) ─ denseBwd(i) ─ denseStep(i) │ fwd(i+1) …
  * ```
  * `lookup` is the `dataDist` stream by default (`embLookupStream: 'data-dist'`), its own
  * `embLookup` stream with `'new'`, or `default` with `'current'`.

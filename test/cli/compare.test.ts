@@ -28,7 +28,7 @@ describe('sparsepipe compare', () => {
         svg,
       ]);
       expect(run.code).toBe(0);
-      expect(run.out.join('\n')).toMatch(/fused-sparse-dist\s+8\.000\s+8\.000/);
+      expect(run.out.join('\n')).toMatch(/fused-sparse-dist\s+7\.000\s+7\.000/);
       const r = JSON.parse(await readFile(json, 'utf8'));
       expect(Object.keys(r.pipelines)).toEqual(KINDS);
       for (const k of KINDS) {
