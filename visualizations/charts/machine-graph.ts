@@ -36,7 +36,7 @@ export interface ChartState {
   type: ChartStateType;
   /** True for the initial child of a compound state. */
   initial: boolean;
-  /** Sources of invoked actors (`forward`, `awaitBatch`). */
+  /** What the state does: its entry effects (`forward`, `awaitBatch`) and any invoked actors. */
   invokes: string[];
   /** Transitions without a target, as labels (`PAUSE / pause`). */
   internal: string[];
