@@ -26,7 +26,7 @@ const r3 = (x: number) => Number(x.toPrecision(3));
 function make(
   name: string,
   category: string,
-  c: Omit<StageCosts, 'outputDist'> & { outputDist?: number },
+  c: Omit<StageCosts, 'outputDist' | 'fill'> & { outputDist?: number; fill?: number },
 ): Case {
   const costs: StageCosts = {
     copy: r3(c.copy),
@@ -36,6 +36,7 @@ function make(
     fwd: r3(c.fwd),
     bwd: r3(c.bwd),
     opt: r3(c.opt),
+    fill: r3(c.fill ?? 0),
   };
   return { name, category, costs };
 }

@@ -16,6 +16,10 @@
  * | sparse-dist | max(copy, dist, lookup + outputDist + fwd + bwd + opt) |
  * | fused-sparse-dist | max(copy, fwd + bwd + opt, max(fwd, dist) + lookup + outputDist) |
  * | semi-sync | max(copy, max(fwd + bwd, dist + lookup + outputDist) + opt) |
+ * | prefetch (with `fill`) | max(copy, dist, fill, lookup + outputDist + fwd + bwd + opt) |
+ *
+ * With cached tables (`fill` > 0: one batch's cache fill) every other kind pays the fill
+ * before its lookup, on the lookup's stream, and `prefetch` joins the comparison.
  *
  * To compare another kind, add a {@link ComparedKind} to {@link COMPARED_KINDS}.
  *
@@ -41,6 +45,11 @@ export interface StageCosts {
   fwd: number;
   bwd: number;
   opt: number;
+  /**
+   * Cached tables: one batch's cache fill from the slow tier (0: no cache). Paid before the
+   * lookup on its stream, except by `prefetch`, which fills a batch ahead on its own stream.
+   */
+  fill: number;
 }
 
 /** A kind's lower bound and the stream (or chain of streams) that attains it. */
@@ -69,7 +78,7 @@ export const COMPARED_KINDS: readonly ComparedKind[] = [
     name: 'none',
     kind: 'none',
     bound: (c) => ({
-      ms: c.copy + c.dist + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt,
+      ms: c.copy + c.dist + c.fill + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt,
       by: 'all stages in sequence',
     }),
   },
@@ -78,7 +87,7 @@ export const COMPARED_KINDS: readonly ComparedKind[] = [
     kind: 'base',
     bound: (c) =>
       largest([
-        ['default', c.dist + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
+        ['default', c.dist + c.fill + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
         ['memcpy', c.copy],
       ]),
   },
@@ -87,7 +96,7 @@ export const COMPARED_KINDS: readonly ComparedKind[] = [
     kind: 'sparseDist',
     bound: (c) =>
       largest([
-        ['default', c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
+        ['default', c.fill + c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
         ['dataDist', c.dist],
         ['memcpy', c.copy],
       ]),
@@ -101,8 +110,8 @@ export const COMPARED_KINDS: readonly ComparedKind[] = [
     bound: (c) =>
       largest([
         ['default', c.fwd + c.bwd + c.opt],
-        ['default → lookup', c.fwd + c.lookup + c.outputDist],
-        ['dataDist → lookup', c.dist + c.lookup + c.outputDist],
+        ['default → lookup', c.fwd + c.fill + c.lookup + c.outputDist],
+        ['dataDist → lookup', c.dist + c.fill + c.lookup + c.outputDist],
         ['memcpy', c.copy],
       ]),
   },
@@ -114,11 +123,27 @@ export const COMPARED_KINDS: readonly ComparedKind[] = [
     bound: (c) =>
       largest([
         ['default', c.fwd + c.bwd + c.opt],
-        ['dataDist → lookup → default', c.dist + c.lookup + c.outputDist + c.opt],
+        ['dataDist → lookup → default', c.dist + c.fill + c.lookup + c.outputDist + c.opt],
         ['memcpy', c.copy],
       ]),
   },
 ];
+
+/**
+ * The prefetch pipeline (cached tables): copy i+3, dist i+2 and the fill of i+1 each on
+ * their own stream under batch i's compute.
+ */
+export const PREFETCH_KIND: ComparedKind = {
+  name: 'prefetch',
+  kind: 'prefetchSparseDist',
+  bound: (c) =>
+    largest([
+      ['default', c.lookup + c.outputDist + c.fwd + c.bwd + c.opt],
+      ['prefetch', c.fill],
+      ['dataDist', c.dist],
+      ['memcpy', c.copy],
+    ]),
+};
 
 export interface CompareOptions {
   worldSize: number;
@@ -151,7 +176,16 @@ export interface CompareReport {
 
 /** Fill the missing stage costs with 0 (and check the given ones). */
 export function stageCosts(given: Partial<StageCosts>): StageCosts {
-  const c: StageCosts = { copy: 0, dist: 0, lookup: 0, outputDist: 0, fwd: 0, bwd: 0, opt: 0 };
+  const c: StageCosts = {
+    copy: 0,
+    dist: 0,
+    lookup: 0,
+    outputDist: 0,
+    fwd: 0,
+    bwd: 0,
+    opt: 0,
+    fill: 0,
+  };
   for (const [k, v] of Object.entries(given)) {
     if (!(k in c))
       throw new RangeError(`unknown stage cost '${k}' (known: ${Object.keys(c).join(', ')})`);
@@ -228,6 +262,7 @@ export async function runKind(
         distPg: cluster.distPgs[rank],
         device,
         costs,
+        cacheFillMs: c.fill,
       });
       const pipeline = createPipeline(kind, {
         model,
@@ -262,7 +297,9 @@ export async function comparePipelines(o: CompareOptions): Promise<CompareReport
   const batches = o.batches ?? 24;
   const embLookupStream = o.embLookupStream ?? 'data-dist';
   const pipelines: Record<string, KindResult> = {};
-  for (const k of o.kinds ?? COMPARED_KINDS) {
+  // prefetch is compared when a cache is configured (a fill cost)
+  const kinds = o.kinds ?? (costs.fill > 0 ? [...COMPARED_KINDS, PREFETCH_KIND] : COMPARED_KINDS);
+  for (const k of kinds) {
     const iterationMs = await runKind(k.kind, o.worldSize, costs, batches, embLookupStream);
     const bound = k.bound(costs);
     pipelines[k.name] = {

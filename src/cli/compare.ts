@@ -19,14 +19,16 @@ import { UsageError, type CliIo } from './cli-io.ts';
 import { comparePipelines, type CompareReport, type StageCosts } from './compare-kinds.ts';
 import { enumFlag, intFlag, parseFlags, switchFlag, textFlag, type FlagSpecs } from './flags.ts';
 
-export const COMPARE_USAGE = `usage: sparsepipe compare [--ranks N] [--cost copy=MS,dist=MS,lookup=MS,fwd=MS,bwd=MS,opt=MS]
+export const COMPARE_USAGE = `usage: sparsepipe compare [--ranks N] [--cost copy=MS,dist=MS,lookup=MS,fwd=MS,bwd=MS,opt=MS[,fill=MS]]
                           [--batches N] [--emb-lookup-stream data-dist|new|current] [--json FILE] [--svg FILE]
   Runs every pipeline kind (none, base, sparse-dist, fused-sparse-dist, semi-sync) on the simulated
   cluster with fixed stage costs and prints, per kind, the steady-state iteration time, the kind's
   own lower bound, the stream that bounds it and the speed-up over base (docs/pipelines.md).
   --ranks N              simulated ranks (default 2)
   --cost …               stage costs in ms per iteration: copy, dist (input dist), lookup (embedding
-                         lookup), outputDist, fwd, bwd, opt (default copy=1,dist=4,lookup=3,fwd=2,bwd=3,opt=2)
+                         lookup), outputDist, fwd, bwd, opt (default copy=1,dist=4,lookup=3,fwd=2,bwd=3,opt=2);
+                         fill=MS: cached tables, one batch's cache fill (docs/cached-embeddings.md) —
+                         the others pay it before the lookup, and prefetch joins the comparison
   --batches N            batches per rank (default 24; the steady state is the second half)
   --emb-lookup-stream S  stream of the fused / semi-sync look-ahead lookup (default data-dist)
   --json FILE            write { pipelines: { <kind>: { iterationMs, boundMs, boundBy } }, … }
@@ -61,8 +63,18 @@ export function compareCosts(spec: string): StageCosts {
     forward: 'fwd',
     backward: 'bwd',
     optimizer: 'opt',
+    cacheFill: 'fill',
   };
-  const c: StageCosts = { copy: 0, dist: 0, lookup: 0, outputDist: 0, fwd: 0, bwd: 0, opt: 0 };
+  const c: StageCosts = {
+    copy: 0,
+    dist: 0,
+    lookup: 0,
+    outputDist: 0,
+    fwd: 0,
+    bwd: 0,
+    opt: 0,
+    fill: 0,
+  };
   for (const [key, value] of Object.entries(o) as Array<[CostOverrideKey, number]>) {
     if (key === 'distSplits' || key === 'distData') {
       c.dist += value;
@@ -71,7 +83,7 @@ export function compareCosts(spec: string): StageCosts {
     const name = stage[key];
     if (!name)
       throw new UsageError(
-        `--cost: ${key} is not a stage of the comparison (stages: copy, dist, lookup, outputDist, fwd, bwd, opt)`,
+        `--cost: ${key} is not a stage of the comparison (stages: copy, dist, lookup, outputDist, fwd, bwd, opt, fill)`,
       );
     c[name] = value;
   }
@@ -113,7 +125,7 @@ export async function runCompare(argv: readonly string[], io: CliIo): Promise<nu
 /** The report as aligned text lines. */
 export function compareTable(r: CompareReport): string[] {
   const c = r.costs;
-  const head = `sparsepipe compare — ${r.worldSize} ranks, stage costs (ms) copy=${c.copy} dist=${c.dist} lookup=${c.lookup} outputDist=${c.outputDist} fwd=${c.fwd} bwd=${c.bwd} opt=${c.opt}, lookup stream ${r.embLookupStream}`;
+  const head = `sparsepipe compare — ${r.worldSize} ranks, stage costs (ms) copy=${c.copy} dist=${c.dist} lookup=${c.lookup} outputDist=${c.outputDist} fwd=${c.fwd} bwd=${c.bwd} opt=${c.opt}${c.fill > 0 ? ` fill=${c.fill}` : ''}, lookup stream ${r.embLookupStream}`;
   const rows = Object.entries(r.pipelines).map(([name, k]) => [
     name,
     k.iterationMs.toFixed(3),

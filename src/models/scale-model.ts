@@ -32,6 +32,7 @@ import type {
   PooledOutput,
   ProcessGroup,
   ShardedModuleContract,
+  StreamName,
 } from '../protocol/index.ts';
 import { resolveShardedForward } from '../modules/forward-scope.ts';
 import {
@@ -93,6 +94,8 @@ interface ScaleContext {
   readonly batch: BatchIndex;
   batchSize: number;
   dataDone?: Promise<void>;
+  /** The batch's cache fill (see {@link ScaleEnv.cacheFillMs}). */
+  filled?: Promise<void>;
 }
 
 /** Where a rank's module runs. */
@@ -102,6 +105,12 @@ export interface ScaleEnv {
   distPg: ProcessGroup;
   device: Device;
   costs: PlanCosts;
+  /**
+   * Cached tables: the time one batch's cache fill (its missed rows from the slow tier)
+   * takes; 0 or absent: no cache. Filled ahead by the prefetch pipeline, else on demand
+   * before the lookup, on the lookup's stream.
+   */
+  cacheFillMs?: number;
 }
 
 /** The sharded embedding collection of one rank, in shapes only (see the module doc). */
@@ -155,11 +164,13 @@ export class ScaleShardedCollection
       throw new Error(`scale module: batch ${ctx.batch} computed before its input dist`);
     // the fused and semi-sync pipelines look the next batch up on another stream
     const stream = hooks?.stream ?? 'default';
+    // cached tables: a batch not prefetched pays its fill here, on the lookup's stream
+    const filled = ctx.filled ?? this.prefetch(ctx, stream);
     await device.run(
       stream,
       { kind: 'lookup', ms: costs.lookupForwardMs[rank], label: `b${ctx.batch} lookup` },
       () => undefined,
-      { after: [ctx.dataDone] },
+      { after: [ctx.dataDone, filled] },
     );
     hooks?.onOutputDist?.();
     // a look-ahead lookup (off `default`) uses the input-dist channel, as the real collection does
@@ -175,6 +186,22 @@ export class ScaleShardedCollection
       batchSize: ctx.batchSize,
       values: this.zerosOf(ctx.batchSize),
     };
+  }
+
+  /** The batch's cache fill on `stream` (the prefetch pipeline's stage); nothing without a cache. */
+  prefetch(ctx: ScaleContext, stream: StreamName): Promise<void> {
+    const ms = this.env.cacheFillMs ?? 0;
+    if (ctx.filled) return ctx.filled;
+    ctx.filled =
+      ms > 0
+        ? this.env.device.run(
+            stream,
+            { kind: 'cacheFill', ms, label: `b${ctx.batch} cache fill` },
+            () => undefined,
+            { after: ctx.dataDone ? [ctx.dataDone] : [] },
+          )
+        : Promise.resolve();
+    return ctx.filled;
   }
 
   async backward(ctx: ScaleContext, _grad: Float32Array): Promise<void> {

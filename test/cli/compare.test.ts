@@ -45,11 +45,29 @@ describe('sparsepipe compare', () => {
     });
   });
 
+  it('with a cache fill cost, prefetch joins and hides the fill the others pay before their lookup', async () => {
+    await withTmp(async (dir) => {
+      const json = join(dir, 'compare.json');
+      const cost = 'copy=1,dist=4,lookup=3,fwd=2,bwd=3,opt=2,fill=3';
+      const run = await runCli(['compare', '--ranks', '2', '--cost', cost, '--json', json]);
+      expect(run.code).toBe(0);
+      const r = JSON.parse(await readFile(json, 'utf8'));
+      expect(Object.keys(r.pipelines)).toEqual([...KINDS, 'prefetch']);
+      for (const k of [...KINDS, 'prefetch']) {
+        const p = r.pipelines[k];
+        expect(p.iterationMs / p.boundMs, k).toBeLessThanOrEqual(1.01);
+      }
+      // sparse-dist pays fill + lookup + fwd + bwd + opt = 13; prefetch fills ahead: 10
+      expect(r.pipelines['sparse-dist'].iterationMs).toBeCloseTo(13, 3);
+      expect(r.pipelines.prefetch.iterationMs).toBeCloseTo(10, 3);
+    });
+  });
+
   it('refuses a cost that is not a stage of the comparison', async () => {
     const run = await runCli(['compare', '--cost', 'collective=2']);
     expect(run.code).toBe(2);
     expect(run.err).toEqual([
-      'sparsepipe: --cost: collective is not a stage of the comparison (stages: copy, dist, lookup, outputDist, fwd, bwd, opt)',
+      'sparsepipe: --cost: collective is not a stage of the comparison (stages: copy, dist, lookup, outputDist, fwd, bwd, opt, fill)',
     ]);
   });
 });
