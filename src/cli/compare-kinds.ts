@@ -174,18 +174,14 @@ export interface CompareReport {
   pipelines: Record<string, KindResult>;
 }
 
+/** Every stage cost at 0: the start of a cost model the caller fills in. */
+export function zeroStageCosts(): StageCosts {
+  return { copy: 0, dist: 0, lookup: 0, outputDist: 0, fwd: 0, bwd: 0, opt: 0, fill: 0 };
+}
+
 /** Fill the missing stage costs with 0 (and check the given ones). */
 export function stageCosts(given: Partial<StageCosts>): StageCosts {
-  const c: StageCosts = {
-    copy: 0,
-    dist: 0,
-    lookup: 0,
-    outputDist: 0,
-    fwd: 0,
-    bwd: 0,
-    opt: 0,
-    fill: 0,
-  };
+  const c = zeroStageCosts();
   for (const [k, v] of Object.entries(given)) {
     if (!(k in c))
       throw new RangeError(`unknown stage cost '${k}' (known: ${Object.keys(c).join(', ')})`);

@@ -16,7 +16,12 @@ import {
 } from '../runtime/sim/cost-model.ts';
 import { checkWritableFile, writeFileAtomic } from './atomic-write.ts';
 import { UsageError, type CliIo } from './cli-io.ts';
-import { comparePipelines, type CompareReport, type StageCosts } from './compare-kinds.ts';
+import {
+  comparePipelines,
+  zeroStageCosts,
+  type CompareReport,
+  type StageCosts,
+} from './compare-kinds.ts';
 import { enumFlag, intFlag, parseFlags, switchFlag, textFlag, type FlagSpecs } from './flags.ts';
 
 export const COMPARE_USAGE = `usage: sparsepipe compare [--ranks N] [--cost copy=MS,dist=MS,lookup=MS,fwd=MS,bwd=MS,opt=MS[,fill=MS]]
@@ -65,16 +70,7 @@ export function compareCosts(spec: string): StageCosts {
     optimizer: 'opt',
     cacheFill: 'fill',
   };
-  const c: StageCosts = {
-    copy: 0,
-    dist: 0,
-    lookup: 0,
-    outputDist: 0,
-    fwd: 0,
-    bwd: 0,
-    opt: 0,
-    fill: 0,
-  };
+  const c = zeroStageCosts();
   for (const [key, value] of Object.entries(o) as Array<[CostOverrideKey, number]>) {
     if (key === 'distSplits' || key === 'distData') {
       c.dist += value;
