@@ -49,34 +49,21 @@ const samples = new Map<Kind, Array<{ cpu: number; wall: number }>>(kinds.map((k
 
 // warm-up (JIT) of every path
 await simFloor({ worldSize: W, iterations: 10, localBatch: 64 });
-await runSim({
-  runner: 'direct',
-  model: 'shapes',
-  dense: 'none',
-  worldSize: W,
-  costs,
-  batches: 10,
-  coalesce: true,
-});
-await runSim({
-  runner: 'actor',
-  model: 'shapes',
-  dense: 'none',
-  worldSize: W,
-  costs,
-  batches: 10,
-  coalesce: true,
-});
-await runSim({
-  runner: 'actor',
-  model: 'shapes',
-  dense: 'none',
-  worldSize: W,
-  costs,
-  batches: 10,
-  coalesce: true,
-  interpreter: 'compiled',
-});
+for (const path of [
+  { runner: 'direct' },
+  { runner: 'actor' },
+  { runner: 'actor', interpreter: 'compiled' },
+] as const) {
+  await runSim({
+    ...path,
+    model: 'shapes',
+    dense: 'none',
+    worldSize: W,
+    costs,
+    batches: 10,
+    coalesce: true,
+  });
+}
 
 for (let rep = 0; rep < repeats; rep++) {
   for (const kind of kinds) {
