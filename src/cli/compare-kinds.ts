@@ -28,13 +28,12 @@
  * r.pipelines['fused-sparse-dist'].iterationMs;
  */
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
-import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
 import type { EmbLookupStream } from '../pipeline/options.ts';
-import { buildScaleRank, scaleBatches } from '../models/scale-model.ts';
 import { scaleModel } from '../modules/scale/model-spec.ts';
 import type { PlanCosts } from '../modules/scale/plan-costs.ts';
 import { CostModel } from '../runtime/sim/cost-model.ts';
 import { createSimCluster } from '../runtime/sim/sim-cluster.ts';
+import { runScaleRanks, steadyIterationMs } from '../scale/run-scale-ranks.ts';
 
 /** Stage costs of one iteration, ms. */
 export interface StageCosts {
@@ -216,19 +215,6 @@ function planCostsOf(c: StageCosts, worldSize: number): PlanCosts {
   };
 }
 
-/** The slowest rank's median gap between `progress` returns over the second half. */
-function steadyMs(times: readonly (readonly number[])[]): number {
-  let worst = 0;
-  for (const t of times) {
-    const gaps = t.slice(1).map((x, i) => x - t[i]);
-    const half = gaps.slice(Math.floor(gaps.length / 2)).sort((a, b) => a - b);
-    const n = half.length;
-    if (n > 0)
-      worst = Math.max(worst, n % 2 ? half[(n - 1) / 2] : (half[n / 2 - 1] + half[n / 2]) / 2);
-  }
-  return worst;
-}
-
 /** Steady-state iteration time of one kind. */
 export async function runKind(
   kind: PipelineKind,
@@ -237,7 +223,6 @@ export async function runKind(
   batches: number,
   embLookupStream: EmbLookupStream,
 ): Promise<number> {
-  const costs = planCostsOf(c, worldSize);
   // The copy is priced by bytes in the scale model: the fixed `copy` override sets it.
   const costModel = new CostModel({ overrides: { copy: c.copy } });
   const cluster = createSimCluster({
@@ -249,37 +234,16 @@ export async function runKind(
     coalesce: true,
     timeoutMs: Infinity,
   });
-  const spec = scaleModel('small');
-  const times = await Promise.all(
-    cluster.devices.map(async (device, rank) => {
-      const { model, optimizer } = buildScaleRank({
-        rank,
-        pg: cluster.pgs[rank],
-        distPg: cluster.distPgs[rank],
-        device,
-        costs,
-        cacheFillMs: c.fill,
-      });
-      const pipeline = createPipeline(kind, {
-        model,
-        optimizer,
-        device,
-        pg: cluster.pgs[rank],
-        interpreter: 'compiled',
-        embLookupStream,
-      });
-      const done: number[] = [];
-      const data = scaleBatches(spec, batches);
-      for (;;) {
-        const r = await pipeline.progress(data);
-        if (r.done) break;
-        done.push(cluster.scheduler.now());
-      }
-      pipeline.dispose();
-      return done;
-    }),
-  );
-  return steadyMs(times);
+  const times = await runScaleRanks({
+    cluster,
+    costs: planCostsOf(c, worldSize),
+    spec: scaleModel('small'),
+    kind,
+    batches,
+    embLookupStream,
+    cacheFillMs: c.fill,
+  });
+  return steadyIterationMs(times);
 }
 
 /**

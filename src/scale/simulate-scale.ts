@@ -1,7 +1,7 @@
 /**
  * `simulateScale`: run a {@link ScaleModelSpec} under a {@link ScalePlan} on a topology,
  * every rank in shapes only (src/models/scale-model.ts) on one sim cluster, through the
- * pipeline of any kind (`createPipeline`), and summarise the steady
+ * pipeline of any kind ({@link runScaleRanks}), and summarise the steady
  * state: iteration time, examples per second, which stream bounds it, memory per rank, and
  * each stage's time. Deterministic: the same options give the same report, byte for byte
  * (the report holds no wall-clock value).
@@ -19,8 +19,7 @@ import { createSimCluster } from '../runtime/sim/sim-cluster.ts';
 import type { Topology } from '../runtime/sim/topology.ts';
 import { topologyCostModel } from '../runtime/sim/topology-cost-model.ts';
 import type { Interpreter } from '../pipeline/options.ts';
-import { createPipeline } from '../pipeline/look-ahead-pipelines.ts';
-import { buildScaleRank, scaleBatches } from '../models/scale-model.ts';
+import { runScaleRanks, steadyIterationMs } from './run-scale-ranks.ts';
 import { OpLog } from '../runtime/op-log.ts';
 
 export interface SimulateScaleOptions {
@@ -107,22 +106,6 @@ export function boundByStream(streams: Record<string, number>, iterationMs: numb
   return `dependencies (${entries.map(([n, v]) => `${n} ${v.toFixed(3)}`).join(', ')} ms do not overlap fully)`;
 }
 
-/** The slowest rank's median gap between `progress` returns over the second half of the run. */
-export function steadyIterationMs(times: readonly (readonly number[])[]): number {
-  let worst = 0;
-  for (const t of times) {
-    const gaps = t.slice(1).map((x, i) => x - t[i]);
-    const second = gaps.slice(Math.floor(gaps.length / 2)).sort((a, b) => a - b);
-    const n = second.length;
-    if (n === 0) continue;
-    worst = Math.max(
-      worst,
-      n % 2 === 1 ? second[(n - 1) / 2] : (second[n / 2 - 1] + second[n / 2]) / 2,
-    );
-  }
-  return worst;
-}
-
 /** Round to 6 significant digits so reports read well and compare exactly. */
 function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(6)) : x;
@@ -179,37 +162,18 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
     coalesce: true,
     timeoutMs: Infinity,
   });
-  const times = await Promise.all(
-    cluster.devices.map(async (device, rank) => {
-      const { model, optimizer } = buildScaleRank({
-        rank,
-        pg: cluster.pgs[rank],
-        distPg: cluster.distPgs[rank],
-        device,
-        costs,
-      });
-      const pipeline = createPipeline(o.pipeline ?? 'sparseDist', {
-        model,
-        optimizer,
-        device,
-        pg: cluster.pgs[rank],
-        interpreter: o.interpreter ?? 'compiled',
-      });
-      const done: number[] = [];
-      const data = scaleBatches(o.spec, batches);
-      for (;;) {
-        const r = await pipeline.progress(data);
-        if (r.done) break;
-        done.push(cluster.scheduler.now());
-        if (rank === 0 && done.length === half) from = cluster.scheduler.now();
-        if (rank === 0 && done.length === last) to = cluster.scheduler.now();
-      }
-      pipeline.dispose();
-      if (done.length !== batches)
-        throw new Error(`rank ${rank} trained ${done.length} of ${batches} batches`);
-      return done;
-    }),
-  );
+  const times = await runScaleRanks({
+    cluster,
+    costs,
+    spec: o.spec,
+    kind: o.pipeline ?? 'sparseDist',
+    batches,
+    interpreter: o.interpreter,
+    onBatch: (rank, done, now) => {
+      if (rank === 0 && done === half) from = now;
+      if (rank === 0 && done === last) to = now;
+    },
+  });
   const iterationMs = steadyIterationMs(times);
   const stages = stageTimes(costs);
   const measured = last - half;
