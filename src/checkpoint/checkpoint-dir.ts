@@ -18,7 +18,7 @@
  * {@link writeCheckpoint} refuses non-finite values too (a diverged run is not saved).
  *
  * @example
- * await writeCheckpoint('ckpt', { resumeKey, nextBatch: 12, ranks });
+ * await writeCheckpoint('ckpt', { resumeKey, nextBatch: 12, ranks: states });
  * const { manifest, ranks } = await readCheckpoint('ckpt');
  */
 import { createHash, randomBytes } from 'node:crypto';

@@ -4,7 +4,9 @@
  * parameters, optimizer state, gradient accumulators and pipeline counters.
  *
  * @example
- * import { captureRankState, writeCheckpoint, readCheckpoint, restoreRankState } from './checkpoint/index.ts';
+ * await writeCheckpoint('ckpt', { resumeKey, nextBatch: 12, ranks: [captureRankState(0, parts, pipelineState)] });
+ * const { ranks } = await readCheckpoint('ckpt');
+ * restoreRankState(parts, ranks[0]);
  */
 export * from './checkpoint-error.ts';
 export * from './manifest.ts';

@@ -15,7 +15,7 @@
  * @example
  * const state = captureRankState(0, { model, dense, ebc }, pipeline.exportState());
  * restoreRankState({ model: model2, dense: dense2, ebc: ebc2 }, state);
- * new TrainPipelineSparseDist({ …, resumeState: resumeStateOf(state) });
+ * new TrainPipelineSparseDist({ model: model2, optimizer, device, resumeState: resumeStateOf(state) });
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../modules/module.ts';

@@ -8,7 +8,7 @@
  *
  * @example
  * const bar = new ProgressBar({ total: 64, examplesPerBatch: 256, write: (s) => process.stderr.write(s), now: () => performance.now() });
- * bar.update({ batch: 3, loss: 0.61 });
+ * bar.update({ loss: 0.61 });
  * bar.done();
  */
 

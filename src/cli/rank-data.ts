@@ -67,7 +67,7 @@ export function* syntheticRankBatches(log: SyntheticClickLog, slice: RankSlice):
  * examples for every world size).
  *
  * @example
- * for (const b of heldOutRankBatches(log.heldOut(), 4096, 0, 4)) …
+ * for (const b of heldOutRankBatches(log.heldOut(), 4096, 0, 4)) console.log(b.batchSize);
  */
 export function* heldOutRankBatches(
   heldOut: SyntheticClickLog,

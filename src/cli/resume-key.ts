@@ -6,7 +6,7 @@
  * the same file is accepted at another.
  *
  * @example
- * resumeKeyOf(options, config)['--batch-size']; // 256
+ * resumeKeyOf(options, config, null)['--batch-size']; // 256 (synthetic data: no data identity)
  */
 import type { ResumeKey } from '../checkpoint/manifest.ts';
 import type { DlrmConfig } from '../models/dlrm-rank.ts';

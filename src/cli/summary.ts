@@ -14,7 +14,10 @@
  * - `paramsDigest` / `params`: logical parameters (src/cli/logical-params.ts).
  *
  * @example
- * const summary = buildSummary({ options, outcome, wallMs, params, bayesOptimalLoss: 0.47, version: '0.1.0' });
+ * const summary = buildSummary({
+ *   version: '0.1.0', options, results, simulatedMs: null, clock: 'wall', wallMs, params,
+ *   bayesOptimalLoss: 0.47, resumedFrom: null, pendingMicroBatches: 0,
+ * });
  * summary.finalLoss;
  */
 import { logLossOfLogits as logLossFromLogits, rocAuc as aucByRanking } from '../data/metrics.ts';

@@ -5,7 +5,7 @@
  *
  * @example
  * const options = parseTrainArgs(['--ranks', '2', '--batches', '8']);
- * options.batchSize; // 256 (the global batch, split evenly across ranks)
+ * if (options !== 'help') options.batchSize; // 256 (the global batch, split evenly across ranks)
  */
 import {
   GRAD_ACCUM_SCHEDULES,

@@ -70,7 +70,7 @@ export interface CriteoTsvOptions {
  * A line of a Criteo TSV file could not be parsed.
  *
  * @example
- * try { for await (const b of reader) … } catch (e) { if (e instanceof CriteoParseError) console.error(e.message); }
+ * try { for await (const b of reader) train(b); } catch (e) { if (e instanceof CriteoParseError) console.error(e.message); }
  */
 export class CriteoParseError extends Error {
   override readonly name = 'CriteoParseError';
@@ -100,7 +100,7 @@ const HEX = /^[0-9a-fA-F]+$/;
  * Parse one line; throws {@link CriteoParseError} (with `file` and `lineNumber`) when malformed.
  *
  * @example
- * parseCriteoLine('1\t5\t\t…', features, 'data.tsv', 3).ids;
+ * parseCriteoLine('1\t5\t\t0a1b2c3d', features, 'data.tsv', 3).ids;
  */
 export function parseCriteoLine(
   line: string,
@@ -156,7 +156,7 @@ export function parseCriteoLine(
  *
  * @example
  * const reader = new CriteoTsvReader('train.tsv', { batchSize: 128, skipBadRows: true });
- * for await (const b of reader) …;
+ * for await (const b of reader) train(b);
  */
 export class CriteoTsvReader implements AsyncIterable<Batch> {
   readonly features: readonly CriteoFeature[];
@@ -278,7 +278,7 @@ export class CriteoTsvReader implements AsyncIterable<Batch> {
  * Open a Criteo TSV file as an async iterable of batches.
  *
  * @example
- * for await (const batch of readCriteoTsv('data.tsv', { batchSize: 256 })) …
+ * for await (const batch of readCriteoTsv('data.tsv', { batchSize: 256 })) train(batch);
  */
 export function readCriteoTsv(path: string, options: CriteoTsvOptions): CriteoTsvReader {
   return new CriteoTsvReader(path, options);

@@ -3,7 +3,7 @@
  * and the adapters that turn any dataloader into a pull source.
  *
  * @example
- * import { SyntheticClickLog, readCriteoTsv, toPullSource } from './data/index.ts';
+ * import { SyntheticClickLog, readCriteoTsv, toPullSource } from 'sparsepipe';
  */
 export * from './synthetic.ts';
 export * from './criteo-tsv.ts';

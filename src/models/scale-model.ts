@@ -20,7 +20,7 @@
  *
  * @example
  * const costs = planCosts(spec, plan, topology);
- * const rank = buildScaleRank({ pg, distPg, device, costs });
+ * const rank0 = buildScaleRank({ rank: 0, pg, distPg, device, costs });
  * const batches = scaleBatches(spec, 20);
  */
 import * as tf from '@tensorflow/tfjs';

@@ -170,7 +170,7 @@ export class Batch implements Pipelineable, StreamTagged, BatchData {
    * Samples `[start, end)` (used to split a global batch across ranks).
    *
    * @example
-   * const mine = global.sliceSamples(rank * local, (rank + 1) * local);
+   * const mine = globalBatch.sliceSamples(rank * local, (rank + 1) * local);
    */
   sliceSamples(start: number, end: number): Batch {
     if (

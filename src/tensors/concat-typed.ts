@@ -2,7 +2,7 @@
  * Concatenate typed arrays of one kind into a new array of that kind.
  *
  * @example
- * concatTyped([Int32Array.of(1, 2), Int32Array.of(3)]); // Int32Array [1, 2, 3]
+ * concatTyped([Int32Array.of(1, 2), Int32Array.of(3)], (n) => new Int32Array(n)); // Int32Array [1, 2, 3]
  */
 export function concatTyped<T extends Int32Array | Float32Array>(
   parts: readonly T[],

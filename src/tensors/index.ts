@@ -3,7 +3,7 @@
  * (`KeyedTensor`), the `Batch` the pipeline moves, and batch validation.
  *
  * @example
- * import { Batch, KeyedJaggedTensor, validateBatch } from './tensors/index.ts';
+ * import { Batch, KeyedJaggedTensor, validateBatch } from 'sparsepipe';
  */
 export * from './keyed-jagged-tensor.ts';
 export * from './keyed-tensor.ts';

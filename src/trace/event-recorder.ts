@@ -4,7 +4,7 @@
  * @example
  * const rec = new EventRecorder();
  * rec.attach(pipeline.events$);
- * … run …
+ * await pipeline.progress(loader);
  * rec.events.filter((e) => e.type === 'optimizer.step').length;
  */
 import type { Observable, Subscription } from 'rxjs';

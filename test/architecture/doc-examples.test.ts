@@ -19,6 +19,13 @@ const CHECKED = [
   'src/pipeline',
   'src/protocol',
   'src/cli/optional-module.ts',
+  'src/scale',
+  'src/checkpoint',
+  'src/data',
+  'src/tensors',
+  'src/trace',
+  'src/models',
+  'src/cli',
 ];
 /** Diagnostics of a name the example takes from its context (not declared in the snippet). */
 const CONTEXT_NAMES = new Set(['TS2304', 'TS2552', 'TS2580', 'TS18004', 'TS7006']);

@@ -5,7 +5,7 @@
  *
  * @example
  * await writeArrayJson(dir, 'spec-0', spec);
- * const spec = await readArrayJson<RankJobSpec>(dir, 'spec-0');
+ * const back = await readArrayJson<RankJobSpec>(dir, 'spec-0');
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

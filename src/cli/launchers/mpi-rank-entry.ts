@@ -4,8 +4,8 @@
  * input dist), reads its spec from `JOB_DIR/spec-<rank>`, runs its job on a `TfjsDevice`,
  * writes `JOB_DIR/result-<rank>` and reports a rank line (`{ ok }` or `{ ok: false, error }`).
  *
- * @example
- * mpirun -np 2 node --import tsx src/cli/launchers/mpi-rank-entry.ts /tmp/sparsepipe-mpi-XXXX
+ * Run by the MPI launcher, one process per rank:
+ * `mpirun -np 2 node --import tsx src/cli/launchers/mpi-rank-entry.ts /tmp/sparsepipe-mpi-XXXX`
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
