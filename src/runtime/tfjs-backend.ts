@@ -113,6 +113,21 @@ export function installAliasingIdentity(backendName = 'wasm'): void {
   tf.registerKernel(config);
 }
 
+/**
+ * Whether `backendName`'s `Identity` is the aliasing one ({@link installAliasingIdentity}):
+ * then `tf.clone`, and the tensors a gradient saves, cost no copy.
+ *
+ * @example
+ * await initBackend('wasm');
+ * identityAliases(); // true
+ */
+export function identityAliases(backendName = 'wasm'): boolean {
+  const current = tf.getKernel('Identity', backendName) as
+    | (tf.KernelConfig & { [ALIASING]?: true })
+    | undefined;
+  return current?.[ALIASING] === true;
+}
+
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions extends DenseMathOptions {
   /**

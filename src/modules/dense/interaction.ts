@@ -8,6 +8,10 @@
  * tfjs's batched `V Vᵀ` matMul and its gradient take a slow non-XNNPACK path, and
  * `tf.gather` has no gradient there. Dots accumulate in float64 and round once.
  *
+ * On the wasm backend the loops read their inputs and write their outputs in place in the
+ * wasm heap (`tensor-floats.ts`): no `dataSync` copy out, no copy of a new array back in.
+ * Elsewhere (the cpu backend, or wasm internals that no longer match) they run on copies.
+ *
  * @example
  * const inter = new DotInteraction({ numSparse: 8, dim: 16 });
  * inter.outFeatures;                                   // 16 + 36 = 52
@@ -16,6 +20,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.ts';
 import { pairCount, pairwiseDotsBackward, pairwiseDotsForward } from './pairwise-dots.ts';
+import { identityAliases } from '../../runtime/tfjs-backend.ts';
+import { tensorFloats } from './tensor-floats.ts';
 
 export interface DotInteractionOptions {
   /** Number of sparse features F. */
@@ -51,32 +57,30 @@ export class DotInteraction extends Module {
     this.outFeatures = dim + pairCount(numSparse);
     const width = this.outFeatures;
     this.op = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const [dense, sparse] = inputs as [tf.Tensor2D, tf.Tensor2D];
+      const [dense, sparse, save] = inputs as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
       const batch = dense.shape[0];
-      const d = dense.dataSync() as Float32Array;
-      const s = sparse.dataSync() as Float32Array;
-      const out = new Float32Array(batch * width);
-      pairwiseDotsForward(d, s, batch, numSparse, dim, out);
+      // The backward pass reads both inputs again. In place, the tape keeps them (its clones
+      // share their buffers when Identity aliases); else the copies taken now are kept.
+      const inPlace = tensorFloats.inPlace([dense, sparse]) && identityAliases();
+      const kept = inPlace ? null : [tensorFloats.copy(dense), tensorFloats.copy(sparse)];
+      if (inPlace) save([dense, sparse]);
+      const [value] = tensorFloats.compute(
+        kept ?? [dense, sparse],
+        [[batch, width]],
+        ([d, s], [out]) => pairwiseDotsForward(d, s, batch, numSparse, dim, out),
+      );
       return {
-        value: tf.tensor2d(out, [batch, width]),
-        gradFunc: (dy: tf.Tensor) => {
-          const dDense = new Float32Array(batch * dim);
-          const dSparse = new Float32Array(batch * numSparse * dim);
-          pairwiseDotsBackward(
-            d,
-            s,
-            dy.dataSync() as Float32Array,
-            batch,
-            numSparse,
-            dim,
-            dDense,
-            dSparse,
-          );
-          return [
-            tf.tensor2d(dDense, [batch, dim]),
-            tf.tensor2d(dSparse, [batch, numSparse * dim]),
-          ];
-        },
+        value: value as tf.Tensor2D,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          tensorFloats.compute(
+            [...(kept ?? saved), dy],
+            [
+              [batch, dim],
+              [batch, numSparse * dim],
+            ],
+            ([d, s, g], [dDense, dSparse]) =>
+              pairwiseDotsBackward(d, s, g, batch, numSparse, dim, dDense, dSparse),
+          ),
       };
     }) as (dense: tf.Tensor2D, sparse: tf.Tensor2D) => tf.Tensor2D;
   }

@@ -1,9 +1,56 @@
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DotInteraction } from '../../../src/modules/dense/interaction.ts';
 import { SeededRandom, uniformArray } from '../../../src/modules/dense/init.ts';
+import { tensorFloatsCalls } from '../../../src/modules/dense/tensor-floats.ts';
+import { pairCount } from '../../../src/modules/dense/pairwise-dots.ts';
+import { installAliasingIdentity } from '../../../src/runtime/tfjs-backend.ts';
 import { useWasm } from './use-wasm.ts';
+import { referenceDotsBackward, referenceDotsForward } from './pairwise-dots-reference.ts';
+
+const bits = (a: Float32Array): number[] =>
+  Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+/**
+ * Forward and gradients of `sum(interaction(dense, sparse) · weights)` through tfjs (so
+ * `dy = weights` exactly), next to the reference loops on the same floats.
+ */
+function throughTfjs(batch: number, f: number, d: number, seed: number) {
+  const rng = new SeededRandom(seed);
+  const denseA = uniformArray(batch * d, 1, rng);
+  const sparseA = uniformArray(batch * f * d, 1, rng);
+  const width = d + pairCount(f);
+  const weightsA = uniformArray(batch * width, 1, rng);
+  const inter = new DotInteraction({ numSparse: f, dim: d });
+  const dense = tf.tensor2d(denseA, [batch, d]);
+  const sparse = tf.tensor2d(sparseA, [batch, f * d]);
+  const weights = tf.tensor2d(weightsA, [batch, width]);
+  const before = tf.memory().numTensors;
+  const out = tf.tidy(() => inter.forward(dense, sparse));
+  const gs = tf.grads((a: tf.Tensor, s: tf.Tensor) =>
+    tf.sum(tf.mul(inter.forward(a as tf.Tensor2D, s as tf.Tensor2D), weights)),
+  )([dense, sparse]);
+  const got = [out, ...gs].map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose([out, ...gs]);
+  const leaked = tf.memory().numTensors - before;
+  tf.dispose([dense, sparse, weights]);
+  const want = [
+    new Float32Array(batch * width),
+    new Float32Array(batch * d),
+    new Float32Array(batch * f * d),
+  ];
+  referenceDotsForward(denseA, sparseA, batch, f, d, want[0]);
+  referenceDotsBackward(denseA, sparseA, weightsA, batch, f, d, want[1], want[2]);
+  return { got, want, leaked };
+}
+
+const shapeArbs = [
+  fc.integer({ min: 1, max: 6 }),
+  fc.integer({ min: 1, max: 6 }),
+  fc.constantFrom(1, 3, 8, 16, 24),
+  fc.integer(),
+] as const;
 
 /** The interaction written as plain loops. */
 function naiveInteraction(
@@ -128,5 +175,60 @@ describe('DotInteraction', () => {
     );
     tf.dispose([dense, sparse, gd, gs]);
     inter.dispose();
+  });
+
+  it('without an aliasing Identity, keeps copies and gives the reference bits', () => {
+    fc.assert(
+      fc.property(...shapeArbs, (batch, f, d, seed) => {
+        const { got, want, leaked } = throughTfjs(batch, f, d, seed);
+        got.forEach((g, i) => expect(bits(g)).toEqual(bits(want[i])));
+        expect(leaked).toBe(0);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('DotInteraction on wasm as initBackend sets it up', () => {
+  beforeAll(async () => {
+    await useWasm();
+    installAliasingIdentity();
+  });
+
+  it('reads and writes the wasm heap in place, bit for bit as the reference loops', () => {
+    fc.assert(
+      fc.property(...shapeArbs, (batch, f, d, seed) => {
+        const before = { ...tensorFloatsCalls };
+        const { got, want, leaked } = throughTfjs(batch, f, d, seed);
+        // forward for `out` (2 inputs), forward (2) and backward (dense, sparse, dy) in tf.grads
+        expect(tensorFloatsCalls.views - before.views).toBe(7);
+        expect(tensorFloatsCalls.copies - before.copies).toBe(0);
+        got.forEach((g, i) => expect(bits(g)).toEqual(bits(want[i])));
+        expect(leaked).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('DotInteraction on the cpu backend', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  afterAll(useWasm);
+
+  it('runs on copies and gives the same bits', () => {
+    fc.assert(
+      fc.property(...shapeArbs, (batch, f, d, seed) => {
+        const before = { ...tensorFloatsCalls };
+        const { got, want, leaked } = throughTfjs(batch, f, d, seed);
+        // forward for `out` (2 inputs), forward (2) and backward (dy) in tf.grads
+        expect(tensorFloatsCalls.copies - before.copies).toBe(5);
+        expect(tensorFloatsCalls.views - before.views).toBe(0);
+        got.forEach((g, i) => expect(bits(g)).toEqual(bits(want[i])));
+        expect(leaked).toBe(0);
+      }),
+      { numRuns: 20 },
+    );
   });
 });
