@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../modules/module.ts';
+import { sgdInPlace } from '../runtime/dense-math/sgd-in-place.ts';
 
 /** Parameters to optimize, by name, in a fixed order (the flattening order of all-reduce). */
 export type NamedVariables = ReadonlyArray<readonly [string, tf.Variable]>;
@@ -375,6 +376,8 @@ export class SGD extends DenseOptimizer {
   readonly kind = 'sgd' as const;
 
   protected applyUpdate(param: tf.Variable, grad: tf.Tensor): void {
+    // on --dense-math blas: one SIMD pass in the parameter's own memory, same bits
+    if (sgdInPlace(param, grad, this.lr)) return;
     param.assign(tf.sub(param, tf.mul(grad, this.lr)));
   }
 }

@@ -14,12 +14,18 @@
  * the orientation whose right operand is smaller wins when `in ≪ out`. Both sum the same
  * products over the batch in the same order.
  *
+ * With `--dense-math blas` the layer runs instead as the one kernel of
+ * `src/runtime/dense-math/linear-kernels.ts` (no reshapes; its gradient masks `dy` and sums
+ * the bias gradient in one SIMD pass, then two transpose-flag products): one tape node per
+ * layer.
+ *
  * @example
  * installFusedLinearGrad();
  * const y = fusedLinear(x, weight, bias, 'relu'); // x [B, in], weight [in, out], bias [out]
  */
 import * as tf from '@tensorflow/tfjs';
 import { kernelHasFreeTransposes } from '../../protocol/index.ts';
+import { LINEAR_KERNEL, linearKernelsActive } from '../../runtime/dense-math/linear-kernels.ts';
 import { markedGradient } from './marked-gradient.ts';
 
 const KERNEL = '_FusedMatMul';
@@ -138,6 +144,11 @@ export function fusedLinear(
   bias: tf.Tensor1D | undefined,
   activation: FusedActivation,
 ): tf.Tensor2D {
+  if (linearKernelsActive()) {
+    // one kernel, one tape node (see src/runtime/dense-math/linear-kernels.ts)
+    const inputs: tf.NamedTensorMap = bias ? { x, weight, bias } : { x, weight };
+    return tf.engine().runKernel(LINEAR_KERNEL, inputs, { activation }) as tf.Tensor2D;
+  }
   const [batch, inF] = x.shape;
   const outF = weight.shape[1];
   return tf.tidy(() => {

@@ -63,30 +63,13 @@ export type BlasKernelConfig = tf.KernelConfig & {
   [STOCK_KERNEL]: tf.KernelConfig;
 };
 
-/** Smallest int32 (as bits) of a negative non-NaN float: -0x00800000 is -Infinity. */
-const NEGATIVE_INFINITY_BITS = -0x00800000;
-
-/**
- * `max(x, 0)` on the float bits, branch-free (a compare-and-branch per element runs ~4×
- * slower on random signs): the int32 view is negative exactly for sign-bit-set floats, and
- * those at or below the bits of −∞ are the negative non-NaN numbers, which become +0. NaNs
- * (either sign) pass through, as in tfjs's relu.
- */
-function reluInPlace(c: Float32Array): void {
-  const w = new Int32Array(c.buffer, c.byteOffset, c.length);
-  const n = w.length;
-  for (let i = 0; i < n; i++) {
-    const x = w[i];
-    // keep = -1 unless x is a negative non-NaN float
-    const keep = ~(x >> 31) | ((NEGATIVE_INFINITY_BITS - x) >> 31);
-    w[i] = x & keep;
-  }
-}
-
 /** Activations applied in place after the product (prelu is left to the stock kernel). */
-const ACTIVATIONS: Record<string, ((c: Float32Array, alpha: number) => void) | undefined> = {
+const ACTIVATIONS: Record<
+  string,
+  ((c: Float32Array, alpha: number, heap: WasmHeap, out: tf.TensorInfo) => void) | undefined
+> = {
   linear: () => {},
-  relu: (c) => reluInPlace(c),
+  relu: (c, _alpha, heap, out) => heap.simd.relu(heap.offset(out), c.length),
   relu6: (c) => {
     for (let i = 0; i < c.length; i++) {
       const v = c[i];
@@ -167,8 +150,13 @@ export function planMatMul(
   };
 }
 
-/** Fill `c` (rows of width `n`) with `bias` (1 value or `n` values) repeated. */
-function fillWithBias(c: Float32Array, bias: Float32Array, n: number): void {
+/**
+ * Fill `c` (rows of width `n`) with `bias` (1 value or `n` values) repeated.
+ *
+ * @example
+ * fillWithBias(c, bias, n); // then sgemm with beta = 1 adds the product
+ */
+export function fillWithBias(c: Float32Array, bias: Float32Array, n: number): void {
   if (bias.length === 1) {
     c.fill(bias[0]);
     return;
@@ -249,15 +237,7 @@ export function blasKernels(
   blas: OpenBlas,
   stock: Readonly<Record<BlasKernelName, tf.KernelConfig>>,
 ): Record<BlasKernelName, BlasKernelConfig> {
-  const heaps = new WeakMap<object, WasmHeap>();
-  const heapFor = (backend: object): WasmHeap => {
-    let heap = heaps.get(backend);
-    if (!heap) {
-      heap = wasmHeapOf(backend);
-      heaps.set(backend, heap);
-    }
-    return heap;
-  };
+  const heapFor = wasmHeapOf;
 
   const batchMatMul: tf.KernelFunc = (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -299,7 +279,7 @@ export function blasKernels(
     calls._FusedMatMul.blas++;
     const heap = heapFor(args.backend);
     const out = runPlan(blas, heap, plan, a, b, transposeA, transposeB, bias);
-    apply(heap.floats(out), leakyreluAlpha);
+    apply(heap.floats(out), leakyreluAlpha, heap, out);
     return out;
   };
 

@@ -24,6 +24,7 @@ import {
   type BlasKernelConfig,
   type BlasKernelName,
 } from './blas-kernels.ts';
+import { installLinearKernels, uninstallLinearKernels } from './linear-kernels.ts';
 import { loadOpenBlas, type OpenBlas } from './openblas.ts';
 import { checkWasmInternals } from './wasm-heap.ts';
 
@@ -78,6 +79,7 @@ function installBlas(blas: OpenBlas): void {
   };
   const kernels = blasKernels(blas, stock);
   for (const name of BLAS_KERNEL_NAMES) replaceKernel(kernels[name]);
+  installLinearKernels(blas);
 }
 
 function restoreStock(): void {
@@ -85,6 +87,7 @@ function restoreStock(): void {
     const config = registered(name);
     if (isOurs(config)) replaceKernel(config[STOCK_KERNEL]);
   }
+  uninstallLinearKernels();
 }
 
 /** True when the OpenBLAS kernels are the registered wasm matMul kernels. */

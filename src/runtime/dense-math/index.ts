@@ -8,5 +8,8 @@
  */
 export * from './dense-math.ts';
 export * from './blas-kernels.ts';
+export * from './linear-kernels.ts';
+export * from './sgd-in-place.ts';
+export * from './simd-kernels.ts';
 export * from './openblas.ts';
 export * from './wasm-heap.ts';

@@ -54,8 +54,9 @@ describe('the tfjs internals the BLAS kernels read', () => {
     const fake = { wasm: {}, dataIdMap: new Map(), makeOutput: () => null };
     expect(() => checkWasmInternals(fake)).toThrow(WasmInternalsChangedError);
     expect(() => checkWasmInternals(fake)).toThrow(/--dense-math wasm/);
+    const memory = new WebAssembly.Memory({ initial: 1 });
     const lying = {
-      wasm: { HEAPU8: new Uint8Array(64) },
+      wasm: { HEAPU8: new Uint8Array(memory.buffer), asm: { memory } },
       dataIdMap: { get: () => ({ memoryOffset: 0, dtype: 'float32', shape: [3] }) },
       makeOutput: () => ({ dataId: {}, shape: [2], dtype: 'float32' }),
     };
