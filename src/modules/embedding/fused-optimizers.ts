@@ -21,6 +21,7 @@
  * const opt = createFusedOptimizer({ kind: 'adagrad', lr: 0.1 }, nRows);
  * opt.apply({ weights, nRows, width }, acc, { scale: 1, gradColStart: 0 });
  */
+import { DIM16, dim16Loops, sgdApplyDim16 } from './dim16-kernels.ts';
 import type { SparseGradAccumulator } from './sparse-grad-accumulator.ts';
 
 export type FusedOptimizerConfig =
@@ -92,6 +93,10 @@ function checkWidths(
   }
 }
 
+function sgdRowOutOfRange(row: number, nRows: number): RangeError {
+  return new RangeError(`fused sgd: gradient row ${row} outside block of ${nRows} rows`);
+}
+
 class FusedSgd implements FusedSparseOptimizer {
   readonly needsFullRowGrad = false;
   readonly rowStateWidth = 0;
@@ -108,9 +113,13 @@ class FusedSgd implements FusedSparseOptimizer {
     const { weights, width, nRows } = block;
     const c0 = opts.gradColStart;
     grads.touchTarget(weights, width, nRows);
+    if (width === DIM16 && dim16Loops.enabled) {
+      const bad = sgdApplyDim16(weights, nRows, grads, step, c0);
+      if (bad >= 0) throw sgdRowOutOfRange(grads.slotRows[bad], nRows);
+      return;
+    }
     grads.forEachRow((row, g, o) => {
-      if (row < 0 || row >= nRows)
-        throw new RangeError(`fused sgd: gradient row ${row} outside block of ${nRows} rows`);
+      if (row < 0 || row >= nRows) throw sgdRowOutOfRange(row, nRows);
       const base = row * width;
       for (let j = 0; j < width; j++) weights[base + j] = weights[base + j] - step * g[o + c0 + j];
     });

@@ -61,7 +61,9 @@ export function tableKey(seed: number, tableName: string): number {
 }
 
 /**
- * Initial values of a block of a table, row-major `[rowEnd-rowStart, colEnd-colStart]`.
+ * Initial values of a block of a table, row-major `[rowEnd-rowStart, colEnd-colStart]`,
+ * written into `out` when given (zero-filled, of that length: e.g. table memory from
+ * `allocateTableMemory`).
  *
  * @example
  * const w = initTableSlice({ name: 't', rows: 4, dim: 2, pooling: 'sum', features: ['f'] }, 1,
@@ -72,10 +74,14 @@ export function initTableSlice(
   table: EmbeddingBagConfig,
   seed: number,
   block: TableBlock,
+  out = new Float32Array((block.rowEnd - block.rowStart) * (block.colEnd - block.colStart)),
 ): Float32Array {
   const nRows = block.rowEnd - block.rowStart;
   const width = block.colEnd - block.colStart;
-  const out = new Float32Array(nRows * width);
+  if (out.length !== nRows * width)
+    throw new Error(
+      `initTableSlice: table '${table.name}' block needs ${nRows * width} values, the array has ${out.length}`,
+    );
   const init = table.init ?? defaultInit(table.rows);
   if (init.kind === 'constant') {
     out.fill(init.value);

@@ -24,6 +24,12 @@
  * }); // out[0, 2..4) = row1 + row2, out[1, 2..4) = row3
  */
 import type { PoolingMode } from './config.ts';
+import {
+  accumulatePooledGradDim16,
+  DIM16,
+  dim16Loops,
+  pooledLookupDim16,
+} from './dim16-kernels.ts';
 import { touchRows } from './touch-rows.ts';
 import { SparseGradAccumulator, type SparseRowGrads } from './sparse-grad-accumulator.ts';
 
@@ -99,6 +105,20 @@ function idOutOfRange(
   );
 }
 
+/** The error for the first id of bag `b` outside the slice (a 16-wide loop stopped at bag `b`). */
+function firstIdOutOfRange(
+  table: Pick<TableSlice, 'rowStart' | 'nRows' | 'name'>,
+  bags: Bags,
+  b: number,
+): RangeError {
+  const bagStart = bags.bagStart ?? 0;
+  for (let i = bags.offsets[bagStart + b]; i < bags.offsets[bagStart + b + 1]; i++) {
+    const local = bags.values[i] - table.rowStart;
+    if (local < 0 || local >= table.nRows) return idOutOfRange(table, bags, b, bags.values[i]);
+  }
+  throw new Error(`embedding kernel: bag ${b} was reported out of range but all its ids are in it`);
+}
+
 /**
  * Pooled lookup of one feature: writes `nBags` rows of `table.width` values into `out`.
  *
@@ -112,8 +132,27 @@ export function pooledLookup(args: PooledLookupArgs): void {
   const bagStart = bags.bagStart ?? 0;
   const idW = bags.weights;
   const rowOffset = args.outRowOffset ?? 0;
-  const acc = new Float64Array(width);
   touchRows(weights, values, offsets[bagStart], offsets[bagStart + nBags], rowStart, nRows, width);
+  if (width === DIM16 && dim16Loops.enabled) {
+    const bad = pooledLookupDim16(
+      weights,
+      rowStart,
+      nRows,
+      values,
+      offsets,
+      bagStart,
+      nBags,
+      idW,
+      pooling === 'mean',
+      out,
+      outStride,
+      outColOffset,
+      rowOffset,
+    );
+    if (bad >= 0) throw firstIdOutOfRange(table, bags, bad);
+    return;
+  }
+  const acc = new Float64Array(width);
   for (let b = 0; b < nBags; b++) {
     const start = offsets[bagStart + b];
     const end = offsets[bagStart + b + 1];
@@ -157,6 +196,26 @@ export function accumulatePooledGrad(args: PooledBackwardArgs, into: SparseGradA
   const rowOffset = args.gradRowOffset ?? 0;
   const scale = args.scale ?? 1;
   into.touch(values, offsets[bagStart], offsets[bagStart + nBags], rowStart);
+  if (width === DIM16 && dim16Loops.enabled) {
+    const bad = accumulatePooledGradDim16(
+      into,
+      rowStart,
+      nRows,
+      values,
+      offsets,
+      bagStart,
+      nBags,
+      idW,
+      pooling === 'mean',
+      scale,
+      grad,
+      gradStride,
+      gradColOffset,
+      rowOffset,
+    );
+    if (bad >= 0) throw firstIdOutOfRange(table, bags, bad);
+    return;
+  }
   for (let b = 0; b < nBags; b++) {
     const start = offsets[bagStart + b];
     const end = offsets[bagStart + b + 1];

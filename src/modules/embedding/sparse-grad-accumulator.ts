@@ -35,7 +35,9 @@ export class SparseGradAccumulator {
   /** row → slot + 1 (0: none) when the row count is known and moderate. */
   private readonly dense: Int32Array | undefined;
   private readonly slotByRow: Map<number, number> | undefined;
-  private rowOfSlot: number[] = [];
+  /** Row of each slot, in first-touch order (the first {@link size} entries are live). */
+  private rowOfSlot: Int32Array;
+  private count = 0;
   private buf: Float64Array;
 
   constructor(
@@ -48,13 +50,22 @@ export class SparseGradAccumulator {
     if (!Number.isInteger(width) || width < 0)
       throw new Error(`SparseGradAccumulator: width must be a non-negative integer, got ${width}`);
     this.buf = new Float64Array(Math.max(1, initialRows) * Math.max(1, width));
+    this.rowOfSlot = new Int32Array(Math.max(1, initialRows));
     if (rows !== undefined && rows <= DENSE_INDEX_MAX_ROWS) this.dense = new Int32Array(rows);
     else this.slotByRow = new Map();
   }
 
   /** Number of distinct rows holding a gradient. */
   get size(): number {
-    return this.rowOfSlot.length;
+    return this.count;
+  }
+
+  /**
+   * The live row-of-slot array: slot `i < size` holds row `slotRows[i]`, its gradient at
+   * `data[i · width ..)`. Slots are in first-touch order. Re-read after adding rows (it may grow).
+   */
+  get slotRows(): Int32Array {
+    return this.rowOfSlot;
   }
 
   private slotOf(row: number): number | undefined {
@@ -74,20 +85,33 @@ export class SparseGradAccumulator {
 
   /** Offset of `row`'s gradient in {@link data}, creating a zero row if needed. */
   offsetOf(row: number): number {
-    let slot = this.slotOf(row);
-    if (slot === undefined) {
-      slot = this.rowOfSlot.length;
-      const need = (slot + 1) * this.width;
-      if (need > this.buf.length) {
-        const grown = new Float64Array(Math.max(need, this.buf.length * 2));
-        grown.set(this.buf);
-        this.buf = grown;
-      }
-      if (this.dense) this.dense[row] = slot + 1;
-      else this.slotByRow!.set(row, slot);
-      this.rowOfSlot.push(row);
+    return this.slotFor(row) * this.width;
+  }
+
+  /** Slot of `row`, creating a zero gradient row for it if needed (`row` must be in range). */
+  slotFor(row: number): number {
+    const slot = this.slotOf(row);
+    return slot === undefined ? this.newSlot(row) : slot;
+  }
+
+  private newSlot(row: number): number {
+    const slot = this.count;
+    const need = (slot + 1) * this.width;
+    if (need > this.buf.length) {
+      const grown = new Float64Array(Math.max(need, this.buf.length * 2));
+      grown.set(this.buf);
+      this.buf = grown;
     }
-    return slot * this.width;
+    if (slot >= this.rowOfSlot.length) {
+      const grown = new Int32Array(this.rowOfSlot.length * 2);
+      grown.set(this.rowOfSlot);
+      this.rowOfSlot = grown;
+    }
+    if (this.dense) this.dense[row] = slot + 1;
+    else this.slotByRow!.set(row, slot);
+    this.rowOfSlot[slot] = row;
+    this.count = slot + 1;
+    return slot;
   }
 
   /** `grad[row] += scale * src[srcOffset .. srcOffset + width)`. */
@@ -104,7 +128,7 @@ export class SparseGradAccumulator {
 
   /** Rows holding a gradient, ascending. */
   sortedRows(): Int32Array {
-    return Int32Array.from(this.rowOfSlot).sort();
+    return this.rowOfSlot.slice(0, this.count).sort();
   }
 
   /**
@@ -130,13 +154,12 @@ export class SparseGradAccumulator {
    * grads.touchTarget(weights, 16, nRows);
    */
   touchTarget(target: Float32Array, width: number, nRows: number): void {
-    touchRows(target, this.rowOfSlot, 0, this.rowOfSlot.length, 0, nRows, width);
+    touchRows(target, this.rowOfSlot, 0, this.count, 0, nRows, width);
   }
 
   forEachRow(fn: (row: number, data: Float64Array, offset: number) => void): void {
-    const rows = this.rowOfSlot;
     const w = this.width;
-    for (let i = 0; i < rows.length; i++) fn(rows[i], this.buf, i * w);
+    for (let i = 0; i < this.count; i++) fn(this.rowOfSlot[i], this.buf, i * w);
   }
 
   /** A float32 copy: unique ascending rows and their gradient rows. */
@@ -152,16 +175,16 @@ export class SparseGradAccumulator {
 
   /** True when any accumulated value is NaN or ±Infinity (for loss-scaler overflow checks). */
   hasNonFinite(): boolean {
-    const n = this.rowOfSlot.length * this.width;
+    const n = this.count * this.width;
     for (let i = 0; i < n; i++) if (!Number.isFinite(this.buf[i])) return true;
     return false;
   }
 
   /** Forget every row (keeps the buffer's capacity). */
   clear(): void {
-    this.buf.fill(0, 0, this.rowOfSlot.length * this.width);
-    if (this.dense) for (const r of this.rowOfSlot) this.dense[r] = 0;
+    this.buf.fill(0, 0, this.count * this.width);
+    if (this.dense) for (let i = 0; i < this.count; i++) this.dense[this.rowOfSlot[i]] = 0;
     else this.slotByRow!.clear();
-    this.rowOfSlot = [];
+    this.count = 0;
   }
 }

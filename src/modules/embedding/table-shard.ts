@@ -33,6 +33,7 @@ import {
 } from './fused-optimizers.ts';
 import { initTableSlice, type TableBlock } from './init.ts';
 import type { TableSlice } from './kernels.ts';
+import { allocateTableMemory } from './table-memory.ts';
 import { SparseGradAccumulator } from './sparse-grad-accumulator.ts';
 
 export interface EmbeddingTableShardOptions {
@@ -132,7 +133,7 @@ export class EmbeddingTableShard {
         name: `table '${table.name}' cache`,
       });
     } else {
-      this.own = initTableSlice(table, opts.seed, block);
+      this.own = initTableSlice(table, opts.seed, block, allocateTableMemory(nRows * width));
       this.ownSlice = {
         weights: this.own,
         rowStart: block.rowStart,
