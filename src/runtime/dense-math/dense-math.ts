@@ -24,6 +24,7 @@ import {
   type BlasKernelConfig,
   type BlasKernelName,
 } from './blas-kernels.ts';
+import { installBceKernels, uninstallBceKernels } from './bce-kernels.ts';
 import { installLinearKernels, uninstallLinearKernels } from './linear-kernels.ts';
 import { loadOpenBlas, type OpenBlas } from './openblas.ts';
 import { checkWasmInternals } from './wasm-heap.ts';
@@ -80,6 +81,7 @@ function installBlas(blas: OpenBlas): void {
   const kernels = blasKernels(blas, stock);
   for (const name of BLAS_KERNEL_NAMES) replaceKernel(kernels[name]);
   installLinearKernels(blas);
+  installBceKernels();
 }
 
 function restoreStock(): void {
@@ -88,6 +90,7 @@ function restoreStock(): void {
     if (isOurs(config)) replaceKernel(config[STOCK_KERNEL]);
   }
   uninstallLinearKernels();
+  uninstallBceKernels();
 }
 
 /** True when the OpenBLAS kernels are the registered wasm matMul kernels. */

@@ -7,6 +7,7 @@
  * initDenseMath('auto', { threads: 1 });
  */
 export * from './dense-math.ts';
+export * from './bce-kernels.ts';
 export * from './blas-kernels.ts';
 export * from './linear-kernels.ts';
 export * from './sgd-in-place.ts';

@@ -177,13 +177,12 @@ export function checkWasmInternals(backend: unknown): asserts backend is WasmBac
  * const heap = wasmHeapOf(args.backend);
  */
 export function wasmHeapOf(backend: unknown): WasmHeap {
+  const known = typeof backend === 'object' && backend !== null ? heaps.get(backend) : undefined;
+  if (known) return known;
   if (!looksLikeWasmBackend(backend))
     throw new WasmInternalsChangedError('not a tfjs-backend-wasm backend');
-  let heap = heaps.get(backend);
-  if (!heap) {
-    heap = heapOf(backend);
-    heaps.set(backend, heap);
-  }
+  const heap = heapOf(backend);
+  heaps.set(backend, heap);
   return heap;
 }
 
