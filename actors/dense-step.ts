@@ -18,6 +18,7 @@ import type { PooledOutput, ShardedModuleContract } from '../src/protocol/index.
 import { withForwardScope } from '../src/modules/forward-scope.ts';
 import type { Model } from '../src/modules/module.ts';
 import { roundToBfloat16 } from '../src/modules/amp.ts';
+import { tensorFloats } from '../src/modules/dense/tensor-floats.ts';
 import { Batch } from '../src/tensors/index.ts';
 import type { DenseResult } from './batch-context.ts';
 
@@ -116,7 +117,8 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
     params.forEach(([name, v], i) => denseGrads.set(name, grads[i] ?? tf.zerosLike(v)));
     leaves.forEach((leaf, j) => {
       const g = grads[params.length + j];
-      const data = g ? (g.dataSync() as Float32Array).slice() : new Float32Array(leaf.size);
+      // One copy the module owns (dataSync on wasm copies out of the heap, then a slice would copy again).
+      const data = g ? tensorFloats.owned(g) : new Float32Array(leaf.size);
       g?.dispose();
       input.calls[j].setGrad(data);
     });
@@ -127,7 +129,7 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
 
   function finish(denseGrads: Map<string, tf.Tensor> | null): DenseResult {
     const loss = lossT ? (lossT.dataSync()[0] ?? NaN) : NaN;
-    const output = outputT ? (outputT.dataSync() as Float32Array).slice() : new Float32Array(0);
+    const output = outputT ? tensorFloats.owned(outputT) : new Float32Array(0);
     lossT?.dispose();
     outputT?.dispose();
     return { loss, output, missing, denseGrads };

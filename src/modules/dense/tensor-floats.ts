@@ -71,6 +71,19 @@ export const tensorFloats = {
   copy: copyOf,
 
   /**
+   * A new array of `t`'s floats that nothing else holds (one copy: from the wasm heap
+   * directly; elsewhere of `dataSync`'s array, which may be the backend's own).
+   */
+  owned(t: tf.Tensor): Float32Array {
+    const heap = heapFor([t]);
+    if (heap) {
+      tensorFloatsCalls.views++;
+      return heap.floats(t).slice();
+    }
+    return copyOf(t).slice();
+  },
+
+  /**
    * `kernel` over the floats of `inputs` (tensors, or arrays passed as they are), writing
    * new float32 tensors of `outShapes`, returned in order. The kernel must write every
    * entry of each output and must not keep the views it is given.
