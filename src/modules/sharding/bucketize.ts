@@ -21,8 +21,6 @@ export interface BucketizedInput {
   valueCounts: Int32Array;
   /** Per-id weights aligned with `values` (present when `weighted`; 1 where the batch had none). */
   weights: Float32Array | undefined;
-  /** Index in the local batch's `values` of every sent id. */
-  origIndex: Int32Array;
   /** `slotValueStart[d][s]`: first position in `values` of slot `s` of destination `d` (one extra entry per `d` = end). */
   slotValueStart: number[][];
 }
@@ -85,7 +83,6 @@ export function bucketizeInput(
   const lengths = new Int32Array(lengthCounts.reduce((a, c) => a + c, 0));
   const values = new Int32Array(nValues);
   const weights = opts.weighted ? new Float32Array(nValues) : undefined;
-  const origIndex = new Int32Array(nValues);
   const slotValueStart: number[][] = [];
   let lp = 0;
   let vp = 0;
@@ -94,6 +91,20 @@ export function bucketizeInput(
     for (const slot of layout.slotsByRank[d]) {
       starts.push(vp);
       const k = keyIndex.get(slot.feature)!;
+      if (slot.type !== 'row_wise') {
+        // the slot takes every id of the feature: its bags as they are, in bulk copies
+        const from = offsets[k * B];
+        const to = offsets[(k + 1) * B];
+        lengths.set(kjt.lengths.subarray(k * B, (k + 1) * B), lp);
+        lp += B;
+        values.set(kjt.values.subarray(from, to), vp);
+        if (weights) {
+          if (kjt.weights) weights.set(kjt.weights.subarray(from, to), vp);
+          else weights.fill(1, vp, vp + to - from);
+        }
+        vp += to - from;
+        continue;
+      }
       for (let b = 0; b < B; b++) {
         const before = vp;
         for (let i = offsets[k * B + b]; i < offsets[k * B + b + 1]; i++) {
@@ -101,7 +112,6 @@ export function bucketizeInput(
           if (!slotTakesId(slot, id)) continue;
           values[vp] = id;
           if (weights) weights[vp] = kjt.weights ? kjt.weights[i] : 1;
-          origIndex[vp] = i;
           vp++;
         }
         lengths[lp++] = vp - before;
@@ -110,5 +120,5 @@ export function bucketizeInput(
     starts.push(vp);
     slotValueStart.push(starts);
   }
-  return { lengths, lengthCounts, values, valueCounts, weights, origIndex, slotValueStart };
+  return { lengths, lengthCounts, values, valueCounts, weights, slotValueStart };
 }

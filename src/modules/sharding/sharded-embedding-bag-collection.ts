@@ -319,7 +319,10 @@ export class ShardedEmbeddingBagCollection
     checkJaggedShape(input, `${this.name} input (batch ${ctx.batch})`);
     // Positions (not weights) travel for processed features; see computeAndOutputDist.
     const local = positionsFor(input, this.featureProcessors);
-    const bucket = bucketizeInput(local, this.shardLayout, { weighted: true });
+    // Weights travel when any rank has them; a rank without fills in ones when sending.
+    const bucket = bucketizeInput(local, this.shardLayout, {
+      weighted: local.weights !== undefined,
+    });
     ctx.state = { stage: 'splitsInFlight', local, bucket };
     const W = this.worldSize;
     const meta = new Int32Array(W).fill(local.stride * 2 + (local.weights ? 1 : 0));
@@ -381,12 +384,14 @@ export class ShardedEmbeddingBagCollection
           recvValueCounts,
           { label: `${label} values` },
         );
-        // The input is bucketized with weights (1 where the batch had none), so they can travel.
-        const sentWeights = bucket.weights ?? new Float32Array(bucket.values.length).fill(1);
+        // Another rank's batch is weighted and this one's is not: its ids weigh 1.
         const weights = weighted
-          ? await this.distPg.allToAllV(sentWeights, bucket.valueCounts, recvValueCounts, {
-              label: `${label} weights`,
-            })
+          ? await this.distPg.allToAllV(
+              bucket.weights ?? new Float32Array(bucket.values.length).fill(1),
+              bucket.valueCounts,
+              recvValueCounts,
+              { label: `${label} weights` },
+            )
           : undefined;
         if (W !== batchSizes.length)
           throw new Error(
@@ -427,12 +432,13 @@ export class ShardedEmbeddingBagCollection
     const stream = hooks?.stream ?? 'default';
     // Cached tables: rows not prefetched ahead are filled here, on the lookup's stream (exposed).
     const filled = this.hasCache ? (ready.prefetched ?? this.prefetch(ctx, stream)) : undefined;
-    const slotOut = await this.device.run(
+    const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
+    const send = await this.device.run(
       stream,
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
         weights = this.effectiveWeights(recv);
-        return this.localLookup(recv, weights);
+        return this.localLookup(recv, weights, sumInts(sendCounts));
       },
       {
         after: filled ? [ready.dataDone, filled] : [ready.dataDone],
@@ -441,22 +447,10 @@ export class ShardedEmbeddingBagCollection
     // In eval mode no backward follows: the batch's cached rows are free to go now.
     if (!this.training) this.releaseCachedRows(ctx);
     hooks?.onOutputDist?.();
-    const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
     const out = await this.device.run(
       stream,
       { kind: 'outputDist', bytes: 4 * sumInts(sendCounts), label: `${label} output dist` },
       async () => {
-        const send = new Float32Array(sumInts(sendCounts));
-        let p = 0;
-        for (let j = 0; j < this.worldSize; j++) {
-          const b0 = recv.sourceBagStart[j];
-          const b1 = recv.sourceBagStart[j + 1];
-          this.mySlots.forEach((slot, s) => {
-            const w = slot.shard.colEnd - slot.shard.colStart;
-            send.set(slotOut[s].subarray(b0 * w, b1 * w), p);
-            p += (b1 - b0) * w;
-          });
-        }
         const B = local.stride;
         const recvCounts = Int32Array.from(
           this.shardLayout.slotsByRank,
@@ -521,9 +515,11 @@ export class ShardedEmbeddingBagCollection
       { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` },
       () => this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} grad dist` }),
     );
-    // 2. scatter-add into the local shards' accumulators (and per-id weight gradients)
+    // 2. scatter-add into the local shards' accumulators (and per-id weight gradients),
+    //    straight from the received buffer: slot by slot, each source's samples in rank
+    //    order (the order of the concatenated batch)
     const N = recv.kjt.stride;
-    const slotGrads = this.splitBySlot(got, batchSizes, N, (slot) => this.gradCols(slot).width);
+    const at = this.sourceSlotOffsets(recv, (slot) => this.gradCols(slot).width);
     const fps = this.featureProcessors;
     const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
     await this.device.run(
@@ -538,37 +534,45 @@ export class ShardedEmbeddingBagCollection
         this.mySlots.forEach((slot, s) => {
           const shard = this.shards.get(slot.table.name)!;
           const cols = this.gradCols(slot);
-          const bags = {
-            values: recv.kjt.values,
-            offsets,
-            bagStart: s * N,
-            nBags: N,
-            weights,
-            feature: slot.feature,
-          };
           const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
-          accumulatePooledGrad(
-            {
-              table: shard.gradSlice,
-              bags,
-              pooling,
-              grad: slotGrads[s],
-              gradStride: cols.width,
-              gradColOffset: shard.gradColStart - cols.start,
-            },
-            shard.grad,
-          );
-          if (weightGrad && fps![slot.feature]) {
-            const view = shard.lookupSlice(bags.values, offsets[s * N], offsets[(s + 1) * N]);
-            accumulateIdWeightGrad({
-              table: view.table,
-              bags: { ...bags, values: view.values },
-              pooling,
-              grad: slotGrads[s],
-              gradStride: cols.width,
-              gradColOffset: slot.shard.colStart - cols.start,
-              out: weightGrad,
-            });
+          const processed = weightGrad !== undefined && fps![slot.feature] !== undefined;
+          const view = processed
+            ? shard.lookupSlice(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N])
+            : undefined;
+          for (let j = 0; j < this.worldSize; j++) {
+            const b0 = recv.sourceBagStart[j];
+            const n = recv.sourceBagStart[j + 1] - b0;
+            if (n === 0) continue;
+            const bags = {
+              values: recv.kjt.values,
+              offsets,
+              bagStart: s * N + b0,
+              nBags: n,
+              weights,
+              feature: slot.feature,
+            };
+            const grad = got.subarray(at[j][s], at[j][s] + n * cols.width);
+            accumulatePooledGrad(
+              {
+                table: shard.gradSlice,
+                bags,
+                pooling,
+                grad,
+                gradStride: cols.width,
+                gradColOffset: shard.gradColStart - cols.start,
+              },
+              shard.grad,
+            );
+            if (view)
+              accumulateIdWeightGrad({
+                table: view.table,
+                bags: { ...bags, values: view.values },
+                pooling,
+                grad,
+                gradStride: cols.width,
+                gradColOffset: slot.shard.colStart - cols.start,
+                out: weightGrad!,
+              });
           }
         });
       },
@@ -812,34 +816,68 @@ export class ShardedEmbeddingBagCollection
     return out;
   }
 
-  private localLookup(recv: ReceivedInput, weights: Float32Array | undefined): Float32Array[] {
+  /**
+   * Pooled lookups of my slots, written straight into the output dist's send buffer of
+   * `size` floats: for each source rank (rank order), each slot's pooled rows of that
+   * rank's samples.
+   */
+  private localLookup(
+    recv: ReceivedInput,
+    weights: Float32Array | undefined,
+    size: number,
+  ): Float32Array {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
-    return this.mySlots.map((slot, s) => {
+    const send = new Float32Array(size);
+    const at = this.sourceSlotOffsets(recv, (slot) => slot.shard.colEnd - slot.shard.colStart);
+    this.mySlots.forEach((slot, s) => {
       const shard = this.shards.get(slot.table.name)!;
       const w = shard.block.colEnd - shard.block.colStart;
-      const out = new Float32Array(N * w);
-      const from = offsets[s * N];
-      const to = offsets[(s + 1) * N];
       // cached tables: the rows were acquired by this batch's fill op (prefetch)
-      const view = shard.lookupSlice(recv.kjt.values, from, to);
-      pooledLookup({
-        table: view.table,
-        bags: {
-          values: view.values,
-          offsets,
-          bagStart: s * N,
-          nBags: N,
-          weights,
-          feature: slot.feature,
-        },
-        pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
-        out,
-        outStride: w,
-        outColOffset: 0,
-      });
-      return out;
+      const view = shard.lookupSlice(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
+      for (let j = 0; j < this.worldSize; j++) {
+        const b0 = recv.sourceBagStart[j];
+        const n = recv.sourceBagStart[j + 1] - b0;
+        if (n === 0) continue;
+        pooledLookup({
+          table: view.table,
+          bags: {
+            values: view.values,
+            offsets,
+            bagStart: s * N + b0,
+            nBags: n,
+            weights,
+            feature: slot.feature,
+          },
+          pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
+          out: send.subarray(at[j][s], at[j][s] + n * w),
+          outStride: w,
+          outColOffset: 0,
+        });
+      }
     });
+    return send;
+  }
+
+  /**
+   * `at[j][s]`: where slot `s`'s block for source rank `j` starts in a buffer laid out as
+   * the output dist sends it (and the gradient dist receives it): source-major, then slot,
+   * then the source's samples × `widthOf(slot)`.
+   */
+  private sourceSlotOffsets(recv: ReceivedInput, widthOf: (slot: Slot) => number): number[][] {
+    const at: number[][] = [];
+    let p = 0;
+    for (let j = 0; j < this.worldSize; j++) {
+      const n = recv.sourceBagStart[j + 1] - recv.sourceBagStart[j];
+      at.push(
+        this.mySlots.map((slot) => {
+          const start = p;
+          p += n * widthOf(slot);
+          return start;
+        }),
+      );
+    }
+    return at;
   }
 
   private combineOutputs(local: KeyedJaggedTensor, got: Float32Array): PooledOutput {
@@ -877,28 +915,6 @@ export class ShardedEmbeddingBagCollection
       }
     });
     return { keys, lengthPerKey, batchSize: B, values };
-  }
-
-  /** Split a buffer received from all sources (each: my slots × its samples × width) into per-slot `[N, width]` blocks. */
-  private splitBySlot(
-    got: Float32Array,
-    batchSizes: Int32Array,
-    N: number,
-    widthOf: (slot: Slot) => number,
-  ): Float32Array[] {
-    const out = this.mySlots.map((slot) => new Float32Array(N * widthOf(slot)));
-    let p = 0;
-    let bag = 0;
-    for (let j = 0; j < batchSizes.length; j++) {
-      const Bj = batchSizes[j];
-      this.mySlots.forEach((slot, s) => {
-        const w = widthOf(slot);
-        out[s].set(got.subarray(p, p + Bj * w), bag * w);
-        p += Bj * w;
-      });
-      bag += Bj;
-    }
-    return out;
   }
 
   /** Columns of the pooled gradient a slot's owner needs: its own, or the whole row for row-wise statistics. */

@@ -30,6 +30,23 @@ function exchange<T extends Int32Array | Float32Array>(sends: T[], counts: Int32
 }
 
 describe('input dist (bucketize → all-to-all → reorder)', () => {
+  it('an unweighted batch sends weights of 1 only when asked, and the same ids either way', () => {
+    for (const type of ['table_wise', 'row_wise', 'column_wise'] as const) {
+      const layout = buildShardLayout(
+        TABLES,
+        planSharding(TABLES, 2, { prefer: { t0: type, t1: type } }),
+      );
+      const batch = randomBatch(rng(5), TABLES, 6, 3, false);
+      const bare = bucketizeInput(batch, layout, { weighted: false });
+      const ones = bucketizeInput(batch, layout, { weighted: true });
+      expect(bare.weights).toBeUndefined();
+      expect(Array.from(ones.weights!)).toEqual(Array.from(ones.values, () => 1));
+      expect(Array.from(bare.values)).toEqual(Array.from(ones.values));
+      expect(Array.from(bare.lengths)).toEqual(Array.from(ones.lengths));
+      expect(Array.from(bare.valueCounts)).toEqual(Array.from(ones.valueCounts));
+    }
+  });
+
   it('gives each owner exactly the ids of the global batch it must see, in global order', () => {
     fc.assert(
       fc.property(
