@@ -19,6 +19,7 @@ import {
   type ScenarioParams,
 } from './conformance-scenarios.ts';
 import type { DieReport, ThreadsTestData } from './threads-rank-main.ts';
+import { reduceInRankOrder } from '../../../src/runtime/collectives/collective-math.ts';
 
 const entry = new URL('./threads-rank-main.ts', import.meta.url);
 const scenarioNames = Object.keys(conformanceScenarios) as ScenarioName[];
@@ -159,6 +160,47 @@ describe('threads: group semantics in one thread', () => {
   }
   const closeAll = (groups: { close(): Promise<void> }[]) =>
     Promise.all(groups.map((g) => g.close()));
+
+  it('payloads go through shared blocks that a steady loop reuses; results are fresh arrays', async () => {
+    const groups = mesh(2);
+    const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    const same = (x: Float32Array, y: Float32Array) => expect(bytes(x).equals(bytes(y))).toBe(true);
+    try {
+      const n = 30_000;
+      for (let step = 0; step < 10; step++) {
+        const inputs = [0, 1].map((r) =>
+          Float32Array.from({ length: n }, (_, k) => Math.fround(Math.sin(k * (r + 1) + step))),
+        );
+        const sent = inputs.map((x) => x.slice());
+        const sums = await Promise.all(groups.map((g, r) => g.allReduce(inputs[r], 'avg')));
+        same(sums[0], reduceInRankOrder(sent, 'avg'));
+        same(sums[1], sums[0]);
+        expect(sums[0].buffer).not.toBe(sums[1].buffer);
+        for (const sum of sums) expect(sum.buffer).toBeInstanceOf(ArrayBuffer);
+        for (const r of [0, 1]) same(inputs[r], sent[r]);
+        const [a, b] = await Promise.all([
+          groups[0].allToAllV(inputs[0], Int32Array.of(n - 10, 10), Int32Array.of(n - 10, 20)),
+          groups[1].allToAllV(inputs[1], Int32Array.of(20, n - 20), Int32Array.of(10, n - 20)),
+        ]);
+        const join = (x: Float32Array, y: Float32Array) => {
+          const out = new Float32Array(x.length + y.length);
+          out.set(x);
+          out.set(y, x.length);
+          return out;
+        };
+        same(a, join(sent[0].subarray(0, n - 10), sent[1].subarray(0, 20)));
+        same(b, join(sent[0].subarray(n - 10), sent[1].subarray(20)));
+      }
+      // the fast path ran (blocks, not copies per peer) and reused its blocks: a few per
+      // rank for 40 large payloads, not one per call
+      for (const g of groups) {
+        expect(g.sharedBlockCount).toBeGreaterThan(0);
+        expect(g.sharedBlockCount).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      await closeAll(groups);
+    }
+  });
 
   it('allToAllV never detaches or aliases the caller arrays (views into a bigger buffer included)', async () => {
     const groups = mesh(2);

@@ -6,8 +6,10 @@
  * Every message names its `channel` and the call's `seq` (position in that channel's
  * collective sequence), so independent channels share one mesh and calls pair up by order.
  * Each rank sends every peer only what that peer needs (its allToAllV piece, one split
- * array, the full allReduce input), copied out of the caller's views so transfers never
- * detach caller memory.
+ * array, the full allReduce input). Payloads are copied once out of the caller's arrays
+ * into a shared block of the rank's {@link SharedBlockPool} (`shared-blocks.ts`), which every
+ * rank reads in place and releases once its result is assembled: caller memory is never
+ * detached or aliased, and nothing is allocated per peer.
  *
  * The verdict is computed identically on every rank from the same n messages: the lowest
  * rank with invalid arguments, else the lowest rank whose call is incompatible with rank 0's,
@@ -16,8 +18,8 @@
  * equal to sim.
  *
  * @example
- * const { own, peers } = splitForPeers({ kind: 'barrier' }, undefined, 0, 2);
- * // own: { kind: 'barrier' }, peers[1]: { call: { kind: 'barrier' }, transfer: [] }
+ * const { own, peers } = splitForPeers({ kind: 'barrier' }, undefined, 0, 2, new SharedBlockPool());
+ * // own: { kind: 'barrier' }, peers[1]: { kind: 'barrier' }
  */
 import type { Rank, ReduceOp } from '../../../protocol/index.ts';
 import { CollectiveMismatchError, InvalidCollectiveError } from '../collective-errors.ts';
@@ -28,6 +30,7 @@ import {
   reduceInRankOrder,
   type CollectiveCall,
 } from '../collective-math.ts';
+import { BLOCK_HEADER_BYTES, releaseShared, type SharedBlockPool } from './shared-blocks.ts';
 
 /** One rank's part of a collective as it travels to one peer. */
 export type WireCall =
@@ -72,20 +75,20 @@ export interface WireArrival {
   readonly call: WireCall;
 }
 
-/** Per-peer messages of one call (undefined at our own rank) and our own part. */
+/** Per-peer parts of one call (undefined at our own rank) and our own part. */
 export interface SplitCall {
   readonly own: WireCall;
-  readonly peers: ReadonlyArray<
-    { readonly call: WireCall; readonly transfer: ArrayBuffer[] } | undefined
-  >;
+  readonly peers: ReadonlyArray<WireCall | undefined>;
 }
 
 /**
  * Cut `call` (made by `rank`; `problem` from `validateCall`) into what each rank receives.
- * Everything is copied, so the caller's arrays are never detached or aliased.
+ * Payloads are copied into one block of `pool` that all `worldSize` ranks read (each
+ * releases its part once: {@link releaseArrival}); the caller's arrays are never detached
+ * or aliased.
  *
  * @example
- * splitForPeers({ kind: 'allToAllSplits', send: Int32Array.of(1, 2) }, undefined, 0, 2).peers[1]!.call;
+ * splitForPeers({ kind: 'allToAllSplits', send: Int32Array.of(1, 2) }, undefined, 0, 2, pool).peers[1];
  * // { kind: 'allToAllSplits', send: Int32Array [1, 2] }
  */
 export function splitForPeers(
@@ -93,53 +96,62 @@ export function splitForPeers(
   problem: string | undefined,
   rank: Rank,
   worldSize: number,
+  pool: SharedBlockPool,
 ): SplitCall {
-  const forEachPeer = (make: (peer: Rank) => { call: WireCall; transfer: ArrayBuffer[] }) =>
+  const forEachPeer = (make: (peer: Rank) => WireCall) =>
     Array.from({ length: worldSize }, (_, j) => (j === rank ? undefined : make(j)));
   if (problem !== undefined) {
     const invalid: WireCall = { kind: 'invalid', problem };
-    return { own: invalid, peers: forEachPeer(() => ({ call: invalid, transfer: [] })) };
+    return { own: invalid, peers: forEachPeer(() => invalid) };
   }
   switch (call.kind) {
     case 'barrier':
-      return { own: call, peers: forEachPeer(() => ({ call: { kind: 'barrier' }, transfer: [] })) };
-    case 'allToAllSplits':
-      return {
-        own: { kind: 'allToAllSplits', send: call.send.slice() },
-        peers: forEachPeer(() => ({
-          call: { kind: 'allToAllSplits', send: call.send.slice() },
-          transfer: [],
-        })),
+      return { own: call, peers: forEachPeer(() => ({ kind: 'barrier' })) };
+    case 'allToAllSplits': {
+      // a few numbers: the message's structured clone is the peer's copy
+      const wire: WireCall = { kind: 'allToAllSplits', send: call.send.slice() };
+      return { own: wire, peers: forEachPeer(() => wire) };
+    }
+    case 'allReduce': {
+      const wire: WireCall = {
+        kind: 'allReduce',
+        op: call.op,
+        data: pool.write(call.data, worldSize),
       };
-    case 'allReduce':
-      return {
-        own: { kind: 'allReduce', op: call.op, data: call.data.slice() },
-        peers: forEachPeer(() => {
-          const data = call.data.slice();
-          return {
-            call: { kind: 'allReduce', op: call.op, data },
-            transfer: [data.buffer as ArrayBuffer],
-          };
-        }),
-      };
+      return { own: wire, peers: forEachPeer(() => wire) };
+    }
     case 'allToAllV': {
       const offsets = [0];
       for (let j = 0; j < worldSize; j++) offsets.push(offsets[j] + call.sendCounts[j]);
-      const part = (j: Rank): WireCall & { kind: 'allToAllV' } => ({
+      const sendCounts = call.sendCounts.slice();
+      const recvCounts = call.recvCounts.slice();
+      const shared = pool.write(call.data, worldSize);
+      // a small payload is an on-heap copy: slice it per rank (a subarray would move it
+      // off the heap); a block is cut into views
+      const inBlock = shared.byteOffset === BLOCK_HEADER_BYTES;
+      const part = (j: Rank): WireCall => ({
         kind: 'allToAllV',
-        piece: call.data.slice(offsets[j], offsets[j + 1]),
-        sendCounts: call.sendCounts.slice(),
-        recvCounts: call.recvCounts.slice(),
+        piece: inBlock
+          ? shared.subarray(offsets[j], offsets[j + 1])
+          : shared.slice(offsets[j], offsets[j + 1]),
+        sendCounts,
+        recvCounts,
       });
-      return {
-        own: part(rank),
-        peers: forEachPeer((j) => {
-          const wire = part(j);
-          return { call: wire, transfer: [wire.piece.buffer as ArrayBuffer] };
-        }),
-      };
+      return { own: part(rank), peers: forEachPeer(part) };
     }
   }
+}
+
+/**
+ * Give back what one arrival holds of a sender's shared block (its allReduce data or
+ * allToAllV piece); called once per arrival, when this rank no longer reads it.
+ *
+ * @example
+ * for (const arrival of arrivals) releaseArrival(arrival.call);
+ */
+export function releaseArrival(call: WireCall): void {
+  if (call.kind === 'allReduce') releaseShared(call.data);
+  else if (call.kind === 'allToAllV') releaseShared(call.piece);
 }
 
 /**

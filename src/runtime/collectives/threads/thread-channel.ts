@@ -22,10 +22,12 @@ import { describeCall, validateCall, type CollectiveCall } from '../collective-m
 import {
   assembleResult,
   judgeArrivals,
+  releaseArrival,
   splitForPeers,
   type MeshMessage,
   type WireArrival,
 } from './mesh-protocol.ts';
+import type { SharedBlockPool } from './shared-blocks.ts';
 
 /** What a channel needs from its rank's mesh. */
 export interface ChannelLink {
@@ -36,7 +38,9 @@ export interface ChannelLink {
   readonly timeoutMs: number;
   /** Set once the mesh is closed or a peer failed; new calls reject with it. */
   refusal(call: string): Error | undefined;
-  send(peer: Rank, message: MeshMessage, transfer: ArrayBuffer[]): void;
+  /** This rank's shared blocks for outgoing payloads. */
+  readonly pool: SharedBlockPool;
+  send(peer: Rank, message: MeshMessage): void;
 }
 
 interface PendingCall {
@@ -98,18 +102,28 @@ export class ThreadChannel {
         );
       }
       const seq = this.nextSeq++;
-      const { own, peers } = splitForPeers(call, validateCall(call, worldSize), rank, worldSize);
+      const { own, peers } = splitForPeers(
+        call,
+        validateCall(call, worldSize),
+        rank,
+        worldSize,
+        this.link.pool,
+      );
       for (const [peer, part] of peers.entries()) {
-        if (!part) continue;
-        this.link.send(
-          peer,
-          { type: 'call', channel: this.name, seq, from: rank, described, call: part.call },
-          part.transfer,
-        );
+        if (part)
+          this.link.send(peer, {
+            type: 'call',
+            channel: this.name,
+            seq,
+            from: rank,
+            described,
+            call: part,
+          });
       }
       const slot = this.slotAt(seq);
       if (slot.aborted) {
-        this.slots.delete(seq);
+        releaseArrival(own);
+        this.drop(slot);
         return reject(slot.aborted(rank));
       }
       slot.own = { described, timeoutMs, label: opts.label, resolve, reject, timer: undefined };
@@ -124,11 +138,15 @@ export class ThreadChannel {
   receive(message: MeshMessage): void {
     if (message.type === 'closed') return;
     const stale = message.seq < this.nextSeq && !this.slots.has(message.seq);
-    if (stale) return; // settled here already (a late part or an abort racing our completion)
+    if (stale) {
+      // settled here already (a late part or an abort racing our completion)
+      if (message.type === 'call') releaseArrival(message.call);
+      return;
+    }
     const slot = this.slotAt(message.seq);
     if (message.type === 'call') {
-      if (!slot.aborted)
-        this.arrive(slot, message.from, { described: message.described, call: message.call });
+      if (slot.aborted) releaseArrival(message.call);
+      else this.arrive(slot, message.from, { described: message.described, call: message.call });
       return;
     }
     if (slot.aborted) return;
@@ -147,7 +165,7 @@ export class ThreadChannel {
       this.link.clock.clearTimeout(own.timer);
       own.reject(makeError(own.described));
     }
-    this.slots.clear();
+    for (const slot of [...this.slots.values()]) this.drop(slot);
   }
 
   private slotAt(seq: number): Slot {
@@ -166,7 +184,10 @@ export class ThreadChannel {
   }
 
   private arrive(slot: Slot, from: Rank, arrival: WireArrival): void {
-    if (slot.arrivals[from]) return; // duplicate: ignore
+    if (slot.arrivals[from]) {
+      releaseArrival(arrival.call); // a duplicate: ignored
+      return;
+    }
     slot.arrivals[from] = arrival;
     slot.count++;
     if (slot.count < this.link.worldSize || !slot.own) return;
@@ -184,9 +205,19 @@ export class ThreadChannel {
     );
   }
 
+  /** Forget `slot`, giving back what its arrivals hold of shared blocks (the result, if any, is a copy). */
+  private drop(slot: Slot): void {
+    this.slots.delete(slot.seq);
+    for (const [r, arrival] of slot.arrivals.entries()) {
+      if (!arrival) continue;
+      slot.arrivals[r] = undefined;
+      releaseArrival(arrival.call);
+    }
+  }
+
   private settle(slot: Slot, error: Error | undefined, value: unknown): void {
     const own = slot.own;
-    this.slots.delete(slot.seq);
+    this.drop(slot);
     if (!own) return;
     slot.own = undefined;
     this.link.clock.clearTimeout(own.timer);
@@ -204,19 +235,15 @@ export class ThreadChannel {
     const name = `${kind} #${slot.seq}${own.label ? ` "${own.label}"` : ''}${this.name === 'default' ? '' : ` on channel "${this.name}"`}`;
     for (let peer = 0; peer < worldSize; peer++) {
       if (peer === rank) continue;
-      this.link.send(
-        peer,
-        {
-          type: 'abort',
-          channel: this.name,
-          seq: slot.seq,
-          from: rank,
-          name,
-          missing,
-          timeoutMs: own.timeoutMs,
-        },
-        [],
-      );
+      this.link.send(peer, {
+        type: 'abort',
+        channel: this.name,
+        seq: slot.seq,
+        from: rank,
+        name,
+        missing,
+        timeoutMs: own.timeoutMs,
+      });
     }
     this.settle(slot, new CollectiveTimeoutError(name, rank, missing, own.timeoutMs), undefined);
   }

@@ -18,7 +18,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Clock, Rank } from '../../../protocol/index.ts';
 import { PeerFailedError } from '../../../protocol/index.ts';
 import { ProcessGroupClosedError } from '../collective-errors.ts';
-import type { MeshMessage } from './mesh-protocol.ts';
+import { releaseArrival, type MeshMessage } from './mesh-protocol.ts';
+import { SharedBlockPool } from './shared-blocks.ts';
 import { ThreadChannel, type ChannelLink } from './thread-channel.ts';
 
 /** Options of a {@link ThreadMesh}. */
@@ -36,6 +37,7 @@ export class ThreadMesh implements ChannelLink {
   readonly worldSize: number;
   readonly timeoutMs: number;
   readonly clock: Clock;
+  readonly pool = new SharedBlockPool();
   private readonly ports: readonly (MessagePort | undefined)[];
   private readonly channels = new Map<string, ThreadChannel>();
   private failed: { rank: Rank; reason: string } | undefined;
@@ -106,8 +108,8 @@ export class ThreadMesh implements ChannelLink {
     return undefined;
   }
 
-  send(peer: Rank, message: MeshMessage, transfer: ArrayBuffer[]): void {
-    this.ports[peer]?.postMessage(message, transfer);
+  send(peer: Rank, message: MeshMessage): void {
+    this.ports[peer]?.postMessage(message);
   }
 
   /**
@@ -140,7 +142,10 @@ export class ThreadMesh implements ChannelLink {
   }
 
   private receive(peer: Rank, message: MeshMessage): void {
-    if (this.closed || this.failed) return;
+    if (this.closed || this.failed) {
+      if (message.type === 'call') releaseArrival(message.call);
+      return;
+    }
     if (message.type === 'closed') {
       this.fail(peer, 'its process group was closed');
       return;

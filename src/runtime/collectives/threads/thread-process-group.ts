@@ -1,6 +1,8 @@
 /**
  * The `threads` process-group backend: one worker thread per rank, a full mesh of
- * `MessagePort`s between them, ArrayBuffers transferred (never shared with the caller).
+ * `MessagePort`s between them. A payload is copied once out of the caller's array into a
+ * reused block of shared memory that every rank reads in place (`shared-blocks.ts`); the
+ * messages carry views of it, and results are fresh arrays (never shared with the caller).
  *
  * `createThreadProcessGroup(meshPorts, { rank, worldSize })` runs inside a rank's thread
  * (normally the launcher's `thread-rank-main.ts` calls it and hands the group to your entry);
@@ -96,6 +98,14 @@ export class ThreadProcessGroup implements ProcessGroup {
   /** Collectives this rank entered on this channel that have not settled. */
   get pendingCollectives(): number {
     return this.lane.pending;
+  }
+
+  /**
+   * Shared-memory blocks this rank has allocated for its payloads (every channel): they are
+   * reused once every rank has read them, so a steady loop of collectives stops allocating.
+   */
+  get sharedBlockCount(): number {
+    return this.mesh.pool.blockCount;
   }
 
   /** The first peer failure seen by this rank, if any. */
