@@ -52,7 +52,9 @@ export class BinarySink {
 
   /** Append `array` (little-endian, padded to 8 bytes) and return its reference. */
   append(array: StoredArray): ArrayRef {
-    const dtype = dtypeOf(array)!;
+    const dtype = dtypeOf(array);
+    if (!dtype)
+      throw new TypeError(`BinarySink.append: ${this.file}: not a float32, float64 or int32 array`);
     const offset = this.size;
     const bytes = toLittleEndian(array, dtype);
     this.chunks.push(bytes);

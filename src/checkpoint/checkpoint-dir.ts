@@ -271,8 +271,8 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new CheckpointError(dir, reason);
   };
   const s = await statOrNull(dir);
-  if (!s) fail('does not exist');
-  if (!s!.isDirectory()) fail('is not a directory');
+  if (!s) return fail('does not exist');
+  if (!s.isDirectory()) fail('is not a directory');
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');

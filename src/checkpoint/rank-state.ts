@@ -156,7 +156,9 @@ export function restoreRankState(parts: CheckpointableRank, state: RankCheckpoin
     t.dispose();
   }
   for (const shard of shards) {
-    const g = gradOf.get(shardKey({ table: shard.table.name, ...shard.block }))!;
+    const key = shardKey({ table: shard.table.name, ...shard.block });
+    const g = gradOf.get(key);
+    if (!g) throw new Error(`restoreRankState: no gradient accumulator for shard ${key}`);
     shard.grad.clear();
     g.rows.forEach((row, i) => {
       const offset = shard.grad.offsetOf(row);

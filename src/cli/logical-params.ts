@@ -61,9 +61,8 @@ export function logicalParams(
  */
 export function paramsDigest(params: ReadonlyMap<string, LogicalParam>): string {
   const hash = createHash('sha256');
-  const names = [...params.keys()].sort();
-  for (const name of names) {
-    const p = params.get(name)!;
+  const sorted = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, p] of sorted) {
     hash.update(`${name}\0${JSON.stringify(p.shape)}\0`);
     hash.update(littleEndianBytes(p.values));
   }

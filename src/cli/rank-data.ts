@@ -46,7 +46,8 @@ export function syntheticLogFor(config: DlrmConfig, seed: number): SyntheticClic
   let log = logs.get(key);
   if (!log) {
     log = new SyntheticClickLog({ seed, denseDim: config.denseIn, features, idsPerFeature: 4 });
-    if (logs.size >= 8) logs.delete(logs.keys().next().value!);
+    const oldest = logs.keys().next();
+    if (logs.size >= 8 && !oldest.done) logs.delete(oldest.value);
     logs.set(key, log);
   }
   return log;

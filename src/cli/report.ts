@@ -38,7 +38,7 @@ export function formatReport(s: TrainSummary, written: readonly string[]): strin
   ];
   if (s.losses.length > 0) {
     lines.push(
-      `  loss        first ${f(s.losses[0])}  last ${f(s.losses.at(-1)!)}  min ${f(Math.min(...s.losses))}  (global batch mean)`,
+      `  loss        first ${f(s.losses[0])}  last ${f(s.losses[s.losses.length - 1])}  min ${f(Math.min(...s.losses))}  (global batch mean)`,
     );
     const worst = s.losses.reduce((w, v, i) => (v > s.losses[w] ? i : w), 0);
     lines.push(

@@ -140,9 +140,10 @@ export function buildSummary(input: SummaryInput): TrainSummary {
   let heldOutLoss: number | null = null;
   let auc: number | null = null;
   let heldOutExamples = 0;
-  if (results.every((r) => r.heldOut)) {
-    const logits = concatFloat32(results.flatMap((r) => r.heldOut!.logits));
-    const labels = concatFloat32(results.flatMap((r) => r.heldOut!.labels));
+  const heldOut = results.flatMap((r) => (r.heldOut ? [r.heldOut] : []));
+  if (heldOut.length === results.length) {
+    const logits = concatFloat32(heldOut.flatMap((h) => h.logits));
+    const labels = concatFloat32(heldOut.flatMap((h) => h.labels));
     heldOutExamples = labels.length;
     heldOutLoss = finiteOrNull(logLossFromLogits(logits, labels));
     auc = finiteOrNull(aucByRanking(logits, labels));

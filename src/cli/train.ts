@@ -79,7 +79,9 @@ export async function train(
     options.data !== SYNTHETIC && (options.resume || options.checkpointOut)
       ? await dataIdentity(options.data)
       : null;
-  const resumed = options.resume ? await loadForResume(options, config, data) : null;
+  const resumed = options.resume
+    ? await loadForResume(options.resume, options, config, data)
+    : null;
   const firstBatch = resumed?.manifest.nextBatch ?? 0;
   // --eval-only: train nothing; the held-out pass runs through the eval pipeline.
   if (options.evalOnly) options = { ...options, batches: firstBatch };
@@ -171,9 +173,10 @@ export async function train(
 
   const written: string[] = [];
   if (options.checkpointOut) {
-    if (states.some((s) => s === null))
+    const ranks = states.flatMap((s) => (s === null ? [] : [s]));
+    if (ranks.length !== states.length || ranks.length === 0)
       throw new CliError('internal: a rank returned no checkpoint state');
-    const nextBatch = states[0]!.pipeline.nextBatch;
+    const nextBatch = ranks[0].pipeline.nextBatch;
     if (nextBatch !== summary.batchesTrained) {
       throw new CliError(
         `internal: the pipeline reports next batch ${nextBatch} after ${summary.batchesTrained} batches trained; no checkpoint written`,
@@ -182,7 +185,7 @@ export async function train(
     await writeCheckpoint(options.checkpointOut, {
       resumeKey: resumeKeyOf(options, config, data),
       nextBatch,
-      ranks: states.map((s) => s!),
+      ranks,
       createdBy: `sparsepipe ${version}`,
     });
     written.push(`checkpoint ${options.checkpointOut}/`);
@@ -262,11 +265,11 @@ async function preflight(o: TrainOptions): Promise<void> {
 
 /** Read a checkpoint and check it fits this run; throws one line naming what does not. */
 async function loadForResume(
+  dir: string,
   o: TrainOptions,
   config: DlrmConfig,
   data: DataIdentity | null,
 ): Promise<LoadedCheckpoint> {
-  const dir = o.resume!;
   let loaded: LoadedCheckpoint;
   try {
     loaded = await readCheckpoint(dir);

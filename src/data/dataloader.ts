@@ -220,9 +220,9 @@ function observableSource<T>(source: Observable<T>, maxBuffered: number): RawSou
       if (!subscription && !stopped) subscribe();
       while (queue.length === 0 && !ended)
         await new Promise<void>((resolve) => (waiter = { resolve }));
-      if (queue.length > 0) return { done: false, value: queue.shift()! };
-      if (ended!.failed) {
-        const error = ended!.error;
+      if (queue.length > 0) return { done: false, value: queue.splice(0, 1)[0] };
+      if (ended?.failed) {
+        const error = ended.error;
         ended = { failed: false }; // report once; afterwards the source is simply done
         throw error;
       }

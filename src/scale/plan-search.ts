@@ -99,8 +99,13 @@ export function shardRows(costs: PlanCosts): ShardRow[] {
   }));
 }
 
-function describe(c: CandidateResult): string {
-  const s = c.simulated!;
+/** A candidate that was simulated. */
+type SimulatedCandidate = CandidateResult & { simulated: ScaleReport };
+
+const wasSimulated = (c: CandidateResult): c is SimulatedCandidate => c.simulated !== undefined;
+
+function describe(c: SimulatedCandidate): string {
+  const s = c.simulated;
   return `${c.name}: ${s.iterationMs} ms per iteration, bound by ${s.boundBy} (streams per iteration: memcpy ${s.streams.memcpy}, dataDist ${s.streams.dataDist}, default ${s.streams.default} ms; analytic ${c.analyticMs} ms)`;
 }
 
@@ -137,10 +142,10 @@ export async function searchPlans(o: PlanSearchOptions): Promise<PlanSearchResul
     });
   }
   const simulated = results
-    .filter((c) => c.simulated)
+    .filter(wasSimulated)
     .sort(
       (a, b) =>
-        a.simulated!.iterationMs - b.simulated!.iterationMs || a.analyticRank - b.analyticRank,
+        a.simulated.iterationMs - b.simulated.iterationMs || a.analyticRank - b.analyticRank,
     );
   simulated.forEach((c, i) => {
     c.simulatedRank = i + 1;
@@ -151,19 +156,20 @@ export async function searchPlans(o: PlanSearchOptions): Promise<PlanSearchResul
     ? `${describe(winner)}; runner-up ${describe(runnerUp)}`
     : `${describe(winner)}; the only candidate simulated`;
   const moved = simulated.filter((c) => c.simulatedRank !== c.analyticRank);
-  const pct = (c: CandidateResult, of: (c: CandidateResult) => number) => {
+  const pct = (c: SimulatedCandidate, of: (c: SimulatedCandidate) => number) => {
     const d = r6((of(c) / of(winner) - 1) * 100);
     return `${d >= 0 ? '+' : ''}${d} %`;
   };
   const margins = runnerUp
-    ? `; runner-up vs winner: simulated ${pct(runnerUp, (c) => c.simulated!.iterationMs)}, analytic ${pct(runnerUp, (c) => c.analyticMs)}`
+    ? `; runner-up vs winner: simulated ${pct(runnerUp, (c) => c.simulated.iterationMs)}, analytic ${pct(runnerUp, (c) => c.analyticMs)}`
     : '';
   const rankingChange =
     (moved.length === 0
       ? `the simulated schedule kept the analytic order of the ${simulated.length} simulated plans (${simulated.map((c) => c.name).join(' < ')})`
       : `the simulated schedule changed the order: ${moved.map((c) => `${c.name} analytic #${c.analyticRank} → simulated #${c.simulatedRank}`).join(', ')}`) +
     margins;
-  const winnerPlan = ranked.find((p) => p.name === winner.name)!;
+  const winnerPlan = ranked.find((p) => p.name === winner.name);
+  if (!winnerPlan) throw new Error(`plan search: the winner ${winner.name} is not a ranked plan`);
   return {
     worldSize: layout.worldSize,
     ranksPerHost: layout.ranksPerHost,

@@ -178,8 +178,8 @@ export async function simulateScale(o: SimulateScaleOptions): Promise<ScaleRepor
   const stages = stageTimes(costs);
   const measured = last - half;
   const streams: Record<string, number> = {};
-  for (const name of [...busy.keys()].sort())
-    streams[name] = busy.get(name)!.reduce((m, x) => Math.max(m, x), 0) / measured;
+  for (const [name, perRank] of [...busy].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    streams[name] = perRank.reduce((m, x) => Math.max(m, x), 0) / measured;
   const globalBatchSize = o.spec.batchSize * worldSize;
   return {
     model: o.spec.name,

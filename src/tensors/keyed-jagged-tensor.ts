@@ -116,13 +116,7 @@ export class KeyedJaggedTensor {
    * kjt.offsetPerKey(); // [0, 2, 4] for the class example
    */
   offsetPerKey(): number[] {
-    if (!this.offsetPerKeyCache) {
-      const lpk = this.lengthPerKey();
-      const out = new Array<number>(lpk.length + 1).fill(0);
-      for (let k = 0; k < lpk.length; k++) out[k + 1] = out[k] + lpk[k];
-      this.offsetPerKeyCache = out;
-    }
-    return [...this.offsetPerKeyCache];
+    return [...this.offsetPerKeyCached()];
   }
 
   /**
@@ -232,7 +226,7 @@ export class KeyedJaggedTensor {
     keyIndices.forEach((k, i) => {
       lengths.set(this.lengths.subarray(k * this.stride, (k + 1) * this.stride), i * this.stride);
       values.set(this.values.subarray(opk[k], opk[k + 1]), at);
-      weights?.set(this.weights!.subarray(opk[k], opk[k + 1]), at);
+      if (weights && this.weights) weights.set(this.weights.subarray(opk[k], opk[k + 1]), at);
       at += opk[k + 1] - opk[k];
     });
     return new KeyedJaggedTensor({
@@ -278,7 +272,9 @@ export class KeyedJaggedTensor {
       stride,
       values: concatInt32(kjts.map((t) => t.values)),
       lengths: concatInt32(kjts.map((t) => t.lengths)),
-      weights: weighted ? concatFloat32(kjts.map((t) => t.weights!)) : undefined,
+      weights: weighted
+        ? concatFloat32(kjts.flatMap((t) => (t.weights ? [t.weights] : [])))
+        : undefined,
     });
   }
 
@@ -317,7 +313,7 @@ export class KeyedJaggedTensor {
       const from = offsets[base + start];
       const to = offsets[base + end];
       values.set(this.values.subarray(from, to), at);
-      weights?.set(this.weights!.subarray(from, to), at);
+      if (weights && this.weights) weights.set(this.weights.subarray(from, to), at);
       at += to - from;
     }
     return new KeyedJaggedTensor({ keys: this.keys, stride: n, values, lengths, weights });
@@ -362,7 +358,7 @@ export class KeyedJaggedTensor {
         const from = opks[i][k];
         const to = opks[i][k + 1];
         values.set(t.values.subarray(from, to), vAt);
-        weights?.set(t.weights!.subarray(from, to), vAt);
+        if (weights && t.weights) weights.set(t.weights.subarray(from, to), vAt);
         vAt += to - from;
       });
     }
@@ -458,13 +454,20 @@ export class KeyedJaggedTensor {
     return (
       sameArray(this.values, other.values) &&
       sameArray(this.lengths, other.lengths) &&
-      (this.weights === undefined || sameArray(this.weights, other.weights!))
+      (this.weights === undefined ||
+        (other.weights !== undefined && sameArray(this.weights, other.weights)))
     );
   }
 
+  /** {@link offsetPerKey}, computed once and shared (callers must not modify it). */
   private offsetPerKeyCached(): number[] {
-    if (!this.offsetPerKeyCache) this.offsetPerKey();
-    return this.offsetPerKeyCache!;
+    if (!this.offsetPerKeyCache) {
+      const lpk = this.lengthPerKey();
+      const out = new Array<number>(lpk.length + 1).fill(0);
+      for (let k = 0; k < lpk.length; k++) out[k + 1] = out[k] + lpk[k];
+      this.offsetPerKeyCache = out;
+    }
+    return this.offsetPerKeyCache;
   }
 }
 

@@ -214,8 +214,7 @@ export function steadyStateIterationMs(source: LogSource, options: { rank?: Rank
     if (ends) ends.set(e.batch, Math.max(ends.get(e.batch) ?? -Infinity, e.t));
   }
   let worst = NaN;
-  for (const rank of ranks) {
-    const ends = endsByRank.get(rank)!;
+  for (const [, ends] of endsByRank) {
     const times = [...ends.entries()].sort((x, y) => x[0] - y[0]).map(([, t]) => t);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     if (gaps.length === 0) continue;
@@ -409,15 +408,12 @@ function perRank(
   if (named.some((r) => r !== undefined)) return check(undefined);
   const ranks = ranksOf(log);
   if (ranks.length === 0) return fail('the event log is empty');
-  let first: ScheduleCheck | undefined;
-  for (const rank of ranks) {
-    const c = check(rank);
-    if (!c.ok) return c;
-    first ??= c;
-  }
+  const checks = ranks.map(check);
+  const failed = checks.find((c) => !c.ok);
+  if (failed) return failed;
   const more = ranks.length - 1;
   return pass(
-    `${first!.message}${more > 0 ? ` (and on ${more} more rank${more > 1 ? 's' : ''})` : ''}`,
+    `${checks[0].message}${more > 0 ? ` (and on ${more} more rank${more > 1 ? 's' : ''})` : ''}`,
   );
 }
 

@@ -326,8 +326,9 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     const built: RankModel = options.model
       ? options.model({ rank, worldSize, pg, distPg, device, seed })
       : (() => {
-          const r = buildDlrmRank({ pg, distPg, device, config: config! });
-          return { model: r.model, optimizer: r.optimizer, batchSpec: batchSpecFor(config!) };
+          const dlrm = config ?? smallDlrmConfig({ seed, ...options.dlrm });
+          const r = buildDlrmRank({ pg, distPg, device, config: dlrm });
+          return { model: r.model, optimizer: r.optimizer, batchSpec: batchSpecFor(dlrm) };
         })();
     const pipeline = options.staged
       ? new StagedSparseDistTrainer({
@@ -472,7 +473,7 @@ export async function simulateCluster(options: SimulateClusterOptions): Promise<
     iterationMs: () =>
       options.keepLog === false ? progressIterationMs(results) : steadyStateIterationMs(log),
     paramsDigest: (rank) => paramsDigest(ranks[rank].built.model),
-    errors: () => results.filter((r) => r.error).map((r) => ({ rank: r.rank, error: r.error! })),
+    errors: () => results.flatMap((r) => (r.error ? [{ rank: r.rank, error: r.error }] : [])),
     summary: () =>
       [
         `${worldSize} rank(s), ${options.pipeline ?? 'sparseDist'} pipeline, ended at t=${formatMs(endMs)} ms (virtual)`,

@@ -118,7 +118,13 @@ export async function staleReferenceTrain(o: StaleReferenceOptions): Promise<Sta
       accumulateDense(o.optimizer, result.denseGrads);
       for (const g of result.denseGrads.values()) g.dispose();
     }
-    for (const c of current) await c.module.backward(c.context, c.grad!);
+    for (const c of current) {
+      if (!c.grad)
+        throw new Error(
+          `stale reference: batch ${i}: the dense step set no gradient for a sharded module`,
+        );
+      await c.module.backward(c.context, c.grad);
+    }
     await o.optimizer.synchronize?.();
     for (const part of sparse) await part.step(1);
     if (o.stashGradients && i >= startBatch) {

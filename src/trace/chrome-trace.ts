@@ -143,9 +143,10 @@ export function toChromeTrace(events: readonly PipelineEvent[]): ChromeTrace {
   ): OpenSpan | undefined => {
     const list = open.get(key);
     const span = list?.shift();
-    if (!span) return undefined;
-    if (list!.length === 0) open.delete(key);
-    busyLanes.get(`${span.rank}|${span.stream}`)![span.lane] = false;
+    if (!list || !span) return undefined;
+    if (list.length === 0) open.delete(key);
+    const lanes = busyLanes.get(`${span.rank}|${span.stream}`);
+    if (lanes) lanes[span.lane] = false;
     body.push({
       name: span.name,
       cat: 'span',

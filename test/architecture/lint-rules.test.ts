@@ -1,7 +1,8 @@
 /**
  * The linter's project rules bite where they should: biome.json, copied into a scratch
  * tree, refuses a tfjs import and a non-null assertion in machines/, a non-null assertion
- * in actors/, and lets the same code pass in a domain layer (where `!` is not enforced yet).
+ * in actors/ and src/data, and lets the same code pass in src/modules (where `!` is not
+ * enforced yet).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,14 +58,20 @@ const IMPURE = [
 ].join('\n');
 
 describe('lint rules of the project (biome.json)', () => {
-  it('machines/ refuse tfjs, RxJS and non-null assertions; actors/ refuse `!`; src/data does not', () => {
+  it('machines/ refuse tfjs, RxJS and non-null assertions; actors/ and src/data refuse `!`; src/modules does not', () => {
     expect(
-      lint({ 'machines/fake.ts': IMPURE, 'actors/fake.ts': IMPURE, 'src/data/fake.ts': IMPURE }),
+      lint({
+        'machines/fake.ts': IMPURE,
+        'actors/fake.ts': IMPURE,
+        'src/data/fake.ts': IMPURE,
+        'src/modules/fake.ts': IMPURE,
+      }),
     ).toEqual([
       'actors/fake.ts lint/style/noNonNullAssertion',
       'machines/fake.ts lint/style/noNonNullAssertion',
       'machines/fake.ts lint/style/noRestrictedImports',
       'machines/fake.ts lint/style/noRestrictedImports',
+      'src/data/fake.ts lint/style/noNonNullAssertion',
     ]);
   });
 

@@ -146,8 +146,9 @@ export function timelineLayout(
     y += LAYOUT.rankGap;
   }
   const plotBottom = timeline.ranks.length > 0 ? y - LAYOUT.rankGap : y;
-  const iterationLines = timeline.iterations.map((it) => {
-    const box = rankBoxes.find((r) => r.rank === it.rank)!;
+  const iterationLines = timeline.iterations.flatMap((it) => {
+    const box = rankBoxes.find((r) => r.rank === it.rank);
+    if (!box) return []; // an iteration of a rank with no lane drawn
     return {
       rank: it.rank,
       batch: it.batch,

@@ -30,10 +30,11 @@ export async function gatherToRoot(
   const root = pg.rank === 0;
   if (!root && words === null)
     throw new TypeError(`gatherToRoot: rank ${pg.rank} has nothing to send (words is null)`);
+  // rank 0 keeps its own words and sends nothing
+  const data = root || words === null ? new Int32Array(0) : words;
   const sendCounts = new Int32Array(pg.worldSize);
-  if (!root) sendCounts[0] = words!.length;
+  sendCounts[0] = data.length;
   const recvCounts = await pg.allToAllSplits(sendCounts, { label: 'gather sizes to rank 0' });
-  const data = root ? new Int32Array(0) : words!;
   const received = await pg.allToAllV(data, sendCounts, recvCounts, {
     label: 'gather results to rank 0',
   });
