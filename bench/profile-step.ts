@@ -41,17 +41,21 @@ const CATEGORIES: ReadonlyArray<{
   { name: PROFILER, leaf: /^dispatch@$/ },
   { name: 'GC', leaf: /garbage collector/ },
   { name: 'matMul: OpenBLAS sgemm', any: /openblas\.ts/ },
-  { name: 'matMul: bias, activation, views (JS)', any: /blas-kernels\.ts/ },
+  {
+    name: 'dense layers: bias, ReLU, SGD, loss kernels',
+    any: /blas-kernels|linear-kernels|simd-kernels|sgd-in-place|bce-kernels/,
+  },
   { name: 'matMul: wasm (XNNPACK)', any: /^(batchMatMul|fusedBatchMatMul)@/ },
   { name: 'transposes (wasm)', any: /^transpose@.*wasm/ },
   { name: 'interaction', any: /pairwise-dots|interaction\.ts/ },
   {
     name: 'embedding: fused optimizer',
-    any: /sparse-grad-accumulator|fused-optimizers|table-shard\.ts/,
+    any: /sparse-grad-accumulator|fused-optimizers|table-shard\.ts|sgdApply/,
     also: /^step@/,
   },
   { name: 'embedding: lookup', any: /pooledLookup|localLookup|touch-rows/ },
   { name: 'embedding: backward', any: /accumulatePooledGrad|^backward@.*sharded-embedding/ },
+  { name: 'tensor copies in and out of the heap', any: /tensor-floats/ },
   {
     name: 'KJT / input dist',
     any: /bucketize|received-input|kjt|keyed-jagged|exchange|collective/,
