@@ -11,6 +11,8 @@
  * On the wasm backend the loops read their inputs and write their outputs in place in the
  * wasm heap (`tensor-floats.ts`): no `dataSync` copy out, no copy of a new array back in.
  * Elsewhere (the cpu backend, or wasm internals that no longer match) they run on copies.
+ * In the heap, the backward of widths that are multiples of 8 runs as a WebAssembly SIMD
+ * loop (`pairwise-dots-wasm.ts`) with the same bits as the JavaScript one.
  *
  * @example
  * const inter = new DotInteraction({ numSparse: 8, dim: 16 });
@@ -20,6 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.ts';
 import { pairCount, pairwiseDotsBackward, pairwiseDotsForward } from './pairwise-dots.ts';
+import { wasmDotsBackward } from './pairwise-dots-wasm.ts';
 import { identityAliases } from '../../runtime/tfjs-backend.ts';
 import { tensorFloats } from './tensor-floats.ts';
 
@@ -78,8 +81,12 @@ export class DotInteraction extends Module {
               [batch, dim],
               [batch, numSparse * dim],
             ],
-            ([d, s, g], [dDense, dSparse]) =>
-              pairwiseDotsBackward(d, s, g, batch, numSparse, dim, dDense, dSparse),
+            ([d, s, g], [dDense, dSparse], memory) => {
+              // In the wasm heap, widths that are multiples of 8 run the SIMD loop (same bits).
+              const simd = memory ? wasmDotsBackward(memory) : null;
+              if (!simd?.(d, s, g, batch, numSparse, dim, dDense, dSparse))
+                pairwiseDotsBackward(d, s, g, batch, numSparse, dim, dDense, dSparse);
+            },
           ),
       };
     }) as (dense: tf.Tensor2D, sparse: tf.Tensor2D) => tf.Tensor2D;

@@ -22,8 +22,16 @@ import {
   type WasmHeap,
 } from '../../runtime/dense-math/wasm-heap.ts';
 
-/** `kernel(inputs, outputs)`: read the inputs' floats, overwrite every output entirely. */
-export type FloatKernel = (inputs: Float32Array[], outputs: Float32Array[]) => void;
+/**
+ * `kernel(inputs, outputs, memory)`: read the inputs' floats, overwrite every output
+ * entirely. `memory` is the wasm heap's memory when the views are in it (else null), for
+ * kernels that run WebAssembly on them.
+ */
+export type FloatKernel = (
+  inputs: Float32Array[],
+  outputs: Float32Array[],
+  memory: WebAssembly.Memory | null,
+) => void;
 
 /** The heap of each backend that passed the internals check (null: it did not). */
 const heaps = new WeakMap<object, WasmHeap | null>();
@@ -102,6 +110,7 @@ export const tensorFloats = {
       kernel(
         inputs.map((x) => (x instanceof tf.Tensor ? heap.floats(x) : x)),
         infos.map((info) => heap.floats(info)),
+        heap.memory,
       );
       const engine = tf.engine();
       return infos.map((info) => engine.makeTensorFromTensorInfo(info));
@@ -110,6 +119,7 @@ export const tensorFloats = {
     kernel(
       inputs.map((x) => (x instanceof tf.Tensor ? copyOf(x) : x)),
       outs,
+      null,
     );
     return outs.map((values, i) => tf.tensor(values, outShapes[i], 'float32'));
   },

@@ -56,6 +56,8 @@ export interface WasmHeap {
   refCount(info: tf.TensorInfo): number;
   /** The SIMD passes, instantiated on this heap's memory. */
   readonly simd: SimdKernels;
+  /** The heap's `WebAssembly.Memory`, for other modules to import (its buffer is the heap). */
+  readonly memory: WebAssembly.Memory;
 }
 
 function looksLikeWasmBackend(backend: unknown): backend is WasmBackendInternals {
@@ -97,6 +99,9 @@ function heapOf(backend: WasmBackendInternals): WasmHeap {
     get simd() {
       simd ??= simdKernels(backend.wasm.asm.memory);
       return simd;
+    },
+    get memory() {
+      return backend.wasm.asm.memory;
     },
   };
 }

@@ -5,6 +5,7 @@ import { DotInteraction } from '../../../src/modules/dense/interaction.ts';
 import { SeededRandom, uniformArray } from '../../../src/modules/dense/init.ts';
 import { tensorFloatsCalls } from '../../../src/modules/dense/tensor-floats.ts';
 import { pairCount } from '../../../src/modules/dense/pairwise-dots.ts';
+import { wasmDotsCalls } from '../../../src/modules/dense/pairwise-dots-wasm.ts';
 import { installAliasingIdentity } from '../../../src/runtime/tfjs-backend.ts';
 import { useWasm } from './use-wasm.ts';
 import { referenceDotsBackward, referenceDotsForward } from './pairwise-dots-reference.ts';
@@ -199,9 +200,12 @@ describe('DotInteraction on wasm as initBackend sets it up', () => {
     fc.assert(
       fc.property(...shapeArbs, (batch, f, d, seed) => {
         const before = { ...tensorFloatsCalls };
+        const simdBefore = wasmDotsCalls.backward;
         const { got, want, leaked } = throughTfjs(batch, f, d, seed);
         // forward for `out` (2 inputs), forward (2) and backward (dense, sparse, dy) in tf.grads
         expect(tensorFloatsCalls.views - before.views).toBe(7);
+        // widths that are multiples of 8 take the SIMD backward
+        expect(wasmDotsCalls.backward - simdBefore).toBe(d % 8 === 0 ? 1 : 0);
         expect(tensorFloatsCalls.copies - before.copies).toBe(0);
         got.forEach((g, i) => expect(bits(g)).toEqual(bits(want[i])));
         expect(leaked).toBe(0);
