@@ -55,7 +55,10 @@ describe.skipIf(skip !== null)(
           (shape, seed, dy) => {
             const n = shape.reduce((p, d) => p * d, 1);
             let s = seed >>> 0;
-            const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+            const next = () => {
+              s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+              return s / 2 ** 32;
+            };
             const logits = Array.from({ length: n }, (_, i) =>
               i % 7 === 3 ? (next() - 0.5) * 200 : (next() - 0.5) * 8,
             );
