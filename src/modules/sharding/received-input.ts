@@ -24,7 +24,9 @@ export interface ReceivedInput {
 
 /**
  * Reorder received lengths / values / weights (concatenated over sources in rank order,
- * each source's block in slot-major order) into a {@link ReceivedInput}.
+ * each source's block in slot-major order) into a {@link ReceivedInput}. With one source
+ * the arrays are already in order and become the batch's own (no copy): pass arrays the
+ * caller owns, as the all-to-all's results are.
  *
  * @example
  * assembleReceivedInput(layout.slotsByRank[rank], Int32Array.from([2, 2]), lengths, values, undefined);
@@ -68,23 +70,28 @@ export function assembleReceivedInput(
       `sharded embedding input dist: lengths sum to ${vp} but ${values.length} ids arrived`,
     );
 
-  const outLengths = new Int32Array(S * N);
-  const outValues = new Int32Array(values.length);
-  const outWeights = weights ? new Float32Array(values.length) : undefined;
+  // One source: its blocks are already in slot order, so the received arrays (this rank's
+  // own, fresh from the all-to-all) are used as they are.
+  const inPlace = W === 1;
+  const outLengths = inPlace ? lengths : new Int32Array(S * N);
+  const outValues = inPlace ? values : new Int32Array(values.length);
+  const outWeights = weights && !inPlace ? new Float32Array(values.length) : weights;
   const valueStart: number[][] = [];
   let op = 0;
   for (let s = 0; s < S; s++) {
     const starts: number[] = [];
     for (let j = 0; j < W; j++) {
       starts.push(op);
-      outLengths.set(
-        lengths.subarray(srcLen[j][s], srcLen[j][s] + batchSizes[j]),
-        s * N + sourceBagStart[j],
-      );
       const a = srcVal[j][s];
       const e = srcVal[j][s + 1];
-      outValues.set(values.subarray(a, e), op);
-      if (outWeights) outWeights.set(weights!.subarray(a, e), op);
+      if (!inPlace) {
+        outLengths.set(
+          lengths.subarray(srcLen[j][s], srcLen[j][s] + batchSizes[j]),
+          s * N + sourceBagStart[j],
+        );
+        outValues.set(values.subarray(a, e), op);
+        if (outWeights) outWeights.set(weights!.subarray(a, e), op);
+      }
       op += e - a;
     }
     starts.push(op);
