@@ -195,7 +195,6 @@ export function accumulatePooledGrad(args: PooledBackwardArgs, into: SparseGradA
   const idW = bags.weights;
   const rowOffset = args.gradRowOffset ?? 0;
   const scale = args.scale ?? 1;
-  into.touch(values, offsets[bagStart], offsets[bagStart + nBags], rowStart);
   if (width === DIM16 && dim16Loops.enabled) {
     const bad = accumulatePooledGradDim16(
       into,

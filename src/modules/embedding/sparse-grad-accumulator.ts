@@ -8,6 +8,10 @@
  *
  * Sums are kept in float64 (one float64 buffer, one slot per touched row), so the order in
  * which micro-batches arrive changes the result by far less than float32 rounding.
+ * Rows find their slot through an open-addressing hash table on two `Int32Array`s, sized
+ * by the rows touched (not by the table): a batch's few thousand rows index in tens of
+ * kilobytes that stay in cache, where a per-table array of `rows` entries would miss on
+ * nearly every id.
  * Exports (`toSparse`, `sortedRows`) are in ascending row order; `forEachRow` visits rows in
  * first-touch order (deterministic too, and cache-friendly for per-row optimizers whose
  * rows are independent).
@@ -21,6 +25,11 @@
  */
 import { touchRows } from './touch-rows.ts';
 
+/** Fibonacci hashing: the golden-ratio multiplier spreads consecutive rows over the table. */
+const HASH_MULTIPLIER = 0x9e3779b1;
+/** An empty bucket (rows are ≥ 0). */
+const EMPTY = -1;
+
 /** A sparse row gradient: `rows` unique and ascending, `grads` row-major `[rows.length, width]`. */
 export interface SparseRowGrads {
   readonly rows: Int32Array;
@@ -28,13 +37,12 @@ export interface SparseRowGrads {
   readonly width: number;
 }
 
-/** Tables up to this many rows index slots with a dense `Int32Array` (4 bytes per row); larger ones use a `Map`. */
-const DENSE_INDEX_MAX_ROWS = 1 << 22;
-
 export class SparseGradAccumulator {
-  /** row → slot + 1 (0: none) when the row count is known and moderate. */
-  private readonly dense: Int32Array | undefined;
-  private readonly slotByRow: Map<number, number> | undefined;
+  /** Hash table: bucket → row ({@link EMPTY}: none) and bucket → slot; at most half full. */
+  private keys: Int32Array;
+  private slots: Int32Array;
+  /** 32 − log2(bucket count): the hash keeps the product's top bits. */
+  private shift: number;
   /** Row of each slot, in first-touch order (the first {@link size} entries are live). */
   private rowOfSlot: Int32Array;
   private count = 0;
@@ -43,16 +51,18 @@ export class SparseGradAccumulator {
   constructor(
     /** Width of every gradient row. */
     readonly width: number,
-    /** Rows of the table (enables a faster dense row index); rows must then be in `[0, rows)`. */
-    rows?: number,
+    /** Rows of the table, when known: rows must then be in `[0, rows)` (else any row ≥ 0). */
+    readonly rows?: number,
     initialRows = 16,
   ) {
     if (!Number.isInteger(width) || width < 0)
       throw new Error(`SparseGradAccumulator: width must be a non-negative integer, got ${width}`);
     this.buf = new Float64Array(Math.max(1, initialRows) * Math.max(1, width));
     this.rowOfSlot = new Int32Array(Math.max(1, initialRows));
-    if (rows !== undefined && rows <= DENSE_INDEX_MAX_ROWS) this.dense = new Int32Array(rows);
-    else this.slotByRow = new Map();
+    const bits = Math.max(4, Math.ceil(Math.log2(Math.max(1, initialRows))) + 1);
+    this.keys = new Int32Array(1 << bits).fill(EMPTY);
+    this.slots = new Int32Array(1 << bits);
+    this.shift = 32 - bits;
   }
 
   /** Number of distinct rows holding a gradient. */
@@ -68,14 +78,28 @@ export class SparseGradAccumulator {
     return this.rowOfSlot;
   }
 
-  private slotOf(row: number): number | undefined {
-    if (this.dense) {
-      const s = this.dense[row];
-      if (s === undefined)
-        throw new RangeError(`SparseGradAccumulator: row ${row} outside [0, ${this.dense.length})`);
-      return s === 0 ? undefined : s - 1;
+  /** The bucket holding `row`, or the empty bucket where it would go. */
+  private bucketOf(row: number): number {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    let h = Math.imul(row, HASH_MULTIPLIER) >>> this.shift;
+    for (;;) {
+      const k = keys[h];
+      if (k === row || k === EMPTY) return h;
+      h = (h + 1) & mask;
     }
-    return this.slotByRow!.get(row);
+  }
+
+  private checkRow(row: number): void {
+    const limit = this.rows ?? 2 ** 31;
+    if (!(Number.isInteger(row) && row >= 0 && row < limit))
+      throw new RangeError(`SparseGradAccumulator: row ${row} outside [0, ${this.rows ?? '2^31'})`);
+  }
+
+  private slotOf(row: number): number | undefined {
+    this.checkRow(row);
+    const h = this.bucketOf(row);
+    return this.keys[h] === EMPTY ? undefined : this.slots[h];
   }
 
   /** The live float64 buffer; slot offsets from {@link offsetOf} index into it. Re-read after `offsetOf` (it may grow). */
@@ -90,11 +114,13 @@ export class SparseGradAccumulator {
 
   /** Slot of `row`, creating a zero gradient row for it if needed (`row` must be in range). */
   slotFor(row: number): number {
-    const slot = this.slotOf(row);
-    return slot === undefined ? this.newSlot(row) : slot;
+    this.checkRow(row);
+    const h = this.bucketOf(row);
+    return this.keys[h] === EMPTY ? this.newSlot(row, h) : this.slots[h];
   }
 
-  private newSlot(row: number): number {
+  /** Give `row` (found missing at empty bucket `h`) the next slot. */
+  private newSlot(row: number, h: number): number {
     const slot = this.count;
     const need = (slot + 1) * this.width;
     if (need > this.buf.length) {
@@ -107,11 +133,26 @@ export class SparseGradAccumulator {
       grown.set(this.rowOfSlot);
       this.rowOfSlot = grown;
     }
-    if (this.dense) this.dense[row] = slot + 1;
-    else this.slotByRow!.set(row, slot);
+    this.keys[h] = row;
+    this.slots[h] = slot;
     this.rowOfSlot[slot] = row;
     this.count = slot + 1;
+    if (2 * this.count > this.keys.length) {
+      this.resize(this.keys.length * 2);
+      for (let s = 0; s < this.count; s++) {
+        const b = this.bucketOf(this.rowOfSlot[s]);
+        this.keys[b] = this.rowOfSlot[s];
+        this.slots[b] = s;
+      }
+    }
     return slot;
+  }
+
+  /** An empty hash table of `buckets` buckets (a power of two). */
+  private resize(buckets: number): void {
+    this.keys = new Int32Array(buckets).fill(EMPTY);
+    this.slots = new Int32Array(buckets);
+    this.shift = 32 - Math.log2(buckets);
   }
 
   /** `grad[row] += scale * src[srcOffset .. srcOffset + width)`. */
@@ -132,21 +173,6 @@ export class SparseGradAccumulator {
   }
 
   /**
-   * Calls `fn(row, data, offset)` for every row, in first-touch order (deterministic for a
-   * given sequence of backwards; use {@link sortedRows} when row order matters).
-   */
-  /**
-   * Read ahead (see `touch-rows.ts`) the index entries of rows `ids[from..to) - rowStart`,
-   * before a loop that accumulates them. Reads only.
-   *
-   * @example
-   * acc.touch(bags.values, 0, bags.values.length, rowStart);
-   */
-  touch(ids: Int32Array, from: number, to: number, rowStart: number): void {
-    if (this.dense) touchRows(this.dense, ids, from, to, rowStart, this.dense.length, 1);
-  }
-
-  /**
    * Read ahead the rows of `target` (rows of `width`) that {@link forEachRow} will visit,
    * before a loop that updates them there (a fused optimizer). Reads only.
    *
@@ -157,6 +183,10 @@ export class SparseGradAccumulator {
     touchRows(target, this.rowOfSlot, 0, this.count, 0, nRows, width);
   }
 
+  /**
+   * Calls `fn(row, data, offset)` for every row, in first-touch order (deterministic for a
+   * given sequence of backwards; use {@link sortedRows} when row order matters).
+   */
   forEachRow(fn: (row: number, data: Float64Array, offset: number) => void): void {
     const w = this.width;
     for (let i = 0; i < this.count; i++) fn(this.rowOfSlot[i], this.buf, i * w);
@@ -183,8 +213,10 @@ export class SparseGradAccumulator {
   /** Forget every row (keeps the buffer's capacity). */
   clear(): void {
     this.buf.fill(0, 0, this.count * this.width);
-    if (this.dense) for (let i = 0; i < this.count; i++) this.dense[this.rowOfSlot[i]] = 0;
-    else this.slotByRow!.clear();
+    // A table grown for an earlier, larger window shrinks back to this window's size.
+    const want = Math.max(32, 2 ** Math.ceil(Math.log2(4 * this.count + 1)));
+    if (this.keys.length > 4 * want) this.resize(want);
+    else this.keys.fill(EMPTY);
     this.count = 0;
   }
 }
