@@ -8,8 +8,9 @@
  * | {@link LINEAR_KERNEL}      | `x [B, in]`, `weight [in, out]`, `bias [out]`? | `y = act(x·weight + bias)` |
  * | {@link LINEAR_GRAD_KERNEL} | `dy [B, out]`, `y`? (relu)     | relu: `dz = dy·step(y)`, `dbias`; linear: `dbias` |
  *
- * The forward pre-fills `y` with the bias and lets `sgemm` add the product (`beta = 1`),
- * then applies the ReLU in place with a SIMD pass; the gradient masks `dy` and sums its
+ * The forward writes the product with `sgemm` (`beta = 0`), then adds the bias and applies
+ * the ReLU in one SIMD pass while the product is still in cache (`(x·w) + b`, in that
+ * order); the gradient masks `dy` and sums its
  * columns in one SIMD pass (rows added in order, row 0 first). The registered gradient of
  * {@link LINEAR_KERNEL} then needs two products, both with transpose flags:
  * `dx = dz·weightᵀ`, `dweight = xᵀ·dz`, each computed only when the tape asks for it.
@@ -19,7 +20,6 @@
  * const y = tf.engine().runKernel(LINEAR_KERNEL, { x, weight, bias }, { activation: 'relu' });
  */
 import * as tf from '@tensorflow/tfjs';
-import { fillWithBias } from './blas-kernels.ts';
 import type { OpenBlas } from './openblas.ts';
 import { wasmHeapOf } from './wasm-heap.ts';
 
@@ -102,27 +102,17 @@ function forwardKernel(blas: OpenBlas): tf.KernelFunc {
     const out = heap.allocate([m, n]); // first: it may grow the heap
     if (m * n === 0) return out;
     const c = heap.floats(out);
-    if (bias) fillWithBias(c, heap.floats(bias), n);
-    if (k > 0) {
-      blas.sgemm(
-        false,
-        false,
-        m,
-        n,
-        k,
-        1,
-        heap.floats(x),
-        k,
-        heap.floats(weight),
-        n,
-        bias ? 1 : 0,
-        c,
-        n,
-      );
-    } else if (!bias) {
-      c.fill(0);
+    if (k > 0)
+      blas.sgemm(false, false, m, n, k, 1, heap.floats(x), k, heap.floats(weight), n, 0, c, n);
+    else c.fill(0);
+    // one pass over the product while it is in cache: + bias, then the activation
+    const { simd } = heap;
+    if (bias) {
+      const apply = activation === 'relu' ? simd.biasRelu : simd.biasAdd;
+      apply(heap.offset(out), heap.offset(bias), m, n);
+    } else if (activation === 'relu') {
+      simd.relu(heap.offset(out), m * n);
     }
-    if (activation === 'relu') heap.simd.relu(heap.offset(out), m * n);
     return out;
   };
 }

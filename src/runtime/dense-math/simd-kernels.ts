@@ -46,6 +46,10 @@ export interface SimdKernels {
   columnSums(x: number, db: number, rows: number, cols: number): void;
   /** `p[i] = p[i] − g[i] · lr` over `n` floats (`lr` as an f32). */
   sgd(p: number, g: number, n: number, lr: number): void;
+  /** `x[r, j] = max(x[r, j] + bias[j], 0)` in place over a `rows × cols` matrix. */
+  biasRelu(x: number, bias: number, rows: number, cols: number): void;
+  /** `x[r, j] = x[r, j] + bias[j]` in place over a `rows × cols` matrix. */
+  biasAdd(x: number, bias: number, rows: number, cols: number): void;
 }
 
 /** `end = base + count·4`, `end4 = base + (count & ~3)·4` into locals. */
@@ -262,11 +266,62 @@ const sgd: FunctionSpec = {
   ],
 };
 
+/** `x[r, j] = act(x[r, j] + bias[j])` over a `rows × cols` matrix, for `act` relu or identity. */
+function biasActivation(name: string, relu: boolean): FunctionSpec {
+  // (x 0, bias 1, rows 2, cols 3); locals r 4, pb 5, end 6, end4 7, zero 8 (v128)
+  const act = (vector: boolean) =>
+    relu ? (vector ? [...get(8), ...OP.f32x4Max] : [...f32(0), ...OP.f32Max]) : [];
+  return {
+    name,
+    params: ['i32', 'i32', 'i32', 'i32'],
+    locals: ['i32', 'i32', 'i32', 'i32', 'v128'],
+    body: [
+      ...ends(1, 3, 6, 7),
+      ...whileLess(4, 2, [
+        ...get(1),
+        ...set(5),
+        ...whileLess(5, 7, [
+          ...get(0),
+          ...get(0),
+          ...OP.v128Load,
+          ...get(5),
+          ...OP.v128Load,
+          ...OP.f32x4Add,
+          ...act(true),
+          ...OP.v128Store,
+          ...advance(0, 16),
+          ...advance(5, 16),
+        ]),
+        ...whileLess(5, 6, [
+          ...get(0),
+          ...get(0),
+          ...OP.f32Load,
+          ...get(5),
+          ...OP.f32Load,
+          ...OP.f32Add,
+          ...act(false),
+          ...OP.f32Store,
+          ...advance(0, 4),
+          ...advance(5, 4),
+        ]),
+        ...advance(4, 1),
+      ]),
+    ],
+  };
+}
+
 let compiled: WebAssembly.Module | undefined;
 
 /** The module's bytes (for tests and for a validity check). */
 export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
-  return assembleModule([relu, reluGradColumnSums, columnSums, sgd]);
+  return assembleModule([
+    relu,
+    reluGradColumnSums,
+    columnSums,
+    sgd,
+    biasActivation('biasRelu', true),
+    biasActivation('biasAdd', false),
+  ]);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The layer kernels and SIMD passes of the BLAS engine against their references:
- * - the SIMD passes (relu, ReLU gradient with column sums, column sums, SGD) against plain
+ * - the SIMD passes (relu, bias + activation, ReLU gradient with column sums, column sums,
+ *   SGD) against plain
  *   float32 loops on random data with NaN, ±0, ±∞ and subnormals, every tail length;
  * - `fusedLinear` on the layer kernels against tfjs's `cpu` backend and against the previous
  *   implementation (`_FusedMatMul` and its gradient), in value and every gradient, including
@@ -106,6 +107,37 @@ describe('SIMD passes on a wasm memory', () => {
           expect(heap[pdb + cols]).toBe(99);
           simd.columnSums(pdy * 4, pdb * 4, rows, cols);
           expectSameBits(heap.subarray(pdb, pdb + cols), sums(dy), 'column sums');
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('biasRelu and biasAdd: act(x + bias[column]) in f32, every row width', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 6 }),
+        fc.integer({ min: 0, max: 13 }),
+        floats(13, 13),
+        fc.integer(),
+        (rows, cols, biasValues, seed) => {
+          const n = rows * cols;
+          const x = Float32Array.from(uniformArray(n, 4, new SeededRandom(seed)));
+          for (let i = 0; i < n; i += 4) x[i] = SPECIAL[(i / 4) % SPECIAL.length];
+          const bias = Float32Array.from(biasValues.slice(0, cols));
+          const sum = Float32Array.from(x, (v, i) => v + bias[i % cols]);
+          for (const [relu, name] of [
+            [true, 'biasRelu'],
+            [false, 'biasAdd'],
+          ] as const) {
+            heap.set(x, 64);
+            heap.set(bias, 32);
+            heap[64 + n] = -7;
+            simd[name](64 * 4, 32 * 4, rows, cols);
+            const want = relu ? sum.map((v) => (Number.isNaN(v) ? v : v > 0 ? v : 0)) : sum;
+            expectSameBits(heap.subarray(64, 64 + n), want, name);
+            expect(heap[64 + n]).toBe(-7);
+          }
         },
       ),
       { numRuns: 200 },
