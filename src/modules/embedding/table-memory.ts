@@ -12,12 +12,14 @@
  *   2 MiB of rows instead of 4 KiB. Under virtualisation a TLB miss walks two page tables,
  *   which makes this the larger gain (the reference DLRM's lookup ~1.5× faster).
  *
- * Addresses and `madvise` come from the C library through koffi (already loaded for
- * OpenBLAS). Where it is missing (no koffi, not Linux, huge pages disabled) the block is a
- * plain array or only aligned: slower, never different — values are the same either way.
+ * Only blocks of at least {@link HUGE_PAGE_MIN_BYTES} get this treatment (smaller tables
+ * mostly stay in cache): their addresses and `madvise` come from the C library through
+ * koffi, loaded on the first such block, so a run with small tables never loads the FFI.
+ * Where it is missing (no koffi, not Linux) the block is a plain array, and with huge pages
+ * disabled it is only aligned: slower, never different — values are the same either way.
  *
  * @example
- * const weights = allocateTableMemory(100_000 * 16); // zeros, rows on cache lines
+ * const weights = allocateTableMemory(100_000 * 16); // 6.4 MB of zeros, rows on cache lines
  * tableMemoryStats.hugePages; // 1 on Linux with transparent huge pages available
  */
 import { readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ import { createRequire } from 'node:module';
 /** What {@link allocateTableMemory} managed to do, summed over calls (tests and benches read it). */
 export const tableMemoryStats = { aligned: 0, hugePages: 0, plain: 0 };
 
-/** Blocks at least this large (bytes) go on huge pages; smaller ones are only aligned. */
+/** Blocks at least this large (bytes) are aligned and go on huge pages; smaller ones are plain arrays. */
 export const HUGE_PAGE_MIN_BYTES = 4 << 20;
 
 const CACHE_LINE = 64;
@@ -74,8 +76,8 @@ function loadNative(): Native | null {
 }
 
 /**
- * A zero-filled `Float32Array` of `length` values for a table block: 64-byte aligned, and
- * on transparent huge pages when large and the OS allows (see the file comment). It may be
+ * A zero-filled `Float32Array` of `length` values for a table block: when large, 64-byte
+ * aligned and on transparent huge pages where the OS allows (see the file comment). It may be
  * a view into a slightly larger buffer (`byteOffset` ≠ 0); use it like any array.
  *
  * @example
@@ -84,12 +86,12 @@ function loadNative(): Native | null {
  */
 export function allocateTableMemory(length: number): Float32Array<ArrayBuffer> {
   const bytes = length * Float32Array.BYTES_PER_ELEMENT;
-  const sys = bytes >= CACHE_LINE ? loadNative() : null;
+  const sys = bytes >= HUGE_PAGE_MIN_BYTES ? loadNative() : null;
   if (!sys) {
     tableMemoryStats.plain++;
     return new Float32Array(length);
   }
-  const huge = sys.hugePagesAvailable && bytes >= HUGE_PAGE_MIN_BYTES;
+  const huge = sys.hugePagesAvailable;
   const align = huge ? HUGE_PAGE : CACHE_LINE;
   const buffer = new ArrayBuffer(bytes + align);
   const base = sys.address(new Uint8Array(buffer, 0, 1));

@@ -1,7 +1,7 @@
 /**
- * Table memory: zero-filled arrays of the asked length whose rows start on 64-byte cache
- * lines, large blocks advised for huge pages on Linux; table shards are initialised into it
- * with the same values as a plain array.
+ * Table memory: zero-filled arrays of the asked length; large blocks start on 64-byte cache
+ * lines and are advised for huge pages on Linux, small ones are plain arrays; table shards
+ * are initialised into it with the same values as a plain array.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,15 +31,25 @@ const hugePagesOn = (() => {
 const native = process.platform === 'linux' && koffi !== undefined;
 
 describe('allocateTableMemory', () => {
-  it.skipIf(!native)('aligns rows to 64 bytes (Linux, koffi)', () => {
-    for (const n of [16, 1000, 100_000 * 16]) {
-      const before = tableMemoryStats.aligned;
+  it('gives small blocks as plain arrays (no FFI needed)', () => {
+    const before = { ...tableMemoryStats };
+    for (const n of [16, 1000, HUGE_PAGE_MIN_BYTES / 4 - 1]) {
       const a = allocateTableMemory(n);
       expect(a.length).toBe(n);
-      expect(a.every((v) => v === 0)).toBe(true);
-      expect(BigInt(koffi!.address(a) as bigint) % 64n).toBe(0n);
-      expect(tableMemoryStats.aligned).toBe(before + 1);
+      expect(a.byteOffset).toBe(0);
+      expect(a.buffer.byteLength).toBe(n * 4);
     }
+    expect(tableMemoryStats.plain).toBe(before.plain + 3);
+    expect(tableMemoryStats.aligned).toBe(before.aligned);
+  });
+
+  it.skipIf(!native)('aligns large blocks to cache lines (Linux, koffi)', () => {
+    const before = tableMemoryStats.aligned;
+    const a = allocateTableMemory(100_000 * 16);
+    expect(a.length).toBe(100_000 * 16);
+    expect(a.every((v) => v === 0)).toBe(true);
+    expect(BigInt(koffi!.address(a) as bigint) % 64n).toBe(0n);
+    expect(tableMemoryStats.aligned).toBe(before + 1);
   });
 
   it.skipIf(!native || !hugePagesOn)(
@@ -64,9 +74,11 @@ describe('allocateTableMemory', () => {
       optimizer: { kind: 'sgd', lr: 1 },
     });
     const plain = initTableSlice(table, 3, block);
-    expect(
-      Buffer.from(shard.weights.buffer, shard.weights.byteOffset, shard.weights.byteLength),
-    ).toEqual(Buffer.from(plain.buffer));
+    const w = shard.weights;
+    const same = Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(
+      Buffer.from(plain.buffer),
+    );
+    expect(same).toBe(true);
     expect(() => initTableSlice(table, 3, block, new Float32Array(5))).toThrow(
       /table 't' block needs 1120000 values, the array has 5/,
     );
