@@ -23,6 +23,7 @@
  * await opt.step();                                         // applies and clears the buffers
  */
 import * as tf from '@tensorflow/tfjs';
+import { tensorFloats } from '../modules/dense/tensor-floats.ts';
 import { Module } from '../modules/module.ts';
 import { sgdInPlace } from '../runtime/dense-math/sgd-in-place.ts';
 
@@ -97,6 +98,8 @@ export abstract class DenseOptimizer {
   private readonly layout: readonly GradientSlice[];
   private readonly allReduce: AllReduceHook | undefined;
   private buffers = new Map<string, tf.Tensor>();
+  /** The all-reduce input, reused every step (a new ~1 MB array per step drove V8's GC). */
+  private flat: Float32Array | undefined;
   private synchronized = false;
   private steps = 0;
 
@@ -220,7 +223,9 @@ export abstract class DenseOptimizer {
    */
   async synchronize(): Promise<void> {
     if (!this.allReduce || this.synchronized) return;
-    const flat = this.flattenGradients();
+    this.flat ??= new Float32Array(this.flatSize());
+    const flat = this.flat;
+    this.fillFlat(flat);
     const reduced = await this.allReduce(flat);
     if (reduced.length !== flat.length) {
       throw new Error(
@@ -233,13 +238,23 @@ export abstract class DenseOptimizer {
 
   /** All accumulated gradients in one array, in {@link gradientLayout} order (zeros where none). */
   flattenGradients(): Float32Array {
+    const flat = new Float32Array(this.flatSize());
+    this.fillFlat(flat);
+    return flat;
+  }
+
+  private flatSize(): number {
     const last = this.layout[this.layout.length - 1];
-    const flat = new Float32Array(last ? last.offset + last.size : 0);
+    return last ? last.offset + last.size : 0;
+  }
+
+  /** Overwrite `flat` with the gradients (read in place from the wasm heap where possible). */
+  private fillFlat(flat: Float32Array): void {
     for (const slice of this.layout) {
       const buffer = this.buffers.get(slice.name);
-      if (buffer) flat.set(buffer.dataSync() as Float32Array, slice.offset);
+      if (!buffer) flat.fill(0, slice.offset, slice.offset + slice.size);
+      else tensorFloats.compute([buffer], [], ([g]) => flat.set(g, slice.offset));
     }
-    return flat;
   }
 
   /** Replace every buffer by its slice of `flat` (the inverse of {@link flattenGradients}). */

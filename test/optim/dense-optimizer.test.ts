@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DLRM, DlrmBatch } from '../../src/modules/dlrm.ts';
 import { Adagrad, SGD, type DenseOptimizer } from '../../src/optim/dense-optimizer.ts';
+import { tensorFloatsCalls } from '../../src/modules/dense/tensor-floats.ts';
 import {
   maxRelDiff,
   slice,
@@ -171,6 +172,44 @@ describe('dense optimizers', () => {
       [straight, first, resumed].forEach((m) => m.model.dispose());
     });
   }
+
+  it('all-reduces from one reused array, read without dataSync copies on wasm', async () => {
+    const w = tf.variable(tf.zeros([2, 3]));
+    const b = tf.variable(tf.zeros([4]));
+    const seen: Float32Array[] = [];
+    const opt = new SGD(
+      [
+        ['w', w],
+        ['b', b],
+      ],
+      {
+        lr: 0.5,
+        allReduce: async (f) => {
+          seen.push(f);
+          return Float32Array.from(f, (v) => v * 2); // as if a second replica sent the same
+        },
+      },
+    );
+    for (const step of [1, 2]) {
+      const before = tensorFloatsCalls.views;
+      opt.accumulate({ w: tf.fill([2, 3], step), ...(step === 1 ? { b: tf.ones([4]) } : {}) });
+      await opt.synchronize();
+      if (tf.getBackend() === 'wasm')
+        expect(tensorFloatsCalls.views - before).toBe(step === 1 ? 2 : 1);
+      // what was sent: this step's gradients, zeros where a parameter has none
+      expect(Array.from(seen[step - 1])).toEqual([
+        ...new Array(6).fill(step),
+        ...new Array(4).fill(step === 1 ? 1 : 0),
+      ]);
+      await opt.step();
+    }
+    expect(seen[1]).toBe(seen[0]);
+    expect(Array.from(w.dataSync())).toEqual(new Array(6).fill(-3)); // −0.5·2·1 − 0.5·2·2
+    expect(Array.from(b.dataSync())).toEqual(new Array(4).fill(-1));
+    expect(opt.flattenGradients()).not.toBe(seen[0]);
+    opt.dispose();
+    tf.dispose([w, b]);
+  });
 
   it('names unknown parameters, bad shapes, bad states and accumulate-after-synchronize', async () => {
     const w = tf.variable(tf.zeros([2, 3]));
