@@ -98,6 +98,7 @@ import { bucketizeInput, type BucketizedInput } from './bucketize.ts';
 import { validatePlan, type ShardingPlan } from './plan.ts';
 import { assembleReceivedInput, type ReceivedInput } from './received-input.ts';
 import { buildShardLayout, type ShardLayout, type Slot } from './shard-layout.ts';
+import { usesWorldOneLayout, worldOneLayout } from './world-one-layout.ts';
 import {
   combineParamsSummaries,
   loadShardedState,
@@ -433,12 +434,13 @@ export class ShardedEmbeddingBagCollection
     // Cached tables: rows not prefetched ahead are filled here, on the lookup's stream (exposed).
     const filled = this.hasCache ? (ready.prefetched ?? this.prefetch(ctx, stream)) : undefined;
     const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
+    const dense = this.denseWireLayout();
     const send = await this.device.run(
       stream,
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
         weights = this.effectiveWeights(recv);
-        return this.localLookup(recv, weights, sumInts(sendCounts));
+        return this.localLookup(recv, weights, sumInts(sendCounts), dense);
       },
       {
         after: filled ? [ready.dataDone, filled] : [ready.dataDone],
@@ -463,7 +465,10 @@ export class ShardedEmbeddingBagCollection
         const got = await channel.allToAllV(send, sendCounts, recvCounts, {
           label: `${label} output dist`,
         });
-        return this.combineOutputs(local, got);
+        if (!dense) return this.combineOutputs(local, got);
+        // already [sample][pooled column]: the received buffer (this rank's own) is the output
+        const { keys, lengthPerKey } = this.layout;
+        return { keys, lengthPerKey, batchSize: local.stride, values: got };
       },
     );
     ctx.state = { stage: 'computed', local, batchSizes, received: recv, weights };
@@ -492,10 +497,13 @@ export class ShardedEmbeddingBagCollection
       (slots) => B * this.gradWidthSum(slots),
     );
     const recvCounts = batchSizes.map((b) => b * this.gradWidthSum(this.mySlots));
-    const send = new Float32Array(sumInts(sendCounts));
+    const dense = this.denseWireLayout();
+    // one rank, dense layout: the output gradient goes as it is (a copy: the send is the
+    // collective's to keep)
+    const send = dense ? gradOutput.slice() : new Float32Array(sumInts(sendCounts));
     let p = 0;
     const localLengths = local.lengths;
-    for (const slots of this.shardLayout.slotsByRank) {
+    for (const slots of dense ? [] : this.shardLayout.slotsByRank) {
       for (const slot of slots) {
         const { start, width } = this.gradCols(slot);
         const col = offsetPerKey[slot.key] + start;
@@ -520,6 +528,7 @@ export class ShardedEmbeddingBagCollection
     //    order (the order of the concatenated batch)
     const N = recv.kjt.stride;
     const at = this.sourceSlotOffsets(recv, (slot) => this.gradCols(slot).width);
+    if (dense) worldOneLayout.backwards++;
     const fps = this.featureProcessors;
     const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
     await this.device.run(
@@ -551,15 +560,21 @@ export class ShardedEmbeddingBagCollection
               weights,
               feature: slot.feature,
             };
-            const grad = got.subarray(at[j][s], at[j][s] + n * cols.width);
+            // the slot's gradient columns: a [samples, cols.width] block of the received
+            // buffer, or (dense layout) columns of the [sample][pooled column] rows
+            const grad = dense ? got : got.subarray(at[j][s], at[j][s] + n * cols.width);
+            const gradStride = dense ? totalWidth : cols.width;
+            const col0 = (dense ? offsetPerKey[slot.key] + cols.start : 0) - cols.start;
+            const gradRowOffset = dense ? b0 : 0;
             accumulatePooledGrad(
               {
                 table: shard.gradSlice,
                 bags,
                 pooling,
                 grad,
-                gradStride: cols.width,
-                gradColOffset: shard.gradColStart - cols.start,
+                gradStride,
+                gradColOffset: col0 + shard.gradColStart,
+                gradRowOffset,
               },
               shard.grad,
             );
@@ -569,8 +584,9 @@ export class ShardedEmbeddingBagCollection
                 bags: { ...bags, values: view.values },
                 pooling,
                 grad,
-                gradStride: cols.width,
-                gradColOffset: slot.shard.colStart - cols.start,
+                gradStride,
+                gradColOffset: col0 + slot.shard.colStart,
+                gradRowOffset,
                 out: weightGrad!,
               });
           }
@@ -819,16 +835,19 @@ export class ShardedEmbeddingBagCollection
   /**
    * Pooled lookups of my slots, written straight into the output dist's send buffer of
    * `size` floats: for each source rank (rank order), each slot's pooled rows of that
-   * rank's samples.
+   * rank's samples; or, with `dense` (see world-one-layout.ts), in `[sample][pooled column]`.
    */
   private localLookup(
     recv: ReceivedInput,
     weights: Float32Array | undefined,
     size: number,
+    dense: boolean,
   ): Float32Array {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
     const send = new Float32Array(size);
+    const { offsetPerKey, totalWidth } = this.layout;
+    if (dense) worldOneLayout.lookups++;
     const at = this.sourceSlotOffsets(recv, (slot) => slot.shard.colEnd - slot.shard.colStart);
     this.mySlots.forEach((slot, s) => {
       const shard = this.shards.get(slot.table.name)!;
@@ -850,9 +869,15 @@ export class ShardedEmbeddingBagCollection
             feature: slot.feature,
           },
           pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
-          out: send.subarray(at[j][s], at[j][s] + n * w),
-          outStride: w,
-          outColOffset: 0,
+          ...(dense
+            ? // [sample][pooled column]: the feature's columns of each sample's row
+              {
+                out: send,
+                outStride: totalWidth,
+                outColOffset: offsetPerKey[slot.key] + slot.shard.colStart,
+                outRowOffset: b0,
+              }
+            : { out: send.subarray(at[j][s], at[j][s] + n * w), outStride: w, outColOffset: 0 }),
         });
       }
     });
@@ -915,6 +940,16 @@ export class ShardedEmbeddingBagCollection
       }
     });
     return { keys, lengthPerKey, batchSize: B, values };
+  }
+
+  /** Whether this batch's pooled rows and gradients cross the all-to-all in the dense layout (world-one-layout.ts). */
+  private denseWireLayout(): boolean {
+    return usesWorldOneLayout(
+      this.worldSize,
+      this.mySlots,
+      this.gradWidthSum(this.mySlots),
+      this.layout.totalWidth,
+    );
   }
 
   /** Columns of the pooled gradient a slot's owner needs: its own, or the whole row for row-wise statistics. */
