@@ -49,18 +49,22 @@ export function bucketizeInput(
       );
     keyIndex.set(f, k);
   }
-  // range check once per feature, before anything is sent
+  // range check once per feature, before anything is sent: one pass over the feature's ids
+  // (contiguous in the batch), the sample found only to name it in the error
+  const ids = kjt.values;
   layout.pooled.keys.forEach((f, key) => {
     const k = keyIndex.get(f)!;
     const table = layout.slotsByRank.flat().find((s) => s.key === key)!.table;
-    for (let b = 0; b < B; b++) {
-      for (let i = offsets[k * B + b]; i < offsets[k * B + b + 1]; i++) {
-        const id = kjt.values[i];
-        if (id < 0 || id >= table.rows) {
-          throw new RangeError(
-            `sharded embedding input: feature '${f}' sample ${b} has id ${id} outside table '${table.name}' rows [0, ${table.rows})`,
-          );
-        }
+    const rows = table.rows;
+    const end = offsets[(k + 1) * B];
+    for (let i = offsets[k * B]; i < end; i++) {
+      const id = ids[i];
+      if (id < 0 || id >= rows) {
+        let b = 0;
+        while (offsets[k * B + b + 1] <= i) b++;
+        throw new RangeError(
+          `sharded embedding input: feature '${f}' sample ${b} has id ${id} outside table '${table.name}' rows [0, ${rows})`,
+        );
       }
     }
   });

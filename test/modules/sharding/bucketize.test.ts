@@ -126,5 +126,14 @@ describe('input dist (bucketize → all-to-all → reorder)', () => {
     expect(() => bucketizeInput(kjt, layout, { weighted: false })).toThrow(
       /feature 'c' sample 1 has id 9 outside table 't1' rows \[0, 9\)/,
     );
+    const later = new KeyedJaggedTensor({
+      keys: ['a', 'b', 'c'],
+      lengths: Int32Array.from([2, 1, 0, 1, 0, 0, 1, 3, 0, 2, 2, 0]),
+      values: Int32Array.from([1, 2, 3, 4, 5, 6, 20, 7, 1, 2, 3, 4]),
+      stride: 4,
+    });
+    expect(() => bucketizeInput(later, layout, { weighted: true })).toThrow(
+      /feature 'b' sample 3 has id 20 outside table 't0' rows \[0, 20\)/,
+    );
   });
 });
