@@ -46,6 +46,7 @@ export class SparseGradAccumulator {
   /** Row of each slot, in first-touch order (the first {@link size} entries are live). */
   private rowOfSlot: Int32Array;
   private count = 0;
+  private resizeCount = 0;
   private buf: Float64Array;
 
   constructor(
@@ -148,8 +149,14 @@ export class SparseGradAccumulator {
     return slot;
   }
 
+  /** How many times the hash table was reallocated (grown or shrunk). */
+  get resizes(): number {
+    return this.resizeCount;
+  }
+
   /** An empty hash table of `buckets` buckets (a power of two). */
   private resize(buckets: number): void {
+    this.resizeCount++;
     this.keys = new Int32Array(buckets).fill(EMPTY);
     this.slots = new Int32Array(buckets);
     this.shift = 32 - Math.log2(buckets);
@@ -212,6 +219,8 @@ export class SparseGradAccumulator {
 
   /** Forget every row (keeps the buffer's capacity). */
   clear(): void {
+    // already empty (a zeroGrad after the step's clear): keep the table sized for the window
+    if (this.count === 0) return;
     this.buf.fill(0, 0, this.count * this.width);
     // A table grown for an earlier, larger window shrinks back to this window's size.
     const want = Math.max(32, 2 ** Math.ceil(Math.log2(4 * this.count + 1)));

@@ -66,6 +66,20 @@ describe('SparseGradAccumulator hash index', () => {
     expect(Array.from(acc.toSparse().grads)).toEqual([2]);
   });
 
+  it('keeps its table size through an empty clear (zeroGrad after a step)', () => {
+    const acc = new SparseGradAccumulator(1, 100_000);
+    const fill = () => {
+      for (let r = 0; r < 3000; r++) acc.addRow((r * 7919) % 100_000, [1], 0);
+    };
+    fill();
+    acc.clear();
+    const resizes = acc.resizes;
+    acc.clear(); // empty: nothing to do
+    fill();
+    expect(acc.resizes).toBe(resizes);
+    expect(acc.size).toBe(3000);
+  });
+
   it('rejects rows outside the table it was given', () => {
     const acc = new SparseGradAccumulator(1, 10);
     expect(() => acc.addRow(10, [1], 0)).toThrow(/row 10 outside \[0, 10\)/);
