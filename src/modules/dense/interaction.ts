@@ -11,8 +11,9 @@
  * On the wasm backend the loops read their inputs and write their outputs in place in the
  * wasm heap (`tensor-floats.ts`): no `dataSync` copy out, no copy of a new array back in.
  * Elsewhere (the cpu backend, or wasm internals that no longer match) they run on copies.
- * In the heap, the backward of widths that are multiples of 8 runs as a WebAssembly SIMD
- * loop (`pairwise-dots-wasm.ts`) with the same bits as the JavaScript one.
+ * In the heap, the forward of width 16 and the backward of widths that are multiples of 8
+ * run as WebAssembly SIMD loops (`pairwise-dots-wasm.ts`) with the same bits as the
+ * JavaScript ones.
  *
  * @example
  * const inter = new DotInteraction({ numSparse: 8, dim: 16 });
@@ -22,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../module.ts';
 import { pairCount, pairwiseDotsBackward, pairwiseDotsForward } from './pairwise-dots.ts';
-import { wasmDotsBackward } from './pairwise-dots-wasm.ts';
+import { wasmDotsBackward, wasmDotsForward } from './pairwise-dots-wasm.ts';
 import { identityAliases } from '../../runtime/tfjs-backend.ts';
 import { tensorFloats } from './tensor-floats.ts';
 
@@ -70,7 +71,12 @@ export class DotInteraction extends Module {
       const [value] = tensorFloats.compute(
         kept ?? [dense, sparse],
         [[batch, width]],
-        ([d, s], [out]) => pairwiseDotsForward(d, s, batch, numSparse, dim, out),
+        ([d, s], [out], memory) => {
+          // In the wasm heap, width 16 runs the SIMD loop (same bits).
+          const simd = memory ? wasmDotsForward(memory) : null;
+          if (!simd?.(d, s, batch, numSparse, dim, out))
+            pairwiseDotsForward(d, s, batch, numSparse, dim, out);
+        },
       );
       return {
         value: value as tf.Tensor2D,

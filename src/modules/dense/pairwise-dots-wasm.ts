@@ -1,7 +1,13 @@
 /**
- * The backward pass of the pairwise dot interaction as a WebAssembly SIMD loop on the tfjs
- * wasm heap (the module imports the backend's own `WebAssembly.Memory`), for widths that
- * are multiples of 8. It computes exactly what `pairwiseDotsBackward` computes, in the same
+ * The pairwise dot interaction as WebAssembly SIMD loops on the tfjs wasm heap (the module
+ * imports the backend's own `WebAssembly.Memory`): the forward for width 16, the backward
+ * for widths that are multiples of 8.
+ *
+ * Forward: two dots per `f64x2` (rows j and j+1 in the two lanes, x_t splatted), each lane
+ * summed from `+0` by ascending t, rounded once — the order of `pairwiseDotsForward`.
+ * Micro-bench (batch 512, 8 sparse features): 0.20 ms in JavaScript, 0.12 ms here.
+ *
+ * Backward: it computes exactly what `pairwiseDotsBackward` computes, in the same
  * order, with the same float64 operations, two columns per instruction: for each example
  * and vector k, a block of 16 columns (8 when the width is not a multiple of 16) is eight
  * (four) `f64x2` sums that start from the pass-through gradient (k = 0) or `+0` and add
@@ -269,6 +275,187 @@ const backwardSpec = (name: string, sums: number): FunctionSpec => ({
   body: backwardBody(sums),
 });
 
+// ── forward, width 16: out[b] = [dense[b], ⟨vᵢ, vⱼ⟩ for i < j] ──────────────────────────
+// Parameters: byte addresses dense 0, sparse 1, out 2; counts batch 3, n 4.
+const [F_DENSE, F_SPARSE, F_OUT, F_BATCH, F_N] = [0, 1, 2, 3, 4];
+// i32 locals: example, vector i, pairs left in the row, x / y / out addresses, sparse row end
+const [FB, FI, FLEFT, FX, FY, FO, FEND] = [5, 6, 7, 8, 9, 10, 11];
+// v128 locals: x_t splatted as f64x2 (16), then the sum of two dots
+const FXS = 12;
+const FACC = FXS + 16;
+const V128_LOAD32_ZERO = (offset: number): number[] => [...simd(0x5c), 2, ...uleb(offset)];
+const V128_LOAD32_LANE1 = (offset: number): number[] => [...simd(0x56), 2, ...uleb(offset), 1];
+const V128_STORE32_LANE0 = [...simd(0x5a), 2, 0, 0];
+const V128_LOAD = [...simd(0x00), 2, 0];
+const V128_STORE = [...simd(0x0b), 2, 0];
+const I32_GT_U = [0x4b];
+
+/**
+ * `acc = Σ_t x_t · [y(t), y2(t)]` from `+0` by ascending t (y at FY, y2 one row later, or
+ * lane 1 left at 0 when `pair` is false): lane q is the dot of x with row q, summed in the
+ * order of the JavaScript loop.
+ */
+const twoDots = (pair: boolean): number[] => [
+  ...simd(0x0c),
+  ...new Array<number>(16).fill(0),
+  ...set(FACC),
+  ...Array.from({ length: 16 }, (_, t) => [
+    ...get(FACC),
+    ...get(FXS + t),
+    ...get(FY),
+    ...V128_LOAD32_ZERO(4 * t),
+    ...(pair
+      ? [...set(FACC + 1), ...get(FY), ...get(FACC + 1), ...V128_LOAD32_LANE1(64 + 4 * t)]
+      : []),
+    ...F64X2_PROMOTE_LOW,
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...set(FACC),
+  ]).flat(),
+];
+
+const forward16Body: number[] = [
+  ...whileLess(FB, F_BATCH, [
+    // FX: the dense row; FO: the output row, which starts with a copy of it
+    ...get(F_DENSE),
+    ...get(FB),
+    ...i32(6),
+    ...OP.i32Shl,
+    ...OP.i32Add,
+    ...set(FX),
+    ...get(F_OUT),
+    ...get(FB),
+    ...i32(16),
+    ...get(F_N),
+    ...get(F_N),
+    ...i32(1),
+    ...OP.i32Sub,
+    ...OP.i32Mul,
+    ...i32(1),
+    ...I32_SHR_U,
+    ...OP.i32Add,
+    ...OP.i32Mul,
+    ...i32(2),
+    ...OP.i32Shl,
+    ...OP.i32Add,
+    ...set(FO),
+    ...[0, 16, 32, 48].flatMap((o) => [
+      ...get(FO),
+      ...i32(o),
+      ...OP.i32Add,
+      ...get(FX),
+      ...i32(o),
+      ...OP.i32Add,
+      ...V128_LOAD,
+      ...V128_STORE,
+    ]),
+    ...inc(FO, 64),
+    // FEND: the end of this example's sparse rows (n − 1 rows of 64 bytes)
+    ...get(F_SPARSE),
+    ...get(FB),
+    ...i32(1),
+    ...OP.i32Add,
+    ...get(F_N),
+    ...i32(1),
+    ...OP.i32Sub,
+    ...OP.i32Mul,
+    ...i32(6),
+    ...OP.i32Shl,
+    ...OP.i32Add,
+    ...set(FEND),
+    // FY starts at the first sparse row; vector i = 0 is the dense row, then each sparse row
+    ...get(FEND),
+    ...get(F_N),
+    ...i32(1),
+    ...OP.i32Sub,
+    ...i32(6),
+    ...OP.i32Shl,
+    ...OP.i32Sub,
+    ...set(FY),
+    ...i32(0),
+    ...set(FI),
+    ...get(F_N),
+    ...i32(1),
+    ...OP.i32Sub,
+    ...set(FLEFT),
+    ...whileLess(FI, F_N, [
+      ...Array.from({ length: 16 }, (_, t) => [
+        ...get(FX),
+        ...F32_LOAD.slice(0, 2),
+        ...uleb(4 * t),
+        ...F64_PROMOTE_F32,
+        ...F64X2_SPLAT,
+        ...set(FXS + t),
+      ]).flat(),
+      // the pairs (i, j > i): rows j start at FY; two dots at a time
+      ...OP.block,
+      ...OP.loop,
+      ...get(FLEFT),
+      ...i32(1),
+      ...I32_GT_U,
+      ...OP.i32Eqz,
+      ...[0x0d, 1], // br_if 1: fewer than two left
+      ...twoDots(true),
+      ...get(FO),
+      ...get(FACC),
+      ...F32X4_DEMOTE_ZERO,
+      ...store2(0),
+      ...inc(FO, 8),
+      ...inc(FY, 128),
+      ...get(FLEFT),
+      ...i32(2),
+      ...OP.i32Sub,
+      ...set(FLEFT),
+      ...[0x0c, 0], // br 0
+      ...OP.end,
+      ...OP.end,
+      ...get(FLEFT),
+      ...IF,
+      ...twoDots(false),
+      ...get(FO),
+      ...get(FACC),
+      ...F32X4_DEMOTE_ZERO,
+      ...V128_STORE32_LANE0,
+      ...inc(FO, 4),
+      ...OP.end,
+      // next i: x is the next sparse row; its pairs start one row further
+      ...get(FI),
+      ...OP.i32Eqz,
+      ...IF,
+      ...get(FEND),
+      ...get(F_N),
+      ...i32(1),
+      ...OP.i32Sub,
+      ...i32(6),
+      ...OP.i32Shl,
+      ...OP.i32Sub,
+      ...set(FX),
+      ...ELSE,
+      ...inc(FX, 64),
+      ...OP.end,
+      ...get(FX),
+      ...i32(64),
+      ...OP.i32Add,
+      ...set(FY),
+      ...get(FEND),
+      ...get(FY),
+      ...OP.i32Sub,
+      ...i32(6),
+      ...I32_SHR_U,
+      ...set(FLEFT),
+      ...inc(FI, 1),
+    ]),
+    ...inc(FB, 1),
+  ]),
+];
+
+const forward16Spec: FunctionSpec = {
+  name: 'dotsForward16',
+  params: ['i32', 'i32', 'i32', 'i32', 'i32'],
+  locals: [...new Array<'i32'>(7).fill('i32'), ...new Array<'v128'>(18).fill('v128')],
+  body: forward16Body,
+};
+
 type DotsBackwardFunction = (
   dense: number,
   sparse: number,
@@ -285,17 +472,23 @@ interface DotsBackwardExports {
   dotsBackward8: DotsBackwardFunction;
   /** Widths that are multiples of 16. */
   dotsBackward16: DotsBackwardFunction;
+  /** Width 16. */
+  dotsForward16(dense: number, sparse: number, out: number, batch: number, n: number): void;
 }
 
-/** How often the wasm loop ran (tests read it). */
-export const wasmDotsCalls = { backward: 0 };
+/** How often the wasm loops ran (tests read it). */
+export const wasmDotsCalls = { backward: 0, forward: 0 };
 
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, DotsBackwardExports | null>();
 
 /** The module's bytes (exported for a validation test). */
 export function dotsBackwardModuleBytes(): Uint8Array<ArrayBuffer> {
-  return assembleModule([backwardSpec('dotsBackward8', 4), backwardSpec('dotsBackward16', 8)]);
+  return assembleModule([
+    backwardSpec('dotsBackward8', 4),
+    backwardSpec('dotsBackward16', 8),
+    forward16Spec,
+  ]);
 }
 
 /** A typed-array signature over `memory`'s heap; false when it does not apply. */
@@ -310,12 +503,8 @@ export type WasmDotsBackward = (
   dSparse: Float32Array,
 ) => boolean;
 
-/**
- * The wasm backward on `memory` (compiled once per process, instantiated once per memory).
- * It runs, and answers true, only when every array is a view of `memory`'s current buffer
- * and `dim` is a multiple of 8; otherwise it does nothing and answers false.
- */
-export function wasmDotsBackward(memory: WebAssembly.Memory): WasmDotsBackward {
+/** The module's exports on `memory` (null: no WebAssembly SIMD here, or a shared memory). */
+function exportsFor(memory: WebAssembly.Memory): DotsBackwardExports | null {
   let exports = instances.get(memory);
   if (exports === undefined) {
     try {
@@ -323,12 +512,21 @@ export function wasmDotsBackward(memory: WebAssembly.Memory): WasmDotsBackward {
       exports = new WebAssembly.Instance(compiled, { env: { memory } })
         .exports as unknown as DotsBackwardExports;
     } catch {
-      exports = null; // no WebAssembly SIMD here (or a shared memory): the JS loops run
+      exports = null; // the JavaScript loops run
     }
     instances.set(memory, exports);
   }
-  if (exports === null) return () => false;
-  const run = exports;
+  return exports;
+}
+
+/**
+ * The wasm backward on `memory` (compiled once per process, instantiated once per memory).
+ * It runs, and answers true, only when every array is a view of `memory`'s current buffer
+ * and `dim` is a multiple of 8; otherwise it does nothing and answers false.
+ */
+export function wasmDotsBackward(memory: WebAssembly.Memory): WasmDotsBackward {
+  const run = exportsFor(memory);
+  if (run === null) return () => false;
   return (dense, sparse, dOut, batch, numSparse, dim, dDense, dSparse) => {
     const buffer = memory.buffer;
     if (
@@ -352,6 +550,39 @@ export function wasmDotsBackward(memory: WebAssembly.Memory): WasmDotsBackward {
       numSparse + 1,
       dim,
     );
+    return true;
+  };
+}
+
+/** The forward's typed-array signature over `memory`'s heap; false when it does not apply. */
+export type WasmDotsForward = (
+  dense: Float32Array,
+  sparse: Float32Array,
+  batch: number,
+  numSparse: number,
+  dim: number,
+  out: Float32Array,
+) => boolean;
+
+/**
+ * The wasm forward on `memory`: runs, and answers true, only for width 16 with every array
+ * a view of `memory`'s current buffer; otherwise does nothing and answers false.
+ */
+export function wasmDotsForward(memory: WebAssembly.Memory): WasmDotsForward {
+  const run = exportsFor(memory);
+  if (run === null) return () => false;
+  return (dense, sparse, batch, numSparse, dim, out) => {
+    const buffer = memory.buffer;
+    if (
+      dim !== 16 ||
+      dense.buffer !== buffer ||
+      sparse.buffer !== buffer ||
+      out.buffer !== buffer ||
+      out.length < batch * (dim + pairCount(numSparse))
+    )
+      return false;
+    wasmDotsCalls.forward++;
+    run.dotsForward16(dense.byteOffset, sparse.byteOffset, out.byteOffset, batch, numSparse + 1);
     return true;
   };
 }

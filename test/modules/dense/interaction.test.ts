@@ -200,12 +200,13 @@ describe('DotInteraction on wasm as initBackend sets it up', () => {
     fc.assert(
       fc.property(...shapeArbs, (batch, f, d, seed) => {
         const before = { ...tensorFloatsCalls };
-        const simdBefore = wasmDotsCalls.backward;
+        const simdBefore = { ...wasmDotsCalls };
         const { got, want, leaked } = throughTfjs(batch, f, d, seed);
         // forward for `out` (2 inputs), forward (2) and backward (dense, sparse, dy) in tf.grads
         expect(tensorFloatsCalls.views - before.views).toBe(7);
-        // widths that are multiples of 8 take the SIMD backward
-        expect(wasmDotsCalls.backward - simdBefore).toBe(d % 8 === 0 ? 1 : 0);
+        // widths that are multiples of 8 take the SIMD backward, width 16 the SIMD forward
+        expect(wasmDotsCalls.backward - simdBefore.backward).toBe(d % 8 === 0 ? 1 : 0);
+        expect(wasmDotsCalls.forward - simdBefore.forward).toBe(d === 16 ? 2 : 0);
         expect(tensorFloatsCalls.copies - before.copies).toBe(0);
         got.forEach((g, i) => expect(bits(g)).toEqual(bits(want[i])));
         expect(leaked).toBe(0);

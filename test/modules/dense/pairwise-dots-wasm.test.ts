@@ -1,12 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pairCount, pairwiseDotsBackward } from '../../../src/modules/dense/pairwise-dots.ts';
+import {
+  pairCount,
+  pairwiseDotsBackward,
+  pairwiseDotsForward,
+} from '../../../src/modules/dense/pairwise-dots.ts';
 import {
   dotsBackwardModuleBytes,
   wasmDotsBackward,
   wasmDotsCalls,
+  wasmDotsForward,
 } from '../../../src/modules/dense/pairwise-dots-wasm.ts';
-import { referenceDotsBackward } from './pairwise-dots-reference.ts';
+import { referenceDotsBackward, referenceDotsForward } from './pairwise-dots-reference.ts';
 
 const bits = (a: Float32Array): number[] =>
   Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -109,5 +114,66 @@ describe('pairwise dots backward in WebAssembly SIMD', () => {
     pairwiseDotsBackward(in16[0], in16[1], in16[2], b, f, 16, js[0], js[1]);
     expect(bits(dDense)).toEqual(bits(js[0]));
     expect(bits(dSparse)).toEqual(bits(js[1]));
+  });
+
+  it('forward, width 16: equals the reference loops bit for bit', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const run = wasmDotsForward(memory);
+    const width16 = fc
+      .record({ batch: fc.integer({ min: 1, max: 6 }), numSparse: fc.integer({ min: 0, max: 9 }) })
+      .chain(({ batch, numSparse }) =>
+        fc.record({
+          batch: fc.constant(batch),
+          numSparse: fc.constant(numSparse),
+          dense: floats(batch * 16),
+          sparse: floats(batch * numSparse * 16),
+        }),
+      );
+    fc.assert(
+      fc.property(width16, ({ batch, numSparse, dense, sparse }) => {
+        const place = placer(memory);
+        const d = place(dense);
+        const s = place(sparse);
+        const got = place(batch * (16 + pairCount(numSparse)));
+        const before = wasmDotsCalls.forward;
+        expect(run(d, s, batch, numSparse, 16, got)).toBe(true);
+        expect(wasmDotsCalls.forward).toBe(before + 1);
+        const want = new Float32Array(got.length);
+        referenceDotsForward(
+          Float32Array.from(dense),
+          Float32Array.from(sparse),
+          batch,
+          numSparse,
+          16,
+          want,
+        );
+        expect(bits(got)).toEqual(bits(want));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('forward declines other widths and arrays outside its memory', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const run = wasmDotsForward(memory);
+    const place = placer(memory);
+    const before = wasmDotsCalls.forward;
+    const [b, f] = [2, 3];
+    expect(run(place(b * 8), place(b * f * 8), b, f, 8, place(b * (8 + pairCount(f))))).toBe(false);
+    const outside = new Float32Array(b * (16 + pairCount(f)));
+    const d = place(b * 16);
+    const s = place(b * f * 16);
+    expect(run(d, s, b, f, 16, outside)).toBe(false);
+    expect(wasmDotsCalls.forward).toBe(before);
+    d.forEach((_, i) => {
+      d[i] = Math.cos(i);
+    });
+    s.forEach((_, i) => {
+      s[i] = Math.sin(i);
+    });
+    const got = place(outside.length);
+    expect(run(d, s, b, f, 16, got)).toBe(true);
+    pairwiseDotsForward(d, s, b, f, 16, outside);
+    expect(bits(got)).toEqual(bits(outside));
   });
 });
