@@ -8,7 +8,7 @@
  * Every function computes exactly what its general counterpart computes, in the same
  * order and in the same float64 arithmetic, so results are bitwise equal (tested against
  * the general loops on random inputs). The callers (`pooledLookup`,
- * `accumulatePooledGrad`, the fused SGD) choose these loops when the width is 16 and
+ * `accumulatePooledGrad`, the fused SGD and row-wise Adagrad) choose these loops when the width is 16 and
  * {@link dim16Loops}`.enabled`, and count each use in `dim16Loops.calls`.
  *
  * @example
@@ -22,7 +22,7 @@ import type { SparseGradAccumulator } from './sparse-grad-accumulator.ts';
  * `enabled`: whether callers use these loops for 16-wide rows (tests turn it off to run the
  * general loops on the same inputs); `calls`: how many times each loop ran.
  */
-export const dim16Loops = { enabled: true, calls: { lookup: 0, backward: 0, sgd: 0 } };
+export const dim16Loops = { enabled: true, calls: { lookup: 0, backward: 0, sgd: 0, adagrad: 0 } };
 
 /** Row width the loops in this file are written for. */
 export const DIM16 = 16;
@@ -260,6 +260,86 @@ export function sgdApplyDim16(
     weights[w + 13] = weights[w + 13] - step * g[o + 13];
     weights[w + 14] = weights[w + 14] - step * g[o + 14];
     weights[w + 15] = weights[w + 15] - step * g[o + 15];
+  }
+  return -1;
+}
+
+/**
+ * Fused row-wise Adagrad over a 16-wide block whose gradient rows are 16 wide too (the
+ * block is the whole logical row): per slot, `m[row] += mean(v²)` with `v = scale · g`,
+ * then `w[row] -= lr / (sqrt(m[row]) + eps) · v`; see `fused-optimizers.ts`. Returns the
+ * first slot whose row is outside the block (nothing from it on is written), or -1.
+ */
+export function adagradApplyDim16(
+  weights: Float32Array,
+  nRows: number,
+  grads: SparseGradAccumulator,
+  momentum: Float32Array,
+  scale: number,
+  lr: number,
+  eps: number,
+): number {
+  dim16Loops.calls.adagrad++;
+  const rows = grads.slotRows;
+  const g = grads.data;
+  const n = grads.size;
+  for (let s = 0; s < n; s++) {
+    const row = rows[s];
+    if (row < 0 || row >= nRows) return s;
+    const o = s * 16;
+    const v0 = scale * g[o],
+      v1 = scale * g[o + 1],
+      v2 = scale * g[o + 2],
+      v3 = scale * g[o + 3];
+    const v4 = scale * g[o + 4],
+      v5 = scale * g[o + 5],
+      v6 = scale * g[o + 6],
+      v7 = scale * g[o + 7];
+    const v8 = scale * g[o + 8],
+      v9 = scale * g[o + 9],
+      v10 = scale * g[o + 10],
+      v11 = scale * g[o + 11];
+    const v12 = scale * g[o + 12],
+      v13 = scale * g[o + 13],
+      v14 = scale * g[o + 14],
+      v15 = scale * g[o + 15];
+    // the squares summed one by one, in column order, as the general loop does
+    let sq = 0;
+    sq += v0 * v0;
+    sq += v1 * v1;
+    sq += v2 * v2;
+    sq += v3 * v3;
+    sq += v4 * v4;
+    sq += v5 * v5;
+    sq += v6 * v6;
+    sq += v7 * v7;
+    sq += v8 * v8;
+    sq += v9 * v9;
+    sq += v10 * v10;
+    sq += v11 * v11;
+    sq += v12 * v12;
+    sq += v13 * v13;
+    sq += v14 * v14;
+    sq += v15 * v15;
+    momentum[row] = momentum[row] + sq / 16;
+    const mult = lr / (Math.sqrt(momentum[row]) + eps); // the float32 value just stored
+    const w = row * 16;
+    weights[w] = weights[w] - mult * v0;
+    weights[w + 1] = weights[w + 1] - mult * v1;
+    weights[w + 2] = weights[w + 2] - mult * v2;
+    weights[w + 3] = weights[w + 3] - mult * v3;
+    weights[w + 4] = weights[w + 4] - mult * v4;
+    weights[w + 5] = weights[w + 5] - mult * v5;
+    weights[w + 6] = weights[w + 6] - mult * v6;
+    weights[w + 7] = weights[w + 7] - mult * v7;
+    weights[w + 8] = weights[w + 8] - mult * v8;
+    weights[w + 9] = weights[w + 9] - mult * v9;
+    weights[w + 10] = weights[w + 10] - mult * v10;
+    weights[w + 11] = weights[w + 11] - mult * v11;
+    weights[w + 12] = weights[w + 12] - mult * v12;
+    weights[w + 13] = weights[w + 13] - mult * v13;
+    weights[w + 14] = weights[w + 14] - mult * v14;
+    weights[w + 15] = weights[w + 15] - mult * v15;
   }
   return -1;
 }

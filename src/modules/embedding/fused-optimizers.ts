@@ -21,7 +21,7 @@
  * const opt = createFusedOptimizer({ kind: 'adagrad', lr: 0.1 }, nRows);
  * opt.apply({ weights, nRows, width }, acc, { scale: 1, gradColStart: 0 });
  */
-import { DIM16, dim16Loops, sgdApplyDim16 } from './dim16-kernels.ts';
+import { adagradApplyDim16, DIM16, dim16Loops, sgdApplyDim16 } from './dim16-kernels.ts';
 import type { SparseGradAccumulator } from './sparse-grad-accumulator.ts';
 
 export type FusedOptimizerConfig =
@@ -135,6 +135,12 @@ class FusedSgd implements FusedSparseOptimizer {
   }
 }
 
+function adagradRowOutOfRange(row: number, nRows: number): RangeError {
+  return new RangeError(
+    `fused row-wise adagrad: gradient row ${row} outside block of ${nRows} rows`,
+  );
+}
+
 class FusedRowWiseAdagrad implements FusedSparseOptimizer {
   readonly needsFullRowGrad = true;
   readonly rowStateWidth = 1;
@@ -173,11 +179,13 @@ class FusedRowWiseAdagrad implements FusedSparseOptimizer {
     const c0 = opts.gradColStart;
     const m = this.momentum;
     grads.touchTarget(weights, width, nRows);
+    if (width === DIM16 && gw === DIM16 && dim16Loops.enabled) {
+      const bad = adagradApplyDim16(weights, nRows, grads, m, scale, lr, eps);
+      if (bad >= 0) throw adagradRowOutOfRange(grads.slotRows[bad], nRows);
+      return;
+    }
     grads.forEachRow((row, g, o) => {
-      if (row < 0 || row >= nRows)
-        throw new RangeError(
-          `fused row-wise adagrad: gradient row ${row} outside block of ${nRows} rows`,
-        );
+      if (row < 0 || row >= nRows) throw adagradRowOutOfRange(row, nRows);
       let sq = 0;
       for (let j = 0; j < gw; j++) {
         const v = scale * g[o + j];

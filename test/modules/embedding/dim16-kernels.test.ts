@@ -10,7 +10,10 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddingBagConfig } from '../../../src/modules/embedding/config.ts';
 import { dim16Loops } from '../../../src/modules/embedding/dim16-kernels.ts';
-import { createFusedOptimizer } from '../../../src/modules/embedding/fused-optimizers.ts';
+import {
+  createFusedOptimizer,
+  type FusedOptimizerConfig,
+} from '../../../src/modules/embedding/fused-optimizers.ts';
 import {
   accumulatePooledGrad,
   pooledLookup,
@@ -35,13 +38,28 @@ afterEach(() => {
   dim16Loops.enabled = true;
 });
 
+/** How many 16-wide loops ran since `before` (a copy of `dim16Loops.calls`). */
+function callsSince(before: typeof dim16Loops.calls): number {
+  const c = dim16Loops.calls;
+  return (
+    c.lookup +
+    c.backward +
+    c.sgd +
+    c.adagrad -
+    before.lookup -
+    before.backward -
+    before.sgd -
+    before.adagrad
+  );
+}
+
 /** Run `fn` with the 16-wide loops on and off; returns both results and how often they ran. */
 function bothWays<T>(fn: () => T): { fast: T; general: T; fastCalls: number } {
   const before = { ...dim16Loops.calls };
   dim16Loops.enabled = true;
   const fast = fn();
-  const c = dim16Loops.calls;
-  const fastCalls = c.lookup + c.backward + c.sgd - before.lookup - before.backward - before.sgd;
+  const fastCalls = callsSince(before);
+  const c = { ...dim16Loops.calls };
   dim16Loops.enabled = false;
   const general = fn();
   dim16Loops.enabled = true;
@@ -188,6 +206,31 @@ describe('16-wide loops equal the general loops bitwise', () => {
     );
   });
 
+  it('fused row-wise Adagrad update (momentum carried over two steps, scale)', () => {
+    fc.assert(
+      fc.property(caseArb, fc.constantFrom(1, 0.25), (c, scale) => {
+        const acc = new SparseGradAccumulator(W, c.rows);
+        c.bags.values.forEach((id, i) =>
+          acc.addRow(id - c.rowStart, c.grad, (i * 5) % (c.grad.length - W + 1)),
+        );
+        const { fast, general, fastCalls } = bothWays(() => {
+          const weights = c.table.weights.slice();
+          const opt = createFusedOptimizer(
+            { kind: 'adagrad', lr: 0.1, initialAccumulatorValue: 0.01 },
+            c.rows,
+          );
+          const block = { weights, nRows: c.rows, width: W };
+          opt.apply(block, acc, { scale, gradColStart: 0 });
+          opt.apply(block, acc, { scale, gradColStart: 0 });
+          return { weights: bits(weights), momentum: bits(opt.exportState().momentum!) };
+        });
+        expect(fastCalls).toBe(2);
+        expect(fast).toEqual(general);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('name the same id, bag and table when an id is outside the rows held', () => {
     const table: TableSlice = {
       weights: new Float32Array(4 * W),
@@ -231,6 +274,10 @@ describe('16-wide loops equal the general loops bitwise', () => {
 });
 
 describe('sharded collections train bitwise the same with the 16-wide loops', () => {
+  const OPTIMIZERS: FusedOptimizerConfig[] = [
+    { kind: 'sgd', lr: 0.2 },
+    { kind: 'adagrad', lr: 0.1 },
+  ];
   const tables = (cached: boolean): EmbeddingBagConfig[] => [
     { name: 'u', rows: 90, dim: 16, pooling: 'sum', features: ['a', 'b'] },
     { name: 'v', rows: 40, dim: 16, pooling: 'mean', features: ['c'] },
@@ -249,6 +296,7 @@ describe('sharded collections train bitwise the same with the 16-wide loops', ()
     type: ShardingType | 'auto',
     weighted: boolean,
     cached: boolean,
+    optimizer: FusedOptimizerConfig,
   ) {
     const T = tables(cached);
     const prefer =
@@ -261,7 +309,7 @@ describe('sharded collections train bitwise the same with the 16-wide loops', ()
           tables: T,
           plan,
           seed: 5,
-          optimizer: { kind: 'sgd', lr: 0.2 },
+          optimizer,
           env: { rank: r, worldSize, pg, device: devices[r] },
         }),
     );
@@ -294,19 +342,18 @@ describe('sharded collections train bitwise the same with the 16-wide loops', ()
     [2, 'column_wise'],
   ] as const) {
     for (const cached of [false, true]) {
-      it(`world ${worldSize}, ${type}${cached ? ', a cached table' : ''}, weighted and not`, async () => {
-        for (const weighted of [false, true]) {
-          let fastCalls = 0;
-          const before = { ...dim16Loops.calls };
-          const fast = await train(worldSize, type, weighted, cached);
-          const c = dim16Loops.calls;
-          fastCalls = c.lookup + c.backward + c.sgd - before.lookup - before.backward - before.sgd;
-          dim16Loops.enabled = false;
-          const general = await train(worldSize, type, weighted, cached);
-          dim16Loops.enabled = true;
-          expect(fastCalls).toBeGreaterThan(0);
-          expect(fast).toEqual(general);
-        }
+      it(`world ${worldSize}, ${type}${cached ? ', a cached table' : ''}: SGD and Adagrad, weighted and not`, async () => {
+        for (const optimizer of OPTIMIZERS)
+          for (const weighted of [false, true]) {
+            const before = { ...dim16Loops.calls };
+            const fast = await train(worldSize, type, weighted, cached, optimizer);
+            const fastCalls = callsSince(before);
+            dim16Loops.enabled = false;
+            const general = await train(worldSize, type, weighted, cached, optimizer);
+            dim16Loops.enabled = true;
+            expect(fastCalls).toBeGreaterThan(0);
+            expect(fast).toEqual(general);
+          }
       });
     }
   }
