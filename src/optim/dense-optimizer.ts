@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tensorFloats } from '../modules/dense/tensor-floats.ts';
 import { Module } from '../modules/module.ts';
-import { sgdInPlace } from '../runtime/dense-math/sgd-in-place.ts';
+import { adagradInPlace, sgdInPlace } from '../runtime/dense-math/sgd-in-place.ts';
 
 /** Parameters to optimize, by name, in a fixed order (the flattening order of all-reduce). */
 export type NamedVariables = ReadonlyArray<readonly [string, tf.Variable]>;
@@ -430,6 +430,8 @@ export class Adagrad extends DenseOptimizer {
 
   protected applyUpdate(param: tf.Variable, grad: tf.Tensor, name: string): void {
     const sum = this.sums.get(name)!;
+    // on --dense-math blas: one SIMD pass in the parameter's and the sum's memory, same bits
+    if (adagradInPlace(param, grad, sum, this.lr, this.eps)) return;
     sum.assign(tf.add(sum, tf.square(grad)));
     param.assign(tf.sub(param, tf.div(tf.mul(grad, this.lr), tf.add(tf.sqrt(sum), this.eps))));
   }

@@ -50,3 +50,54 @@ export function sgdInPlace(param: tf.Variable, grad: tf.Tensor, lr: number): boo
   calls++;
   return true;
 }
+
+let adagradCalls = 0;
+
+/**
+ * Adagrad updates applied in place since load (for tests).
+ *
+ * @example
+ * const before = adagradInPlaceCalls();
+ */
+export function adagradInPlaceCalls(): number {
+  return adagradCalls;
+}
+
+/**
+ * Adagrad in place, `sum ← sum + g²; param ← param − lr·g / (√sum + eps)`, with the f32
+ * operations of tfjs's `add`, `square`, `mul`, `sqrt`, `div`, `sub` (same bits), under the
+ * same conditions as {@link sgdInPlace} (for `param` and `sum` both); true when done.
+ *
+ * @example
+ * if (!adagradInPlace(param, grad, sum, lr, eps)) { sum.assign(…); param.assign(…); }
+ */
+export function adagradInPlace(
+  param: tf.Variable,
+  grad: tf.Tensor,
+  sum: tf.Variable,
+  lr: number,
+  eps: number,
+): boolean {
+  if (
+    param.dtype !== 'float32' ||
+    grad.dtype !== 'float32' ||
+    sum.dtype !== 'float32' ||
+    param.size !== grad.size ||
+    param.size !== sum.size ||
+    param.size === 0 ||
+    !linearKernelsActive()
+  )
+    return false;
+  const heap = wasmHeapOf(tf.backend());
+  if (heap.refCount(param) !== 1 || heap.refCount(sum) !== 1) return false;
+  heap.simd.adagrad(
+    heap.offset(param),
+    heap.offset(grad),
+    heap.offset(sum),
+    param.size,
+    Math.fround(lr),
+    Math.fround(eps),
+  );
+  adagradCalls++;
+  return true;
+}

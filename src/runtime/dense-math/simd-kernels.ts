@@ -2,12 +2,13 @@
  * Element-wise passes of the dense layers as WebAssembly SIMD loops that run directly on
  * the tfjs wasm backend's heap (the module imports the backend's own `WebAssembly.Memory`):
  * the ReLU after a product, the ReLU gradient fused with the bias gradient, and the SGD
- * update. A JavaScript loop over the same floats runs 5–10× slower; a tfjs kernel per pass
+ * and Adagrad updates. A JavaScript loop over the same floats runs 5–10× slower; a tfjs kernel per pass
  * adds an intermediate tensor and a dispatch.
  *
  * Every function takes byte offsets into the heap (see `WasmHeap.offset`) and element counts.
  * Numerics: each element sees exactly the f32 operations of the tfjs ops it replaces
- * (`relu`, `mul(dy, step(y))`, `sub(p, mul(g, lr))`); column sums add the rows in order,
+ * (`relu`, `mul(dy, step(y))`, `sub(p, mul(g, lr))`, Adagrad's `add`, `square`, `sqrt`,
+ * `div`); column sums add the rows in order,
  * row 0 first, in f32.
  *
  * @example
@@ -50,6 +51,8 @@ export interface SimdKernels {
   biasRelu(x: number, bias: number, rows: number, cols: number): void;
   /** `x[r, j] = x[r, j] + bias[j]` in place over a `rows × cols` matrix. */
   biasAdd(x: number, bias: number, rows: number, cols: number): void;
+  /** Adagrad over `n` floats: `s = s + g·g; p = p − (g·lr) / (√s + eps)` (`lr`, `eps` as f32). */
+  adagrad(p: number, g: number, s: number, n: number, lr: number, eps: number): void;
 }
 
 /** `end = base + count·4`, `end4 = base + (count & ~3)·4` into locals. */
@@ -266,6 +269,87 @@ const sgd: FunctionSpec = {
   ],
 };
 
+// adagrad(p 0, g 1, s 2, n 3, lr 4: f32, eps 5: f32); locals end 6, end4 7, lrv 8, epsv 9, gv 10, sv 11 (v128), gs 12, ss 13 (f32)
+// s = s + g·g; p = p − (g·lr) / (√s + eps)
+const adagrad: FunctionSpec = {
+  name: 'adagrad',
+  params: ['i32', 'i32', 'i32', 'i32', 'f32', 'f32'],
+  locals: ['i32', 'i32', 'v128', 'v128', 'v128', 'v128', 'f32', 'f32'],
+  body: [
+    ...ends(0, 3, 6, 7),
+    ...get(4),
+    ...OP.f32x4Splat,
+    ...set(8),
+    ...get(5),
+    ...OP.f32x4Splat,
+    ...set(9),
+    ...whileLess(0, 7, [
+      ...get(1),
+      ...OP.v128Load,
+      ...set(10),
+      // s += g·g
+      ...get(2),
+      ...get(2),
+      ...OP.v128Load,
+      ...get(10),
+      ...get(10),
+      ...OP.f32x4Mul,
+      ...OP.f32x4Add,
+      ...set(11),
+      ...get(11),
+      ...OP.v128Store,
+      // p −= (g·lr) / (√s + eps)
+      ...get(0),
+      ...get(0),
+      ...OP.v128Load,
+      ...get(10),
+      ...get(8),
+      ...OP.f32x4Mul,
+      ...get(11),
+      ...OP.f32x4Sqrt,
+      ...get(9),
+      ...OP.f32x4Add,
+      ...OP.f32x4Div,
+      ...OP.f32x4Sub,
+      ...OP.v128Store,
+      ...advance(0, 16),
+      ...advance(1, 16),
+      ...advance(2, 16),
+    ]),
+    ...whileLess(0, 6, [
+      ...get(1),
+      ...OP.f32Load,
+      ...set(12),
+      ...get(2),
+      ...get(2),
+      ...OP.f32Load,
+      ...get(12),
+      ...get(12),
+      ...OP.f32Mul,
+      ...OP.f32Add,
+      ...set(13),
+      ...get(13),
+      ...OP.f32Store,
+      ...get(0),
+      ...get(0),
+      ...OP.f32Load,
+      ...get(12),
+      ...get(4),
+      ...OP.f32Mul,
+      ...get(13),
+      ...OP.f32Sqrt,
+      ...get(5),
+      ...OP.f32Add,
+      ...OP.f32Div,
+      ...OP.f32Sub,
+      ...OP.f32Store,
+      ...advance(0, 4),
+      ...advance(1, 4),
+      ...advance(2, 4),
+    ]),
+  ],
+};
+
 /** `x[r, j] = act(x[r, j] + bias[j])` over a `rows × cols` matrix, for `act` relu or identity. */
 function biasActivation(name: string, relu: boolean): FunctionSpec {
   // (x 0, bias 1, rows 2, cols 3); locals r 4, pb 5, end 6, end4 7, zero 8 (v128)
@@ -321,6 +405,7 @@ export function simdModuleBytes(): Uint8Array<ArrayBuffer> {
     sgd,
     biasActivation('biasRelu', true),
     biasActivation('biasAdd', false),
+    adagrad,
   ]);
 }
 

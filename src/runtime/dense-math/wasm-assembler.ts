@@ -66,6 +66,8 @@ export const OP = {
   f32Sub: [0x93],
   f32Mul: [0x94],
   f32Max: [0x97],
+  f32Div: [0x95],
+  f32Sqrt: [0x91],
   f32Gt: [0x5e],
   f32Ne: [0x5c],
   select: [0x1b],
@@ -80,6 +82,8 @@ export const OP = {
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
   f32x4Max: simd(0xe9),
+  f32x4Sqrt: simd(0xe3),
+  f32x4Div: simd(0xe7),
 } as const;
 
 export const get = (index: number): number[] => [0x20, ...uleb(index)];

@@ -22,10 +22,16 @@ import {
   installLinearKernels,
 } from '../../../src/runtime/dense-math/linear-kernels.ts';
 import { loadOpenBlas } from '../../../src/runtime/dense-math/openblas.ts';
-import { sgdInPlace, sgdInPlaceCalls } from '../../../src/runtime/dense-math/sgd-in-place.ts';
+import {
+  adagradInPlace,
+  adagradInPlaceCalls,
+  sgdInPlace,
+  sgdInPlaceCalls,
+} from '../../../src/runtime/dense-math/sgd-in-place.ts';
 import { simdKernels } from '../../../src/runtime/dense-math/simd-kernels.ts';
 import { fusedLinear, installFusedLinearGrad } from '../../../src/modules/dense/fused-linear.ts';
 import { Linear } from '../../../src/modules/dense/mlp.ts';
+import { Adagrad, SGD } from '../../../src/optim/dense-optimizer.ts';
 import { SeededRandom, uniformArray } from '../../../src/modules/dense/init.ts';
 import { blasSkipReason } from './blas-available.ts';
 
@@ -138,6 +144,31 @@ describe('SIMD passes on a wasm memory', () => {
             expectSameBits(heap.subarray(64, 64 + n), want, name);
             expect(heap[64 + n]).toBe(-7);
           }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('adagrad: s + g·g, then p − (g·lr)/(√s + eps), in f32, every tail length', () => {
+    fc.assert(
+      fc.property(
+        floats(0, 37),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.constantFrom(1e-10, 1e-3, 0),
+        (ps, lr, eps) => {
+          const gs = ps.map((p, i) => (i % 2 === 0 ? p / 5 : -p));
+          const ss = ps.map((_, i) => (i % 3) * 0.25);
+          heap.set(ps, 100);
+          heap.set(gs, 200);
+          heap.set(ss, 300);
+          simd.adagrad(400, 800, 1200, ps.length, f(lr), f(eps));
+          const s2 = ss.map((v, i) => f(v + f(f(gs[i]) * f(gs[i]))));
+          const p2 = ps.map((p, i) =>
+            f(f(p) - f(f(f(gs[i]) * f(lr)) / f(f(Math.sqrt(s2[i])) + f(eps)))),
+          );
+          expectSameBits(heap.subarray(300, 300 + ps.length), s2, 'sum');
+          expectSameBits(heap.subarray(100, 100 + ps.length), p2, 'param');
         },
       ),
       { numRuns: 200 },
@@ -324,6 +355,48 @@ describe.skipIf(skip !== null)(
       );
     });
 
+    it('adagradInPlace equals the tfjs-op update bit for bit, and leaves shared data alone', () => {
+      tf.setBackend('wasm');
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 70 }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          fc.integer(),
+          (n, lr, seed) => {
+            const rng = new SeededRandom(seed);
+            const eps = 1e-10;
+            const [p0, s0] = [uniformArray(n, 1, rng), uniformArray(n, 1, rng).map(Math.abs)];
+            const g = tf.tensor(uniformArray(n, 3, rng));
+            const vars = [p0, s0].map((values) => {
+              const initial = tf.tensor(values);
+              const v = tf.variable(initial);
+              initial.dispose();
+              return v;
+            });
+            const [p, sum] = vars;
+            const [wantSum, wantP] = tf.tidy(() => {
+              const s1 = tf.add(sum, tf.square(g));
+              const p1 = tf.sub(p, tf.div(tf.mul(g, lr), tf.add(tf.sqrt(s1), eps)));
+              return [s1.dataSync(), p1.dataSync()];
+            });
+            const before = adagradInPlaceCalls();
+            expect(adagradInPlace(p, g, sum, lr, eps)).toBe(true);
+            expect(adagradInPlaceCalls()).toBe(before + 1);
+            expectSameBits(sum.dataSync(), wantSum, 'sum');
+            expectSameBits(p.dataSync(), wantP, 'param');
+            const kept = tf.clone(sum);
+            const seen = Float32Array.from(kept.dataSync());
+            const pBefore = Float32Array.from(p.dataSync());
+            expect(adagradInPlace(p, g, sum, lr, eps)).toBe(false);
+            expectSameBits(kept.dataSync(), seen, 'clone of the sum');
+            expectSameBits(p.dataSync(), pBefore, 'param left alone');
+            tf.dispose([g, p, sum, kept]);
+          },
+        ),
+        { numRuns: 50 },
+      );
+    });
+
     it('sgdInPlace declines off the BLAS engine', () => {
       tf.setBackend('wasm');
       const ones = tf.ones([8]);
@@ -336,6 +409,29 @@ describe.skipIf(skip !== null)(
       expect(sgdInPlace(p, g, 0.5)).toBe(true);
       expect([...p.dataSync()]).toEqual(new Array(8).fill(0.5));
       tf.dispose([p, g]);
+    });
+
+    it('the SGD and Adagrad optimizers take the in-place path on the BLAS engine', async () => {
+      tf.setBackend('wasm');
+      const ones = tf.ones([3, 4]);
+      const w = tf.variable(ones);
+      ones.dispose();
+      const [sgdBefore, adaBefore] = [sgdInPlaceCalls(), adagradInPlaceCalls()];
+      for (const opt of [
+        new SGD([['w', w]], { lr: 0.5 }),
+        new Adagrad([['w', w]], { lr: 0.5, eps: 0 }),
+      ]) {
+        const g = tf.fill([3, 4], 2);
+        opt.accumulate({ w: g });
+        g.dispose();
+        await opt.step();
+        opt.dispose();
+      }
+      expect(sgdInPlaceCalls()).toBe(sgdBefore + 1);
+      expect(adagradInPlaceCalls()).toBe(adaBefore + 1);
+      // SGD: 1 − 0.5·2 = 0; Adagrad: 0 − (2·0.5)/(√4 + 0) = −0.5
+      expect([...w.dataSync()]).toEqual(new Array(12).fill(-0.5));
+      w.dispose();
     });
   },
 );
