@@ -66,6 +66,29 @@ export function validateBatch(
   batchIndex?: number,
 ): asserts batch is BatchData {
   checkSpec(spec);
+  // Every training batch goes through here: one tight pass that can only say "valid".
+  // On any doubt the field-by-field checks below run and name the first problem.
+  if (isPlainlyValid(batch, spec)) {
+    validationCounters.fast++;
+    return;
+  }
+  validationCounters.exact++;
+  validateExactly(batch, spec, batchIndex);
+}
+
+/** How often each path of {@link validateBatch} ran (tests prove the fast one is taken). */
+export const validationCounters = { fast: 0, exact: 0 };
+
+/**
+ * The field-by-field checks: throws the first problem, in the order of the module doc.
+ * Also the reference the fast pass is tested against.
+ */
+export function validateExactly(
+  batch: unknown,
+  spec: BatchSpec,
+  batchIndex?: number,
+): asserts batch is BatchData {
+  checkSpec(spec);
   const fail = (field: string, reason: string): never => {
     throw new InvalidBatchError(field, reason, batchIndex);
   };
@@ -194,6 +217,82 @@ export function validateBatch(
       }
     }
   }
+}
+
+/**
+ * True only when `batch` certainly passes {@link validateExactly} (a valid `spec` given):
+ * the same checks as whole-array passes with no message built — finiteness as a sum of
+ * `x * 0` (NaN once any value is ±Infinity or NaN), ids as each key's minimum and maximum.
+ * False sends the batch to the exact checks, which find and name the problem.
+ */
+function isPlainlyValid(batch: unknown, spec: BatchSpec): boolean {
+  if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) return false;
+  const b = batch as Record<string, unknown>;
+  const B = b.batchSize;
+  if (typeof B !== 'number' || !Number.isInteger(B) || B < 1) return false;
+  if (spec.maxBatchSize !== undefined && B > spec.maxBatchSize) return false;
+  const D = spec.denseDim;
+  if (b.denseDim !== D) return false;
+  const dense = b.dense;
+  if (!(dense instanceof Float32Array) || dense.length !== B * D || !allFinite(dense)) return false;
+  const labels = b.labels;
+  if (!(labels instanceof Float32Array) || labels.length !== B) return false;
+  for (let i = 0; i < B; i++) {
+    const x = labels[i];
+    if (!(x >= 0 && x <= 1)) return false; // NaN and ±Infinity fail too
+  }
+  const s = b.sparse;
+  if (typeof s !== 'object' || s === null) return false;
+  const sparse = s as Record<string, unknown>;
+  const keys = sparse.keys;
+  const expected = spec.keys;
+  const K = expected.length;
+  if (!Array.isArray(keys) || keys.length !== K) return false;
+  for (let k = 0; k < K; k++) {
+    if (keys[k] !== expected[k]) return false;
+    for (let j = 0; j < k; j++) if (expected[j] === expected[k]) return false;
+  }
+  const len = sparse.lengths;
+  if (!(len instanceof Int32Array) || len.length !== K * B) return false;
+  if (sparse.stride !== undefined && sparse.stride !== B) return false;
+  const values = sparse.values;
+  if (!(values instanceof Int32Array)) return false;
+  const weights = sparse.weights;
+  if (weights !== undefined) {
+    if (!(weights instanceof Float32Array) || weights.length !== values.length) return false;
+    if (!allFinite(weights)) return false;
+  }
+  let at = 0;
+  for (let k = 0; k < K; k++) {
+    let ids = 0;
+    let negative = 0;
+    for (let i = k * B, end = i + B; i < end; i++) {
+      ids += len[i];
+      negative |= len[i];
+    }
+    if (negative < 0 || at + ids > values.length) return false;
+    let min = 0;
+    let max = -1;
+    if (ids > 0) {
+      min = values[at];
+      max = min;
+      for (let i = at + 1, end = at + ids; i < end; i++) {
+        const id = values[i];
+        if (id < min) min = id;
+        else if (id > max) max = id;
+      }
+    }
+    if (min < 0 || max >= spec.rowsPerKey[expected[k]]) return false;
+    at += ids;
+  }
+  return at === values.length;
+}
+
+/** Every value finite: `x * 0` is ±0 for finite x and NaN otherwise, and NaN sticks in the sum. */
+function allFinite(a: Float32Array): boolean {
+  let zero = 0;
+  for (let i = 0; i < a.length; i++) zero += a[i] * 0;
+  return zero === 0;
 }
 
 function checkKeys(
