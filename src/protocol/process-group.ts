@@ -20,6 +20,13 @@ export interface CollectiveOptions {
   timeoutMs?: number;
   /** A label for traces and errors. */
   label?: string;
+  /**
+   * `allToAllV` only: the caller gives `data` up — it will not write to it again, nor while
+   * the call is pending. The result may then share `data`'s memory (the sim backend returns
+   * `data` itself at world 1, and keeps no private copy of an early arrival's data); readers
+   * of the result see exactly what was sent. Default `false`: the result never aliases `data`.
+   */
+  donate?: boolean;
 }
 
 export interface ProcessGroup {

@@ -377,13 +377,13 @@ export class ShardedEmbeddingBagCollection
           bucket.lengths,
           bucket.lengthCounts,
           recvLengthCounts,
-          { label: `${label} lengths` },
+          { label: `${label} lengths`, donate: true },
         );
         const values = await this.distPg.allToAllV(
           bucket.values,
           bucket.valueCounts,
           recvValueCounts,
-          { label: `${label} values` },
+          { label: `${label} values`, donate: true },
         );
         // Another rank's batch is weighted and this one's is not: its ids weigh 1.
         const weights = weighted
@@ -391,7 +391,7 @@ export class ShardedEmbeddingBagCollection
               bucket.weights ?? new Float32Array(bucket.values.length).fill(1),
               bucket.valueCounts,
               recvValueCounts,
-              { label: `${label} weights` },
+              { label: `${label} weights`, donate: true },
             )
           : undefined;
         if (W !== batchSizes.length)
@@ -464,6 +464,7 @@ export class ShardedEmbeddingBagCollection
         const channel = stream === 'default' ? this.pg : this.distPg;
         const got = await channel.allToAllV(send, sendCounts, recvCounts, {
           label: `${label} output dist`,
+          donate: true,
         });
         if (!dense) return this.combineOutputs(local, got);
         // already [sample][pooled column]: the received buffer (this rank's own) is the output
@@ -475,6 +476,11 @@ export class ShardedEmbeddingBagCollection
     return out;
   }
 
+  /**
+   * Scatter `gradOutput` (`[sample][pooled column]`, as `computeAndOutputDist` returned the
+   * pooled rows) into the shards' gradient accumulators. `gradOutput` is read until the
+   * returned promise settles (at world 1 it is sent as it is): do not write it before.
+   */
   async backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
     const computed = ctx.state;
     if (computed.stage !== 'computed') {
@@ -498,9 +504,9 @@ export class ShardedEmbeddingBagCollection
     );
     const recvCounts = batchSizes.map((b) => b * this.gradWidthSum(this.mySlots));
     const dense = this.denseWireLayout();
-    // one rank, dense layout: the output gradient goes as it is (a copy: the send is the
-    // collective's to keep)
-    const send = dense ? gradOutput.slice() : new Float32Array(sumInts(sendCounts));
+    // one rank, dense layout: the output gradient goes as it is (donated below: neither this
+    // backward nor its caller writes it while the backward is pending)
+    const send = dense ? gradOutput : new Float32Array(sumInts(sendCounts));
     let p = 0;
     const localLengths = local.lengths;
     for (const slots of dense ? [] : this.shardLayout.slotsByRank) {
@@ -521,7 +527,11 @@ export class ShardedEmbeddingBagCollection
     const got = await this.device.run(
       'default',
       { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` },
-      () => this.pg.allToAllV(send, sendCounts, recvCounts, { label: `${label} grad dist` }),
+      () =>
+        this.pg.allToAllV(send, sendCounts, recvCounts, {
+          label: `${label} grad dist`,
+          donate: true,
+        }),
     );
     // 2. scatter-add into the local shards' accumulators (and per-id weight gradients),
     //    straight from the received buffer: slot by slot, each source's samples in rank

@@ -96,6 +96,8 @@ interface Arrival {
   readonly reject: (error: unknown) => void;
   /** `call` holds copies taken from the fabric's scratch pool, not yet given back. */
   pooled: boolean;
+  /** An `allToAllV` whose caller gave its `data` up (`CollectiveOptions.donate`). */
+  readonly donated: boolean;
   settled: boolean;
 }
 
@@ -251,8 +253,10 @@ export class SimCollectiveFabric {
       }
       slot.label ??= opts.label;
       const problem = validateCall(call, this.worldSize);
-      // The last arrival completes the slot right now, before its caller can touch its arrays.
-      const copied = !problem && slot.seen < this.worldSize;
+      const donated = call.kind === 'allToAllV' && opts.donate === true && simDonation.enabled;
+      // The last arrival completes the slot right now, before its caller can touch its arrays;
+      // a donated array is never touched again by its caller.
+      const copied = !problem && slot.seen < this.worldSize && !donated;
       const arrival: Arrival = {
         rank,
         call: copied ? copyCallInputs(call, this.copier) : call,
@@ -261,6 +265,7 @@ export class SimCollectiveFabric {
         resolve: resolve as (v: unknown) => void,
         reject,
         pooled: copied,
+        donated,
         settled: false,
       };
       slot.arrivals[rank] = arrival;
@@ -337,7 +342,11 @@ export class SimCollectiveFabric {
         return;
       }
     }
-    const results = computeResults(calls);
+    // One rank that gave its data up: the exchange is the identity, no copy
+    const results =
+      arrivals.length === 1 && arrivals[0].donated
+        ? [ownBlock(calls[0] as Extract<CollectiveCall, { kind: 'allToAllV' }>)]
+        : computeResults(calls);
     for (const a of arrivals) this.releaseCopies(a);
     let latest = -Infinity;
     let multiplier = 1;
@@ -494,6 +503,19 @@ function checkTimeout(ms: number, name: string): number {
   if (!(ms > 0))
     throw new RangeError(`${name} must be > 0 virtual ms (Infinity: no timeout), got ${ms}`);
   return ms;
+}
+
+/**
+ * Donated sends (`CollectiveOptions.donate`) taken by the sim backend: `enabled` switches
+ * them off (tests compare both paths bit for bit), `aliased` counts the world-1 results
+ * returned as the sent array itself.
+ */
+export const simDonation = { enabled: true, aliased: 0 };
+
+/** A world-1 `allToAllV` of donated data (validated: all of it goes to itself), uncopied. */
+function ownBlock(call: Extract<CollectiveCall, { kind: 'allToAllV' }>): Int32Array | Float32Array {
+  simDonation.aliased++;
+  return call.data;
 }
 
 function computeResults(calls: readonly CollectiveCall[]): unknown[] {
