@@ -175,6 +175,26 @@ describe('validateBatch: fast pass agrees with the exact checks', () => {
     expect(validationCounters.exact).toBe(before.exact + 1);
   });
 
+  it('agrees at the int32 edges of ids and table sizes', () => {
+    const batchWith = (ids: number[]) => ({
+      batchSize: 1,
+      denseDim: 0,
+      dense: new Float32Array(0),
+      labels: new Float32Array(1),
+      sparse: { keys: ['a'], lengths: Int32Array.of(ids.length), values: Int32Array.from(ids) },
+    });
+    const max = 0x7fffffff;
+    for (const rows of [1, 2, max - 1, max, max + 1, 2 ** 40]) {
+      for (const ids of [[0], [max], [max - 1], [-1], [-max - 1], [rows - 1, 0], [0, rows]]) {
+        const spec: BatchSpec = { denseDim: 0, keys: ['a'], rowsPerKey: { a: rows } };
+        const b = batchWith(ids);
+        expect(outcome(() => validateBatch(b, spec, 2))).toEqual(
+          outcome(() => validateExactly(b, spec, 2)),
+        );
+      }
+    }
+  });
+
   it('finds a bad value in the last position of a large batch (no early exit hides it)', () => {
     const B = 512;
     const spec: BatchSpec = { denseDim: 13, keys: ['a', 'b'], rowsPerKey: { a: 100, b: 3 } };
