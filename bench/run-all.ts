@@ -3,13 +3,15 @@
  * with `--expose-gc`), then `bench/results/summary.md`: one line per docs/design.md "Performance targets" target and
  * every bench's table. `--quick` runs the short versions (a few minutes instead of ~20-30).
  *
- * Run: npm run bench [-- --quick] [-- --only p1,p2] [-- --summary-only]  (the last rebuilds
- * summary.md from the JSON results already in bench/results)
+ * Run: npm run bench [-- --quick] [-- --only p1,p2] [-- --summary-only]  (`--only` replaces
+ * those benches' rows and sections of summary.md and keeps the rest; `--summary-only`
+ * rebuilds summary.md from the JSON results already in bench/results)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './lib/child.ts';
+import { mergeSummary } from './lib/summary-merge.ts';
 import { machine, markdownTable, RESULTS_DIR, isQuick, type Headline } from './lib/report.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,7 +103,14 @@ const summary = [
   '',
   ...sections,
 ].join('\n');
-writeFileSync(join(RESULTS_DIR, 'summary.md'), summary);
+// a partial run (--only) replaces its own rows and sections and keeps the others
+const summaryPath = join(RESULTS_DIR, 'summary.md');
+writeFileSync(
+  summaryPath,
+  only && existsSync(summaryPath)
+    ? mergeSummary(readFileSync(summaryPath, 'utf8'), summary)
+    : summary,
+);
 console.log(
   summary
     .split('\n')
