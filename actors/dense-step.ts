@@ -89,6 +89,7 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
     },
   };
 
+  let completed = false;
   let lossT: tf.Tensor | undefined;
   let outputT: tf.Tensor | undefined;
   const forward = (): tf.Scalar => {
@@ -125,9 +126,14 @@ export function runDenseStep(input: DenseStepInput): DenseResult {
     return finish(denseGrads);
   } finally {
     for (const leaf of leaves) leaf.dispose();
+    // The leaves held the only copies the step needed: the modules may reuse their outputs,
+    // unless the step did not complete or must run again with the missing calls resolved.
+    if (completed && missing.length === 0)
+      for (const call of input.calls) call.module.releaseOutput?.(call.output);
   }
 
   function finish(denseGrads: Map<string, tf.Tensor> | null): DenseResult {
+    completed = true;
     const loss = lossT ? (lossT.dataSync()[0] ?? NaN) : NaN;
     const output = outputT ? tensorFloats.owned(outputT) : new Float32Array(0);
     lossT?.dispose();

@@ -64,6 +64,12 @@ export interface ShardedModuleContract<In = unknown, Ctx = unknown> {
   computeAndOutputDist(ctx: Ctx, hooks?: ComputeHooks): Promise<PooledOutput>;
   /** Gradient of the loss w.r.t. the pooled output (same layout); accumulates row gradients. */
   backward(ctx: Ctx, gradOutput: Float32Array): Promise<void>;
+  /**
+   * Optional: the caller will not read `output` again (its values were copied), so the
+   * module may reuse its memory; a module that does detaches `output.values` first, so a
+   * stale read finds an empty array, never another batch's rows.
+   */
+  releaseOutput?(output: PooledOutput): void;
 }
 
 /** Type guard used by the tracer. */

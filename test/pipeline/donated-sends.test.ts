@@ -4,10 +4,12 @@
  * with, or written by, another batch in flight. Every pipeline kind — those with look-ahead
  * (fused sparse dist, semi-sync, prefetch) keep several batches in flight — trains bit for
  * bit as with donation switched off (every exchange a copy), on one and two ranks, with and
- * without feature processors; counters prove the world-1 runs took the uncopied path.
+ * without feature processors; counters prove the world-1 runs took the uncopied path and
+ * that send buffers were reused (send-buffer-pool.ts), against fresh buffers every batch.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineKind } from '../../machines/coordinator-types.ts';
+import { sendBufferPool } from '../../src/modules/sharding/send-buffer-pool.ts';
 import { simDonation } from '../../src/runtime/collectives/sim-process-group.ts';
 import {
   allParams,
@@ -21,6 +23,7 @@ import {
 beforeAll(useWasm);
 afterEach(() => {
   simDonation.enabled = true;
+  sendBufferPool.enabled = true;
 });
 
 function bits(a: ArrayLike<number>): string {
@@ -60,11 +63,16 @@ describe('donated all-to-all sends', () => {
       it(`${kind}, world ${worldSize}: donated equals copied, bit for bit`, async () => {
         for (const processors of [false, true]) {
           const before = simDonation.aliased;
+          const reused = sendBufferPool.reused;
           const donated = await train(kind, worldSize, processors);
           const aliased = simDonation.aliased - before;
+          // send buffers came back (world 1: released by the dense step) and were reused
+          expect(sendBufferPool.reused - reused).toBeGreaterThan(0);
           simDonation.enabled = false;
+          sendBufferPool.enabled = false;
           const copied = await train(kind, worldSize, processors);
           simDonation.enabled = true;
+          sendBufferPool.enabled = true;
           expect(donated.outputs[0].length).toBe(7);
           expect(donated).toEqual(copied);
           // world 1: input dist (lengths, ids, + weights with processors), output dist

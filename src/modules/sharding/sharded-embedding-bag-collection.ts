@@ -98,6 +98,7 @@ import { bucketizeInput, type BucketizedInput } from './bucketize.ts';
 import { validatePlan, type ShardingPlan } from './plan.ts';
 import { assembleReceivedInput, type ReceivedInput } from './received-input.ts';
 import { buildShardLayout, type ShardLayout, type Slot } from './shard-layout.ts';
+import { SendBufferPool } from './send-buffer-pool.ts';
 import { usesWorldOneLayout, worldOneLayout } from './world-one-layout.ts';
 import {
   combineParamsSummaries,
@@ -226,6 +227,8 @@ export class ShardedEmbeddingBagCollection
   private readonly shards = new Map<string, EmbeddingTableShard>();
   private readonly mySlots: readonly Slot[];
   private readonly needsFullRowGrad: boolean;
+  /** Per-batch send buffers (pooled rows, gradients), reused; see send-buffer-pool.ts. */
+  private readonly sendPool = new SendBufferPool();
 
   constructor(opts: ShardedEmbeddingBagCollectionOptions) {
     super();
@@ -466,7 +469,11 @@ export class ShardedEmbeddingBagCollection
           label: `${label} output dist`,
           donate: true,
         });
-        if (!dense) return this.combineOutputs(local, got);
+        if (!dense) {
+          const combined = this.combineOutputs(local, got);
+          this.sendPool.giveBack(send); // sent, and combined into fresh rows
+          return combined;
+        }
         // already [sample][pooled column]: the received buffer (this rank's own) is the output
         const { keys, lengthPerKey } = this.layout;
         return { keys, lengthPerKey, batchSize: local.stride, values: got };
@@ -474,6 +481,21 @@ export class ShardedEmbeddingBagCollection
     );
     ctx.state = { stage: 'computed', local, batchSizes, received: recv, weights };
     return out;
+  }
+
+  /**
+   * The caller is done with `output` (a {@link computeAndOutputDist} result it has copied):
+   * at world 1 its rows are this module's own send buffer, taken back for a later batch.
+   * `output.values` is detached then (length 0): a later read finds nothing rather than
+   * another batch's rows. Outputs of other shapes are left alone.
+   *
+   * @example
+   * const pooled = await ebc.computeAndOutputDist(ctx);
+   * const leaf = tf.tensor2d(pooled.values, [pooled.batchSize, ebc.outputWidth]); // a copy
+   * ebc.releaseOutput(pooled); // pooled.values.length === 0 from here on
+   */
+  releaseOutput(output: PooledOutput): void {
+    this.sendPool.reclaim(output.values);
   }
 
   /**
@@ -506,7 +528,7 @@ export class ShardedEmbeddingBagCollection
     const dense = this.denseWireLayout();
     // one rank, dense layout: the output gradient goes as it is (donated below: neither this
     // backward nor its caller writes it while the backward is pending)
-    const send = dense ? gradOutput : new Float32Array(sumInts(sendCounts));
+    const send = dense ? gradOutput : this.sendPool.take(sumInts(sendCounts));
     let p = 0;
     const localLengths = local.lengths;
     for (const slots of dense ? [] : this.shardLayout.slotsByRank) {
@@ -614,6 +636,8 @@ export class ShardedEmbeddingBagCollection
           fp.accumulateAt(positions[i], weightGrad[i]);
       });
     }
+    // our own send (not the caller's gradient): scattered, nothing refers to it any more
+    if (!dense) this.sendPool.giveBack(send);
     ctx.state = { stage: 'done' };
     // Cached tables: the rows now hold gradients, which keeps them resident until the step.
     this.releaseCachedRows(ctx);
@@ -855,7 +879,7 @@ export class ShardedEmbeddingBagCollection
   ): Float32Array {
     const N = recv.kjt.stride;
     const offsets = recv.kjt.offsets();
-    const send = new Float32Array(size);
+    const send = this.sendPool.take(size);
     const { offsetPerKey, totalWidth } = this.layout;
     if (dense) worldOneLayout.lookups++;
     const at = this.sourceSlotOffsets(recv, (slot) => slot.shard.colEnd - slot.shard.colStart);

@@ -5,7 +5,9 @@
  * two batches share a buffer, the caller's gradient is never written, and pooled rows and
  * trained weights equal those of copied exchanges (donation off) bit for bit — on one and
  * two ranks, plain, weighted and position-weighted. A pooled buffer reused across batches
- * in flight fails this test.
+ * in flight fails this test. Released outputs (`releaseOutput`) are detached for their
+ * holder and their memory serves later batches (send-buffer-pool.ts), again bit for bit
+ * equal to fresh buffers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PooledOutput } from '../../../src/protocol/index.ts';
@@ -15,11 +17,13 @@ import { planSharding } from '../../../src/modules/sharding/planner.ts';
 import { ShardedEmbeddingBagCollection } from '../../../src/modules/sharding/sharded-embedding-bag-collection.ts';
 import { assembleStateDict } from '../../../src/modules/sharding/sharded-state.ts';
 import { worldOneLayout } from '../../../src/modules/sharding/world-one-layout.ts';
+import { sendBufferPool } from '../../../src/modules/sharding/send-buffer-pool.ts';
 import { simDonation } from '../../../src/runtime/collectives/sim-process-group.ts';
 import { quadraticGrad, randomBatch, rng, simCluster, splitBatch } from './sim-cluster.ts';
 
 afterEach(() => {
   simDonation.enabled = true;
+  sendBufferPool.enabled = true;
 });
 
 const TABLES: EmbeddingBagConfig[] = [
@@ -85,6 +89,10 @@ async function train(worldSize: number, mode: Mode) {
           expect(bits(grad)).toBe(kept); // the caller's gradient is not written
           // a later batch's backward did not touch an earlier batch's pooled rows
           for (let j = i; j < IN_FLIGHT; j++) expect(bits(pooled[j].values)).toBe(seen[j]);
+          // done with batch i's rows: the module may reuse them; the old view reads nothing
+          m.releaseOutput(pooled[i]);
+          if (worldSize === 1 && sendBufferPool.enabled) expect(pooled[i].values.length).toBe(0);
+          else expect(bits(pooled[i].values)).toBe(seen[i]);
         }
         if (r === 0) outputs.push(...seen);
         await m.step();
@@ -104,12 +112,18 @@ describe('donated all-to-all sends, several batches in flight', () => {
     it(`world ${worldSize}: donated == copied, bit for bit (plain, weighted, position-weighted)`, async () => {
       for (const mode of ['plain', 'weighted', 'position-weighted'] as const) {
         const before = simDonation.aliased;
+        const reused = sendBufferPool.reused;
         const dense = worldOneLayout.lookups;
         const donated = await train(worldSize, mode);
         const aliased = simDonation.aliased - before;
+        // rounds after the first reuse the first round's sends (world 1: the pooled rows
+        // released; world 2: the sent rows and gradients, given back once exchanged)
+        expect(sendBufferPool.reused - reused).toBeGreaterThanOrEqual(IN_FLIGHT);
         simDonation.enabled = false;
+        sendBufferPool.enabled = false;
         const copied = await train(worldSize, mode);
         simDonation.enabled = true;
+        sendBufferPool.enabled = true;
         expect(donated.outputs).toHaveLength(2 * IN_FLIGHT);
         expect(donated).toEqual(copied);
         if (worldSize === 1) {
