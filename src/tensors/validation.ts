@@ -76,12 +76,24 @@ export function validateBatch(
   validateExactly(batch, spec, batchIndex);
 }
 
-/** How often each path of {@link validateBatch} ran (tests prove the fast one is taken). */
+/**
+ * How often each path of {@link validateBatch} ran: `fast` (a valid batch answered by one
+ * tight pass) and `exact` (the field-by-field checks, which name the problem).
+ *
+ * @example
+ * const before = validationCounters.fast;
+ * validateBatch(batch, spec, 0);
+ * validationCounters.fast === before + 1; // a valid batch took the fast pass
+ */
 export const validationCounters = { fast: 0, exact: 0 };
 
 /**
  * The field-by-field checks: throws the first problem, in the order of the module doc.
- * Also the reference the fast pass is tested against.
+ * {@link validateBatch} runs them whenever its fast pass has any doubt; they are also the
+ * reference that pass is tested against.
+ *
+ * @example
+ * validateExactly(batch, spec, 3); // same result and error text as validateBatch, always slower
  */
 export function validateExactly(
   batch: unknown,
