@@ -29,6 +29,21 @@ export interface CollectiveOptions {
   donate?: boolean;
 }
 
+/**
+ * Options of {@link ProcessGroup.allReduce}.
+ *
+ * @example
+ * await pg.allReduce(grads, 'avg', { label: 'dense grads', inPlace: true }); // grads now hold the average
+ */
+export interface AllReduceOptions extends CollectiveOptions {
+  /**
+   * Write the result into `data` and resolve with `data` itself (no new array), like
+   * `torch.distributed.all_reduce`. `data` must not be read or written until the call
+   * settles; if the call rejects, `data` is left as it was.
+   */
+  inPlace?: boolean;
+}
+
 export interface ProcessGroup {
   readonly rank: Rank;
   readonly worldSize: number;
@@ -45,8 +60,11 @@ export interface ProcessGroup {
     recvCounts: Int32Array,
     opts?: CollectiveOptions,
   ): Promise<T>;
-  /** Elementwise reduce across ranks; every rank gets the result. Does not modify `data`. */
-  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array>;
+  /**
+   * Elementwise reduce across ranks; every rank gets the result, a new array — or `data`
+   * itself, overwritten, with `opts.inPlace`. Without `inPlace`, does not modify `data`.
+   */
+  allReduce(data: Float32Array, op: ReduceOp, opts?: AllReduceOptions): Promise<Float32Array>;
   barrier(opts?: CollectiveOptions): Promise<void>;
   /** Release resources (workers, MPI). Pending collectives reject. */
   close?(): Promise<void>;

@@ -15,7 +15,13 @@
  *   drop: { kind: 'dropCollective', rank: 1, index: 3 },
  * });
  */
-import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../protocol/index.ts';
+import type {
+  AllReduceOptions,
+  CollectiveOptions,
+  ProcessGroup,
+  Rank,
+  ReduceOp,
+} from '../protocol/index.ts';
 import type { SimScheduler } from '../runtime/sim/sim-scheduler.ts';
 import {
   DroppedCollectiveError,
@@ -82,7 +88,7 @@ export class FaultyProcessGroup implements ProcessGroup {
     );
   }
 
-  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
+  allReduce(data: Float32Array, op: ReduceOp, opts?: AllReduceOptions): Promise<Float32Array> {
     return this.through('allReduce', opts, () => this.inner.allReduce(data, op, opts));
   }
 

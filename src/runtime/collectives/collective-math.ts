@@ -191,15 +191,25 @@ export function exchangeV<T extends Int32Array | Float32Array>(
  * Elementwise reduction in rank order, in float32: `((d0 + d1) + d2) + …` rounded after every
  * add, then `/ n` for `avg` — the one order every backend (sim, threads, mpi) uses, so they
  * agree bitwise. One pass over the inputs (each element read once, no copy of the first).
+ * The result goes to a new array, or into `out` (same length) when given; `out` may be one
+ * of the inputs (element k of every input is read before element k of `out` is written).
  *
  * @example
  * reduceInRankOrder([Float32Array.of(0.1), Float32Array.of(0.2)], 'sum'); // Float32Array [0.30000001192092896]
  */
-export function reduceInRankOrder(datas: readonly Float32Array[], op: ReduceOp): Float32Array {
+export function reduceInRankOrder(
+  datas: readonly Float32Array[],
+  op: ReduceOp,
+  into?: Float32Array,
+): Float32Array {
   const n = datas.length;
   const first = datas[0];
   const length = first.length;
-  const out = new Float32Array(length);
+  if (into && into.length !== length)
+    throw new RangeError(
+      `reduceInRankOrder: output has ${into.length} elements, the inputs ${length}`,
+    );
+  const out = into ?? new Float32Array(length);
   const avg = op === 'avg';
   if (n === 2) {
     const second = datas[1];

@@ -32,7 +32,13 @@
  * // a and b: Float32Array [3], at virtual t = 1 + 4 bytes / beta
  * groups.fail(1, 'simulated crash'); // later collectives reject with PeerFailedError naming rank 1
  */
-import type { CollectiveOptions, ProcessGroup, Rank, ReduceOp } from '../../protocol/index.ts';
+import type {
+  AllReduceOptions,
+  CollectiveOptions,
+  ProcessGroup,
+  Rank,
+  ReduceOp,
+} from '../../protocol/index.ts';
 import { CollectiveTimeoutError, PeerFailedError } from '../../protocol/index.ts';
 import { CostModel } from '../sim/cost-model.ts';
 import type { SimScheduler } from '../sim/sim-scheduler.ts';
@@ -451,8 +457,15 @@ export class SimProcessGroup implements ProcessGroup {
     ) as Promise<T>;
   }
 
-  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
-    return this.fabric.submit(this.rank, { kind: 'allReduce', data, op }, opts);
+  async allReduce(
+    data: Float32Array,
+    op: ReduceOp,
+    opts?: AllReduceOptions,
+  ): Promise<Float32Array> {
+    const out = await this.fabric.submit(this.rank, { kind: 'allReduce', data, op }, opts);
+    if (!opts?.inPlace) return out;
+    data.set(out); // the fabric reduced copies of the inputs
+    return data;
   }
 
   barrier(opts?: CollectiveOptions): Promise<void> {

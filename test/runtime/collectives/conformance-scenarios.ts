@@ -44,6 +44,24 @@ export const valueFloat = (i: number, j: number, k: number): number =>
 export const reduceInput = (r: number, k: number): number =>
   Math.fround(0.1 * (r + 1) * (k + 1) + (r % 2 === 0 ? 1e6 : -1e6) * (k % 2));
 export const REDUCE_LENGTH = 7;
+/** Length of the large in-place allReduce (past any small-payload shortcut of a backend). */
+export const LARGE_REDUCE_LENGTH = 3000;
+
+/**
+ * FNV-1a over the float32 bits of `values`, hex: a large result reported in a short line
+ * (MPI ranks report through mpirun's output, where long lines of two ranks can interleave).
+ */
+export function floatBitsDigest(values: ArrayLike<number>): string {
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
+  let h = 0x811c9dc5;
+  for (const word of bits) {
+    for (let shift = 0; shift < 32; shift += 8) {
+      h ^= (word >>> shift) & 0xff;
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+  }
+  return h.toString(16).padStart(8, '0');
+}
 
 function vInputs(
   rank: number,
@@ -59,8 +77,8 @@ function vInputs(
   return { sendCounts, recvCounts, data };
 }
 
-function reduceData(rank: number): Float32Array {
-  return Float32Array.from({ length: REDUCE_LENGTH }, (_, k) => reduceInput(rank, k));
+function reduceData(rank: number, length = REDUCE_LENGTH): Float32Array {
+  return Float32Array.from({ length }, (_, k) => reduceInput(rank, k));
 }
 
 async function allToAllVOf(pg: ProcessGroup, dtype: 'int32' | 'float32'): Promise<Json> {
@@ -103,6 +121,22 @@ export const conformanceScenarios = {
   },
   allReduceSum: (pg: ProcessGroup) => allReduceOf(pg, 'sum'),
   allReduceAvg: (pg: ProcessGroup) => allReduceOf(pg, 'avg'),
+  async allReduceInPlace(pg: ProcessGroup): Promise<Json> {
+    const out: Json[] = [];
+    for (const [op, length] of [
+      ['sum', REDUCE_LENGTH],
+      ['avg', LARGE_REDUCE_LENGTH],
+    ] as const) {
+      const input = reduceData(pg.rank, length);
+      const result = await pg.allReduce(input, op, { inPlace: true });
+      out.push({
+        length: result.length,
+        bits: floatBitsDigest(result),
+        aliasesInput: result === input,
+      });
+    }
+    return out;
+  },
   async barrier(pg: ProcessGroup): Promise<Json> {
     for (let i = 0; i < 3; i++) await pg.barrier();
     return 'passed';
@@ -180,9 +214,9 @@ export const expected = {
       for (let k = 0; k < count(j, rank); k++) out.push(value(j, rank, k));
     return out;
   },
-  allReduce(n: number, op: 'sum' | 'avg'): number[] {
+  allReduce(n: number, op: 'sum' | 'avg', length = REDUCE_LENGTH): number[] {
     const out: number[] = [];
-    for (let k = 0; k < REDUCE_LENGTH; k++) {
+    for (let k = 0; k < length; k++) {
       let acc = reduceInput(0, k);
       for (let r = 1; r < n; r++) acc = Math.fround(acc + reduceInput(r, k));
       out.push(op === 'avg' ? Math.fround(acc / n) : acc);

@@ -20,6 +20,9 @@ import { describe, expect, it } from 'vitest';
 import type { ProcessGroup } from '../../../src/protocol/index.ts';
 import {
   expected,
+  floatBitsDigest,
+  LARGE_REDUCE_LENGTH,
+  REDUCE_LENGTH,
   runScenarioOnRank,
   type Json,
   type RankOutcome,
@@ -130,6 +133,18 @@ export function describeProcessGroupConformance(
             expect(got).toEqual(got.map(() => want));
           });
         }
+
+        it('allReduce inPlace: the same bitwise result, written into the input, which is returned', async () => {
+          const want = [
+            { length: REDUCE_LENGTH, bits: floatBitsDigest(expected.allReduce(n, 'sum')) },
+            {
+              length: LARGE_REDUCE_LENGTH,
+              bits: floatBitsDigest(expected.allReduce(n, 'avg', LARGE_REDUCE_LENGTH)),
+            },
+          ].map((w) => ({ ...w, aliasesInput: true }));
+          const got = values(await run(n, 'allReduceInPlace'));
+          expect(got).toEqual(got.map(() => want));
+        });
 
         it('barrier completes on every rank', async () => {
           expect(values(await run(n, 'barrier'))).toEqual(

@@ -45,6 +45,37 @@ describe('reduceInRankOrder (allReduce of every backend)', () => {
     );
   });
 
+  it('into an output, even one of its inputs: the same bits, returned as that output', () => {
+    const inputs = fc.integer({ min: 1, max: 30 }).chain((length) =>
+      fc.array(
+        fc
+          .array(fc.float(), { minLength: length, maxLength: length })
+          .map((xs) => Float32Array.from(xs)),
+        { minLength: 1, maxLength: 4 },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        inputs,
+        fc.nat(),
+        fc.constantFrom<'sum' | 'avg'>('sum', 'avg'),
+        (datas, pick, op) => {
+          const want = bits(reference(datas, op));
+          const fresh = new Float32Array(datas[0].length);
+          expect(reduceInRankOrder(datas, op, fresh)).toBe(fresh);
+          expect(bits(fresh)).toEqual(want);
+          const aliased = datas[pick % datas.length];
+          expect(reduceInRankOrder(datas, op, aliased)).toBe(aliased);
+          expect(bits(aliased)).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(() => reduceInRankOrder([Float32Array.of(1, 2)], 'sum', new Float32Array(3))).toThrow(
+      /output has 3 elements, the inputs 2/,
+    );
+  });
+
   it('does not modify its inputs', () => {
     const a = Float32Array.of(0.1, 0.2);
     const b = Float32Array.of(0.3, 0.4);

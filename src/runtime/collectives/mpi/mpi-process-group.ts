@@ -36,6 +36,7 @@
  */
 import type {
   Clock,
+  AllReduceOptions,
   CollectiveOptions,
   ProcessGroup,
   Rank,
@@ -192,8 +193,15 @@ export class MpiProcessGroup implements ProcessGroup, RuntimeGroup {
     return this.submit({ kind: 'allToAllV', data, sendCounts, recvCounts }, opts) as Promise<T>;
   }
 
-  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
-    return this.submit({ kind: 'allReduce', data, op }, opts) as Promise<Float32Array>;
+  async allReduce(
+    data: Float32Array,
+    op: ReduceOp,
+    opts?: AllReduceOptions,
+  ): Promise<Float32Array> {
+    const out = (await this.submit({ kind: 'allReduce', data, op }, opts)) as Float32Array;
+    if (!opts?.inPlace) return out;
+    data.set(out); // MPI has read the input by the time the call settles
+    return data;
   }
 
   barrier(opts?: CollectiveOptions): Promise<void> {

@@ -195,7 +195,8 @@ export function judgeArrivals(
 }
 
 /**
- * This rank's result from a complete, judged-valid set of arrivals (rank order).
+ * This rank's result from a complete, judged-valid set of arrivals (rank order): a new
+ * array, or for an allReduce with `into` (in place), `into` overwritten.
  *
  * @example
  * assembleResult([{ kind: 'allReduce', op: 'sum', data: Float32Array.of(1) }, { kind: 'allReduce', op: 'sum', data: Float32Array.of(2) }], 0);
@@ -204,6 +205,7 @@ export function judgeArrivals(
 export function assembleResult(
   calls: readonly WireCall[],
   rank: Rank,
+  into?: Float32Array,
 ): Int32Array | Float32Array | undefined {
   const first = calls[0];
   switch (first.kind) {
@@ -216,6 +218,7 @@ export function assembleResult(
       return reduceInRankOrder(
         calls.map((c) => (c as typeof first).data),
         first.op,
+        into,
       );
     case 'allToAllV': {
       const pieces = calls.map((c) => (c as typeof first).piece);

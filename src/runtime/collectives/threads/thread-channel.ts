@@ -47,6 +47,8 @@ interface PendingCall {
   readonly described: string;
   readonly timeoutMs: number;
   readonly label: string | undefined;
+  /** An in-place allReduce's array: the result is written into it. */
+  readonly into: Float32Array | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   timer: unknown;
@@ -86,8 +88,12 @@ export class ThreadChannel {
     return n;
   }
 
-  /** Enter the next collective of this channel. */
-  submit(call: CollectiveCall, opts: CollectiveOptions = {}): Promise<unknown> {
+  /** Enter the next collective of this channel (an allReduce's result goes into `into` when given). */
+  submit(
+    call: CollectiveCall,
+    opts: CollectiveOptions = {},
+    into?: Float32Array,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const { rank, worldSize } = this.link;
       const described = describeCall(call);
@@ -126,7 +132,15 @@ export class ThreadChannel {
         this.drop(slot);
         return reject(slot.aborted(rank));
       }
-      slot.own = { described, timeoutMs, label: opts.label, resolve, reject, timer: undefined };
+      slot.own = {
+        described,
+        timeoutMs,
+        label: opts.label,
+        into,
+        resolve,
+        reject,
+        timer: undefined,
+      };
       this.arrive(slot, rank, { described, call: own });
       if (slot.own && timeoutMs <= MAX_TIMER_MS) {
         slot.own.timer = this.link.clock.setTimeout(() => this.timedOut(slot), timeoutMs);
@@ -201,6 +215,7 @@ export class ThreadChannel {
         : assembleResult(
             arrivals.map((a) => a.call),
             this.link.rank,
+            slot.own.into,
           ),
     );
   }

@@ -26,6 +26,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type {
+  AllReduceOptions,
   Clock,
   CollectiveOptions,
   ProcessGroup,
@@ -129,8 +130,13 @@ export class ThreadProcessGroup implements ProcessGroup {
     ) as Promise<T>;
   }
 
-  allReduce(data: Float32Array, op: ReduceOp, opts?: CollectiveOptions): Promise<Float32Array> {
-    return this.lane.submit({ kind: 'allReduce', data, op }, opts) as Promise<Float32Array>;
+  allReduce(data: Float32Array, op: ReduceOp, opts?: AllReduceOptions): Promise<Float32Array> {
+    // in place: reduced straight into `data` (its contents went to a shared block at the call)
+    return this.lane.submit(
+      { kind: 'allReduce', data, op },
+      opts,
+      opts?.inPlace ? data : undefined,
+    ) as Promise<Float32Array>;
   }
 
   barrier(opts?: CollectiveOptions): Promise<void> {
