@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
@@ -228,5 +231,20 @@ describe('mpi: pieces that need no MPI', () => {
       { rank: 0, payload: 'x' },
     ]);
     expect(() => parseRankLines('@@sparsepipe-rank {oops\n')).toThrow(/malformed rank report line/);
+  });
+
+  it('runMpiJob rejects on a malformed report instead of never settling', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sparsepipe-fake-mpirun-'));
+    try {
+      const fake = join(dir, 'mpirun');
+      writeFileSync(fake, '#!/bin/sh\necho \'@@sparsepipe-rank {"rank":0,"payl\'\n', {
+        mode: 0o755,
+      });
+      await expect(runMpiJob({ worldSize: 1, command: ['x'], mpirun: fake })).rejects.toThrow(
+        /^mpirun \(exit 0\): malformed rank report line/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -137,7 +137,17 @@ export function runMpiJob(options: MpiJobOptions): Promise<MpiJobResult> {
     child.on('close', (exitCode, signal) => {
       clock.clearTimeout(jobTimer);
       clock.clearTimeout(killTimer);
-      resolve({ exitCode, signal, timedOut, stdout, stderr, reports: parseRankLines(stdout) });
+      // a malformed report fails the job; it must never leave the promise pending
+      let reports: RankReportLine[];
+      try {
+        reports = parseRankLines(stdout);
+      } catch (e) {
+        reject(
+          new Error(`mpirun (exit ${exitCode ?? signal}): ${(e as Error).message}`, { cause: e }),
+        );
+        return;
+      }
+      resolve({ exitCode, signal, timedOut, stdout, stderr, reports });
     });
   });
 }
@@ -156,7 +166,10 @@ export function formatRankLine(rank: Rank, payload: unknown): string {
 }
 
 /**
- * Print a report line on stdout in one write (mpirun forwards each rank's lines whole).
+ * Print a report line on stdout in one write. Keep reports short (well under 1 KB): mpirun
+ * forwards each rank's output in chunks of its own size and interleaves the ranks' chunks,
+ * so a long line can arrive cut by another rank's output (then {@link runMpiJob} rejects,
+ * naming the malformed line). Bulk results belong in files, as the CLI's ranks write them.
  *
  * @example
  * writeRankLine(pg.rank, { scenario: 'barrier', outcome });
