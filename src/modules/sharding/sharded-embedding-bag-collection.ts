@@ -79,11 +79,6 @@ import {
   type PooledLayout,
 } from '../embedding/config.ts';
 import { createFusedOptimizer, type FusedOptimizerConfig } from '../embedding/fused-optimizers.ts';
-import {
-  accumulateIdWeightGrad,
-  accumulatePooledGrad,
-  pooledLookup,
-} from '../embedding/kernels.ts';
 import { checkJaggedShape } from '../embedding/kjt-bags.ts';
 import { EmbeddingTableShard } from '../embedding/table-shard.ts';
 import {
@@ -94,12 +89,11 @@ import {
 } from '../feature-processors/feature-processor.ts';
 import { resolveShardedForward } from '../forward-scope.ts';
 import { Module } from '../module.ts';
-import { bucketizeInput, type BucketizedInput } from './bucketize.ts';
+import { bucketizeInput } from './bucketize.ts';
 import { validatePlan, type ShardingPlan } from './plan.ts';
-import { assembleReceivedInput, type ReceivedInput } from './received-input.ts';
-import { buildShardLayout, type ShardLayout, type Slot } from './shard-layout.ts';
+import { assembleReceivedInput } from './received-input.ts';
+import { buildShardLayout } from './shard-layout.ts';
 import { SendBufferPool } from './send-buffer-pool.ts';
-import { usesWorldOneLayout, worldOneLayout } from './world-one-layout.ts';
 import {
   combineParamsSummaries,
   loadShardedState,
@@ -114,97 +108,33 @@ import {
   type EmbeddingStepOptimizer,
   type ParamSummary,
 } from '../embedding/embedding-bag-collection.ts';
+import { backward } from './sharded-embedding-bag-collection/backward.ts';
+import {
+  cacheStatsOf,
+  hasCachedShard,
+  prefetchRows,
+  releaseCachedRows,
+} from './sharded-embedding-bag-collection/cached-rows.ts';
+import {
+  combineOutputs,
+  denseWireLayout,
+  effectiveWeights,
+  localLookup,
+  slotWidthSum,
+  sumInts,
+} from './sharded-embedding-bag-collection/lookup-and-combine.ts';
+import type {
+  RankShards,
+  ShardedEbcContext,
+  ShardedEmbeddingBagCollectionOptions,
+} from './sharded-embedding-bag-collection/types.ts';
 
-/** Where a sharded module runs. `rank` / `worldSize` must match `pg`'s. */
-export interface ShardedEnv {
-  rank: number;
-  worldSize: number;
-  pg: ProcessGroup;
-  /**
-   * The group (channel) for the input dist, which runs on the `dataDist` stream while the
-   * output dist, backward and optimizer collectives run on `default`. Collectives of one
-   * group must be called in the same order on every rank; two streams issuing into one
-   * group interleave differently per rank, so pipelines give each stream its own channel.
-   * Default: `pg`.
-   */
-  distPg?: ProcessGroup;
-  device: Device;
-}
-
-export interface ShardedEmbeddingBagCollectionOptions {
-  tables: readonly EmbeddingBagConfig[];
-  plan: ShardingPlan;
-  env: ShardedEnv;
-  optimizer: FusedOptimizerConfig;
-  seed: number;
-  /** Applied to the local batch before input dist; identical on every rank. */
-  featureProcessors?: FeatureProcessorMap;
-  /** How gradients from the ranks' losses combine (default `'mean'`: ÷ worldSize at `step`). */
-  gradReduction?: 'mean' | 'sum';
-  /** Name used in op labels and errors (default `'ebc'`). */
-  name?: string;
-}
-
-/**
- * Where one batch is in the module, with what that stage has (and nothing it has not):
- *
- * ```
- * created ─inputDist→ splitsInFlight ─(splits arrived)→ dataInFlight ─(data arrived)→ ready
- * ready ─computeAndOutputDist→ computed ─backward→ done
- * ```
- */
-export type ShardedEbcStage =
-  | { readonly stage: 'created' }
-  | {
-      readonly stage: 'splitsInFlight';
-      /** Local batch after feature processors (positions for processed features). */
-      readonly local: KeyedJaggedTensor;
-      readonly bucket: BucketizedInput;
-    }
-  | {
-      readonly stage: 'dataInFlight';
-      readonly local: KeyedJaggedTensor;
-      readonly bucket: BucketizedInput;
-      /** Local batch size of every rank (from the splits exchange). */
-      readonly batchSizes: Int32Array;
-      readonly dataDone: Promise<void>;
-    }
-  | {
-      readonly stage: 'ready';
-      readonly local: KeyedJaggedTensor;
-      readonly batchSizes: Int32Array;
-      readonly received: ReceivedInput;
-      readonly dataDone: Promise<void>;
-      /** Cached tables: the fill op that made this batch's rows resident (see `prefetch`). */
-      readonly prefetched: Promise<void> | null;
-    }
-  | {
-      readonly stage: 'computed';
-      readonly local: KeyedJaggedTensor;
-      readonly batchSizes: Int32Array;
-      readonly received: ReceivedInput;
-      /** Per-id weights the lookup used (feature processors applied at compute time). */
-      readonly weights: Float32Array | undefined;
-    }
-  | { readonly stage: 'done' };
-
-/** Per-batch context of the module (one per in-flight batch): its index and its stage. */
-export interface ShardedEbcContext {
-  readonly batch: BatchIndex;
-  state: ShardedEbcStage;
-}
-
-interface SlotGradCols {
-  /** First logical column of the gradient sent for the slot. */
-  start: number;
-  width: number;
-}
-
-function sumInts(a: Int32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s;
-}
+export type {
+  ShardedEbcContext,
+  ShardedEbcStage,
+  ShardedEmbeddingBagCollectionOptions,
+  ShardedEnv,
+} from './sharded-embedding-bag-collection/types.ts';
 
 export class ShardedEmbeddingBagCollection
   extends Module
@@ -223,10 +153,8 @@ export class ShardedEmbeddingBagCollection
   /** Channel of the input dist (issued on the dataDist stream); see {@link ShardedEnv.distPg}. */
   private readonly distPg: ProcessGroup;
   private readonly device: Device;
-  private readonly shardLayout: ShardLayout;
-  private readonly shards = new Map<string, EmbeddingTableShard>();
-  private readonly mySlots: readonly Slot[];
-  private readonly needsFullRowGrad: boolean;
+  /** This rank's layout, table blocks and slots: what the helpers in sharded-embedding-bag-collection/ read. */
+  private readonly held: RankShards;
   /** Per-batch send buffers (pooled rows, gradients), reused; see send-buffer-pool.ts. */
   private readonly sendPool = new SendBufferPool();
 
@@ -254,23 +182,24 @@ export class ShardedEmbeddingBagCollection
     this.optimizerConfig = opts.optimizer;
     this.gradReduction = opts.gradReduction ?? 'mean';
     this.name = opts.name ?? 'ebc';
-    this.shardLayout = buildShardLayout(this.tables, this.plan);
+    const shardLayout = buildShardLayout(this.tables, this.plan);
     const fps =
       opts.featureProcessors && Object.keys(opts.featureProcessors).length > 0
         ? opts.featureProcessors
         : undefined;
     for (const f of Object.keys(fps ?? {})) {
-      if (!this.shardLayout.pooled.keys.includes(f))
+      if (!shardLayout.pooled.keys.includes(f))
         throw new Error(
           `ShardedEmbeddingBagCollection: feature processor for unknown feature '${f}'`,
         );
     }
     this.featureProcessors = fps;
+    const shards = new Map<string, EmbeddingTableShard>();
     for (const t of this.tables) {
       const spec = this.plan.tables[t.name].shards.find((s) => s.rank === this.rank);
       if (spec) {
         const { rowStart, rowEnd, colStart, colEnd } = spec;
-        this.shards.set(
+        shards.set(
           t.name,
           new EmbeddingTableShard({
             table: t,
@@ -281,22 +210,30 @@ export class ShardedEmbeddingBagCollection
         );
       }
     }
-    this.mySlots = this.shardLayout.slotsByRank[this.rank];
-    this.needsFullRowGrad = createFusedOptimizer(opts.optimizer, 0).needsFullRowGrad;
+    this.held = {
+      name: this.name,
+      worldSize: this.worldSize,
+      tables: this.tables,
+      shardLayout,
+      shards,
+      mySlots: shardLayout.slotsByRank[this.rank],
+      needsFullRowGrad: createFusedOptimizer(opts.optimizer, 0).needsFullRowGrad,
+      featureProcessors: fps,
+    };
   }
 
   /** Pooled layout of the output (keys = features in table order). */
   get layout(): PooledLayout {
-    return this.shardLayout.pooled;
+    return this.held.shardLayout.pooled;
   }
 
   get outputWidth(): number {
-    return this.shardLayout.pooled.totalWidth;
+    return this.held.shardLayout.pooled.totalWidth;
   }
 
   /** The table blocks this rank holds. */
   localShards(): readonly EmbeddingTableShard[] {
-    return [...this.shards.values()];
+    return [...this.held.shards.values()];
   }
 
   /** The block of table `name` this rank holds (`weights` row-major `[rowEnd-rowStart, colEnd-colStart]`), or undefined. */
@@ -305,7 +242,7 @@ export class ShardedEmbeddingBagCollection
       throw new Error(
         `${this.name}: no table '${name}' (tables: ${this.tables.map((t) => t.name).join(', ')})`,
       );
-    return this.shards.get(name);
+    return this.held.shards.get(name);
   }
 
   /** Inside a model's forward: the pooled output the pipeline computed for `features`, as a `[B_local, outputWidth]` tensor. */
@@ -324,7 +261,7 @@ export class ShardedEmbeddingBagCollection
     // Positions (not weights) travel for processed features; see computeAndOutputDist.
     const local = positionsFor(input, this.featureProcessors);
     // Weights travel when any rank has them; a rank without fills in ones when sending.
-    const bucket = bucketizeInput(local, this.shardLayout, {
+    const bucket = bucketizeInput(local, this.held.shardLayout, {
       weighted: local.weights !== undefined,
     });
     ctx.state = { stage: 'splitsInFlight', local, bucket };
@@ -369,7 +306,7 @@ export class ShardedEmbeddingBagCollection
     const W = this.worldSize;
     const batchSizes = recvMeta.map((m) => m >> 1);
     const weighted = recvMeta.some((m) => (m & 1) === 1);
-    const recvLengthCounts = batchSizes.map((b) => b * this.mySlots.length);
+    const recvLengthCounts = batchSizes.map((b) => b * this.held.mySlots.length);
     const sentValues = bucket.values.length;
     const bytes = 4 * (bucket.lengths.length + sentValues * (weighted ? 2 : 1));
     const data = this.device.run(
@@ -401,7 +338,13 @@ export class ShardedEmbeddingBagCollection
           throw new Error(
             `${this.name}: splits exchange returned ${batchSizes.length} ranks, expected ${W}`,
           );
-        const received = assembleReceivedInput(this.mySlots, batchSizes, lengths, values, weights);
+        const received = assembleReceivedInput(
+          this.held.mySlots,
+          batchSizes,
+          lengths,
+          values,
+          weights,
+        );
         ctx.state = {
           stage: 'ready',
           local,
@@ -431,19 +374,19 @@ export class ShardedEmbeddingBagCollection
     const label = `${this.name} b${ctx.batch}`;
     const nnz = recv.kjt.values.length;
     const flops =
-      2 * nnz * Math.max(1, ...this.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
+      2 * nnz * Math.max(1, ...this.held.mySlots.map((s) => s.shard.colEnd - s.shard.colStart));
     // The fused and semi-sync pipelines run the lookup and output dist on their own stream.
     const stream = hooks?.stream ?? 'default';
     // Cached tables: rows not prefetched ahead are filled here, on the lookup's stream (exposed).
     const filled = this.hasCache ? (ready.prefetched ?? this.prefetch(ctx, stream)) : undefined;
-    const sendCounts = batchSizes.map((b) => b * this.slotWidthSum(this.mySlots));
-    const dense = this.denseWireLayout();
+    const sendCounts = batchSizes.map((b) => b * slotWidthSum(this.held.mySlots));
+    const dense = denseWireLayout(this.held);
     const send = await this.device.run(
       stream,
       { kind: 'lookup', flops, label: `${label} lookup` },
       () => {
-        weights = this.effectiveWeights(recv);
-        return this.localLookup(recv, weights, sumInts(sendCounts), dense);
+        weights = effectiveWeights(this.held, recv);
+        return localLookup(this.held, this.sendPool, recv, weights, sumInts(sendCounts), dense);
       },
       {
         after: filled ? [ready.dataDone, filled] : [ready.dataDone],
@@ -458,8 +401,8 @@ export class ShardedEmbeddingBagCollection
       async () => {
         const B = local.stride;
         const recvCounts = Int32Array.from(
-          this.shardLayout.slotsByRank,
-          (slots) => B * this.slotWidthSum(slots),
+          this.held.shardLayout.slotsByRank,
+          (slots) => B * slotWidthSum(slots),
         );
         // Off the default stream (a look-ahead lookup) the output dist uses the input-dist
         // channel: ordered with the input dists on every rank, since the lookup waits for its
@@ -470,7 +413,7 @@ export class ShardedEmbeddingBagCollection
           donate: true,
         });
         if (!dense) {
-          const combined = this.combineOutputs(local, got);
+          const combined = combineOutputs(this.held, local, got);
           this.sendPool.giveBack(send); // sent, and combined into fresh rows
           return combined;
         }
@@ -503,150 +446,13 @@ export class ShardedEmbeddingBagCollection
    * pooled rows) into the shards' gradient accumulators. `gradOutput` is read until the
    * returned promise settles (at world 1 it is sent as it is): do not write it before.
    */
-  async backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
-    const computed = ctx.state;
-    if (computed.stage !== 'computed') {
-      throw new Error(
-        `${this.name}: backward for batch ${ctx.batch} before computeAndOutputDist (stage '${computed.stage}')`,
-      );
-    }
-    const { local, received: recv, batchSizes, weights } = computed;
-    const B = local.stride;
-    const { offsetPerKey, totalWidth } = this.layout;
-    if (gradOutput.length !== B * totalWidth) {
-      throw new Error(
-        `${this.name}: backward for batch ${ctx.batch} got ${gradOutput.length} gradient values, expected ${B} samples × ${totalWidth}`,
-      );
-    }
-    const label = `${this.name} b${ctx.batch}`;
-    // 1. pooled gradients to the shard owners
-    const sendCounts = Int32Array.from(
-      this.shardLayout.slotsByRank,
-      (slots) => B * this.gradWidthSum(slots),
-    );
-    const recvCounts = batchSizes.map((b) => b * this.gradWidthSum(this.mySlots));
-    const dense = this.denseWireLayout();
-    // one rank, dense layout: the output gradient goes as it is (donated below: neither this
-    // backward nor its caller writes it while the backward is pending)
-    const send = dense ? gradOutput : this.sendPool.take(sumInts(sendCounts));
-    let p = 0;
-    const localLengths = local.lengths;
-    for (const slots of dense ? [] : this.shardLayout.slotsByRank) {
-      for (const slot of slots) {
-        const { start, width } = this.gradCols(slot);
-        const col = offsetPerKey[slot.key] + start;
-        const meanRw = slot.type === 'row_wise' && slot.table.pooling === 'mean';
-        const k = local.keys.indexOf(slot.feature);
-        for (let b = 0; b < B; b++) {
-          const n = meanRw ? localLengths[k * B + b] : 1;
-          const f = n > 0 ? 1 / n : 0;
-          const g = b * totalWidth + col;
-          if (meanRw) for (let c = 0; c < width; c++) send[p++] = gradOutput[g + c] * f;
-          else for (let c = 0; c < width; c++) send[p++] = gradOutput[g + c];
-        }
-      }
-    }
-    const got = await this.device.run(
-      'default',
-      { kind: 'collective', bytes: 4 * send.length, label: `${label} grad dist` },
-      () =>
-        this.pg.allToAllV(send, sendCounts, recvCounts, {
-          label: `${label} grad dist`,
-          donate: true,
-        }),
-    );
-    // 2. scatter-add into the local shards' accumulators (and per-id weight gradients),
-    //    straight from the received buffer: slot by slot, each source's samples in rank
-    //    order (the order of the concatenated batch)
-    const N = recv.kjt.stride;
-    const at = this.sourceSlotOffsets(recv, (slot) => this.gradCols(slot).width);
-    if (dense) worldOneLayout.backwards++;
-    const fps = this.featureProcessors;
-    const weightGrad = fps ? new Float32Array(recv.kjt.values.length) : undefined;
-    await this.device.run(
-      'default',
-      {
-        kind: 'other',
-        flops: 2 * recv.kjt.values.length * Math.max(1, this.gradWidthSum(this.mySlots)),
-        label: `${label} scatter`,
-      },
-      () => {
-        const offsets = recv.kjt.offsets();
-        this.mySlots.forEach((slot, s) => {
-          const shard = this.shards.get(slot.table.name)!;
-          const cols = this.gradCols(slot);
-          const pooling = slot.type === 'row_wise' ? 'sum' : slot.table.pooling;
-          const processed = weightGrad !== undefined && fps![slot.feature] !== undefined;
-          const view = processed
-            ? shard.lookupSlice(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N])
-            : undefined;
-          for (let j = 0; j < this.worldSize; j++) {
-            const b0 = recv.sourceBagStart[j];
-            const n = recv.sourceBagStart[j + 1] - b0;
-            if (n === 0) continue;
-            const bags = {
-              values: recv.kjt.values,
-              offsets,
-              bagStart: s * N + b0,
-              nBags: n,
-              weights,
-              feature: slot.feature,
-            };
-            // the slot's gradient columns: a [samples, cols.width] block of the received
-            // buffer, or (dense layout) columns of the [sample][pooled column] rows
-            const grad = dense ? got : got.subarray(at[j][s], at[j][s] + n * cols.width);
-            const gradStride = dense ? totalWidth : cols.width;
-            const col0 = (dense ? offsetPerKey[slot.key] + cols.start : 0) - cols.start;
-            const gradRowOffset = dense ? b0 : 0;
-            accumulatePooledGrad(
-              {
-                table: shard.gradSlice,
-                bags,
-                pooling,
-                grad,
-                gradStride,
-                gradColOffset: col0 + shard.gradColStart,
-                gradRowOffset,
-              },
-              shard.grad,
-            );
-            if (view)
-              accumulateIdWeightGrad({
-                table: view.table,
-                bags: { ...bags, values: view.values },
-                pooling,
-                grad,
-                gradStride,
-                gradColOffset: col0 + slot.shard.colStart,
-                gradRowOffset,
-                out: weightGrad!,
-              });
-          }
-        });
-      },
-    );
-    // 3. per-id weight gradients → processor gradients, at the positions that travelled with the ids
-    if (weightGrad) {
-      const positions = recv.kjt.weights!;
-      const offsets = recv.kjt.offsets();
-      this.mySlots.forEach((slot, s) => {
-        const fp = fps![slot.feature];
-        if (!fp) return;
-        for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++)
-          fp.accumulateAt(positions[i], weightGrad[i]);
-      });
-    }
-    // our own send (not the caller's gradient): scattered, nothing refers to it any more
-    if (!dense) this.sendPool.giveBack(send);
-    ctx.state = { stage: 'done' };
-    // Cached tables: the rows now hold gradients, which keeps them resident until the step.
-    this.releaseCachedRows(ctx);
+  backward(ctx: ShardedEbcContext, gradOutput: Float32Array): Promise<void> {
+    return backward(this.held, this.device, this.pg, this.sendPool, ctx, gradOutput);
   }
 
   /** Whether a local table block is cached (docs/cached-embeddings.md). */
   get hasCache(): boolean {
-    for (const shard of this.shards.values()) if (shard.cache) return true;
-    return false;
+    return hasCachedShard(this.held);
   }
 
   /**
@@ -657,51 +463,7 @@ export class ShardedEmbeddingBagCollection
    * Resolves immediately when no table is cached.
    */
   prefetch(ctx: ShardedEbcContext, stream: StreamName = 'default'): Promise<void> {
-    const ready = ctx.state;
-    if (ready.stage !== 'ready')
-      throw new Error(
-        `${this.name}: prefetch for batch ${ctx.batch} before its input dist completed (stage '${ready.stage}')`,
-      );
-    if (ready.prefetched) return ready.prefetched;
-    const recv = ready.received;
-    if (!this.hasCache) return Promise.resolve();
-    const N = recv.kjt.stride;
-    const offsets = recv.kjt.offsets();
-    let bytes = 0;
-    this.mySlots.forEach((slot, s) => {
-      const shard = this.shards.get(slot.table.name)!;
-      if (!shard.cache) return;
-      const missing = shard.missingRows(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
-      bytes += missing * shard.cache.tier.rowBytes;
-    });
-    const done = this.device.run(
-      stream,
-      { kind: 'cacheFill', bytes, label: `${this.name} b${ctx.batch} cache fill` },
-      () => {
-        let hits = 0;
-        let misses = 0;
-        const before = this.cacheTotals();
-        this.mySlots.forEach((slot, s) => {
-          const shard = this.shards.get(slot.table.name)!;
-          const got = shard.acquireRows(ctx, recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
-          hits += got.hits;
-          misses += got.misses;
-        });
-        const after = this.cacheTotals();
-        const report = {
-          batch: ctx.batch,
-          hits,
-          misses,
-          evictions: after.evictions - before.evictions,
-          writeBacks: after.writeBacks - before.writeBacks,
-        };
-        for (const listener of this.cacheFillListeners) listener(report);
-      },
-      { after: [ready.dataDone] },
-    );
-    done.catch(() => undefined);
-    ctx.state = { ...ready, prefetched: done };
-    return done;
+    return prefetchRows(this.held, this.device, this.cacheFillListeners, ctx, stream);
   }
 
   /**
@@ -717,38 +479,23 @@ export class ShardedEmbeddingBagCollection
 
   /** Unpin the cached rows batch `ctx` acquired (done by `backward`; an eval pass calls it itself). */
   releaseCachedRows(ctx: ShardedEbcContext): void {
-    for (const shard of this.shards.values()) shard.releaseRows(ctx);
+    releaseCachedRows(this.held, ctx);
   }
 
   /** Cache counters of this rank's cached table blocks, by table name. */
   cacheStats(): Record<string, CacheStats> {
-    const out: Record<string, CacheStats> = {};
-    for (const shard of this.shards.values()) {
-      const st = shard.cacheStats();
-      if (st) out[shard.table.name] = st;
-    }
-    return out;
+    return cacheStatsOf(this.held);
   }
 
   /** Release the slow tiers' files of cached tables. */
   close(): void {
-    for (const shard of this.shards.values()) shard.close();
-  }
-
-  private cacheTotals(): { evictions: number; writeBacks: number } {
-    let evictions = 0;
-    let writeBacks = 0;
-    for (const st of Object.values(this.cacheStats())) {
-      evictions += st.evictions;
-      writeBacks += st.writeBacks;
-    }
-    return { evictions, writeBacks };
+    for (const shard of this.held.shards.values()) shard.close();
   }
 
   /** Apply the fused optimizer to the local shards and train feature processors; clears gradients. */
   async step(scale = 1): Promise<void> {
     const s = this.gradReduction === 'mean' ? scale / this.worldSize : scale;
-    for (const shard of this.shards.values()) shard.step(s);
+    for (const shard of this.held.shards.values()) shard.step(s);
     const fps = this.featureProcessors;
     if (!fps) return;
     const list = Object.values(fps);
@@ -772,13 +519,13 @@ export class ShardedEmbeddingBagCollection
   }
 
   zeroGrad(): void {
-    for (const shard of this.shards.values()) shard.zeroGrad();
+    for (const shard of this.held.shards.values()) shard.zeroGrad();
     for (const f of Object.values(this.featureProcessors ?? {})) f.zeroGrad();
   }
 
   /** True when a *local* accumulated gradient holds NaN or ±Infinity (all-reduce the flag across ranks). */
   hasNonFiniteGrads(): boolean {
-    for (const shard of this.shards.values()) if (shard.grad.hasNonFinite()) return true;
+    for (const shard of this.held.shards.values()) if (shard.grad.hasNonFinite()) return true;
     return featureProcessorsHaveNonFiniteGrad(this.featureProcessors);
   }
 
@@ -798,21 +545,21 @@ export class ShardedEmbeddingBagCollection
     return shardedStateDict(
       this.rank,
       this.plan,
-      [...this.shards.values()],
+      [...this.held.shards.values()],
       this.featureProcessors,
     );
   }
 
   /** Load this rank's shards from a sharded state (same plan) or slice them from a logical one (any plan). */
   loadStateDict(sd: ShardedEbcStateDict | EbcStateDict): void {
-    loadShardedState([...this.shards.values()], this.featureProcessors, sd);
+    loadShardedState([...this.held.shards.values()], this.featureProcessors, sd);
   }
 
   /** Local partial sums per logical parameter (tables by name, processors as `fp.<feature>`, counted on rank 0 only). */
   paramsSummaryPartial(): Record<string, EmbeddingParamsPartial> {
     return paramsSummaryPartial(
       this.tables,
-      [...this.shards.values()],
+      [...this.held.shards.values()],
       this.featureProcessors,
       this.rank === 0,
     );
@@ -843,169 +590,5 @@ export class ShardedEmbeddingBagCollection
       };
     });
     return combineParamsSummaries([reduced]);
-  }
-
-  // ---- internals ----
-
-  /**
-   * Per-id weights of the received ids: for slots with a feature processor the received
-   * weights are positions, turned into weights with the processor's current parameters.
-   */
-  private effectiveWeights(recv: ReceivedInput): Float32Array | undefined {
-    const fps = this.featureProcessors;
-    const received = recv.kjt.weights;
-    if (!fps || !received) return received;
-    const out = received.slice();
-    const N = recv.kjt.stride;
-    const offsets = recv.kjt.offsets();
-    this.mySlots.forEach((slot, s) => {
-      const fp = fps[slot.feature];
-      if (!fp) return;
-      for (let i = offsets[s * N]; i < offsets[(s + 1) * N]; i++) out[i] = fp.weightAt(received[i]);
-    });
-    return out;
-  }
-
-  /**
-   * Pooled lookups of my slots, written straight into the output dist's send buffer of
-   * `size` floats: for each source rank (rank order), each slot's pooled rows of that
-   * rank's samples; or, with `dense` (see world-one-layout.ts), in `[sample][pooled column]`.
-   */
-  private localLookup(
-    recv: ReceivedInput,
-    weights: Float32Array | undefined,
-    size: number,
-    dense: boolean,
-  ): Float32Array {
-    const N = recv.kjt.stride;
-    const offsets = recv.kjt.offsets();
-    const send = this.sendPool.take(size);
-    const { offsetPerKey, totalWidth } = this.layout;
-    if (dense) worldOneLayout.lookups++;
-    const at = this.sourceSlotOffsets(recv, (slot) => slot.shard.colEnd - slot.shard.colStart);
-    this.mySlots.forEach((slot, s) => {
-      const shard = this.shards.get(slot.table.name)!;
-      const w = shard.block.colEnd - shard.block.colStart;
-      // cached tables: the rows were acquired by this batch's fill op (prefetch)
-      const view = shard.lookupSlice(recv.kjt.values, offsets[s * N], offsets[(s + 1) * N]);
-      for (let j = 0; j < this.worldSize; j++) {
-        const b0 = recv.sourceBagStart[j];
-        const n = recv.sourceBagStart[j + 1] - b0;
-        if (n === 0) continue;
-        pooledLookup({
-          table: view.table,
-          bags: {
-            values: view.values,
-            offsets,
-            bagStart: s * N + b0,
-            nBags: n,
-            weights,
-            feature: slot.feature,
-          },
-          pooling: slot.type === 'row_wise' ? 'sum' : slot.table.pooling,
-          ...(dense
-            ? // [sample][pooled column]: the feature's columns of each sample's row
-              {
-                out: send,
-                outStride: totalWidth,
-                outColOffset: offsetPerKey[slot.key] + slot.shard.colStart,
-                outRowOffset: b0,
-              }
-            : { out: send.subarray(at[j][s], at[j][s] + n * w), outStride: w, outColOffset: 0 }),
-        });
-      }
-    });
-    return send;
-  }
-
-  /**
-   * `at[j][s]`: where slot `s`'s block for source rank `j` starts in a buffer laid out as
-   * the output dist sends it (and the gradient dist receives it): source-major, then slot,
-   * then the source's samples × `widthOf(slot)`.
-   */
-  private sourceSlotOffsets(recv: ReceivedInput, widthOf: (slot: Slot) => number): number[][] {
-    const at: number[][] = [];
-    let p = 0;
-    for (let j = 0; j < this.worldSize; j++) {
-      const n = recv.sourceBagStart[j + 1] - recv.sourceBagStart[j];
-      at.push(
-        this.mySlots.map((slot) => {
-          const start = p;
-          p += n * widthOf(slot);
-          return start;
-        }),
-      );
-    }
-    return at;
-  }
-
-  private combineOutputs(local: KeyedJaggedTensor, got: Float32Array): PooledOutput {
-    const B = local.stride;
-    const { keys, lengthPerKey, offsetPerKey, totalWidth } = this.layout;
-    const values = new Float32Array(B * totalWidth);
-    let p = 0;
-    for (const slots of this.shardLayout.slotsByRank) {
-      for (const slot of slots) {
-        const w = slot.shard.colEnd - slot.shard.colStart;
-        const col = offsetPerKey[slot.key] + slot.shard.colStart;
-        if (slot.type === 'row_wise') {
-          for (let b = 0; b < B; b++)
-            for (let c = 0; c < w; c++) values[b * totalWidth + col + c] += got[p++];
-        } else {
-          // a plain copy: a subarray view per sample (B × tables of them) cost more than the copy
-          for (let b = 0; b < B; b++) {
-            const o = b * totalWidth + col;
-            for (let c = 0; c < w; c++) values[o + c] = got[p + c];
-            p += w;
-          }
-        }
-      }
-    }
-    // row-wise mean: divide the reduced sums by the whole bag's length
-    this.layout.keys.forEach((f, key) => {
-      const table = this.tables[this.layout.tableOfKey[key]];
-      if (this.shardLayout.typeOfKey[key] !== 'row_wise' || table.pooling !== 'mean') return;
-      const k = local.keys.indexOf(f);
-      for (let b = 0; b < B; b++) {
-        const n = local.lengths[k * B + b];
-        if (n === 0) continue;
-        const o = b * totalWidth + offsetPerKey[key];
-        for (let c = 0; c < table.dim; c++) values[o + c] = values[o + c] / n;
-      }
-    });
-    return { keys, lengthPerKey, batchSize: B, values };
-  }
-
-  /** Whether this batch's pooled rows and gradients cross the all-to-all in the dense layout (world-one-layout.ts). */
-  private denseWireLayout(): boolean {
-    return usesWorldOneLayout(
-      this.worldSize,
-      this.mySlots,
-      this.gradWidthSum(this.mySlots),
-      this.layout.totalWidth,
-    );
-  }
-
-  /** Columns of the pooled gradient a slot's owner needs: its own, or the whole row for row-wise statistics. */
-  private gradCols(slot: Slot): SlotGradCols {
-    const shard = slot.shard;
-    if (this.optimizerNeedsFullRow()) return { start: 0, width: slot.table.dim };
-    return { start: shard.colStart, width: shard.colEnd - shard.colStart };
-  }
-
-  private optimizerNeedsFullRow(): boolean {
-    return this.needsFullRowGrad;
-  }
-
-  private slotWidthSum(slots: readonly Slot[]): number {
-    let w = 0;
-    for (const s of slots) w += s.shard.colEnd - s.shard.colStart;
-    return w;
-  }
-
-  private gradWidthSum(slots: readonly Slot[]): number {
-    let w = 0;
-    for (const s of slots) w += this.gradCols(s).width;
-    return w;
   }
 }
