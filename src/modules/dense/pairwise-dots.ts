@@ -11,9 +11,11 @@
  * its D products by ascending `t`, starting from `+0`; the gradient of vector k adds
  * `g(k, m)·v_m` over `m ≠ k` by ascending m, starting from the pass-through gradient (the
  * dense vector) or `+0`. So results are deterministic and at least as exact as float32
- * matMuls. The loops read the inputs where they are (no per-example copy), and the width
- * D = 16 (the reference DLRM's) has loops unrolled by hand; every width gives the same
- * bits as the plain loops in that order.
+ * matMuls. The loops read the inputs where they are (no per-example copy), and widths
+ * that are multiples of 8 have their backward in blocks of 8; every width gives the same
+ * bits as the plain loops in that order. On the wasm backend the interaction runs the
+ * WebAssembly SIMD loops of `pairwise-dots-wasm.ts` (same bits); these loops serve the
+ * other backends and widths.
  *
  * @example
  * const out = new Float32Array(batch * (dim + pairs));
@@ -26,11 +28,9 @@ export function pairCount(numSparse: number): number {
   return ((numSparse + 1) * numSparse) / 2;
 }
 
-/** How often each loop ran, by width (unrolled for 16, blocks of 8, or any): tests read it. */
+/** How often each loop ran, by width (backward in blocks of 8, or any): tests read it. */
 export const pairwiseDotsCalls = {
-  forward16: 0,
   forwardAny: 0,
-  backward16: 0,
   backward8: 0,
   backwardAny: 0,
 };
@@ -75,11 +75,6 @@ export function pairwiseDotsForward(
   dim: number,
   out: Float32Array,
 ): void {
-  if (dim === 16) {
-    pairwiseDotsCalls.forward16++;
-    forward16(dense, sparse, batch, numSparse, out);
-    return;
-  }
   pairwiseDotsCalls.forwardAny++;
   const width = dim + pairCount(numSparse);
   const sw = numSparse * dim;
@@ -139,75 +134,6 @@ function dotsAgainst(
   return p;
 }
 
-function forward16(
-  dense: Float32Array,
-  sparse: Float32Array,
-  batch: number,
-  numSparse: number,
-  out: Float32Array,
-): void {
-  const width = 16 + pairCount(numSparse);
-  const sw = numSparse * 16;
-  for (let b = 0; b < batch; b++) {
-    const row = b * width;
-    const db = b * 16;
-    const sb = b * sw;
-    const se = sb + sw;
-    for (let t = 0; t < 16; t++) out[row + t] = dense[db + t];
-    let p = dotsAgainst16(dense, db, sparse, sb, se, out, row + 16);
-    for (let oi = sb; oi < se; oi += 16) p = dotsAgainst16(sparse, oi, sparse, oi + 16, se, out, p);
-  }
-}
-
-/** {@link dotsAgainst} for dim 16: x held in registers, each dot one left-to-right sum from +0. */
-function dotsAgainst16(
-  x: Float32Array,
-  ox: number,
-  y: Float32Array,
-  from: number,
-  to: number,
-  out: Float32Array,
-  p: number,
-): number {
-  const x0 = x[ox];
-  const x1 = x[ox + 1];
-  const x2 = x[ox + 2];
-  const x3 = x[ox + 3];
-  const x4 = x[ox + 4];
-  const x5 = x[ox + 5];
-  const x6 = x[ox + 6];
-  const x7 = x[ox + 7];
-  const x8 = x[ox + 8];
-  const x9 = x[ox + 9];
-  const x10 = x[ox + 10];
-  const x11 = x[ox + 11];
-  const x12 = x[ox + 12];
-  const x13 = x[ox + 13];
-  const x14 = x[ox + 14];
-  const x15 = x[ox + 15];
-  for (let o = from; o < to; o += 16) {
-    out[p++] =
-      0 +
-      x0 * y[o] +
-      x1 * y[o + 1] +
-      x2 * y[o + 2] +
-      x3 * y[o + 3] +
-      x4 * y[o + 4] +
-      x5 * y[o + 5] +
-      x6 * y[o + 6] +
-      x7 * y[o + 7] +
-      x8 * y[o + 8] +
-      x9 * y[o + 9] +
-      x10 * y[o + 10] +
-      x11 * y[o + 11] +
-      x12 * y[o + 12] +
-      x13 * y[o + 13] +
-      x14 * y[o + 14] +
-      x15 * y[o + 15];
-  }
-  return p;
-}
-
 /**
  * Backward: from `dOut: [batch, dim + pairs]` to `dDense: [batch, dim]` and
  * `dSparse: [batch, numSparse·dim]` (both overwritten). `dvₖ = Σ_{m≠k} g(k,m) v_m`, plus the
@@ -228,11 +154,6 @@ export function pairwiseDotsBackward(
 ): void {
   const n = numSparse + 1;
   const pairs = pairTable(n);
-  if (dim === 16) {
-    pairwiseDotsCalls.backward16++;
-    backward16(dense, sparse, dOut, batch, numSparse, pairs, dDense, dSparse);
-    return;
-  }
   if (dim % 8 === 0) {
     pairwiseDotsCalls.backward8++;
     backward8(dense, sparse, dOut, batch, numSparse, dim, pairs, dDense, dSparse);
@@ -360,123 +281,6 @@ function backward8(
         target[t + 6] = c6;
         target[t + 7] = c7;
       }
-    }
-  }
-}
-
-/** Width 16: each vector's gradient as 16 float64 sums held in locals. */
-function backward16(
-  dense: Float32Array,
-  sparse: Float32Array,
-  dOut: Float32Array,
-  batch: number,
-  numSparse: number,
-  pairs: Int32Array,
-  dDense: Float32Array,
-  dSparse: Float32Array,
-): void {
-  const n = numSparse + 1;
-  const width = 16 + pairCount(numSparse);
-  const sw = numSparse * 16;
-  for (let b = 0; b < batch; b++) {
-    const row = b * width;
-    const g0 = row + 16;
-    const db = b * 16;
-    const sb = b * sw;
-    for (let k = 0; k < n; k++) {
-      let c0 = 0;
-      let c1 = 0;
-      let c2 = 0;
-      let c3 = 0;
-      let c4 = 0;
-      let c5 = 0;
-      let c6 = 0;
-      let c7 = 0;
-      let c8 = 0;
-      let c9 = 0;
-      let c10 = 0;
-      let c11 = 0;
-      let c12 = 0;
-      let c13 = 0;
-      let c14 = 0;
-      let c15 = 0;
-      if (k === 0) {
-        // The dense vector: its pass-through gradient comes first.
-        c0 = dOut[row];
-        c1 = dOut[row + 1];
-        c2 = dOut[row + 2];
-        c3 = dOut[row + 3];
-        c4 = dOut[row + 4];
-        c5 = dOut[row + 5];
-        c6 = dOut[row + 6];
-        c7 = dOut[row + 7];
-        c8 = dOut[row + 8];
-        c9 = dOut[row + 9];
-        c10 = dOut[row + 10];
-        c11 = dOut[row + 11];
-        c12 = dOut[row + 12];
-        c13 = dOut[row + 13];
-        c14 = dOut[row + 14];
-        c15 = dOut[row + 15];
-      } else {
-        // m = 0, the dense vector: g(k, 0)·dense.
-        const g = dOut[g0 + pairs[k * n]];
-        c0 += g * dense[db];
-        c1 += g * dense[db + 1];
-        c2 += g * dense[db + 2];
-        c3 += g * dense[db + 3];
-        c4 += g * dense[db + 4];
-        c5 += g * dense[db + 5];
-        c6 += g * dense[db + 6];
-        c7 += g * dense[db + 7];
-        c8 += g * dense[db + 8];
-        c9 += g * dense[db + 9];
-        c10 += g * dense[db + 10];
-        c11 += g * dense[db + 11];
-        c12 += g * dense[db + 12];
-        c13 += g * dense[db + 13];
-        c14 += g * dense[db + 14];
-        c15 += g * dense[db + 15];
-      }
-      for (let m = 1; m < n; m++) {
-        if (m === k) continue;
-        const gm = dOut[g0 + pairs[k * n + m]];
-        const o = sb + (m - 1) * 16;
-        c0 += gm * sparse[o];
-        c1 += gm * sparse[o + 1];
-        c2 += gm * sparse[o + 2];
-        c3 += gm * sparse[o + 3];
-        c4 += gm * sparse[o + 4];
-        c5 += gm * sparse[o + 5];
-        c6 += gm * sparse[o + 6];
-        c7 += gm * sparse[o + 7];
-        c8 += gm * sparse[o + 8];
-        c9 += gm * sparse[o + 9];
-        c10 += gm * sparse[o + 10];
-        c11 += gm * sparse[o + 11];
-        c12 += gm * sparse[o + 12];
-        c13 += gm * sparse[o + 13];
-        c14 += gm * sparse[o + 14];
-        c15 += gm * sparse[o + 15];
-      }
-      const target = k === 0 ? dDense : dSparse;
-      const to = k === 0 ? db : sb + (k - 1) * 16;
-      target[to] = c0;
-      target[to + 1] = c1;
-      target[to + 2] = c2;
-      target[to + 3] = c3;
-      target[to + 4] = c4;
-      target[to + 5] = c5;
-      target[to + 6] = c6;
-      target[to + 7] = c7;
-      target[to + 8] = c8;
-      target[to + 9] = c9;
-      target[to + 10] = c10;
-      target[to + 11] = c11;
-      target[to + 12] = c12;
-      target[to + 13] = c13;
-      target[to + 14] = c14;
-      target[to + 15] = c15;
     }
   }
 }
